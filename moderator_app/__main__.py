@@ -1,0 +1,3 @@
+from moderator_app.cli import main
+
+raise SystemExit(main())

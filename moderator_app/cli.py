@@ -1,0 +1,58 @@
+"""Command line: `moderator-app` opens the desktop app; subcommands drive the same core headless.
+
+    moderator-app                      open the desktop app
+    moderator-app train --data F ...   fine-tune a classifier
+    moderator-app label FILE --model M label a CSV/TSV/JSON Lines/Parquet file
+    moderator-app classify TEXT --model M
+
+Each subcommand lives in moderator_app/commands/ and is imported only when used, so that
+`--help` and the GUI's start do not wait for torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from moderator_app import __version__
+
+# subcommand name -> module in moderator_app.commands with add_arguments(parser) and run(args) -> int
+SUBCOMMANDS = {
+    "train": ("train", "fine-tune a classifier on a labelled data file"),
+    "label": ("label", "batch-label a data file with a trained model"),
+    "classify": ("classify", "classify texts given as arguments or on standard input"),
+}
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="moderator-app",
+        description="Fine-tune transformer hate-speech classifiers and review or label text with them. "
+                    "Without a subcommand, opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"moderator-app {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        command_module(module_name).add_arguments(sub)
+    return parser
+
+
+def command_module(name: str):
+    return importlib.import_module(f"moderator_app.commands.{name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        from moderator_app.gui.app import run_app
+
+        return run_app()
+    return command_module(SUBCOMMANDS[args.command][0]).run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `moderator-app` command line; each has add_arguments(parser) and run(args)."""
