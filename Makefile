@@ -1,0 +1,29 @@
+# `make run` installs everything into .venv and opens the app; `make test` installs and runs the tests.
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+# On Linux PyPI's torch wheel carries CUDA; this machine's pip serves the CPU build from disk.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: install run test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/moderator-app
+
+test: install
+	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q
+
+bench: install
+	$(PY) -m pip install -q -e ".[test,bench]"
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,82 @@
+"""Events the training engine emits. Plain dataclasses, so the CLI prints them, the GUI turns
+them into Qt signals and `metrics.jsonl` stores them, all without knowing about each other."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass
+class StepEvent:
+    """One optimiser step. Losses are read from the device in groups of `logging_steps`,
+    so StepEvents arrive in bursts, one per step, each with its own loss."""
+
+    global_step: int
+    total_steps: int
+    epoch: float  # fractional: 1.5 is half-way through the second epoch
+    loss: float
+    learning_rate: float
+    samples_per_second: float
+    seconds_left: float  # estimate for the whole run (all epochs, without early stopping)
+    kind: str = "step"
+
+
+@dataclass
+class EpochEvent:
+    """End of an epoch, with the validation metrics."""
+
+    epoch: int  # 1-based
+    global_step: int
+    train_loss: float  # mean training loss over the epoch
+    val_loss: float
+    accuracy: float
+    precision: float  # macro
+    recall: float  # macro
+    f1: float  # macro
+    confusion_matrix: list[list[int]]  # rows: true label, columns: predicted label
+    labels: list[str]
+    seconds: float
+    is_best: bool
+    kind: str = "epoch"
+
+
+@dataclass
+class CheckpointEvent:
+    path: str
+    global_step: int
+    epoch: float
+    kind: str = "checkpoint"
+
+
+@dataclass
+class FinishedEvent:
+    """The run ended: completed, stopped early by validation loss, or stopped on request."""
+
+    output_dir: str
+    best_epoch: int | None  # None when stopped before the first epoch ended
+    best_metrics: dict[str, Any]
+    reason: str  # "completed", "early_stopping" or "stopped"
+    global_step: int
+    checkpoint_dir: str  # resume from here
+    skipped_steps: int = 0  # fp16 steps skipped by the GradScaler because of inf/nan gradients
+    kind: str = "finished"
+
+    @property
+    def resumable(self) -> bool:
+        return self.reason == "stopped"
+
+
+@dataclass
+class FailedEvent:
+    message: str  # readable, one paragraph, says what to do
+    kind: str = "failed"
+
+
+TrainingEvent = StepEvent | EpochEvent | CheckpointEvent | FinishedEvent | FailedEvent
+EventCallback = Callable[[TrainingEvent], None]
+
+
+def event_to_dict(event: TrainingEvent) -> dict[str, Any]:
+    return dataclasses.asdict(event)
