@@ -1,0 +1,89 @@
+"""What a trained model folder holds besides the Hugging Face files: the training summary
+(machine-readable) and a README.md model card in the shape of the published recipe's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from moderator_app.core.config import TrainingConfig
+
+SUMMARY_FILE = "training_summary.json"
+CONFIG_FILE = "training_config.json"
+METRICS_FILE = "metrics.jsonl"
+CARD_FILE = "README.md"
+
+
+def framework_versions() -> dict[str, str]:
+    import datasets
+    import tokenizers
+    import torch
+    import transformers
+
+    from moderator_app import __version__
+
+    return {"moderator-app": __version__, "Transformers": transformers.__version__, "Pytorch": torch.__version__,
+            "Datasets": datasets.__version__, "Tokenizers": tokenizers.__version__}
+
+
+def write_summary(folder: Path, config: TrainingConfig, labels: list[str], best_epoch: int | None,
+                  best_metrics: dict[str, Any], history: list[dict[str, Any]], reason: str,
+                  data_report: dict[str, Any] | None) -> None:
+    summary = {"base_model": config.model_name_or_path, "labels": labels, "best_epoch": best_epoch,
+               "best_metrics": best_metrics, "epochs": history, "stop_reason": reason,
+               "data": data_report, "framework_versions": framework_versions()}
+    (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], best_epoch: int | None,
+                     history: list[dict[str, Any]], reason: str, precision: str) -> None:
+    name = Path(config.output_dir).name or "model"
+    best = next((row for row in history if row["epoch"] == best_epoch), None)
+    lines = ["---", f"base_model: {config.model_name_or_path}", "library_name: transformers",
+             "pipeline_tag: text-classification", "tags:", "- generated_from_moderator_app", "---", "",
+             f"# {name}", "",
+             f"This model is a fine-tuned version of [{config.model_name_or_path}]"
+             f"({_link(config.model_name_or_path)}) on {Path(config.train_file).name or config.train_file}.",
+             f"Labels: {', '.join(labels)}."]
+    if best:
+        lines += ["It achieves the following results on the evaluation set (best epoch, "
+                  f"{best_epoch}):", f"- Loss: {best['val_loss']:.4f}", f"- Accuracy: {best['accuracy']:.4f}",
+                  f"- F1 (macro): {best['f1']:.4f}"]
+    lines += ["", "## Training procedure", "", "### Training hyperparameters", "",
+              "The following hyperparameters were used during training:",
+              f"- learning_rate: {config.learning_rate:g}",
+              f"- train_batch_size: {config.train_batch_size}",
+              f"- eval_batch_size: {config.eval_batch_size}",
+              f"- seed: {config.seed}",
+              f"- optimizer: Adam with betas=({config.adam_beta1},{config.adam_beta2}) and "
+              f"epsilon={config.adam_epsilon:g}, weight decay {config.weight_decay:g}",
+              f"- lr_scheduler_type: {config.lr_scheduler}",
+              f"- lr_scheduler_warmup_steps: {config.warmup_steps}",
+              f"- num_epochs: {config.num_epochs}",
+              f"- max_length: {config.max_length}",
+              f"- early_stopping: validation loss, patience {config.early_stopping_patience}",
+              f"- mixed_precision_training: {_precision_text(precision)}",
+              "", "### Training results", "",
+              "| Training Loss | Epoch | Step | Validation Loss | Accuracy | F1 |",
+              "|:-------------:|:-----:|:----:|:---------------:|:--------:|:--:|"]
+    for row in history:
+        mark = " **(best)**" if row["epoch"] == best_epoch else ""
+        lines.append(f"| {row['train_loss']:.4f} | {row['epoch']:.1f}{mark} | {row['global_step']} | "
+                     f"{row['val_loss']:.4f} | {row['accuracy']:.4f} | {row['f1']:.4f} |")
+    ended = {"completed": "ran all epochs", "early_stopping": "stopped early: validation loss stopped improving",
+             "stopped": "stopped by the user (resumable)"}.get(reason, reason)
+    lines += ["", f"Training {ended}. The weights in this folder are those of epoch {best_epoch}."
+              if best_epoch else f"Training {ended} before the first epoch ended.", "",
+              "### Framework versions", ""]
+    lines += [f"- {package} {version}" for package, version in framework_versions().items()]
+    (folder / CARD_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _link(model: str) -> str:
+    return model if Path(model).exists() else f"https://huggingface.co/{model}"
+
+
+def _precision_text(precision: str) -> str:
+    return {"fp16": "Native AMP (fp16 autocast with loss scaling)", "bf16": "Native AMP (bf16 autocast)",
+            "fp32": "none (fp32)"}.get(precision, precision)
