@@ -20,7 +20,7 @@ from moderator_app.core.checkpoint import (TrainerState, checkpoint_dir, load_tr
                                            save_checkpoint)
 from moderator_app.core.config import ConfigError, TrainingConfig
 from moderator_app.core.data import DataError, LoadedData, load_training_data
-from moderator_app.core.events import (CheckpointEvent, EpochEvent, EventCallback, FailedEvent, FinishedEvent,
+from moderator_app.core.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback, FailedEvent, FinishedEvent,
                                        StepEvent, TrainingEvent, event_to_dict)
 from moderator_app.core.fileformat import DataFileError
 from moderator_app.core.hub import ModelNotAvailableError, ensure_model_available
@@ -165,6 +165,7 @@ class _Run:
         else:
             _prepare_output_dir(self.output_dir)
             config.save(self.output_dir / CONFIG_FILE)
+        self.emit(DataLoadedEvent(data.report.summary(), data.report.to_dict()))
 
         def save_state(reason: str) -> None:
             save_checkpoint(checkpoint_dir(self.output_dir), model, tokenizer, optimizer, scheduler, scaler, state)

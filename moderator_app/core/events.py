@@ -9,6 +9,15 @@ from typing import Any, Callable
 
 
 @dataclass
+class DataLoadedEvent:
+    """The data was read and split; `summary` is the report to show before training starts."""
+
+    summary: str
+    report: dict[str, Any]
+    kind: str = "data"
+
+
+@dataclass
 class StepEvent:
     """One optimiser step. Losses are read from the device in groups of `logging_steps`,
     so StepEvents arrive in bursts, one per step, each with its own loss."""
@@ -74,7 +83,7 @@ class FailedEvent:
     kind: str = "failed"
 
 
-TrainingEvent = StepEvent | EpochEvent | CheckpointEvent | FinishedEvent | FailedEvent
+TrainingEvent = DataLoadedEvent | StepEvent | EpochEvent | CheckpointEvent | FinishedEvent | FailedEvent
 EventCallback = Callable[[TrainingEvent], None]
 
 

@@ -1,0 +1,62 @@
+"""Console rendering of training events: the data report, a progress bar and the epoch table."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+from moderator_app.core.events import CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent, FinishedEvent, StepEvent
+
+TABLE_HEADER = (f"{'Training Loss':>13} | {'Epoch':>5} | {'Step':>6} | {'Validation Loss':>15} | "
+                f"{'Accuracy':>8} | {'F1':>6}")
+
+
+class ConsoleProgress:
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.bar: tqdm | None = None
+        self.table_started = False
+
+    def on_event(self, event) -> None:
+        if isinstance(event, DataLoadedEvent):
+            self._write(event.summary)
+        elif isinstance(event, StepEvent):
+            self._step(event)
+        elif isinstance(event, EpochEvent):
+            self._epoch(event)
+        elif isinstance(event, CheckpointEvent):
+            self._write(f"Checkpoint written at step {event.global_step}: {event.path}")
+        elif isinstance(event, (FinishedEvent, FailedEvent)):
+            self.close()
+
+    def report(self, text: str) -> None:
+        self._write(text)
+
+    def _step(self, event: StepEvent) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=event.total_steps, initial=event.global_step - 1, unit="step",
+                            file=self.stream, dynamic_ncols=True, bar_format=(
+                                "{l_bar}{bar}| {n_fmt}/{total_fmt} steps [{elapsed}<{remaining}{postfix}]"))
+        self.bar.update(event.global_step - self.bar.n)
+        self.bar.set_postfix_str(f"epoch {event.epoch:.2f}, loss {event.loss:.4f}, "
+                                 f"{event.samples_per_second:.1f} samples/s", refresh=False)
+
+    def _epoch(self, event: EpochEvent) -> None:
+        if not self.table_started:
+            self._write(TABLE_HEADER)
+            self.table_started = True
+        mark = "  ← best" if event.is_best else ""
+        self._write(f"{event.train_loss:>13.4f} | {event.epoch:>5.1f} | {event.global_step:>6} | "
+                    f"{event.val_loss:>15.4f} | {event.accuracy:>8.4f} | {event.f1:>6.4f}{mark}")
+
+    def _write(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
