@@ -20,8 +20,8 @@ DROP_EMPTY_TEXT = "empty text"
 DROP_MISSING_LABEL = "missing label"
 
 
-class DataError(DataFileError):
-    """Training data that cannot be used; the message says which file, row or column and what to do."""
+# One error type for every unusable data file, whether found while sniffing its format or its content.
+DataError = DataFileError
 
 
 # ------------------------------------------------------------------------------------------------
@@ -39,6 +39,8 @@ def read_table(source: str | Path):
     try:
         if fmt.kind == "csv":
             columns = _csv_header(fmt)
+            if preview_file(path, rows=1)[1] == []:
+                raise DataError(f"{path}: the file has a header but no rows.")
             features = datasets.Features({name: datasets.Value("string") for name in columns})
             options = fmt.pandas_csv_options()
             options.pop("dtype")  # `features` gives every column the string type
@@ -46,7 +48,7 @@ def read_table(source: str | Path):
                                           **options)
         else:
             table = datasets.load_dataset(fmt.kind, data_files=str(path), split="train")
-    except DataFileError:
+    except DataError:
         raise
     except Exception as error:  # pandas/pyarrow parse errors come in many types
         raise DataError(f"{path}: cannot be read as {fmt.kind.upper()}: {_first_line(error)}. "

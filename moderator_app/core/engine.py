@@ -130,9 +130,9 @@ class _Run:
         set_seed(config.seed)
 
         # ---- data and model
+        ensure_model_available(config.model_name_or_path)
         data = load_training_data(config)
         self.data_report = data.report
-        ensure_model_available(config.model_name_or_path)
         tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path)
         labels = data.label_names
         model = AutoModelForSequenceClassification.from_pretrained(
@@ -186,6 +186,24 @@ class _Run:
         # ---- the loop
         skipped_on_device = torch.zeros((), device=device)
         started, steps_this_session = time.perf_counter(), 0
+        interval_started = started
+
+        def report_steps(pending: list[tuple[Any, float, int]]) -> None:
+            """Emit one StepEvent per pending step. The only host synchronisation of the loop."""
+            losses = torch.stack([item[0] for item in pending]).float().tolist()
+            now = time.perf_counter()
+            samples_per_second = sum(item[2] for item in pending) / max(now - interval_started, 1e-9)
+            seconds_per_step = (now - started) / steps_this_session
+            if scaler.is_enabled():
+                state.skipped_steps = int(skipped_on_device.item())
+            first_step = state.global_step - len(pending) + 1
+            for offset, (step_loss, (_, rate, _)) in enumerate(zip(losses, pending)):
+                step = first_step + offset
+                state.epoch_loss_sum += step_loss
+                self.emit(StepEvent(step, total_steps, state.epoch + (step - state.epoch * steps_per_epoch)
+                                    / steps_per_epoch, step_loss, rate, samples_per_second,
+                                    seconds_per_step * (total_steps - step)))
+
         while state.epoch < config.num_epochs:
             epoch_started = time.perf_counter()
             batches = _epoch_batches(train_lengths, config, state.epoch)[state.step_in_epoch:]
@@ -193,7 +211,6 @@ class _Run:
                                                  pin_memory=device == "cuda")
             model.train()
             pending: list[tuple[Any, float, int]] = []  # (loss on device, learning rate, batch size)
-            interval_started = time.perf_counter()
             for batch in loader:
                 batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
                 learning_rate = scheduler.get_last_lr()[0]
@@ -214,23 +231,11 @@ class _Run:
                 state.step_in_epoch += 1
                 steps_this_session += 1
                 pending.append((loss.detach(), learning_rate, len(batch["labels"])))
-                stop = self.stop_event.is_set() and state.step_in_epoch < steps_per_epoch
-                if len(pending) >= config.logging_steps or state.step_in_epoch == steps_per_epoch or stop:
-                    # The only host synchronisation of the loop.
-                    losses = torch.stack([item[0] for item in pending]).float().tolist()
-                    now = time.perf_counter()
-                    samples_per_second = sum(item[2] for item in pending) / max(now - interval_started, 1e-9)
-                    seconds_per_step = (now - started) / steps_this_session
-                    state.skipped_steps = int(skipped_on_device.item()) if scaler.is_enabled() else 0
-                    first_step = state.global_step - len(pending) + 1
-                    for offset, (step_loss, (_, rate, _)) in enumerate(zip(losses, pending)):
-                        step = first_step + offset
-                        state.epoch_loss_sum += step_loss
-                        self.emit(StepEvent(step, total_steps, state.epoch + (step - state.epoch * steps_per_epoch)
-                                            / steps_per_epoch, step_loss, rate, samples_per_second,
-                                            seconds_per_step * (total_steps - step)))
+                mid_epoch = state.step_in_epoch < steps_per_epoch
+                if len(pending) >= config.logging_steps or not mid_epoch or self.stop_event.is_set():
+                    report_steps(pending)
                     pending, interval_started = [], time.perf_counter()
-                if stop:
+                if self.stop_event.is_set() and mid_epoch:  # may have been set by a listener just now
                     save_state("stopped")
                     return finish("stopped")
 

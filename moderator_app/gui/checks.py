@@ -1,0 +1,114 @@
+"""Checks the training form runs off the GUI thread. Each is a plain function: the form hands it
+to BackgroundTasks, which calls it on a pool thread. They import torch/datasets/huggingface_hub
+lazily, here, never on the GUI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from moderator_app.core.config import TrainingConfig
+
+
+@dataclass
+class DeviceInfo:
+    choices: list[tuple[str, str]]  # (device id, description), "auto" first
+    auto_resolves_to: str
+    bf16: dict[str, bool]  # device id -> supports bf16
+
+    def describe(self, device: str) -> str:
+        return dict(self.choices).get(device, device)
+
+
+def probe_devices() -> DeviceInfo:
+    from moderator_app.core.devices import available_devices, bf16_supported, resolve_device
+
+    choices = available_devices()
+    resolved = resolve_device("auto")
+    bf16 = {}
+    for device, _ in choices:
+        real = resolved if device == "auto" else device
+        try:
+            bf16[device] = bool(bf16_supported(real))
+        except Exception:
+            bf16[device] = False
+    return DeviceInfo(choices=choices, auto_resolves_to=resolved, bf16=bf16)
+
+
+@dataclass
+class ModelCheck:
+    name: str
+    problem: str | None  # None: usable
+    is_local: bool
+
+
+def check_model(name: str) -> ModelCheck:
+    from moderator_app.core.hub import check_model_available
+
+    problem = check_model_available(name)
+    return ModelCheck(name=name, problem=problem, is_local=Path(name).expanduser().is_dir())
+
+
+def local_models() -> list[tuple[str, str]]:
+    from moderator_app.core.hub import local_model_choices
+
+    return local_model_choices()
+
+
+@dataclass
+class Preview:
+    path: str
+    columns: list[str]
+    rows: list[list[str]]
+    guessed_text: str | None
+    guessed_label: str | None
+
+
+def preview(path: str, rows: int = 20) -> Preview:
+    from moderator_app.core.data import guess_columns, preview_file
+
+    columns, first_rows = preview_file(path, rows=rows)
+    text, label = guess_columns(columns)
+    return Preview(path=path, columns=list(columns), rows=[list(row) for row in first_rows],
+                   guessed_text=text, guessed_label=label)
+
+
+@dataclass
+class DataSummary:
+    text: str
+    label_names: list[str]
+
+
+def data_report(config: TrainingConfig) -> DataSummary:
+    """Read the data the way training will, and describe it (rows, dropped rows and why, labels)."""
+    from moderator_app.core.data import load_training_data
+
+    loaded = load_training_data(config)
+    report = loaded.report
+    return DataSummary(text=report.summary(), label_names=list(getattr(report, "label_names", []) or []))
+
+
+def version_info() -> list[tuple[str, str]]:
+    """(component, version) for the About box; imports torch and transformers."""
+    import platform
+    import sys
+
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    from moderator_app import __version__
+
+    rows = [("moderator-app", __version__), ("Python", f"{platform.python_version()} ({sys.executable})"),
+            ("Qt", qVersion()), ("PySide6", PySide6.__version__)]
+    for module in ("pyqtgraph", "torch", "transformers", "datasets"):
+        try:
+            rows.append((module, __import__(module).__version__))
+        except Exception as error:  # a broken install should still show the rest
+            rows.append((module, f"not available ({type(error).__name__})"))
+    try:
+        from moderator_app.core.devices import describe, resolve_device
+
+        rows.append(("Compute device", describe(resolve_device("auto"))))
+    except Exception as error:
+        rows.append(("Compute device", f"unknown ({error})"))
+    return rows

@@ -1,0 +1,264 @@
+"""The Run page of the Training tab: progress, live plots, the epoch table, the log and what to do
+once a run ends.
+
+Engine events are queued as they arrive and applied by a timer at most ten times a second
+(REDRAW_INTERVAL_MS), so a fast stream of steps never floods the GUI thread with redraws."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
+                               QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget)
+
+from moderator_app.core.events import CheckpointEvent, EpochEvent, FailedEvent, FinishedEvent, StepEvent
+from moderator_app.gui.epoch_table import EpochTable
+from moderator_app.gui.formatting import duration, number
+from moderator_app.gui.plots import LossPlot, MetricsPlot, RunHistory
+
+REDRAW_INTERVAL_MS = 100  # at most 10 redraws a second
+
+REASONS = {"completed": "Training finished", "early_stopping": "Training finished early (validation loss "
+           "stopped improving)", "stopped": "Training stopped"}
+
+
+class RunMonitor(QWidget):
+    open_in_review_clicked = Signal()
+    show_folder_clicked = Signal()
+    resume_clicked = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.history = RunHistory()
+        self.redraw_count = 0
+        self._pending: list[object] = []
+        self._total_epochs = 0
+        self._logging_steps = 10
+        self._last_step: StepEvent | None = None
+        self._started_at = 0.0
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.timeout.connect(self.flush)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress_label = QLabel("No run yet. Fill in the form and press Start training.")
+        self.progress_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        # what to do when a run has ended
+        self.result_bar = QFrame()
+        self.result_bar.setObjectName("resultBar")
+        self.result_bar.setFrameShape(QFrame.Shape.StyledPanel)
+        self.result_label = QLabel()
+        self.result_label.setWordWrap(True)
+        style = self.style()
+        self.open_in_review_button = QPushButton("Open in Review")
+        self.open_in_review_button.setToolTip("Review and label texts with the model this run produced.")
+        self.show_folder_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon),
+                                              "Show model folder")
+        self.show_folder_button.setToolTip("Open the output folder in the file manager.")
+        self.resume_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Resume")
+        self.resume_button.setToolTip("Continue the stopped run from its checkpoint, exactly where it left off.")
+        self.open_in_review_button.clicked.connect(self.open_in_review_clicked)
+        self.show_folder_button.clicked.connect(self.show_folder_clicked)
+        self.resume_button.clicked.connect(self.resume_clicked)
+        bar = QHBoxLayout(self.result_bar)
+        bar.setContentsMargins(8, 4, 8, 4)
+        bar.addWidget(self.result_label, 1)
+        for button in (self.resume_button, self.open_in_review_button, self.show_folder_button):
+            bar.addWidget(button)
+        self.result_bar.hide()
+
+        self.loss_plot = LossPlot()
+        self.metrics_plot = MetricsPlot()
+        plots = QSplitter(Qt.Orientation.Horizontal)
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.metrics_plot)
+        plots.setStretchFactor(0, 3)
+        plots.setStretchFactor(1, 2)
+        plots.setChildrenCollapsible(False)
+
+        self.table = EpochTable()
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(5000)
+        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log_view.setPlaceholderText("The run's log appears here.")
+        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(_titled("Epochs", self.table))
+        bottom.addWidget(_titled("Log", self.log_view))
+        bottom.setStretchFactor(0, 1)
+        bottom.setStretchFactor(1, 1)
+        bottom.setChildrenCollapsible(False)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(plots)
+        self.splitter.addWidget(bottom)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 2)
+        progress_row.addWidget(self.progress_label, 3)
+        layout.addLayout(progress_row)
+        layout.addWidget(self.result_bar)
+        layout.addWidget(self.splitter, 1)
+
+    # ---------------------------------------------------------------------------------------------
+    def begin(self, total_epochs: int, logging_steps: int, resumed: bool) -> None:
+        """A run (or a resumed one) starts: reset unless resuming, show a busy bar until the first step."""
+        self._pending.clear()
+        self._total_epochs = total_epochs
+        self._logging_steps = max(1, logging_steps)
+        self._started_at = time.monotonic()
+        if not resumed:
+            self.history = RunHistory()
+            self.table.clear_rows()
+            self.log_view.clear()
+            self._last_step = None
+            self._redraw()
+        self.result_bar.hide()
+        self.progress.setRange(0, 0)  # busy until the first step says how many there are
+        self.progress_label.setText("Preparing: reading the data and loading the model…")
+
+    def handle_event(self, event: object) -> None:
+        """Queue an engine event; the timer applies queued events at most every REDRAW_INTERVAL_MS."""
+        self._pending.append(event)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Apply every queued event and redraw once."""
+        self._timer.stop()
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        for event in pending:
+            if isinstance(event, StepEvent):
+                if self.history.steps and event.global_step <= self.history.steps[-1]:
+                    self.history.keep_until(event.global_step - 1)  # resumed from an older checkpoint
+                self.history.add_step(event.global_step, event.loss)
+                self._last_step = event
+                if event.global_step % self._logging_steps == 0:
+                    self.log(f"step {event.global_step}/{event.total_steps}  epoch {event.epoch:.2f}  "
+                             f"loss {event.loss:.4f}  lr {event.learning_rate:.2e}  "
+                             f"{event.samples_per_second:.1f} samples/s")
+            elif isinstance(event, EpochEvent):
+                self.history.add_epoch(event.epoch, event.global_step, event.val_loss, event.accuracy, event.f1)
+                self.table.add_epoch(event.epoch, event.global_step, event.train_loss, event.val_loss,
+                                     event.accuracy, event.f1)
+                if event.is_best:
+                    self.table.set_best(event.epoch)
+                self.log(f"epoch {event.epoch} done in {duration(event.seconds)}: training loss "
+                         f"{number(event.train_loss)}, validation loss {number(event.val_loss)}, accuracy "
+                         f"{number(event.accuracy)}, F1 {number(event.f1)}{'  (best so far)' if event.is_best else ''}")
+            elif isinstance(event, CheckpointEvent):
+                self.log(f"checkpoint written at step {event.global_step}: {event.path}")
+            elif isinstance(event, FailedEvent):
+                self.log(f"failed: {event.message}")
+        self._update_progress()
+        self._redraw()
+
+    def _redraw(self) -> None:
+        self.redraw_count += 1
+        self.loss_plot.redraw(self.history)
+        self.metrics_plot.redraw(self.history)
+
+    def _update_progress(self) -> None:
+        step = self._last_step
+        if step is None:
+            return
+        total = max(step.total_steps, 1)
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(step.global_step, total))
+        self.progress.setFormat(f"%p%  ·  step {step.global_step} of {step.total_steps}")
+        epoch = min(int(step.epoch) + 1, self._total_epochs) if self._total_epochs else int(step.epoch) + 1
+        parts = [f"Epoch {epoch} of {self._total_epochs}", f"{step.samples_per_second:.1f} samples/s",
+                 f"about {duration(step.seconds_left)} left"]
+        self.progress_label.setText("  ·  ".join(parts))
+
+    # ---------------------------------------------------------------------------------------------
+    def finish(self, result: FinishedEvent, review_available: bool) -> None:
+        self.flush()
+        if result.best_epoch is not None:
+            self.table.set_best(result.best_epoch)
+        text = f"<b>{REASONS.get(result.reason, 'Training ended')}</b> at step {result.global_step}"
+        metrics = result.best_metrics or {}
+        if result.best_epoch is not None:
+            text += f" — best epoch {result.best_epoch}"
+            shown = [f"{name} {metrics[key]:.4f}" for key, name in
+                     (("val_loss", "validation loss"), ("accuracy", "accuracy"), ("f1", "F1"))
+                     if isinstance(metrics.get(key), (int, float))]
+            if shown:
+                text += " (" + ", ".join(shown) + ")"
+        if result.resumable:
+            text += ". A checkpoint was saved; Resume continues from it."
+        else:
+            text += f". The model is in {result.output_dir}."
+        if result.skipped_steps:
+            text += f" {result.skipped_steps} fp16 steps were skipped (overflowing gradients)."
+        self.result_label.setText(text)
+        self.resume_button.setVisible(result.resumable)
+        self.open_in_review_button.setVisible(review_available and not result.resumable)
+        self.show_folder_button.setVisible(True)
+        self.result_bar.show()
+        if self._last_step is not None and not result.resumable:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(1)
+            self.progress.setFormat(f"done  ·  {result.global_step} steps")
+        elif self._last_step is None:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+        elapsed = duration(time.monotonic() - self._started_at)
+        self.progress_label.setText(f"{REASONS.get(result.reason, 'Ended')} after {elapsed}.")
+        self.log(f"{REASONS.get(result.reason, 'ended').lower()} at step {result.global_step} "
+                 f"after {elapsed}; output: {result.output_dir}")
+
+    def fail(self, message: str) -> None:
+        self.flush()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("failed")
+        first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
+        self.progress_label.setText(f"The run failed: {first_line}")
+        self.result_label.setText(f"<b>The run failed.</b> {_escape(first_line)}")
+        self.resume_button.hide()
+        self.open_in_review_button.hide()
+        self.show_folder_button.hide()
+        self.result_bar.show()
+        self.log(f"failed: {message}")
+
+    def set_stopping(self) -> None:
+        self.progress_label.setText("Stopping after the current step and writing a checkpoint…")
+
+    def log(self, text: str) -> None:
+        self.log_view.appendPlainText(f"[{time.strftime('%H:%M:%S')}] {text}")
+
+
+def _titled(title: str, widget: QWidget) -> QWidget:
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 4, 0, 0)
+    layout.setSpacing(2)
+    label = QLabel(title)
+    font = QFont(label.font())
+    font.setBold(True)
+    label.setFont(font)
+    layout.addWidget(label)
+    layout.addWidget(widget, 1)
+    widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+    return box
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
