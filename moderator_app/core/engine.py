@@ -207,8 +207,10 @@ class _Run:
         while state.epoch < config.num_epochs:
             epoch_started = time.perf_counter()
             batches = _epoch_batches(train_lengths, config, state.epoch)[state.step_in_epoch:]
+            # A generator of its own: creating a DataLoader iterator draws a seed, and from the global
+            # generator that draw would shift dropout's random numbers after a resume.
             loader = torch.utils.data.DataLoader(train_set, batch_sampler=batches, collate_fn=collate,
-                                                 pin_memory=device == "cuda")
+                                                 pin_memory=device == "cuda", generator=torch.Generator())
             model.train()
             pending: list[tuple[Any, float, int]] = []  # (loss on device, learning rate, batch size)
             for batch in loader:
@@ -307,7 +309,8 @@ def _evaluate(model, val_set, lengths: list[int], collate, config: TrainingConfi
     model.eval()
     by_length = sorted(range(len(val_set)), key=lengths.__getitem__)
     batches = [by_length[start:start + config.eval_batch_size] for start in range(0, len(by_length), config.eval_batch_size)]
-    loader = torch.utils.data.DataLoader(val_set, batch_sampler=batches, collate_fn=collate)
+    loader = torch.utils.data.DataLoader(val_set, batch_sampler=batches, collate_fn=collate,
+                                         generator=torch.Generator())
     loss_sum = torch.zeros((), device=device)
     all_labels, all_predictions = [], []
     with torch.inference_mode(), torch.autocast(**autocast):

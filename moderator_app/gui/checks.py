@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moderator_app.core.config import TrainingConfig
+from moderator_app.gui import libraries
 
 
 @dataclass
@@ -21,6 +22,7 @@ class DeviceInfo:
 
 
 def probe_devices() -> DeviceInfo:
+    libraries.import_model_libraries()
     from moderator_app.core.devices import available_devices, bf16_supported, resolve_device
 
     choices = available_devices()
@@ -81,6 +83,7 @@ class DataSummary:
 
 def data_report(config: TrainingConfig) -> DataSummary:
     """Read the data the way training will, and describe it (rows, dropped rows and why, labels)."""
+    libraries.import_model_libraries()
     from moderator_app.core.data import load_training_data
 
     loaded = load_training_data(config)
@@ -98,6 +101,7 @@ def version_info() -> list[tuple[str, str]]:
 
     from moderator_app import __version__
 
+    libraries.import_model_libraries()
     rows = [("moderator-app", __version__), ("Python", f"{platform.python_version()} ({sys.executable})"),
             ("Qt", qVersion()), ("PySide6", PySide6.__version__)]
     for module in ("pyqtgraph", "torch", "transformers", "datasets"):

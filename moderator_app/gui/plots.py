@@ -77,6 +77,7 @@ class _Plot(pg.PlotWidget):
             axis.setLabel(label, color=foreground.name())
             axis.setPen(foreground)
             axis.setTextPen(foreground)
+            axis.enableAutoSIPrefix(False)
         item.showGrid(x=True, y=True, alpha=0.12)
         item.setMenuEnabled(False)
         self.legend = item.addLegend(offset=(-8, 8), labelTextColor=foreground, brush=pg.mkBrush(background))

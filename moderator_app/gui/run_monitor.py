@@ -13,7 +13,8 @@ from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
                                QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget)
 
-from moderator_app.core.events import CheckpointEvent, EpochEvent, FailedEvent, FinishedEvent, StepEvent
+from moderator_app.core.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent, FinishedEvent,
+                                       StepEvent)
 from moderator_app.gui.epoch_table import EpochTable
 from moderator_app.gui.formatting import duration, number
 from moderator_app.gui.plots import LossPlot, MetricsPlot, RunHistory
@@ -25,6 +26,7 @@ REASONS = {"completed": "Training finished", "early_stopping": "Training finishe
 
 
 class RunMonitor(QWidget):
+    data_loaded = Signal(str)  # the engine's data report, as it read the data for this run
     open_in_review_clicked = Signal()
     show_folder_clicked = Signal()
     resume_clicked = Signal()
@@ -162,6 +164,10 @@ class RunMonitor(QWidget):
                 self.log(f"epoch {event.epoch} done in {duration(event.seconds)}: training loss "
                          f"{number(event.train_loss)}, validation loss {number(event.val_loss)}, accuracy "
                          f"{number(event.accuracy)}, F1 {number(event.f1)}{'  (best so far)' if event.is_best else ''}")
+            elif isinstance(event, DataLoadedEvent):
+                self.log("data loaded:\n" + event.summary)
+                self.progress_label.setText("Data loaded; training starts…")
+                self.data_loaded.emit(event.summary)
             elif isinstance(event, CheckpointEvent):
                 self.log(f"checkpoint written at step {event.global_step}: {event.path}")
             elif isinstance(event, FailedEvent):

@@ -44,6 +44,9 @@ class TrainingWorker(QObject):
         try:
             train = self._train_function
             if train is None:
+                from moderator_app.gui.libraries import import_model_libraries
+
+                import_model_libraries()
                 from moderator_app.core.engine import train  # imports torch: on this thread, not the GUI's
             result = train(self.config, on_event=self.event.emit, stop_event=self._stop,
                            resume_from=self.resume_from)

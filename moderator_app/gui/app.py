@@ -1,0 +1,48 @@
+"""Application start: `run_app()` is what `moderator-app` without a subcommand runs.
+
+Only Qt, pyqtgraph and the Qt-free core are imported before the window shows; torch, transformers
+and datasets are imported later on background threads (device probe, data report, training)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from moderator_app import __version__
+from moderator_app.gui import settings
+from moderator_app.gui.main_window import MainWindow
+
+# Diagnostics for benchmarks/gui_responsiveness.py and the start-up test: print when the window has
+# shown (and whether torch was imported by then), then quit.
+QUIT_WHEN_SHOWN_ENV = "MODERATOR_APP_QUIT_WHEN_SHOWN"
+SETTINGS_FILE_ENV = "MODERATOR_APP_SETTINGS_FILE"
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+    app.setOrganizationName(settings.ORGANIZATION)
+    app.setApplicationName(settings.APPLICATION)
+    app.setApplicationDisplayName("Moderator")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("moderator-app")
+    return app  # type: ignore[return-value]
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    if os.environ.get(SETTINGS_FILE_ENV):
+        settings.use_settings_file(os.environ[SETTINGS_FILE_ENV])
+    app = create_application(argv)
+    window = MainWindow()
+    if os.environ.get(QUIT_WHEN_SHOWN_ENV):
+        def report() -> None:
+            print(f"window-shown {time.time():.6f} torch-imported={'torch' in sys.modules} "
+                  f"transformers-imported={'transformers' in sys.modules}", flush=True)
+            QTimer.singleShot(0, app.quit)
+
+        window.first_shown.connect(report)
+    window.show()
+    return app.exec()

@@ -1,0 +1,268 @@
+"""The Training tab: the form on the left; on the right the Data page (file previews, data report)
+and the Run page (progress, live plots, epoch table, log). Start runs `core.engine.train` on a
+TrainingWorker moved to a QThread; nothing model-related ever runs on the GUI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import SIGNAL, Qt, QThread, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStyle,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from moderator_app.core.config import ConfigError, TrainingConfig
+from moderator_app.core.events import FinishedEvent
+from moderator_app.gui import dialogs, settings
+from moderator_app.gui.data_panel import DataPanel
+from moderator_app.gui.run_monitor import RunMonitor
+from moderator_app.gui.tasks import BackgroundTasks
+from moderator_app.gui.training_form import TrainingForm
+from moderator_app.gui.workers import TrainFunction, TrainingWorker
+
+CHECKPOINT_STATE = "checkpoint/trainer_state.json"
+FORM_KEY = "training/form"
+SPLITTER_KEY = "training/splitter"
+MONITOR_SPLITTER_KEY = "training/monitor-splitter"
+
+
+class TrainingTab(QWidget):
+    open_in_review = Signal(str)  # a finished run's model folder
+    status_message = Signal(str)
+    running_changed = Signal(bool)
+    run_finished = Signal(object)  # FinishedEvent
+    run_failed = Signal(str)
+    run_ended = Signal()  # the worker thread has finished, whatever the outcome
+
+    def __init__(self, tasks: BackgroundTasks, parent: QWidget | None = None,
+                 train_function: TrainFunction | None = None):
+        super().__init__(parent)
+        self.tasks = tasks
+        self.train_function = train_function  # None: core.engine.train (tests may pass a stand-in)
+        self.thread: QThread | None = None
+        self.worker: TrainingWorker | None = None
+        self.last_result: FinishedEvent | None = None
+        self.last_config: TrainingConfig | None = None
+        self.error_dialog = None
+
+        self.form = TrainingForm(tasks)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form_holder = QWidget()
+        holder_layout = QVBoxLayout(form_holder)
+        holder_layout.setContentsMargins(8, 8, 12, 8)
+        holder_layout.addWidget(self.form)
+        scroll.setWidget(form_holder)
+        self.form_scroll = scroll
+
+        style = self.style()
+        self.start_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Start training")
+        self.start_button.setDefault(True)
+        font = QFont(self.start_button.font())
+        font.setBold(True)
+        self.start_button.setFont(font)
+        self.start_button.setMinimumHeight(32)
+        self.stop_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaStop), "Stop")
+        self.stop_button.setToolTip("Stop after the current step and write a checkpoint that Resume continues.")
+        self.stop_button.setMinimumHeight(32)
+        self.stop_button.setEnabled(False)
+        self.resume_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), "Resume")
+        self.resume_button.setToolTip("The output folder holds a stopped run: continue it from its checkpoint "
+                                      "with the settings it was started with.")
+        self.resume_button.setMinimumHeight(32)
+        self.resume_button.hide()
+        self.resume_button.clicked.connect(self.resume)
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #8a5a00;")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+
+        actions = QHBoxLayout()
+        actions.addWidget(self.start_button, 2)
+        actions.addWidget(self.resume_button, 1)
+        actions.addWidget(self.stop_button, 1)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 8)
+        left_layout.addWidget(scroll, 1)
+        bottom = QVBoxLayout()
+        bottom.setContentsMargins(8, 0, 12, 0)
+        bottom.addWidget(self.problem_label)
+        bottom.addLayout(actions)
+        left_layout.addLayout(bottom)
+        left.setMinimumWidth(380)
+
+        self.data_panel = DataPanel()
+        self.monitor = RunMonitor()
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.data_panel, "Data")
+        self.pages.addTab(self.monitor, "Run")
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.pages)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([460, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+        self.form.validity_changed.connect(self._update_buttons)
+        self.form.preview_changed.connect(self._on_preview)
+        self.form.report_changed.connect(self.data_panel.show_report)
+        self.monitor.open_in_review_clicked.connect(self._open_in_review)
+        self.monitor.show_folder_clicked.connect(self.show_model_folder)
+        self.monitor.resume_clicked.connect(self.resume)
+        self.monitor.data_loaded.connect(lambda summary: self.data_panel.show_report("ok", summary))
+        self.form.values_changed.connect(self._update_buttons)
+        self.restore_state()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------------------ state
+    def restore_state(self) -> None:
+        values = settings.load_value(FORM_KEY)
+        if isinstance(values, dict):
+            self.form.set_values(values)
+        for key, splitter in ((SPLITTER_KEY, self.splitter), (MONITOR_SPLITTER_KEY, self.monitor.splitter)):
+            state = settings.load_bytes(key)
+            if state is not None:
+                splitter.restoreState(state)
+
+    def save_state(self) -> None:
+        settings.save_value(FORM_KEY, self.form.values())
+        settings.save_bytes(SPLITTER_KEY, self.splitter.saveState())
+        settings.save_bytes(MONITOR_SPLITTER_KEY, self.monitor.splitter.saveState())
+
+    def start_background_checks(self) -> None:
+        """Called once the window shows: device probe (imports torch) and local model scan."""
+        self.form.detect_devices()
+        self.form.find_local_models()
+
+    # ------------------------------------------------------------------------------ running
+    @property
+    def is_running(self) -> bool:
+        return self.thread is not None
+
+    def start(self) -> None:
+        if self.is_running:
+            return
+        try:
+            config = self.form.config()
+        except ConfigError as error:
+            field = self.form.fields.get(error.field)
+            label = field.label.text() if field is not None else error.field
+            self.error_dialog = dialogs.show_error(self, "Cannot start training", f"{label}: {error.message}")
+            return
+        self.save_state()
+        self._launch(config, resume_from=None)
+
+    def resumable_folder(self) -> str | None:
+        """The output folder of a stopped run that Resume would continue, if any."""
+        if self.last_result is not None and self.last_result.resumable:
+            return self.last_result.output_dir
+        folder = self.form.fields["output_dir"].value()
+        if folder and (Path(folder).expanduser() / CHECKPOINT_STATE).is_file():
+            return folder
+        return None
+
+    def resume(self) -> None:
+        folder = self.resumable_folder()
+        if self.is_running or folder is None:
+            return
+        # the engine continues with the configuration saved in the folder; this one is only a label
+        config = self.last_config if self.last_config is not None else TrainingConfig(output_dir=folder)
+        self._launch(config, resume_from=folder)
+
+    def stop(self) -> None:
+        if self.worker is not None and not self.worker.stop_requested:
+            self.worker.request_stop()
+            self.stop_button.setEnabled(False)
+            self.stop_button.setText("Stopping…")
+            self.monitor.set_stopping()
+            self.status_message.emit("Stopping after the current step…")
+
+    def _launch(self, config: TrainingConfig, resume_from: str | None) -> None:
+        self.last_config = config
+        self.last_result = None
+        self.monitor.begin(config.num_epochs, config.logging_steps, resumed=resume_from is not None)
+        self.monitor.log(("Resuming from " + resume_from) if resume_from else
+                         f"Training {config.model_name_or_path} on {config.train_file}; output: {config.output_dir}")
+        self.pages.setCurrentWidget(self.monitor)
+
+        thread = QThread(self)
+        thread.setObjectName("training")
+        worker = TrainingWorker(config, resume_from=resume_from, train_function=self.train_function)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.event.connect(self.monitor.handle_event)
+        worker.succeeded.connect(self._on_succeeded)
+        worker.failed.connect(self._on_failed)
+        worker.done.connect(thread.quit)
+        thread.finished.connect(self._on_thread_finished)
+        thread.finished.connect(worker.deleteLater)
+        self.thread, self.worker = thread, worker
+        self._set_running(True)
+        self.status_message.emit("Resuming training…" if resume_from else "Training started…")
+        thread.start()
+
+    def _on_succeeded(self, result: FinishedEvent) -> None:
+        self.last_result = result
+        self.monitor.finish(result, review_available=self.review_available())
+        self.status_message.emit(f"Training {'stopped' if result.resumable else 'finished'} at step "
+                                 f"{result.global_step}.")
+        self.run_finished.emit(result)
+
+    def _on_failed(self, message: str, details: str) -> None:
+        self.monitor.fail(message)
+        self.status_message.emit("Training failed.")
+        self.error_dialog = dialogs.show_error(self, "Training failed", message, details)
+        self.run_failed.emit(message)
+
+    def _on_thread_finished(self) -> None:
+        thread = self.thread
+        self.thread, self.worker = None, None
+        if thread is not None:
+            thread.deleteLater()
+        self._set_running(False)
+        self.run_ended.emit()
+
+    def _set_running(self, running: bool) -> None:
+        self.form.setEnabled(not running)
+        self.stop_button.setText("Stop")
+        self._update_buttons()
+        self.running_changed.emit(running)
+
+    def _update_buttons(self, *_args) -> None:
+        running = self.is_running
+        self.start_button.setEnabled(not running and self.form.is_valid)
+        self.stop_button.setEnabled(running and not (self.worker and self.worker.stop_requested))
+        offered_below = self.last_result is not None and self.last_result.resumable  # in the Run page
+        self.resume_button.setVisible(not running and not offered_below and self.resumable_folder() is not None)
+        problem = "" if running else self.form.problem_summary
+        self.problem_label.setText(problem)
+        self.problem_label.setVisible(bool(problem))
+
+    # ------------------------------------------------------------------------------ results
+    def review_available(self) -> bool:
+        return self.receivers(SIGNAL("open_in_review(QString)")) > 0
+
+    def _open_in_review(self) -> None:
+        if self.last_result is not None:
+            self.open_in_review.emit(self.last_result.output_dir)
+
+    def show_model_folder(self) -> None:
+        folder = self.last_result.output_dir if self.last_result else (self.last_config.output_dir
+                                                                         if self.last_config else "")
+        if folder:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(folder).resolve())))
+
+    def _on_preview(self, role: str, preview: object, message: str) -> None:
+        self.data_panel.show_preview(role, preview, message)
+        if preview is not None and not self.is_running:
+            self.pages.setCurrentWidget(self.data_panel)
