@@ -27,7 +27,8 @@ SUBCOMMANDS = {
 EXIT_BAD_INPUT = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with `only` the parser for one subcommand (imports just its module)."""
     parser = argparse.ArgumentParser(
         prog="moderator-app",
         description="Fine-tune transformer hate-speech classifiers and review or label text with them. "
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"moderator-app {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
+        if only and name != only:
+            subparsers.add_parser(name, help=help_text)
+            continue
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         command_module(module_name).add_arguments(sub)
     return parser
@@ -46,7 +50,9 @@ def command_module(name: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    args = build_parser(only=command).parse_args(argv)
     if args.command is None:
         from moderator_app.gui.app import run_app
 

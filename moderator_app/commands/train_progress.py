@@ -13,8 +13,8 @@ TABLE_HEADER = (f"{'Training Loss':>13} | {'Epoch':>5} | {'Step':>6} | {'Validat
 
 
 class ConsoleProgress:
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
         self.bar: tqdm | None = None
         self.table_started = False
 
