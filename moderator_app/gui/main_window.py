@@ -52,7 +52,8 @@ class MainWindow(QMainWindow):
 
         geometry = settings.load_bytes(GEOMETRY_KEY)
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1440, 900)
+            screen = self.screen().availableGeometry()
+            self.resize(min(1440, int(screen.width() * 0.9)), min(900, int(screen.height() * 0.9)))
         state = settings.load_bytes(STATE_KEY)
         if state is not None:
             self.restoreState(state)

@@ -1,0 +1,184 @@
+"""The main window and the Training form without training: start-up, settings, menus, the form's
+checks, and the run monitor's throttling (fed with synthetic events)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from moderator_app.core.config import FIELD_HELP, TrainingConfig  # noqa: E402
+from moderator_app.core.events import EpochEvent, StepEvent  # noqa: E402
+from moderator_app.gui import settings  # noqa: E402
+from moderator_app.gui.app import QUIT_WHEN_SHOWN_ENV, SETTINGS_FILE_ENV  # noqa: E402
+from moderator_app.gui.main_window import MainWindow  # noqa: E402
+from moderator_app.gui.plots import RunHistory  # noqa: E402
+from moderator_app.gui.run_monitor import REDRAW_INTERVAL_MS, RunMonitor  # noqa: E402
+from moderator_app.gui.workers import readable_error  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path):
+    settings.use_settings_file(tmp_path / "settings.ini")
+    yield tmp_path / "settings.ini"
+    settings.use_settings_file(None)
+
+
+@pytest.fixture
+def window(qtbot):
+    window = MainWindow()
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.first_shown, timeout=10_000):
+        window.show()
+    return window
+
+
+def test_the_window_shows_before_torch_and_transformers_are_imported(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", **{QUIT_WHEN_SHOWN_ENV: "1",
+                                                            SETTINGS_FILE_ENV: str(tmp_path / "s.ini")})
+    done = subprocess.run([sys.executable, "-c", "from moderator_app.gui.app import run_app; run_app([])"],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("window-shown"))
+    assert "torch-imported=False" in line and "transformers-imported=False" in line
+
+
+def test_the_form_has_every_setting_with_the_recipe_defaults_and_a_tooltip(window):
+    form = window.training_tab.form
+    assert set(form.fields) == {f.name for f in fields(TrainingConfig)}
+    assert form.values() == TrainingConfig().to_dict()
+    for name, field in form.fields.items():
+        assert field.editor.toolTip() == FIELD_HELP[name] and field.label.toolTip() == FIELD_HELP[name]
+    # nothing to train on yet: Start waits and says why
+    assert not window.training_tab.start_button.isEnabled()
+    assert window.training_tab.problem_label.text() == "Choose a training data file."
+    assert window.tabs.count() == 1 and window.tabs.tabText(0) == "Training"
+
+
+def test_devices_are_listed_after_the_window_shows(qtbot, window):
+    form = window.training_tab.form
+    qtbot.waitUntil(lambda: form.device_info is not None, timeout=60_000)
+    device = form.fields["device"]
+    assert device.choices()[0] == "auto" and "cpu" in device.choices()
+    assert "CPU" in device.combo.itemText(device.combo.findData("cpu"))
+    assert window.device_label.text().startswith("Device: ")
+    # a device this machine lacks is marked, as is fp16 without CUDA
+    if "cuda" not in device.choices():
+        form.set_values({"device": "cuda"})
+        qtbot.waitUntil(lambda: device.invalid)
+        assert "not available" in device.message.text()
+        form.set_values({"device": "cpu", "precision": "fp16"})
+        qtbot.waitUntil(lambda: form.fields["precision"].invalid)
+        assert "CUDA" in form.fields["precision"].message.text()
+
+
+def test_an_unreachable_uncached_hub_model_is_explained_with_the_local_choices(qtbot, window, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    form = window.training_tab.form
+    model = form.fields["model_name_or_path"]
+    qtbot.waitUntil(lambda: model.local_choices is not None, timeout=30_000)
+    form.set_values({"model_name_or_path": "some-org/a-model-nobody-cached"})
+    qtbot.waitUntil(lambda: model.invalid, timeout=30_000)
+    text = model.message.text()
+    assert "not downloaded yet" in text and "offline" in text
+    if model.local_choices:
+        assert "Local models" in text and model.local_choices[0][0] in text
+        assert [a.text() for a in model.menu.actions()][0] == model.local_choices[0][0]
+    assert not window.training_tab.start_button.isEnabled()
+
+
+def test_size_folders_and_form_values_are_remembered(qtbot, tmp_path, synthetic_csv):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    default_height = first.height()
+    first.resize(first.width(), 480)  # the offscreen screen is small: its width is already the minimum
+    first.training_tab.form.set_values({"train_file": str(synthetic_csv), "learning_rate": 5e-5, "num_epochs": 3})
+    settings.remember_folder("data", synthetic_csv)
+    first.close()
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    values = second.training_tab.form.values()
+    assert (values["train_file"], values["learning_rate"], values["num_epochs"]) == (str(synthetic_csv), 5e-5, 3)
+    assert second.height() == 480 != default_height
+    assert settings.last_folder("data") == str(synthetic_csv.parent)
+    assert Path(settings.open_settings().fileName()).parent == tmp_path  # never the user's own settings
+
+
+def test_file_menu_saves_and_opens_a_training_config(qtbot, window, tmp_path):
+    form = window.training_tab.form
+    form.set_values({"learning_rate": 3e-5, "seed": 7, "lr_scheduler": "cosine", "group_by_length": False})
+    path = tmp_path / "config.json"
+    assert window.save_config(str(path))
+    saved = TrainingConfig.load(path)
+    assert (saved.learning_rate, saved.seed, saved.lr_scheduler, saved.group_by_length) == (3e-5, 7, "cosine", False)
+    form.set_config(TrainingConfig())
+    assert form.values()["seed"] == 12345
+    assert window.open_config(str(path))
+    assert form.values()["seed"] == 7 and form.values()["lr_scheduler"] == "cosine"
+    menus = {action.text(): [a.text() for a in action.menu().actions() if a.text()]
+             for action in window.menuBar().actions()}
+    assert menus == {"&File": ["&Open training config…", "&Save training config…", "&Quit"],
+                     "&Help": ["&About Moderator"]}
+
+
+def test_about_shows_versions_and_the_device(qtbot, window):
+    window.show_about()
+    dialog = window.about_dialog
+    assert dialog.isVisible()
+    qtbot.waitUntil(lambda: "torch: 2" in dialog.text() and "…" not in dialog.text(), timeout=60_000)
+    text = dialog.text()
+    for component in ("moderator-app: 0.", "Python: 3.", "Qt: 6.", "transformers: ", "Compute device: "):
+        assert component in text
+    dialog.close()
+
+
+def test_plot_redraws_are_throttled_however_fast_steps_come(qtbot):
+    monitor = RunMonitor()
+    qtbot.addWidget(monitor)
+    monitor.begin(total_epochs=1, logging_steps=10, resumed=False)
+    start, step = time.monotonic(), 0
+    while time.monotonic() - start < 1.0:  # a flood of steps for one second
+        for _ in range(50):
+            step += 1
+            monitor.handle_event(StepEvent(step, 10**6, step / 1000, 1.0 / step, 2e-5, 100.0, 60.0))
+        QApplication.processEvents()
+    monitor.flush()
+    seconds = time.monotonic() - start
+    assert step > 1000
+    assert monitor.redraw_count <= seconds * 1000 / REDRAW_INTERVAL_MS + 2
+    assert len(monitor.history.steps) == step and monitor.progress.value() == step
+    monitor.handle_event(EpochEvent(1, step, 0.5, 0.4, 0.8, 0.8, 0.8, 0.8, [[1, 0], [0, 1]], ["a", "b"], 1.0, True))
+    qtbot.waitUntil(lambda: monitor.table.rowCount() == 1, timeout=2_000)
+    assert monitor.table.best_epoch == 1
+
+
+def test_smoothed_loss_is_a_debiased_moving_average():
+    history = RunHistory()
+    for step, loss in enumerate([2.0, 2.0, 2.0, 0.0], start=1):
+        history.add_step(step, loss)
+    assert history.smoothed[:3] == pytest.approx([2.0, 2.0, 2.0])  # no pull toward 0 at the start
+    assert 0.0 < history.smoothed[3] < 2.0 and history.smoothed[3] == pytest.approx(2.0 * (1 - 0.1 / (1 - 0.9**4)))
+
+
+def test_out_of_memory_errors_suggest_a_smaller_batch_or_length():
+    class OutOfMemoryError(RuntimeError):
+        pass
+
+    message = readable_error(OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+                             TrainingConfig(train_batch_size=64, max_length=256))
+    assert "batch size (now 64)" in message and "maximum length (now 256 tokens)" in message
+    assert "CUDA out of memory" in message
