@@ -148,7 +148,8 @@ class _Run:
         total_steps = steps_per_epoch * config.num_epochs
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                       betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_epsilon,
-                                      weight_decay=config.weight_decay, fused=device == "cuda" or None)
+                                      weight_decay=config.weight_decay,
+                                      fused=device in ("cuda", "cpu") or None)  # one kernel, not one per tensor
         scheduler = get_scheduler(config.lr_scheduler, optimizer, num_warmup_steps=config.warmup_steps,
                                   num_training_steps=total_steps)
         scaler = torch.amp.GradScaler(device if device == "cuda" else "cpu", enabled=precision == "fp16")
