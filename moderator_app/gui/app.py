@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from moderator_app import __version__
 from moderator_app.gui import settings
 from moderator_app.gui.main_window import MainWindow
+from moderator_app.resources import apply_app_identity
 
 # Diagnostics for benchmarks/gui_responsiveness.py and the start-up test: print when the window has
 # shown (and whether torch was imported by then), then quit.
@@ -24,11 +25,12 @@ SETTINGS_FILE_ENV = "MODERATOR_APP_SETTINGS_FILE"
 
 def create_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    app.setOrganizationName(settings.ORGANIZATION)
-    app.setApplicationName(settings.APPLICATION)
-    app.setApplicationDisplayName("Moderator")
-    app.setApplicationVersion(__version__)
-    app.setDesktopFileName("moderator-app")
+    try:
+        apply_app_identity(app)  # names (those QSettings uses), version, desktop file name, window icon
+    except FileNotFoundError:  # a source tree without its assets: still run, without the icon
+        app.setOrganizationName(settings.ORGANIZATION)
+        app.setApplicationName(settings.APPLICATION)
+        app.setApplicationVersion(__version__)
     return app  # type: ignore[return-value]
 
 

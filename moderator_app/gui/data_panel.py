@@ -34,14 +34,18 @@ class PreviewTable(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
+        layout.addStretch(0)
+        self.table.hide()
 
     def show_preview(self, preview: checks.Preview | None, message: str) -> None:
         if preview is None:
             self.table.clear()
             self.table.setRowCount(0)
             self.table.setColumnCount(0)
+            self.table.hide()
             self._set_status(message or self.empty_text, error=bool(message) and message != "Reading…")
             return
+        self.table.show()
         self._set_status(f"{preview.path} — first {len(preview.rows)} rows, {len(preview.columns)} columns")
         self.table.clear()
         self.table.setColumnCount(len(preview.columns))

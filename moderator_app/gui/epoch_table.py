@@ -22,9 +22,22 @@ class EpochTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setHighlightSections(False)
         self.best_epoch: int | None = None
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Every column at least as wide as its header and values; spare width shared out evenly."""
+        header = self.horizontalHeader()
+        needed = [max(header.sectionSizeFromContents(column).width(), self.sizeHintForColumn(column)) + 8
+                  for column in range(self.columnCount())]
+        spare = max(0, self.viewport().width() - sum(needed)) // max(1, self.columnCount())
+        for column, width in enumerate(needed):
+            header.resizeSection(column, width + spare)
 
     def clear_rows(self) -> None:
         self.setRowCount(0)
@@ -43,6 +56,7 @@ class EpochTable(QTableWidget):
             item = QTableWidgetItem(text)
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.setItem(row, column, item)
+        self.fit_columns()
         self.scrollToBottom()
 
     def set_best(self, epoch: int | None) -> None:

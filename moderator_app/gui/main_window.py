@@ -164,7 +164,8 @@ class MainWindow(QMainWindow):
         settings.save_bytes(GEOMETRY_KEY, self.saveGeometry())
         settings.save_bytes(STATE_KEY, self.saveState())
         tab.save_state()
-        self.tasks.wait(10_000)
+        self.hide()
+        self.tasks.wait(15_000)  # a device probe or file preview still running ends within seconds
         super().closeEvent(event)
 
     def _on_run_ended(self) -> None:

@@ -96,9 +96,9 @@ class LossPlot(_Plot):
     def __init__(self):
         super().__init__("Loss", "step", "loss")
         item = self.getPlotItem()
-        item.setClipToView(True)
         self.raw_curve = item.plot(pen=pg.mkPen(RAW_COLOR, width=1), name="training loss (per step)")
-        self.raw_curve.setDownsampling(auto=True, method="peak")
+        self.raw_curve.setDownsampling(auto=True, method="peak")  # long runs: draw at most ~2 points a pixel
+        self.raw_curve.setClipToView(True)
         self.smoothed_curve = item.plot(pen=pg.mkPen(SMOOTH_COLOR, width=2.2), name="training loss (smoothed)",
                                         antialias=True)
         self.validation_curve = item.plot(pen=pg.mkPen(VALIDATION_COLOR, width=2), symbol="o", symbolSize=7,

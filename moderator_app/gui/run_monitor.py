@@ -92,12 +92,12 @@ class RunMonitor(QWidget):
         self.log_view.setMaximumBlockCount(5000)
         self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log_view.setPlaceholderText("The run's log appears here.")
-        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.addWidget(_titled("Epochs", self.table))
         bottom.addWidget(_titled("Log", self.log_view))
-        bottom.setStretchFactor(0, 1)
-        bottom.setStretchFactor(1, 1)
+        bottom.setStretchFactor(0, 3)
+        bottom.setStretchFactor(1, 2)
         bottom.setChildrenCollapsible(False)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -171,7 +171,7 @@ class RunMonitor(QWidget):
             elif isinstance(event, CheckpointEvent):
                 self.log(f"checkpoint written at step {event.global_step}: {event.path}")
             elif isinstance(event, FailedEvent):
-                self.log(f"failed: {event.message}")
+                pass  # fail() reports it, with the worker's message
         self._update_progress()
         self._redraw()
 
@@ -248,7 +248,12 @@ class RunMonitor(QWidget):
         self.progress_label.setText("Stopping after the current step and writing a checkpoint…")
 
     def log(self, text: str) -> None:
+        """Append a line; follow the end unless the user scrolled up to read."""
+        bar = self.log_view.verticalScrollBar()
+        following = bar.value() >= bar.maximum() - 2
         self.log_view.appendPlainText(f"[{time.strftime('%H:%M:%S')}] {text}")
+        if following:
+            bar.setValue(bar.maximum())
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:
