@@ -197,8 +197,23 @@ def test_closing_during_a_run_asks_stops_and_ends_the_thread(qtbot, window, tiny
     window.close()  # "Stop and quit": the window closes once the thread has finished
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT_MS)
     assert thread_finished == [True] and not tab.is_running
-    assert tab.last_result is not None and tab.last_result.reason == "stopped"
+    stopped = tab.last_result
+    assert stopped is not None and stopped.reason == "stopped"
     assert (output / "checkpoint" / "trainer_state.json").is_file()
+
+    # the next session offers to resume the stopped run in the remembered output folder, with its past
+    again = MainWindow()
+    qtbot.addWidget(again)
+    again.show()
+    tab = again.training_tab
+    assert tab.form.values()["output_dir"] == str(output)
+    assert tab.resume_button.isVisible()
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        tab.resume_button.click()
+        assert tab.monitor.history.steps == list(range(1, stopped.global_step + 1))
+    qtbot.waitUntil(lambda: not tab.is_running, timeout=10_000)
+    assert finished.args[0].reason == "completed" and finished.args[0].global_step == 56
+    assert tab.monitor.history.steps == list(range(1, 57)) and tab.monitor.table.rowCount() == 4
 
 
 def test_the_data_page_previews_the_file_and_reports_it_before_training(qtbot, window, tiny_model_dir,

@@ -80,7 +80,9 @@ class _Plot(pg.PlotWidget):
             axis.enableAutoSIPrefix(False)
         item.showGrid(x=True, y=True, alpha=0.12)
         item.setMenuEnabled(False)
-        self.legend = item.addLegend(offset=(-8, 8), labelTextColor=foreground, brush=pg.mkBrush(background))
+        legend_background = QColor(background)
+        legend_background.setAlpha(150)  # curves behind the legend stay visible
+        self.legend = item.addLegend(offset=(-8, 8), labelTextColor=foreground, brush=pg.mkBrush(legend_background))
 
     def _integer_ticks(self, count: int) -> None:
         axis = self.getPlotItem().getAxis("bottom")

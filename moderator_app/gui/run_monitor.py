@@ -6,7 +6,9 @@ Engine events are queued as they arrive and applied by a timer at most ten times
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase
@@ -132,6 +134,32 @@ class RunMonitor(QWidget):
         self.result_bar.hide()
         self.progress.setRange(0, 0)  # busy until the first step says how many there are
         self.progress_label.setText("Preparing: reading the data and loading the model…")
+
+    def load_history(self, metrics_file: Path) -> None:
+        """Show the steps and epochs an earlier session logged (metrics.jsonl) before resuming it."""
+        try:
+            lines = metrics_file.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return
+        self.history = RunHistory()
+        self.table.clear_rows()
+        for line in lines:
+            try:
+                record = json.loads(line)
+                if record.get("kind") == "step":
+                    self.history.add_step(int(record["global_step"]), float(record["loss"]))
+                elif record.get("kind") == "epoch":
+                    self.history.add_epoch(record["epoch"], record["global_step"], record["val_loss"],
+                                           record["accuracy"], record["f1"])
+                    self.table.add_epoch(record["epoch"], record["global_step"], record["train_loss"],
+                                         record["val_loss"], record["accuracy"], record["f1"])
+                    if record.get("is_best"):
+                        self.table.set_best(record["epoch"])
+            except (ValueError, KeyError, TypeError):
+                continue
+        self.log(f"loaded {len(self.history.steps)} steps and {len(self.history.epoch_numbers)} epochs of the "
+                 f"stopped run from {metrics_file}")
+        self._redraw()
 
     def handle_event(self, event: object) -> None:
         """Queue an engine event; the timer applies queued events at most every REDRAW_INTERVAL_MS."""

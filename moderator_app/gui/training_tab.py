@@ -175,8 +175,16 @@ class TrainingTab(QWidget):
         folder = self.resumable_folder()
         if self.is_running or folder is None:
             return
-        # the engine continues with the configuration saved in the folder; this one is only a label
-        config = self.last_config if self.last_config is not None else TrainingConfig(output_dir=folder)
+        # the engine continues with the configuration saved in the folder; read it for the display
+        config = self.last_config if self.last_result is not None and self.last_config is not None else None
+        if config is None:
+            try:
+                config = TrainingConfig.load(Path(folder).expanduser() / "training_config.json")
+            except ConfigError:
+                config = TrainingConfig(output_dir=folder)
+            config.output_dir = folder
+            if not self.monitor.history.steps:  # a run stopped in an earlier session: show its past
+                self.monitor.load_history(Path(folder).expanduser() / "metrics.jsonl")
         self._launch(config, resume_from=folder)
 
     def stop(self) -> None:
