@@ -1,0 +1,97 @@
+"""'Why this label': the selected text with each word shaded by how much it moved the score, red for
+words that pushed it up, blue for words that pulled it down, and the strongest words listed."""
+
+from __future__ import annotations
+
+import html
+import math
+
+from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
+
+from moderator_app.gui.review_workers import Explained
+
+UP_RGB, DOWN_RGB = (214, 39, 40), (31, 119, 180)
+STRONGEST_SHOWN = 6
+MIN_SHADE = 0.02  # influences smaller than this share of the largest are left unshaded
+
+
+def influence_html(text: str, influences, scale: float) -> str:
+    """The text as HTML with one shaded span per word; `scale` is the influence of full shade."""
+    parts, position = [], 0
+    for word in influences:
+        parts.append(html.escape(text[position:word.start]))
+        strength = min(abs(word.influence) / scale, 1.0) if scale > 0 else 0.0
+        piece = html.escape(text[word.start:word.end])
+        if strength >= MIN_SHADE:
+            red, green, blue = UP_RGB if word.influence > 0 else DOWN_RGB
+            alpha = 0.12 + 0.68 * strength
+            parts.append(f'<span style="background-color: rgba({red},{green},{blue},{alpha:.2f});" '
+                         f'title="{word.influence:+.3f}">{piece}</span>')
+        else:
+            parts.append(piece)
+        position = word.end
+    parts.append(html.escape(text[position:]))
+    return "".join(parts).replace("\n", "<br>")
+
+
+class ExplanationView(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = QLabel("<b>Why this label</b>")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.browser = QTextBrowser()
+        self.browser.setOpenLinks(False)
+        self.browser.setMinimumHeight(70)
+        self.explained: Explained | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
+        layout.addWidget(self.title)
+        layout.addWidget(self.status)
+        layout.addWidget(self.browser, 1)
+        self.show_message("Select a row to see which words pushed its score up or down.")
+
+    @property
+    def influences(self):
+        return None if self.explained is None else self.explained.influences
+
+    def show_message(self, message: str) -> None:
+        self.explained = None
+        self.title.setText("<b>Why this label</b>")
+        self.status.setText(message)
+        self.browser.clear()
+
+    def show_pending(self, text: str) -> None:
+        self.explained = None
+        self.status.setText("Working out which words matter… (each word is left out in turn and the text "
+                            "classified again)")
+        self.browser.setHtml(f'<div style="color:#777">{html.escape(text)}</div>')
+
+    def show_explanation(self, explained: Explained, score_name: str) -> None:
+        """`score_name`: what the probability is called, e.g. "P(hate)"."""
+        self.explained = explained
+        influences = explained.influences
+        self.title.setText(f"<b>Why this label</b> — {html.escape(score_name)} = {explained.probability:.3f}")
+        if not influences:
+            self.status.setText("This text has no words to explain.")
+            self.browser.clear()
+            return
+        scale = max(abs(word.influence) for word in influences)
+        strongest = sorted(influences, key=lambda word: -abs(word.influence))[:STRONGEST_SHOWN]
+        listed = ", ".join(f"{html.escape(word.word)} {word.influence:+.3f}" for word in strongest
+                           if abs(word.influence) > 0)
+        label = html.escape(explained.label)
+        self.status.setText(
+            f'<span style="background-color: rgba({UP_RGB[0]},{UP_RGB[1]},{UP_RGB[2]},0.55)">&nbsp;red&nbsp;</span> '
+            f"words pushed the probability of '{label}' up, "
+            f'<span style="background-color: rgba({DOWN_RGB[0]},{DOWN_RGB[1]},{DOWN_RGB[2]},0.55)">&nbsp;blue&nbsp;'
+            f"</span> pulled it down (change when the word is left out). Strongest: {listed or 'none'}.")
+        body = influence_html(explained.text, influences, scale if math.isfinite(scale) else 0.0)
+        if len(explained.text) > influences[-1].end + 1 and len(explained.text.split()) > len(influences):
+            body += f'<div style="color:#777">(the first {len(influences)} words are explained)</div>'
+        self.browser.setHtml(f'<div style="font-size: 11pt; line-height: 150%">{body}</div>')
+
+    def show_error(self, message: str) -> None:
+        self.explained = None
+        self.status.setText(f'<span style="color:#b3261e">Cannot explain this row: {html.escape(message)}</span>')

@@ -1,0 +1,177 @@
+"""The Review tab's model choice: a model folder (recent ones remembered, or browsed) or a hub id,
+loaded on a background thread with a busy bar; then its labels and the metrics of its training."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QSizePolicy, QStyle, QToolButton, QVBoxLayout, QWidget)
+
+from moderator_app.gui import settings
+from moderator_app.gui.fields import ERROR_COLOR, HINT_COLOR
+from moderator_app.gui.review_workers import ModelInfo
+
+RECENT_KEY = "review/recent_models"
+RECENT_COUNT = 8
+METRIC_NAMES = (("accuracy", "accuracy"), ("f1", "macro F1"), ("precision", "precision"), ("recall", "recall"),
+                ("val_loss", "loss"))
+
+
+def recent_models() -> list[str]:
+    value = settings.load_value(RECENT_KEY, [])
+    return [item for item in value if isinstance(item, str) and item] if isinstance(value, list) else []
+
+
+def remember_model(name: str) -> None:
+    recent = [name] + [item for item in recent_models() if item != name]
+    settings.save_value(RECENT_KEY, recent[:RECENT_COUNT])
+
+
+def describe_info(info: ModelInfo) -> str:
+    """Rich text for the panel: labels, metrics, base model and where it runs."""
+    labels = ", ".join(f"<b>{html.escape(label)}</b>" + (" (flagged)" if label == info.positive_label else "")
+                       for label in info.labels)
+    lines = [f"Labels: {labels}"]
+    shown = [f"{name} {info.metrics[key]:.3f}" for key, name in METRIC_NAMES if key in info.metrics]
+    if shown:
+        where = info.metrics_source + (f", best epoch {info.best_epoch}" if info.best_epoch else "")
+        lines.append(f"Validation: {' · '.join(shown)} <span style='color:#777'>({html.escape(where)})</span>")
+    else:
+        lines.append("<span style='color:#777'>No validation metrics recorded with this model.</span>")
+    extra = f"; trained on {info.train_rows:,} rows" if info.train_rows else ""
+    lines.append(f"<span style='color:#555'>Base {html.escape(info.base_model)}{extra}; runs on "
+                 f"{html.escape(info.device)}, texts cut at {info.max_length} tokens</span>")
+    return "<br>".join(lines)
+
+
+class ModelPanel(QWidget):
+    load_requested = Signal(str, bool)  # model folder or hub id, allow pickle weights
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.combo = QComboBox()
+        self.combo.setEditable(True)
+        self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.combo.setMinimumContentsLength(18)
+        self.combo.lineEdit().setPlaceholderText("a model folder, or a hub id such as valurank/distilroberta-hatespeech")
+        self.combo.setToolTip("A folder written by training (Open in Review puts it here), a recent model folder, "
+                              "any Hugging Face text-classification folder, or a hub id (downloaded when online).")
+        self.combo.lineEdit().returnPressed.connect(self.request_load)
+        self.browse_button = QToolButton()
+        self.browse_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
+        self.browse_button.setToolTip("Choose a model folder…")
+        self.browse_button.clicked.connect(self.browse)
+        self.load_button = QPushButton("Load")
+        self.load_button.setToolTip("Load the model (in the background)")
+        self.load_button.clicked.connect(self.request_load)
+        self.allow_pickle = QCheckBox("Allow pickle weights")
+        self.allow_pickle.setToolTip("Also load pytorch_model.bin weights (with weights_only). A pickle can run code "
+                                     "when loaded: only for models whose source you trust.")
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumHeight(10)
+        self.busy.setTextVisible(False)
+        self.busy.hide()
+        self.message = QLabel("No model loaded: choose one above.")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.details.hide()
+        self.info: ModelInfo | None = None
+        self.loading = False
+
+        row = QHBoxLayout()
+        row.setSpacing(4)
+        row.addWidget(self.combo, 1)
+        row.addWidget(self.browse_button)
+        row.addWidget(self.load_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(row)
+        layout.addWidget(self.allow_pickle)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.message)
+        layout.addWidget(self.details)
+        self.refresh_recent()
+
+    def refresh_recent(self) -> None:
+        text = self.combo.currentText()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for name in recent_models():
+            self.combo.addItem(name, name)
+            self.combo.setItemData(self.combo.count() - 1, name, Qt.ItemDataRole.ToolTipRole)
+        self.combo.setCurrentText(text)
+        self.combo.blockSignals(False)
+
+    def name(self) -> str:
+        return self.combo.currentText().strip()
+
+    def set_name(self, name: str) -> None:
+        self.combo.setCurrentText(name)
+
+    def browse(self) -> None:
+        current = Path(self.name()).expanduser() if self.name() else None
+        start = str(current) if current is not None and current.is_dir() else settings.last_folder("model")
+        chosen = QFileDialog.getExistingDirectory(self, "Choose a text-classification model folder", start)
+        if chosen:
+            settings.remember_folder("model", chosen)
+            self.set_name(chosen)
+            self.request_load()
+
+    def request_load(self) -> None:
+        name = self.name()
+        if not name:
+            self.set_failed("Choose a model folder or type a hub id first.")
+            return
+        if not self.loading:
+            self.load_requested.emit(name, self.allow_pickle.isChecked())
+
+    # ------------------------------------------------------------------------------ state
+    def set_loading(self, name: str) -> None:
+        self.loading = True
+        self.set_name(name)
+        self.busy.show()
+        self.load_button.setEnabled(False)
+        self.combo.setEnabled(False)
+        self.browse_button.setEnabled(False)
+        self._set_message(f"Loading {name}…", HINT_COLOR)
+
+    def set_loaded(self, info: ModelInfo, name: str) -> None:
+        self._done()
+        self.info = info
+        remember_model(name if not Path(name).expanduser().is_dir() else info.model_id)
+        self.refresh_recent()
+        self.set_name(info.model_id)
+        self._set_message(f"Loaded {info.model_id}", None)
+        self.details.setText(describe_info(info))
+        self.details.show()
+
+    def set_failed(self, message: str) -> None:
+        self._done()
+        self._set_message(message, ERROR_COLOR)
+        if self.info is not None:
+            self.message.setText(f"{message}\n(Still using {self.info.model_id}.)")
+
+    def _done(self) -> None:
+        self.loading = False
+        self.busy.hide()
+        self.load_button.setEnabled(True)
+        self.combo.setEnabled(True)
+        self.browse_button.setEnabled(True)
+
+    def _set_message(self, text: str, colour) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("" if colour is None else f"color: {colour.name()};")
+
+    @property
+    def error(self) -> str:
+        return self.message.text() if "color: #b3261e" in self.message.styleSheet() else ""

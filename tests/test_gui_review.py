@@ -1,0 +1,471 @@
+"""The Review tab end to end, offscreen, on the tiny trained classifier: classify, threshold, import,
+batch labelling with cancel, explanations, decisions kept across restarts and exported for training."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDesktopServices  # noqa: E402
+
+from test_inference import LABELS, classifier, tiny_classifier_dir  # noqa: E402,F401 (fixtures)
+from tiny_models import HATEFUL_WORDS, synthetic_rows, write_csv  # noqa: E402
+
+from moderator_app.core.decisions import DecisionStore  # noqa: E402
+from moderator_app.gui import dialogs, settings  # noqa: E402
+from moderator_app.gui.main_window import MainWindow  # noqa: E402
+from moderator_app.gui.results_table import (FILTER_FLAGGED, LABEL_COLUMN, SCORE_COLUMN, TEXT_COLUMN,  # noqa: E402
+                                             ResultsFilter, ResultsModel)
+from moderator_app.gui.review_tab import add_review_tab  # noqa: E402
+
+TIMEOUT_MS = 60_000
+TEXTS = ["we went to market and the vermin are everywhere", "the weather today is lovely",
+         "my neighbours are scum and parasites", "football game was great", "coffee morning with friends",
+         "they are filth", "reading a book in the garden", "invaders from the city again"]
+
+
+@pytest.fixture(autouse=True)
+def private_places(tmp_path, monkeypatch):
+    settings.use_settings_file(tmp_path / "settings.ini")
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
+    # closing during a batch asks (a blocking box): a failing test's teardown must not wait for an answer
+    monkeypatch.setattr(dialogs, "confirm", lambda *args, **kwargs: True)
+    yield tmp_path
+    settings.use_settings_file(None)
+
+
+def open_window(qtbot):
+    window = MainWindow()
+    tab = add_review_tab(window)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.first_shown, timeout=10_000):
+        window.show()
+    window.tabs.setCurrentWidget(tab)
+    return window, tab
+
+
+def close_window(qtbot, window) -> None:
+    tab = window.review_tab
+    if tab.batch_running:
+        tab.cancel_batch()
+        qtbot.waitUntil(lambda: not tab.batch_running, timeout=TIMEOUT_MS)
+    window.close()
+
+
+@pytest.fixture
+def window(qtbot):
+    window, _ = open_window(qtbot)
+    yield window
+    close_window(qtbot, window)
+
+
+@pytest.fixture
+def tab(qtbot, window, tiny_classifier_dir):
+    tab = window.review_tab
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    return tab
+
+
+def classify(qtbot, tab, texts) -> None:
+    tab.text_edit.setPlainText("\n".join(texts))
+    with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
+        tab.classify_button.click()
+
+
+def cell(tab, row: int, column: int):
+    return tab.proxy.index(row, column).data()
+
+
+def column_texts(tab, column: int) -> list:
+    return [cell(tab, row, column) for row in range(tab.proxy.rowCount())]
+
+
+def select_rows(tab, rows: list[int]) -> None:
+    selection = tab.table.selectionModel()
+    selection.clearSelection()
+    for row in rows:
+        selection.select(tab.proxy.index(row, 0),
+                         QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+    tab.table.setFocus()
+
+
+# ------------------------------------------------------------------------------------------ model
+def test_model_panel_shows_labels_and_metrics_and_remembers_the_folder(tab, tiny_classifier_dir):
+    details = tab.model_panel.details.text()
+    assert "hate</b> (flagged)" in details and "not-hate" in details
+    assert "accuracy 0.990" in details and "macro F1 0.990" in details and "training summary" in details
+    assert tab.model_panel.combo.itemText(0) == str(tiny_classifier_dir.resolve())
+    assert tab.classify_button.isEnabled()
+    assert tab.decision_hint.text() == "Keys: A or Ctrl+Enter accepts; 1 hate, 2 not-hate relabels the selected rows."
+    assert "(A)" in tab.accept_button.text() and "(1)" in tab.label_buttons[0].toolTip()
+
+
+def test_bad_model_folders_give_readable_errors(qtbot, window, tmp_path, tiny_model_dir):
+    tab = window.review_tab
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    (empty / "config.json").write_text("{}")
+    for name, expected in [(str(empty), "holds no model weights"), (str(tmp_path / "missing"), "no such model folder"),
+                           (str(tiny_model_dir), "no trained classification head")]:
+        with qtbot.waitSignal(tab.model_failed, timeout=TIMEOUT_MS) as failed:
+            tab.load_model(name)
+            assert tab.model_panel.busy.isVisible() and not tab.model_panel.load_button.isEnabled()
+        assert expected in failed.args[0]
+        assert expected in tab.model_panel.error and "Traceback" not in tab.model_panel.error
+        assert not tab.model_panel.busy.isVisible() and tab.model_panel.load_button.isEnabled()
+    assert tab.handle is None and not tab.classify_button.isEnabled()
+
+
+def test_open_in_review_from_the_training_tab_loads_the_model(qtbot, window, tiny_classifier_dir):
+    tab = window.review_tab
+    window.tabs.setCurrentIndex(0)
+    assert window.training_tab.review_available()
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        window.training_tab.open_in_review.emit(str(tiny_classifier_dir))
+    assert window.tabs.currentWidget() is tab
+    assert tab.handle.model_id == str(tiny_classifier_dir.resolve())
+
+
+# ------------------------------------------------------------------------------------- classify
+def test_paste_and_classify_fills_the_table(qtbot, tab, classifier):
+    tab.text_edit.setPlainText("\n".join(TEXTS[:4]) + "\n\n   \n" + "\n".join(TEXTS[4:]))  # blank lines skipped
+    with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
+        qtbot.keyClick(tab.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    expected = classifier.predict(TEXTS)
+    headers = [tab.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(tab.proxy.columnCount())]
+    assert headers == ["#", "Text", "Label", "Score", "P(hate)", "P(not-hate)", "Decision"]
+    assert column_texts(tab, TEXT_COLUMN) == TEXTS
+    assert column_texts(tab, LABEL_COLUMN) == [p.label for p in expected]
+    scores = [tab.proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
+    assert scores == pytest.approx([p.score for p in expected], abs=1e-6)
+    assert column_texts(tab, 4) == [f"{p.probabilities['hate']:.3f}" for p in expected]
+    assert {p.label for p in expected} == set(LABELS)  # the tiny model tells them apart
+    assert tab.stats.text().startswith(f"{len(TEXTS)} items · ")
+
+    # sorting by score, highest first; the "#" column gets the input order back
+    tab.table.sortByColumn(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
+    shown = [tab.proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
+    assert shown == sorted(scores, reverse=True)
+    tab.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    assert column_texts(tab, TEXT_COLUMN) == TEXTS
+
+    # only flagged items; then a text search
+    tab.filter_combo.setCurrentIndex(tab.filter_combo.findData(FILTER_FLAGGED))
+    assert column_texts(tab, TEXT_COLUMN) == [t for t, p in zip(TEXTS, expected) if p.label == "hate"]
+    tab.search.setText("SCUM")
+    assert column_texts(tab, TEXT_COLUMN) == ["my neighbours are scum and parasites"]
+    tab.search.clear()
+    tab.filter_combo.setCurrentIndex(0)
+
+    # the whole text as one item
+    tab.whole_text.setChecked(True)
+    with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
+        tab.classify_button.click()
+    assert tab.proxy.rowCount() == 1 and tab.results.texts == [tab.text_edit.toPlainText()]
+
+
+def test_threshold_slider_relabels_without_running_the_model_again(qtbot, tab, monkeypatch):
+    model_calls = []
+    real = tab.handle.classifier.predict_probabilities
+    monkeypatch.setattr(tab.handle.classifier, "predict_probabilities",
+                        lambda *args, **kwargs: model_calls.append(1) or real(*args, **kwargs))
+    texts = [text for text, _ in synthetic_rows(40, seed=21)]
+    classify(qtbot, tab, texts)
+    assert len(model_calls) == 1
+    probability = tab.results.probabilities[:, 0]  # P(hate), in input order
+    tab.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    seen = {}
+    for threshold in (0.0, 0.5, 0.25, 1.0):
+        tab.set_threshold(threshold)
+        used = tab.threshold()
+        assert used == pytest.approx(round(threshold * 100) / 100)
+        expected = ["hate" if p >= used else "not-hate" for p in probability]
+        assert column_texts(tab, LABEL_COLUMN) == expected
+        seen[threshold] = expected.count("hate")
+        assert tab.threshold_label.text() == f"{used:.2f}"
+    assert seen[0.0] == len(texts) and 0 < seen[0.5] < len(texts)  # the labels really moved
+    assert len(model_calls) == 1  # and the model never ran again
+    tab.filter_combo.setCurrentIndex(tab.filter_combo.findData(FILTER_FLAGGED))
+    tab.set_threshold(0.0)
+    assert tab.proxy.rowCount() == len(texts)  # the flagged filter follows the threshold
+
+
+# -------------------------------------------------------------------------------------- import
+def test_import_a_csv_with_a_chosen_column(qtbot, tab, tmp_path):
+    rows = [(f"title {index}", text, str(index)) for index, text in enumerate(TEXTS)]
+    path = write_csv(tmp_path / "posts.csv", rows, header=("title", "body", "id"))
+    dialog = tab.import_file(str(path))
+    qtbot.waitUntil(lambda: dialog.preview is not None, timeout=TIMEOUT_MS)
+    assert dialog.text_column() == "body"  # guessed
+    assert dialog.table.rowCount() == len(TEXTS) and dialog.table.item(0, 0).text() == "title 0"
+    assert "8 rows" in dialog.status.text() and dialog.table_button.isEnabled()
+    dialog.set_text_column("title")
+    with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
+        dialog.table_button.click()
+    assert tab.results.texts == [title for title, _, _ in rows]
+    assert tab.results_source == str(path)
+
+    lines = tmp_path / "comments.txt"
+    lines.write_text("\n".join(TEXTS[:3]) + "\n\n", encoding="utf-8")
+    dialog = tab.import_file(str(lines))
+    qtbot.waitUntil(lambda: dialog.preview is not None, timeout=TIMEOUT_MS)
+    assert "3 lines" in dialog.status.text() and not dialog.column.isEnabled()
+    with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
+        dialog.table_button.click()
+    assert tab.results.texts == TEXTS[:3]
+
+
+# -------------------------------------------------------------------------------- batch labelling
+def test_batch_label_to_a_file_with_summary_and_output_folder(qtbot, tab, tmp_path, monkeypatch):
+    rows = [(str(index), text) for index, (text, _) in enumerate(synthetic_rows(300, seed=8))]
+    source = write_csv(tmp_path / "comments.csv", rows, header=("id", "comment"))
+    output = tmp_path / "out" / "comments.labelled.csv"
+    output.parent.mkdir()
+    with qtbot.waitSignal(tab.batch_ended, timeout=TIMEOUT_MS) as ended:
+        assert tab.batch_label(str(source), "comment", str(output), chunk_rows=64)
+        assert tab.batch_panel.isVisible() and tab.batch_panel.cancel_button.isVisible()
+    assert ended.args == ["finished"]
+    with open(output, newline="", encoding="utf-8") as handle:
+        written = list(csv.reader(handle))
+    assert written[0] == ["id", "comment", "predicted_label", "score", "probability_hate", "probability_not-hate"]
+    assert [row[:2] for row in written[1:]] == [list(row) for row in rows]
+    panel = tab.batch_panel
+    assert panel.summary.text().startswith(f"Labelled 300 rows of {source}")
+    assert panel.progress.value() == panel.progress.maximum() and not panel.cancel_button.isVisible()
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    assert panel.open_folder_button.isVisible()
+    panel.open_folder_button.click()
+    assert opened == [QUrl.fromLocalFile(str(output.parent.resolve()))]
+
+    # a TXT file is read one item per line and written as CSV
+    lines = tmp_path / "lines.txt"
+    lines.write_text("\n".join(TEXTS) + "\n", encoding="utf-8")
+    with qtbot.waitSignal(tab.batch_ended, timeout=TIMEOUT_MS) as ended:
+        tab.batch_label(str(lines), None, str(tmp_path / "lines.labelled.csv"))
+    assert ended.args == ["finished"]
+    with open(tmp_path / "lines.labelled.csv", newline="", encoding="utf-8") as handle:
+        assert [row[0] for row in csv.reader(handle)] == ["text"] + TEXTS
+
+    # an output that exists is refused unless replacing it was agreed
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, message, details="": shown.append(message))
+    assert not tab.batch_label(str(source), "comment", str(output))
+    assert "already exists" in shown[0]
+
+
+def test_batch_label_cancelled_half_way_leaves_no_output(qtbot, tab, tmp_path, monkeypatch):
+    rows = [(text,) for text, _ in synthetic_rows(4000, seed=3)]
+    source = write_csv(tmp_path / "big.csv", rows, header=("text",))
+    output = tmp_path / "out" / "big.labelled.csv"
+    output.parent.mkdir()
+    real = tab.handle.classifier.predict_probabilities
+
+    def slow(*args, **kwargs):  # about 3 s for the file: a cancel certainly lands in the middle
+        time.sleep(0.05)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tab.handle.classifier, "predict_probabilities", slow)
+    panel = tab.batch_panel
+    started = time.monotonic()
+    with qtbot.waitSignal(tab.batch_ended, timeout=TIMEOUT_MS) as ended:
+        tab.batch_label(str(source), "text", str(output), chunk_rows=64)
+        qtbot.waitUntil(lambda: panel.progress.value() >= len(rows) // 4, timeout=TIMEOUT_MS)
+        assert panel.progress.value() < len(rows) * 3 // 4
+        assert "rows/s" in panel.rate.text() and "left" in panel.rate.text()
+        assert f"of {len(rows):,} rows" in panel.progress.format()
+        panel.cancel_button.click()
+    elapsed = time.monotonic() - started
+    assert ended.args == ["cancelled"]
+    assert panel.summary.text() == "Cancelled: nothing was written."
+    assert list(output.parent.iterdir()) == []  # no output, no temporary file
+    assert panel.updates <= elapsed * 10 + 3  # progress is throttled to ten updates a second
+    assert not tab.batch_running and tab.classify_button.isEnabled()
+
+
+def test_closing_during_batch_labelling_asks_then_cancels(qtbot, tiny_classifier_dir, tmp_path, monkeypatch):
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    real = tab.handle.classifier.predict_probabilities
+    monkeypatch.setattr(tab.handle.classifier, "predict_probabilities",
+                        lambda *a, **k: time.sleep(0.05) or real(*a, **k))
+    source = write_csv(tmp_path / "big.csv", [(t,) for t, _ in synthetic_rows(3000, seed=4)], header=("text",))
+    (tmp_path / "out").mkdir()
+    tab.batch_label(str(source), "text", str(tmp_path / "out" / "big.labelled.csv"), chunk_rows=64)
+    qtbot.waitUntil(lambda: tab.batch_panel.progress.value() > 0, timeout=TIMEOUT_MS)
+    answers = iter([False, True])
+    monkeypatch.setattr(dialogs, "confirm", lambda *args, **kwargs: next(answers))
+    assert not window.close()  # "Keep labelling"
+    assert tab.batch_running
+    assert window.close()  # "Cancel it and quit": cancelled, waited for
+    assert not tab.batch_running or not tab.batch_thread.isRunning()
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------- explain
+def test_explanation_for_the_selected_row(qtbot, tab):
+    text = "we went to market today vermin and the weather is lovely"
+    classify(qtbot, tab, [TEXTS[1], text])
+    with qtbot.waitSignal(tab.explanation_ready, timeout=TIMEOUT_MS) as ready:
+        select_rows(tab, [1])
+    explained = ready.args[0]
+    assert explained.text == text and explained.label == "hate"
+    assert [word.word for word in explained.influences] == text.split()
+    strongest = max(explained.influences, key=lambda word: word.influence)
+    assert strongest.word in HATEFUL_WORDS and strongest.influence > 0
+    html = tab.explanation.browser.toHtml()
+    assert "vermin" in html and "background-color" in html
+    assert "Strongest: vermin +" in tab.explanation.status.text()
+
+
+# ------------------------------------------------------------------------------------ decisions
+def test_decisions_by_keyboard_survive_closing_and_reopening(qtbot, tiny_classifier_dir):
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    classify(qtbot, tab, TEXTS)
+    labels = list(tab.results.labels)
+    select_rows(tab, [0])
+    with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
+        qtbot.keyClick(tab.table, Qt.Key.Key_A)  # accept
+    assert cell(tab, 0, 6) == f"✓ {labels[0]}"
+    assert tab.table.selected_proxy_rows() == [1]  # on to the next row
+    other = "not-hate" if labels[1] == "hate" else "hate"
+    with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
+        qtbot.keyClick(tab.table, Qt.Key.Key_2 if other == "not-hate" else Qt.Key.Key_1)  # relabel
+    assert cell(tab, 1, 6) == f"✎ {other}"
+    assert "2 decided" in tab.stats.text()
+    store_path = tab.store.path
+    window.close()
+
+    decisions = DecisionStore(store_path).decisions()
+    assert [(d.text, d.model_label, d.moderator_label) for d in decisions] == [
+        (TEXTS[0], labels[0], labels[0]), (TEXTS[1], labels[1], other)]
+    assert decisions[0].model_id == str(tiny_classifier_dir.resolve()) and decisions[0].decided_at
+
+    window, tab = open_window(qtbot)  # the app again: same store
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    classify(qtbot, tab, list(reversed(TEXTS)))
+    qtbot.waitUntil(lambda: tab.results.decisions.count(None) == len(TEXTS) - 2, timeout=TIMEOUT_MS)
+    assert cell(tab, len(TEXTS) - 1, 6) == f"✓ {labels[0]}" and cell(tab, len(TEXTS) - 2, 6) == f"✎ {other}"
+    assert str(store_path) in tab.store_label.text()
+    close_window(qtbot, window)
+
+
+def test_exported_decisions_train_a_model(qtbot, tab, tmp_path, tiny_model_dir):
+    texts = [text for text, _ in synthetic_rows(16, seed=31)]
+    classify(qtbot, tab, texts)
+    select_rows(tab, list(range(len(texts))))
+    with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
+        tab.accept_button.click()
+    select_rows(tab, [0, 1])
+    with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
+        tab.label_buttons[0].click()  # two rows relabelled "hate"
+    destination = tmp_path / "decisions.csv"
+    with qtbot.waitSignal(tab.exported, timeout=TIMEOUT_MS) as exported:
+        tab.export_decisions(str(destination))
+    assert exported.args == [str(destination), len(texts)]
+    with open(destination, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    expected = list(tab.results.labels)
+    expected[tab.proxy.item(0)] = expected[tab.proxy.item(1)] = "hate"
+    assert rows[0] == ["text", "label"] and sorted(rows[1:]) == sorted(map(list, zip(texts, expected)))
+
+    from moderator_app.core.config import TrainingConfig
+    from moderator_app.core.engine import train
+
+    config = TrainingConfig(train_file=str(destination), validation_file=str(destination),
+                            model_name_or_path=str(tiny_model_dir), output_dir=str(tmp_path / "retrained"),
+                            num_epochs=1, train_batch_size=8, eval_batch_size=16, max_length=32, warmup_steps=0,
+                            early_stopping_patience=0, device="cpu", precision="fp32", logging_steps=1)
+    result = train(config)
+    assert result.reason == "completed"
+    assert (tmp_path / "retrained" / "model.safetensors").is_file()
+
+
+def test_a_store_that_cannot_be_written_is_stated_and_nothing_crashes(qtbot, tmp_path, monkeypatch,
+                                                                       tiny_classifier_dir):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(blocker / "data"))
+    window, tab = open_window(qtbot)
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, message, details="": shown.append(message))
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    with qtbot.waitSignal(tab.store_failed, timeout=TIMEOUT_MS):  # looking up earlier decisions fails
+        classify(qtbot, tab, TEXTS[:3])
+    select_rows(tab, [0])
+    with qtbot.waitSignal(tab.store_failed, timeout=TIMEOUT_MS) as failed:
+        qtbot.keyClick(tab.table, Qt.Key.Key_A)
+    assert "Cannot open the decision store" in failed.args[0] and str(blocker) in failed.args[0]
+    assert tab.store_label.text().startswith("Decisions cannot be saved.")
+    assert shown and shown[-1].startswith("1 decision was not saved.")
+    assert tab.results.decisions == [None, None, None]  # nothing shown as decided
+    close_window(qtbot, window)
+
+
+# -------------------------------------------------------------------------------- a big table
+def test_ten_thousand_rows_sort_and_filter_quickly_and_keep_the_selection(qtbot):
+    rng = np.random.default_rng(0)
+    count = 10_000
+    positive = rng.random(count).astype(np.float32)
+    probabilities = np.stack([positive, 1 - positive], axis=1)
+    labels = ["hate" if p >= 0.5 else "not-hate" for p in positive]
+    model = ResultsModel()
+    proxy = ResultsFilter(model)
+    from moderator_app.gui.results_table import ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    started = time.perf_counter()
+    model.set_results([f"text number {i}" for i in range(count)], probabilities, labels, positive.astype(float),
+                      ["hate", "not-hate"], 0)
+    view.configure_columns(model)
+    view.selectRow(123)
+    proxy.sort(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
+    scores = [proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(50)]
+    assert scores == sorted(scores, reverse=True) and scores[0] == pytest.approx(float(positive.max()))
+    assert [proxy.item(row) for row in view.selected_proxy_rows()] == [123]  # the same item, moved
+    proxy.set_filter(FILTER_FLAGGED)
+    assert proxy.rowCount() == labels.count("hate")
+    proxy.sort(TEXT_COLUMN, Qt.SortOrder.AscendingOrder)
+    assert proxy.index(0, TEXT_COLUMN).data() == min(f"text number {i}" for i in range(count) if labels[i] == "hate")
+    view.show()
+    qtbot.waitExposed(view)
+    assert time.perf_counter() - started < 5.0  # fill, two sorts, a filter and a paint of 10,000 rows
+
+
+def test_a_classification_during_batch_labelling_waits_for_one_batch_not_the_file(qtbot, tab, tmp_path,
+                                                                                   monkeypatch):
+    classifier = tab.handle.classifier
+    real_model = classifier.model
+
+    def slow_model(**batch):  # 20 ms a batch: the one-chunk file below takes seconds
+        time.sleep(0.02)
+        return real_model(**batch)
+
+    monkeypatch.setattr(classifier, "model", slow_model)
+    rows = [(text,) for text, _ in synthetic_rows(6000, seed=6)]
+    source = write_csv(tmp_path / "one-chunk.csv", rows, header=("text",))
+    (tmp_path / "out").mkdir()
+    panel = tab.batch_panel
+    assert tab.batch_label(str(source), "text", str(tmp_path / "out" / "labelled.csv"), chunk_rows=10_000)
+    qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=TIMEOUT_MS)
+    classify(qtbot, tab, TEXTS[:3])  # the whole file is one prediction call: it pauses between batches for this
+    assert tab.batch_running and panel.progress.value() < len(rows)
+    assert len(tab.results.texts) == 3
+    with qtbot.waitSignal(tab.batch_ended, timeout=TIMEOUT_MS) as ended:
+        tab.cancel_batch()
+    assert ended.args == ["cancelled"]
