@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from moderator_app import __version__
 from moderator_app.gui import settings
 from moderator_app.gui.main_window import MainWindow
+from moderator_app.gui.review_tab import add_review_tab
 from moderator_app.resources import apply_app_identity
 
 # Diagnostics for benchmarks/gui_responsiveness.py and the start-up test: print when the window has
@@ -39,6 +40,7 @@ def run_app(argv: list[str] | None = None) -> int:
         settings.use_settings_file(os.environ[SETTINGS_FILE_ENV])
     app = create_application(argv)
     window = MainWindow()
+    add_review_tab(window)  # and "Open in Review" in the Training tab
     if os.environ.get(QUIT_WHEN_SHOWN_ENV):
         def report() -> None:
             print(f"window-shown {time.time():.6f} torch-imported={'torch' in sys.modules} "
