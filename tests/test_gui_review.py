@@ -4,6 +4,7 @@ batch labelling with cancel, explanations, decisions kept across restarts and ex
 from __future__ import annotations
 
 import csv
+import shutil
 import time
 from pathlib import Path
 
@@ -106,6 +107,20 @@ def test_model_panel_shows_labels_and_metrics_and_remembers_the_folder(tab, tiny
     assert tab.classify_button.isEnabled()
     assert tab.decision_hint.text() == "Keys: A or Ctrl+Enter accepts; 1 hate, 2 not-hate relabels the selected rows."
     assert "(A)" in tab.accept_button.text() and "(1)" in tab.label_buttons[0].toolTip()
+
+
+def test_metrics_come_from_the_model_card_when_there_is_no_training_summary(qtbot, window, tiny_classifier_dir,
+                                                                           tmp_path):
+    folder = tmp_path / "from-elsewhere"
+    shutil.copytree(tiny_classifier_dir, folder)
+    (folder / "training_summary.json").unlink()
+    (folder / "README.md").write_text("# a model\n\nIt achieves the following results on the evaluation set:\n"
+                                      "- Loss: 0.4123\n- Accuracy: 0.8\n- F1: 0.75\n\n## Model description\n")
+    tab = window.review_tab
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(folder))
+    details = tab.model_panel.details.text()
+    assert "Validation: accuracy 0.800 · macro F1 0.750 · loss 0.412" in details and "(model card)" in details
 
 
 def test_bad_model_folders_give_readable_errors(qtbot, window, tmp_path, tiny_model_dir):
