@@ -100,7 +100,7 @@ def measure_latency(args, work: Path, model: str) -> dict:
     from moderator_app.gui.main_window import MainWindow
 
     settings.use_settings_file(work / "latency.ini")
-    app = create_application([sys.argv[0]])
+    app = create_application([sys.argv[0]])  # noqa: F841  (kept alive for the whole run)
     train = head_csv(DATA / "tweeteval_hate_train.csv", work / "train.csv", args.train_rows)
     validation = head_csv(DATA / "tweeteval_hate_val.csv", work / "val.csv", args.val_rows)
     window = MainWindow()

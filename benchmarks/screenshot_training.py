@@ -59,7 +59,7 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="moderator-screenshot-"))
     settings.use_settings_file(work / "settings.ini")
-    app = create_application([sys.argv[0]])
+    app = create_application([sys.argv[0]])  # noqa: F841  (kept alive for the whole run)
     train = head_csv(DATA / "tweeteval_hate_train.csv", work / "tweeteval_hate_train_1000.csv", 1000)
     validation = head_csv(DATA / "tweeteval_hate_val.csv", work / "tweeteval_hate_val_300.csv", 300)
 

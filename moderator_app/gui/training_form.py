@@ -6,17 +6,14 @@ the data report, whether the base model can be loaded, the available devices."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QLabel, QSizePolicy, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from moderator_app.core.config import SCHEDULERS, ConfigError, TrainingConfig
-from moderator_app.core.fileformat import FORMATS
 from moderator_app.gui import checks
 from moderator_app.gui.fields import (BoolField, ChoiceField, ColumnField, FieldEditor, FloatField, IntField,
                                       ModelField, PathField, connect_all)
@@ -503,8 +500,11 @@ def _output_folder_message(folder: str) -> tuple[str, str] | None:
 
 
 def _looks_like_path(text: str) -> bool:
-    return (text.startswith((".", "/", "~")) or os.sep in text.replace("/", "", 1) and os.sep != "/"
-            or Path(text).suffix.lower() in FORMATS or text.count("/") > 1 or "\\" in text)
+    """Not a hub dataset id ("name" or "owner/name", no extension): then a missing local file."""
+    parts = text.split("/")
+    hub_id = 1 <= len(parts) <= 2 and all(parts) and not Path(text).suffix and not text.startswith((".", "~")) \
+        and "\\" not in text
+    return not hub_id
 
 
 def _single_shot(parent: QWidget, msecs: int, slot) -> QTimer:
