@@ -1,0 +1,310 @@
+"""Loading a text classifier and predicting with it, fast, on any device.
+
+Qt-free: the CLI's `label`/`classify` and the GUI's Review tab stand on the same code. torch and
+transformers are imported inside the functions that need them, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from moderator_app.core.hub import ensure_model_available, hub_reachable
+
+# Sorting by length only pays off within a group of texts, and the group's token ids are held in
+# memory: a few thousand texts keeps that small while batches of similar length are easy to form.
+PREDICT_GROUP_SIZE = 4096
+# Measured with all-MiniLM-L6-v2 on a 2-core CPU (benchmarks/label_throughput.py): once texts are
+# sorted by length, bigger batches keep the matrix units busier; on a GPU bigger still is better.
+DEFAULT_BATCH_SIZE = {"cpu": 64, "mps": 64, "cuda": 256}
+# Longer inputs cost quadratic time for a text-classification head that reads mostly the start.
+MAX_LENGTH_CAP = 512
+
+POSITIVE_LABEL_WORDS = ("hate", "offensive", "toxic", "abusive", "positive")
+NEGATED_LABEL = re.compile(r"^(not|no|non)[\s_-]?(?=\w)")
+PICKLE_WEIGHT_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+class ModelLoadError(RuntimeError):
+    """The model exists but cannot be used as a text classifier; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One text's result. An empty text gets label "" and no probabilities."""
+
+    label: str
+    probabilities: dict[str, float]
+    # Binary model: probability of the positive class (see Classifier.positive_label).
+    # Other models: probability of the predicted label. None for an empty text.
+    score: float | None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.label == ""
+
+
+def positive_class_index(labels: Sequence[str]) -> int | None:
+    """For a binary model, the index of the class a moderator flags: the one label naming
+    hate/offensive/toxic/abusive/positive (not negated: "not-hate", "noHate" are negative) or "1";
+    otherwise index 1, the convention of binary classifiers. None when not binary."""
+    if len(labels) != 2:
+        return None
+
+    def flags(label: str) -> bool:
+        name = label.strip().lower()
+        if NEGATED_LABEL.match(name):
+            return False
+        return name == "1" or any(word in name for word in POSITIVE_LABEL_WORDS)
+
+    flagged = [index for index, label in enumerate(labels) if flags(label)]
+    return flagged[0] if len(flagged) == 1 else 1
+
+
+def is_empty_text(text: Any) -> bool:
+    return text is None or not str(text).strip()
+
+
+class Classifier:
+    """A sequence-classification model with its tokenizer, ready to predict.
+
+    Create with Classifier.load(); `labels`, `base_model`, `training_summary`, `positive_label`
+    and `max_length` describe it; predict() classifies texts."""
+
+    def __init__(self, model, tokenizer, device: str, name_or_path: str, *, max_length: int,
+                 base_model: str, training_summary: dict | None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.name_or_path = name_or_path
+        self.max_length = max_length
+        self.base_model = base_model
+        self.training_summary = training_summary
+        config = model.config
+        self.labels: list[str] = [str(config.id2label[index]) for index in range(config.num_labels)]
+        self.positive_index = positive_class_index(self.labels)
+        # Multi-label models score each class independently; the rest are softmax classifiers.
+        self.multi_label = getattr(config, "problem_type", None) == "multi_label_classification"
+
+    # ------------------------------------------------------------------------------- loading
+    @classmethod
+    def load(cls, name_or_path: str | Path, device: str = "auto", allow_pickle: bool = False,
+             max_length: int | None = None) -> "Classifier":
+        """Load a folder written by `moderator-app train`, any Hugging Face classifier folder, or a
+        hub id (downloaded when online). Weights must be safetensors unless `allow_pickle`, and
+        even then a pickle is loaded with `weights_only`. Custom model code is never run.
+
+        Raises ModelNotAvailableError (not downloaded and offline) or ModelLoadError."""
+        name = str(name_or_path)
+        ensure_model_available(name)
+        folder = Path(name).expanduser()
+        is_folder = folder.is_dir()
+        if is_folder:
+            check_weight_files(folder, allow_pickle)
+            name = str(folder)
+
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        from moderator_app.core.devices import resolve_device
+
+        try:
+            device = resolve_device(device)
+        except RuntimeError as error:  # the device asked for is not there
+            raise ModelLoadError(str(error)) from None
+        # A cached hub model with the hub out of reach: load from the cache at once instead of
+        # letting transformers retry the network.
+        local_only = not is_folder and not hub_reachable()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False, local_files_only=local_only)
+            model, loading_info = AutoModelForSequenceClassification.from_pretrained(
+                name, use_safetensors=None if allow_pickle else True, weights_only=True, local_files_only=local_only,
+                trust_remote_code=False, dtype=torch.float32, output_loading_info=True)
+        except (OSError, ValueError, KeyError) as error:
+            raise ModelLoadError(explain_load_failure(name, error, allow_pickle)) from None
+        # A base encoder (e.g. all-MiniLM-L6-v2 itself) loads with a randomly initialised head
+        # and would label at random: refuse instead of producing confident-looking noise.
+        missing = list(loading_info.get("missing_keys") or [])
+        if missing:
+            raise ModelLoadError(
+                f"{name} has no trained classification head (missing weights: {', '.join(sorted(missing)[:3])}). "
+                "It is a base model: fine-tune it first with `moderator-app train`, or choose a trained classifier.")
+        if model.config.num_labels < 2:
+            raise ModelLoadError(f"{name} predicts a single number (a regression model), not labels.")
+        model.to(device).eval()
+
+        extras = read_training_files(folder) if is_folder else {}
+        training_config = extras.get("training_config") or {}
+        training_summary = extras.get("training_summary")
+        base_model = ((training_summary or {}).get("base_model") or training_config.get("model_name_or_path")
+                      or (name if not is_folder else model.config.model_type))
+        if max_length is None:
+            max_length = default_max_length(tokenizer, model.config, training_config.get("max_length"))
+        return cls(model, tokenizer, device, name, max_length=int(max_length), base_model=str(base_model),
+                   training_summary=training_summary)
+
+    @property
+    def positive_label(self) -> str | None:
+        return None if self.positive_index is None else self.labels[self.positive_index]
+
+    @property
+    def is_binary(self) -> bool:
+        return self.positive_index is not None
+
+    def default_batch_size(self) -> int:
+        return DEFAULT_BATCH_SIZE.get(self.device.split(":")[0], 64)
+
+    # ---------------------------------------------------------------------------- predicting
+    def predict(self, texts: Sequence[str | None], batch_size: int | None = None,
+                threshold: float | None = None,
+                on_batch: Callable[[int], None] | None = None) -> list[Prediction]:
+        """Classify `texts`, in their order. `threshold` (binary models only): the positive label
+        when its probability is ≥ threshold; None takes the most probable label."""
+        probabilities = self.predict_probabilities(texts, batch_size, on_batch)
+        labels, scores = self.decide(probabilities, threshold)
+        return [Prediction(label, {} if not label else dict(zip(self.labels, map(float, row))),
+                           None if not label else float(score))
+                for label, score, row in zip(labels, scores, probabilities)]
+
+    def predict_probabilities(self, texts: Sequence[str | None], batch_size: int | None = None,
+                              on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Array (len(texts), len(labels)) of class probabilities; rows of NaN for empty texts.
+        `on_batch(rows)` is called after each batch with the number of texts it held (it may
+        raise to stop)."""
+        result = np.full((len(texts), len(self.labels)), np.nan, dtype=np.float32)
+        for start in range(0, len(texts), PREDICT_GROUP_SIZE):
+            group = texts[start:start + PREDICT_GROUP_SIZE]
+            positions = [index for index, text in enumerate(group) if not is_empty_text(text)]
+            if positions:
+                result[[start + index for index in positions]] = self._predict_nonempty(
+                    [str(group[index]) for index in positions], batch_size or self.default_batch_size(), on_batch)
+        return result
+
+    def decide(self, probabilities: np.ndarray, threshold: float | None = None) -> tuple[list[str], np.ndarray]:
+        """Labels ("" for empty rows) and scores (NaN for empty rows) from predict_probabilities()."""
+        if threshold is not None:
+            if not self.is_binary:
+                raise ValueError(f"a decision threshold needs a binary model; this one has {len(self.labels)} "
+                                 f"labels ({', '.join(self.labels)})")
+            if not 0.0 <= threshold <= 1.0:
+                raise ValueError(f"the threshold must be between 0 and 1, got {threshold}")
+        empty = np.isnan(probabilities).any(axis=1)
+        filled = np.nan_to_num(probabilities, nan=0.0)
+        if threshold is None:
+            choice = filled.argmax(axis=1)
+        else:
+            negative_index = 1 - self.positive_index
+            choice = np.where(filled[:, self.positive_index] >= threshold, self.positive_index, negative_index)
+        if self.is_binary:
+            scores = filled[:, self.positive_index].astype(np.float64)
+        else:
+            scores = filled[np.arange(len(filled)), choice].astype(np.float64)
+        scores[empty] = np.nan
+        labels = ["" if is_empty else self.labels[index] for is_empty, index in zip(empty, choice)]
+        return labels, scores
+
+    def _predict_nonempty(self, texts: list[str], batch_size: int,
+                          on_batch: Callable[[int], None] | None) -> np.ndarray:
+        import torch
+
+        # One call tokenizes the whole group (the fast tokenizer works in parallel, in Rust);
+        # sorting by token count then lets each batch be padded only to its own longest text.
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)
+        columns = list(encoded.keys())
+        order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+        output = np.empty((len(texts), len(self.labels)), dtype=np.float32)
+        autocast = self._autocast()
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                indices = order[start:start + batch_size]
+                batch = self.tokenizer.pad({column: [encoded[column][index] for index in indices]
+                                            for column in columns}, return_tensors="pt")
+                batch = {key: value.to(self.device) for key, value in batch.items()}
+                with autocast:
+                    logits = self.model(**batch).logits.float()
+                scores = logits.sigmoid() if self.multi_label else logits.softmax(dim=-1)
+                output[indices] = scores.cpu().numpy()
+                if on_batch is not None:
+                    on_batch(len(indices))
+        return output
+
+    def _autocast(self):
+        if self.device.startswith("cuda"):
+            import torch
+
+            from moderator_app.core.devices import bf16_supported
+
+            return torch.autocast("cuda", dtype=torch.bfloat16 if bf16_supported("cuda") else torch.float16)
+        # On the CPU, fp32 keeps labels identical to the reference pipeline; bf16 would change them.
+        return contextlib.nullcontext()
+
+    def describe(self) -> str:
+        """A one-line description for logs and the command line."""
+        parts = [f"{self.name_or_path}: labels {', '.join(self.labels)}", f"base {self.base_model}"]
+        metrics = (self.training_summary or {}).get("best_metrics") or {}
+        if "f1" in metrics and "accuracy" in metrics:
+            parts.append(f"validation accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['f1']:.3f}")
+        return "; ".join(parts)
+
+
+# ----------------------------------------------------------------------------------- helpers
+def check_weight_files(folder: Path, allow_pickle: bool) -> None:
+    """Refuse a folder whose weights exist only as a pickle (which can run code when unpickled)
+    unless the user opted in; say so before transformers gives a less helpful error."""
+    if any(folder.glob("*.safetensors")):
+        return
+    pickles = [name for name in PICKLE_WEIGHT_FILES if (folder / name).exists()]
+    if not pickles:
+        raise ModelLoadError(f"{folder} holds no model weights (no model.safetensors); "
+                             "choose a folder written by `moderator-app train` or a Hugging Face model folder.")
+    if not allow_pickle:
+        raise ModelLoadError(
+            f"{folder} holds its weights only as {pickles[0]}, a pickle file that can run code when loaded. "
+            "Convert it to safetensors, or, if you trust where it came from, allow it with --allow-pickle.")
+
+
+def explain_load_failure(name: str, error: Exception, allow_pickle: bool) -> str:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if "trust_remote_code" in str(error):
+        return f"{name} needs custom model code, which moderator-app never runs; choose a standard model."
+    if not allow_pickle and (".bin" in str(error) or "safetensors" in str(error)):
+        return (f"{name}: no safetensors weights ({message}). If you trust its source, allow pickle weights "
+                "with --allow-pickle.")
+    return f"{name}: cannot be loaded as a text classifier: {message}"
+
+
+def read_training_files(folder: Path) -> dict[str, dict | None]:
+    """training_config.json and training_summary.json from a folder written by our trainer; absent
+    or unreadable ones are None (the folder may come from anywhere)."""
+    found: dict[str, dict | None] = {}
+    for key in ("training_config", "training_summary"):
+        try:
+            data = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+        found[key] = data if isinstance(data, dict) else None
+    return found
+
+
+def default_max_length(tokenizer, config, trained_max_length: Any = None) -> int:
+    """The length the model was fine-tuned with when known (what it learned on), else what the
+    tokenizer and position embeddings allow, capped at MAX_LENGTH_CAP."""
+    if isinstance(trained_max_length, int) and trained_max_length > 0:
+        return trained_max_length
+    limit = MAX_LENGTH_CAP
+    tokenizer_limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 100_000:
+        limit = min(limit, tokenizer_limit)
+    else:
+        positions = getattr(config, "max_position_embeddings", None)
+        if isinstance(positions, int) and positions > 0:
+            # RoBERTa-style models reserve two positions for the padding offset.
+            limit = min(limit, positions - 2 if config.model_type in ("roberta", "xlm-roberta", "camembert")
+                        else positions)
+    return limit

@@ -1,0 +1,80 @@
+"""`moderator-app label` and `moderator-app classify` end to end."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+from test_inference import tiny_classifier_dir  # noqa: F401 (fixture)
+from tiny_models import synthetic_rows, write_csv
+
+from moderator_app.cli import main
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_label_end_to_end(tmp_path, tiny_classifier_dir, capsys):
+    rows = synthetic_rows(40, seed=8) + [("", "not-hate")]
+    source = write_csv(tmp_path / "comments.csv", rows)
+    status = main(["label", str(source), "--model", str(tiny_classifier_dir), "--threshold", "0.5",
+                   "--batch-size", "8", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert status == 0
+    with open(tmp_path / "comments.labelled.csv", newline="", encoding="utf-8") as handle:
+        written = list(csv.reader(handle))
+    assert written[0][:3] == ["text", "label", "predicted_label"]
+    assert [row[:2] for row in written[1:]] == [list(row) for row in rows]
+    correct = sum(row[1] == row[2] for row in written[1:-1])
+    assert correct >= 36  # the tiny model learned the synthetic rule
+    assert "Labelled 41 rows" in out and "1 empty texts" in out
+
+
+def test_label_refuses_to_overwrite_without_flag(tmp_path, tiny_classifier_dir, capsys):
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+    (tmp_path / "out.csv").write_text("old")
+    status = main(["label", str(source), "--model", str(tiny_classifier_dir), "-o", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and "already exists" in err and "--overwrite" in err
+    assert (tmp_path / "out.csv").read_text() == "old"
+
+
+def test_label_errors_are_one_line_without_traceback(tmp_path):
+    """A real process: exit status 2 and one line on stderr, as a user sees it."""
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+    result = subprocess.run([sys.executable, "-m", "moderator_app", "label", str(source), "--model",
+                             str(tmp_path / "no-such-model"), "-o", str(source)],
+                            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert "input file" in result.stderr
+
+
+def test_label_reports_a_missing_model(tmp_path, capsys):
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+    status = main(["label", str(source), "--model", str(tmp_path / "no-such-model")])
+    assert status == 2 and "no such model folder" in capsys.readouterr().err
+    assert not (tmp_path / "in.labelled.csv").exists()
+
+
+def test_classify_arguments_and_stdin(tiny_classifier_dir, capsys, monkeypatch):
+    status = main(["classify", "scum vermin parasites", "the weather is lovely today", "--model",
+                   str(tiny_classifier_dir)])
+    lines = capsys.readouterr().out.splitlines()
+    assert status == 0 and len(lines) == 2
+    label, score, text = lines[0].split("\t")
+    assert label == "hate" and 0.5 < float(score) <= 1 and text == "scum vermin parasites"
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("vermin scum\n\nwe went to the market\n"))
+    assert main(["classify", "--model", str(tiny_classifier_dir), "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and '"label": ""' in lines[1]
+
+
+def test_commands_do_not_import_torch_at_import_time():
+    code = ("import sys, moderator_app.commands.label, moderator_app.commands.classify; "
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT, timeout=60)
