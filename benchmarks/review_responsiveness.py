@@ -106,9 +106,12 @@ def main() -> int:
     clock.start()
     last = [clock.nsecsElapsed()]
 
+    late_at: list[float] = []
+
     def tick() -> None:
         now = clock.nsecsElapsed()
         lateness.append(max(0.0, (now - last[0]) / 1e6 - PROBE_INTERVAL_MS))
+        late_at.append(time.monotonic() - started)
         last[0] = now
 
     probe = QTimer()
@@ -123,6 +126,7 @@ def main() -> int:
              "women like her should shut up", "great game last night"] * 5
 
     started = time.monotonic()
+    last[0] = clock.nsecsElapsed()
     probe.start(PROBE_INTERVAL_MS)
     tab.batch_label(str(source), "text", str(output))
     last_done = [0]
@@ -161,6 +165,9 @@ def main() -> int:
         "probe_late_ms_median": round(statistics.median(lateness), 2) if lateness else None,
         "probe_late_ms_p99": round(percentile(lateness, 0.99), 2),
         "probe_late_ms_max": round(max(lateness), 2) if lateness else None,
+        "probe_worst_ticks": [(round(late_at[i], 2), round(lateness[i], 1))
+                              for i in sorted(range(len(lateness)), key=lateness.__getitem__)[-5:]],
+        "probe_late_over_50ms": sum(1 for value in lateness if value > 50),
         "classify_20_texts_during_run_s": [round(s, 2) for s in classify_seconds],
         "sort_table_during_run_ms": [round(s * 1000, 2) for s in sort_seconds],
         "cancel_to_cancelled_s": round(ended - cancelled_at, 2) if cancelled_at else None,

@@ -59,15 +59,18 @@ def train_model(work: Path) -> str | None:
 
 
 def presentable_texts(count: int) -> list[str]:
-    texts = []
+    """Half of them annotated hate, half not, spread over the file, in file order."""
+    by_label: dict[str, list[tuple[int, str]]] = {}
     with open(TEST_FILE, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
+        for index, row in enumerate(csv.DictReader(handle)):
             text = " ".join(row["text"].split())
-            if 50 <= len(text) <= 150 and not UNPRINTABLE.search(text) and text.count("#") <= 3:
-                texts.append(text)
-    # an even mix of what annotators called hate and not, in file order
-    step = max(1, len(texts) // count)
-    return texts[::step][:count]
+            if 40 <= len(text) <= 140 and not UNPRINTABLE.search(text) and text.count("#") <= 2:
+                by_label.setdefault(row["label"], []).append((index, text))
+    chosen = []
+    for rows in by_label.values():
+        step = max(1, len(rows) // (count // len(by_label)))
+        chosen += rows[::step][:count // len(by_label)]
+    return [text for _, text in sorted(chosen)]
 
 
 def main() -> int:
@@ -150,15 +153,24 @@ def main() -> int:
     negative = next(label for label in tab.results.class_names if label != tab.results.positive_label)
     decide([0, 1], None)  # two flagged tweets accepted
     decide([3], negative)  # one relabelled
-    # explain the most flagged tweet that is long enough to show several words
+    # explain the flagged tweet (of the first eight with ten words or more) whose words matter most
     explained: list = []
     tab.explanation_ready.connect(explained.append)
-    row = next((r for r in range(tab.proxy.rowCount()) if len(tab.results.texts[tab.proxy.item(r)].split()) >= 12), 0)
-    select([row])
-    tab.table.setFocus()
-    if not wait_until(lambda: bool(explained), 120):
+    candidates = [r for r in range(tab.proxy.rowCount())
+                  if len(tab.results.texts[tab.proxy.item(r)].split()) >= 10][:8]
+    strength = {}
+    for row in candidates:
+        explained.clear()
+        select([row])
+        if wait_until(lambda: bool(explained), 120):
+            strength[row] = max(abs(word.influence) for word in explained[0].influences)
+    if not strength:
         print("no explanation")
         return 1
+    explained.clear()
+    select([max(strength, key=strength.get)])
+    tab.table.setFocus()
+    wait_until(lambda: bool(explained), 120)
     window.statusBar().showMessage(f"Saved 3 decisions to {tab.store.path.name}; "
                                    "select rows, then A accepts and 1/2 relabel.")
     wait_until(lambda: False, 0.5)

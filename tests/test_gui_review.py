@@ -253,7 +253,9 @@ def test_batch_label_to_a_file_with_summary_and_output_folder(qtbot, tab, tmp_pa
     assert written[0] == ["id", "comment", "predicted_label", "score", "probability_hate", "probability_not-hate"]
     assert [row[:2] for row in written[1:]] == [list(row) for row in rows]
     panel = tab.batch_panel
-    assert panel.summary.text().startswith(f"Labelled 300 rows of {source}")
+    assert panel.summary.text().startswith("Labelled 300 rows in ")
+    assert panel.summary.text().endswith(f"Written to {output}") and panel.summary.toolTip().startswith(
+        f"Labelled 300 rows of {source} into {output}")
     assert panel.progress.value() == panel.progress.maximum() and not panel.cancel_button.isVisible()
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)

@@ -15,6 +15,12 @@ from moderator_app.gui.formatting import duration
 from moderator_app.gui.review_workers import BatchRequest
 
 
+def short_summary(summary) -> str:
+    """LabelSummary.describe() without the two paths (the panel names the files), then where it went."""
+    text = summary.describe().replace(f" of {summary.input_path} into {summary.output_path}", "", 1)
+    return f"{text}\nWritten to {summary.output_path}"
+
+
 class BatchLabelPanel(QGroupBox):
     cancel_requested = Signal()
 
@@ -64,8 +70,9 @@ class BatchLabelPanel(QGroupBox):
         self.started = time.monotonic()
         self.updates = 0
         threshold = "" if request.threshold is None else f", threshold {request.threshold:.2f}"
-        self.files.setText(f"{request.input_path} → {request.output_path}"
-                           f"{' (column ' + request.text_column + ')' if request.text_column else ''}{threshold}")
+        column = f", column {request.text_column}" if request.text_column else ""
+        self.files.setText(f"{Path(request.input_path).name} → {Path(request.output_path).name}{column}{threshold}")
+        self.files.setToolTip(f"{request.input_path}\n→ {request.output_path}")
         self.progress.setRange(0, 0)
         self.progress.setFormat("")
         self.rate.setText("Reading the file…")
@@ -101,7 +108,8 @@ class BatchLabelPanel(QGroupBox):
         self.progress.setValue(max(summary.rows, 1))
         self.progress.setFormat(f"{summary.rows:,} rows")
         self.rate.setText(f"Done in {duration(summary.seconds)}.")
-        self.summary.setText(summary.describe())
+        self.summary.setText(short_summary(summary))
+        self.summary.setToolTip(summary.describe())
         self.cancel_button.hide()
         self.open_folder_button.show()
 

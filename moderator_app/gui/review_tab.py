@@ -19,8 +19,9 @@ from typing import Callable
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QMainWindow, QPlainTextEdit, QProgressBar, QPushButton, QRadioButton,
-                               QScrollArea, QSlider, QSplitter, QStyle, QToolButton, QMenu, QVBoxLayout, QWidget)
+                               QLineEdit, QMainWindow, QMenu, QPlainTextEdit, QProgressBar, QPushButton,
+                               QRadioButton, QScrollArea, QSlider, QSplitter, QStyle, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from moderator_app.core.labelling import LabellingError, check_output_path
 from moderator_app.gui import dialogs, settings
