@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shutil
+import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
@@ -105,8 +107,6 @@ def install_desktop_entry(command: str, data_home: str | Path | None = None) -> 
     """Put the menu entry, the icons and the metainfo under `data_home` (default: $XDG_DATA_HOME or
     ~/.local/share), launching `command` (absolute path of moderator-app-gui, or of a bundle's
     executable). Returns the files written. Linux and other freedesktop systems only."""
-    import os
-
     home = Path(data_home or os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     written = []
 
@@ -129,9 +129,7 @@ def install_desktop_entry(command: str, data_home: str | Path | None = None) -> 
               app_icon_file(size).read_bytes())
     write(home / "icons" / "hicolor" / "scalable" / "apps" / f"{APP_ID}.svg", icon_path().read_bytes())
     write(home / "metainfo" / f"{APP_ID}.metainfo.xml", metainfo_file().read_bytes())
-    if shutil.which("update-desktop-database"):
-        import subprocess
-
+    if shutil.which("update-desktop-database"):  # refreshes the menu's cache where there is one
         subprocess.run(["update-desktop-database", str(home / "applications")], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return written
@@ -147,6 +145,8 @@ if __name__ == "__main__":  # python -m moderator_app.resources install-desktop-
                                                     "next to this Python)")
     install.add_argument("--data-home", help="instead of $XDG_DATA_HOME or ~/.local/share")
     args = parser.parse_args()
-    default = Path(sys.executable).with_name("moderator-app-gui")
-    for path in install_desktop_entry(args.command or str(default), args.data_home):
+    command = args.command or str(Path(sys.executable).with_name("moderator-app-gui"))
+    if not os.access(command, os.X_OK):
+        parser.error(f"{command} is not an executable; name the launcher to use")
+    for path in install_desktop_entry(command, args.data_home):
         print(path)

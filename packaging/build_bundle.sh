@@ -35,9 +35,9 @@ if [[ ! -x $VENV/bin/pyinstaller ]]; then
 fi
 step "moderator-app from this tree into $VENV"
 quiet "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall .
-if "$VENV/bin/python" -c "import sys, importlib.util as u; sys.exit(not any(u.find_spec(m) for m in ('nvidia', 'triton')))"; then
-    echo "note: CUDA/triton packages in $VENV; the bundle would carry them (use the CPU torch build)" >&2
-fi
+# a CPU bundle: the spec drops GPU runtimes, which would break a CUDA build of torch
+GPU_CHECK="import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ('nvidia', 'triton')))"
+"$VENV/bin/python" -c "$GPU_CHECK" || fail "$VENV has a CUDA build of torch (nvidia-*/triton): use the CPU build"
 
 step "pyinstaller (trim: ${MODERATOR_BUNDLE_TRIM:-1})"
 BUILD_START=$SECONDS
@@ -46,7 +46,8 @@ BUILD_START=$SECONDS
 step "built in $((SECONDS - BUILD_START)) s"
 cp packaging/install-desktop-entry.sh "$OUT/dist/moderator-app/"
 fi
-step "$(du -sh "$OUT/dist/moderator-app" | cut -f1) in $OUT/dist/moderator-app ($(find "$OUT/dist/moderator-app" -type f | wc -l) files)"
+FILES=$(find "$OUT/dist/moderator-app" -type f | wc -l)
+step "$(du -sh "$OUT/dist/moderator-app" | cut -f1) in $OUT/dist/moderator-app ($FILES files)"
 
 step "smoke test: --version, --help, the window offscreen, a tiny training run and classification"
 cd "$OUT"

@@ -108,6 +108,31 @@ def test_install_desktop_entry_writes_a_valid_entry_that_launches_the_command(tm
     assert resources._exec_quote('/a b/$x"%') == '"/a b/\\\\$x\\\\"%%"'
 
 
+def test_bundle_trimming_drops_tests_gpu_runtimes_and_unused_qt_but_keeps_what_the_app_loads():
+    sys.path.insert(0, str(ROOT / "packaging"))
+    try:
+        import bundle_trim
+    finally:
+        sys.path.remove(str(ROOT / "packaging"))
+    dropped = ["torch/test/atest", "torch/bin/protoc", "torch/lib/libtorchbind_test.so", "libcudart.so",
+               "cudart64_12.dll", "pyarrow/libarrow_flight.so.2600", "PySide6/Qt/lib/libQt6Network.so.6",
+               "libQt6Network.so.6", "Qt6Network.dll", "PySide6/Qt/translations/qtbase_de.qm",
+               "PySide6/Qt/plugins/platforms/libqvnc.so", "PySide6\\plugins\\imageformats\\qtiff.dll",
+               "torch/include/ATen/ATen.h"]
+    kept = ["torch/lib/libtorch_cpu.so", "torch/bin/torch_shm_manager", "pyarrow/libarrow.so.2600",
+            "pyarrow/libparquet.so.2600", "PySide6/Qt/lib/libQt6OpenGL.so.6", "libQt6OpenGLWidgets.so.6",
+            "PySide6/Qt/lib/libQt6DBus.so.6", "PySide6/Qt/plugins/platforms/libqxcb.so",
+            "PySide6/Qt/plugins/platforms/libqwayland.so", "PySide6/Qt/plugins/platforms/libqoffscreen.so",
+            "PySide6\\plugins\\platforms\\qwindows.dll", "PySide6/Qt/plugins/imageformats/libqsvg.so",
+            "torch/_inductor/codegen/cuda_combined_scheduling.py", "moderator_app/assets/icons/moderator-app-16.png"]
+    assert [path for path in dropped if not bundle_trim.unused(path)] == []
+    assert [path for path in kept if bundle_trim.unused(path)] == []
+    # pyqtgraph imports these at start-up; training imports torch.testing._internal
+    needed_qt = {"QtCore", "QtGui", "QtWidgets", "QtOpenGL", "QtOpenGLWidgets", "QtSvg"}
+    assert not needed_qt & set(bundle_trim.UNUSED_QT_MODULES)
+    assert not [m for m in bundle_trim.UNUSED_PYTHON if m.startswith(("torch.testing", "pyarrow.parquet"))]
+
+
 def test_apply_app_identity_sets_names_and_every_icon_size(qapp):
     from moderator_app.gui import settings
 
