@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tiny_models import synthetic_rows
@@ -197,3 +198,23 @@ def test_multi_class_models_have_no_positive_class():
     from moderator_app.core.inference import positive_class_index
 
     assert positive_class_index(["hate speech", "offensive", "neither"]) is None
+
+
+def test_model_without_a_padding_token_gets_one(tiny_model_dir, tmp_path):
+    """GPT-style classifiers have no padding token; batching must still give each text's own result."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2ForSequenceClassification, set_seed
+
+    from moderator_app.core.inference import Classifier
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tokenizer.pad_token = None
+    tokenizer.save_pretrained(tmp_path)
+    set_seed(0)
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=1, n_head=2, n_positions=128, num_labels=2,
+                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    GPT2ForSequenceClassification(config).save_pretrained(tmp_path)
+    classifier = Classifier.load(tmp_path, device="cpu")
+    assert AutoTokenizer.from_pretrained(tmp_path).pad_token is None
+    texts = ["short", "a much longer text than the other one, by far"]
+    one_at_a_time = np.array([classifier.predict_probabilities([text])[0] for text in texts])
+    assert classifier.predict_probabilities(texts) == pytest.approx(one_at_a_time, abs=1e-5)

@@ -20,8 +20,8 @@ from moderator_app.core.hub import ensure_model_available, hub_reachable
 # Sorting by length only pays off within a group of texts, and the group's token ids are held in
 # memory: a few thousand texts keeps that small while batches of similar length are easy to form.
 PREDICT_GROUP_SIZE = 4096
-# Measured with all-MiniLM-L6-v2 on a 2-core CPU (benchmarks/label_throughput.py): once texts are
-# sorted by length, bigger batches keep the matrix units busier; on a GPU bigger still is better.
+# With texts sorted by length, 32 to 128 texts per batch ran equally fast with all-MiniLM-L6-v2 on two
+# CPU cores (matrix products are 80 % of the time); a GPU needs bigger batches to be kept busy.
 DEFAULT_BATCH_SIZE = {"cpu": 64, "mps": 64, "cuda": 256}
 # Longer inputs cost quadratic time for a text-classification head that reads mostly the start.
 MAX_LENGTH_CAP = 512
@@ -137,6 +137,11 @@ class Classifier:
                 "It is a base model: fine-tune it first with `moderator-app train`, or choose a trained classifier.")
         if model.config.num_labels < 2:
             raise ModelLoadError(f"{name} predicts a single number (a regression model), not labels.")
+        if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+            # GPT-style models have no padding token; batches need one, and the model must know it
+            # to find each text's last real token.
+            tokenizer.pad_token = tokenizer.eos_token
+            model.config.pad_token_id = tokenizer.eos_token_id
         model.to(device).eval()
 
         extras = read_training_files(folder) if is_folder else {}
@@ -217,7 +222,11 @@ class Classifier:
         # sorting by token count then lets each batch be padded only to its own longest text.
         encoded = self.tokenizer(texts, truncation=True, max_length=self.max_length)
         columns = list(encoded.keys())
-        order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+        # Longest first: each batch's tensors then fit in the memory the previous, larger batch
+        # freed. Shortest first, every batch needs slightly more than any hole left behind and the
+        # heap grows batch after batch (benchmarks/label_memory.py). It also meets an
+        # out-of-memory error at once rather than at the end of the group.
+        order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
         output = np.empty((len(texts), len(self.labels)), dtype=np.float32)
         autocast = self._autocast()
         with torch.inference_mode():
