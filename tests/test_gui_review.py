@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -19,7 +19,7 @@ from typing import Any
 from moderator_app.core.checkpoint import (TrainerState, checkpoint_dir, load_trainer_state, restore_checkpoint,
                                            save_checkpoint)
 from moderator_app.core.config import ConfigError, TrainingConfig
-from moderator_app.core.data import DataError, LoadedData, load_training_data
+from moderator_app.core.data import DataError, load_training_data
 from moderator_app.core.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback, FailedEvent, FinishedEvent,
                                        StepEvent, TrainingEvent, event_to_dict)
 from moderator_app.core.fileformat import DataFileError

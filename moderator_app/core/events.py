@@ -4,7 +4,7 @@ them into Qt signals and `metrics.jsonl` stores them, all without knowing about 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 

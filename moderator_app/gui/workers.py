@@ -1,5 +1,8 @@
-"""The training worker: a QObject moved to a QThread that runs `core.engine.train` and turns its
-callbacks into Qt signals (queued to the GUI thread, because the worker lives on its own thread)."""
+"""The training worker: a QObject moved to a QThread that runs the training engine and turns its
+callbacks into Qt signals (queued to the GUI thread, because the worker lives on its own thread).
+
+The engine itself runs in a child process (core.training_process): this thread only waits on the pipe
+that brings its events, so the GUI's interpreter lock stays free while weights load and steps run."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Signal, Slot
 
 from moderator_app.core.config import TrainingConfig
+from moderator_app.core.training_process import train_in_subprocess
 
 TrainFunction = Callable[..., Any]
 
@@ -42,12 +46,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            train = self._train_function
-            if train is None:
-                from moderator_app.gui.libraries import import_model_libraries
-
-                import_model_libraries()
-                from moderator_app.core.engine import train  # imports torch: on this thread, not the GUI's
+            train = self._train_function or train_in_subprocess
             result = train(self.config, on_event=self.event.emit, stop_event=self._stop,
                            resume_from=self.resume_from)
         except BaseException as error:  # anything: the GUI must hear about it and become usable again
@@ -62,7 +61,8 @@ def readable_error(error: BaseException, config: TrainingConfig | None = None) -
     """A message for a dialog: the engine's and data loader's own messages as they are, plus advice
     for running out of memory; anything unexpected named by its type."""
     message = str(error).strip()
-    known = {"TrainingError", "DataError", "DataFileError", "ConfigError", "ModelNotAvailableError"}
+    known = {"TrainingError", "DataError", "DataFileError", "ConfigError", "ModelNotAvailableError",
+             "TrainingProcessError"}
     if not any(cls.__name__ in known for cls in type(error).__mro__):
         message = f"{type(error).__name__}: {message}" if message else type(error).__name__
     if is_out_of_memory(error) and "batch" not in message.lower():
@@ -82,4 +82,7 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 def _details(error: BaseException) -> str:
+    remote = getattr(error, "remote_traceback", None)  # raised in the training process: its own traceback
+    if remote:
+        return remote
     return "".join(traceback.format_exception(type(error), error, error.__traceback__))

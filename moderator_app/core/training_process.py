@@ -1,0 +1,123 @@
+"""The training engine in a child process, behind the same call as `engine.train`.
+
+On a thread of the desktop app's own process, the engine shares the interpreter lock with the GUI:
+while transformers imports itself, loads weights or builds a tokenizer, long stretches of Python hold
+that lock and the window stopped answering for up to 400 ms (benchmarks/gui_responsiveness.py). In a
+process of its own it shares nothing with the window; this module only forwards its events over a
+pipe. The child also gives its memory back to the system the moment a run ends.
+
+`spawn`, not `fork`, on every platform: forking a process that already runs Qt's and torch's threads
+can deadlock the child, and spawn is what Windows and macOS use anyway.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import signal
+import threading
+import traceback
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from moderator_app.core.config import TrainingConfig
+from moderator_app.core.events import EventCallback, FinishedEvent
+
+# How often the parent looks at the stop request and at whether the child is still alive.
+POLL_SECONDS = 0.1
+# After the final message the child only closes files; waiting longer means it hangs.
+EXIT_GRACE_SECONDS = 30
+
+
+class TrainingProcessError(RuntimeError):
+    """The training process ended without a result: killed, crashed, or could not start."""
+
+
+def train_in_subprocess(config: TrainingConfig, on_event: EventCallback | None = None,
+                        stop_event: threading.Event | None = None,
+                        resume_from: str | Path | None = None) -> FinishedEvent:
+    """Run `engine.train` in a new process; same arguments, events, result and exceptions.
+
+    Events reach `on_event` on the calling thread, in order. Setting `stop_event` stops the run
+    after the step in flight, as with `engine.train`. An exception raised by the engine is raised
+    here as the same type with the same message, its traceback text in `remote_traceback`."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    child_stop = context.Event()
+    process = context.Process(target=_run_child, name="moderator-app-training", daemon=True,
+                              args=(config, sender, child_stop, None if resume_from is None else str(resume_from)))
+    process.start()
+    sender.close()  # the child holds the only sending end now: its exit ends the pipe
+    try:
+        while True:
+            if stop_event is not None and stop_event.is_set():
+                child_stop.set()
+            if not receiver.poll(POLL_SECONDS):
+                if process.is_alive() or receiver.poll(0):
+                    continue
+                raise _ended_without_result(process)
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                process.join(EXIT_GRACE_SECONDS)
+                raise _ended_without_result(process) from None
+            if kind == "event":
+                if on_event is not None:
+                    on_event(payload)
+            elif kind == "finished":
+                return payload
+            else:
+                raise payload
+    finally:
+        receiver.close()
+        process.join(EXIT_GRACE_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _ended_without_result(process: multiprocessing.process.BaseProcess) -> TrainingProcessError:
+    code = process.exitcode
+    if code is not None and code < 0:
+        how = f"was killed by signal {-code}"
+        if -code == signal.SIGKILL:
+            how += ", usually because the computer ran out of memory"
+    else:
+        how = f"ended unexpectedly (exit code {code})"
+    return TrainingProcessError(
+        f"The training process {how}. If it ran out of memory, lower the training batch size or the maximum "
+        "length and start again; a stopped or interrupted run keeps its last checkpoint for Resume.")
+
+
+def _run_child(config: TrainingConfig, sender: Connection, stop: threading.Event, resume_from: str | None) -> None:
+    # Ctrl-C in the terminal that started the app reaches this process too; the app decides what to do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        from moderator_app.core.engine import train
+
+        result = train(config, on_event=lambda event: sender.send(("event", event)), stop_event=stop,
+                       resume_from=resume_from)
+        message = ("finished", result)
+    except BaseException as error:  # the parent raises it; nothing may die silently here
+        message = ("error", _portable(error))
+    try:
+        sender.send(message)
+    except OSError:
+        pass  # the app went away; nobody is left to tell
+    finally:
+        sender.close()
+
+
+def _portable(error: BaseException) -> BaseException:
+    """`error` if it survives pickling (with its traceback as text), else a RuntimeError that says it all."""
+    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    try:
+        error.remote_traceback = details
+        copy = pickle.loads(pickle.dumps(error))
+        if type(copy) is type(error) and str(copy) == str(error):
+            return error
+    except Exception:  # noqa: BLE001 - any pickling failure means: send a plain copy instead
+        pass
+    plain = TrainingProcessError(f"{type(error).__name__}: {error}")
+    plain.remote_traceback = details
+    return plain

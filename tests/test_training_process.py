@@ -1,0 +1,56 @@
+"""The engine run in a child process (what the desktop app does) behaves like the engine in-process."""
+
+import multiprocessing
+import threading
+
+import pytest
+
+from moderator_app.core.engine import TrainingError
+from moderator_app.core.events import DataLoadedEvent, EpochEvent, FailedEvent, StepEvent
+from moderator_app.core.training_process import TrainingProcessError, train_in_subprocess
+from test_engine import Recorder, tiny_config
+
+
+def test_events_and_result_come_back_from_the_child(tiny_model_dir, synthetic_csv, tmp_path):
+    recorder = Recorder()
+    config = tiny_config(tiny_model_dir, synthetic_csv, tmp_path / "out", num_epochs=1)
+    result = train_in_subprocess(config, recorder)
+    assert result.reason == "completed" and result.output_dir == str(tmp_path / "out")
+    assert isinstance(recorder.events[0], DataLoadedEvent)
+    steps = recorder.of(StepEvent)
+    assert [step.global_step for step in steps] == list(range(1, result.global_step + 1))
+    assert len(recorder.of(EpochEvent)) == 1
+    assert (tmp_path / "out" / "model.safetensors").exists()
+    assert not multiprocessing.active_children()  # the child is gone once the call returns
+
+
+def test_stop_request_reaches_the_child(tiny_model_dir, synthetic_csv, tmp_path):
+    stop = threading.Event()
+    recorder = Recorder(stop_at_step=5, stop_event=stop)
+    config = tiny_config(tiny_model_dir, synthetic_csv, tmp_path / "out", num_epochs=3)
+    result = train_in_subprocess(config, recorder, stop_event=stop)
+    assert result.reason == "stopped" and result.resumable
+    # The child sees the request a little later than an in-process engine would, but well before the end.
+    assert 5 <= result.global_step < 3 * 30
+    assert (tmp_path / "out" / "checkpoint").is_dir()
+
+
+def test_engine_errors_arrive_as_themselves(tiny_model_dir, tmp_path):
+    recorder = Recorder()
+    config = tiny_config(tiny_model_dir, tmp_path / "missing.csv", tmp_path / "out")
+    with pytest.raises(TrainingError, match="missing.csv: file not found") as raised:
+        train_in_subprocess(config, recorder)
+    assert raised.value.bad_input  # the exception's own attributes survive the trip
+    assert "Traceback" in raised.value.remote_traceback  # the child's traceback, for the details pane
+    assert isinstance(recorder.events[-1], FailedEvent)
+
+
+def test_a_killed_child_is_reported_not_waited_for(tiny_model_dir, synthetic_csv, tmp_path):
+    def kill_the_child(event):
+        if isinstance(event, DataLoadedEvent):
+            for child in multiprocessing.active_children():
+                child.kill()
+
+    config = tiny_config(tiny_model_dir, synthetic_csv, tmp_path / "out", num_epochs=50)
+    with pytest.raises(TrainingProcessError, match="killed by signal 9.*out of memory"):
+        train_in_subprocess(config, kill_the_child)
