@@ -49,7 +49,7 @@ fi
 FILES=$(find "$OUT/dist/moderator-app" -type f | wc -l)
 step "$(du -sh "$OUT/dist/moderator-app" | cut -f1) in $OUT/dist/moderator-app ($FILES files)"
 
-step "smoke test: --version, --help, the window offscreen, a tiny training run and classification"
+step "smoke test: --version, --help, the window offscreen, a tiny training run (also as the GUI runs it, in a spawned process) and classification"
 cd "$OUT"
 export QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 OMP_NUM_THREADS=1
 export MODERATOR_APP_SETTINGS_FILE=$PWD/smoke-settings.ini
@@ -70,6 +70,8 @@ EOF
     --train-batch-size 16 > smoke/train.log 2>&1 || { tail -30 smoke/train.log; fail "training in the bundle"; }
 tail -2 smoke/train.log
 [[ -f smoke/run/config.json ]] || fail "the bundle's training run wrote no model"
+"$VENV/bin/python" "$ROOT/packaging/check_bundle_spawn.py" "$APP" smoke \
+    || fail "the desktop app's training process (multiprocessing spawn) in the bundle"
 "$APP" classify --model smoke/run "they are vermin and scum" "lovely weather at the market" \
     || fail "classify in the bundle"
 XDG_DATA_HOME=$PWD/smoke/share "$(dirname "$APP")/install-desktop-entry.sh"
