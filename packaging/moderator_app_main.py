@@ -7,5 +7,7 @@ import sys
 from moderator_app.cli import main
 
 if __name__ == "__main__":
-    multiprocessing.freeze_support()  # a frozen Windows/macOS child process must not start the app again
+    # The training process is spawned from this executable (core/training_process.py) on every
+    # platform: started with --multiprocessing-fork it must become that process, not a second app.
+    multiprocessing.freeze_support()
     sys.exit(main())
