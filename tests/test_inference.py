@@ -107,6 +107,22 @@ def test_sorted_dynamic_batches_match_one_text_at_a_time(classifier):
             assert row == pytest.approx(expected, abs=1e-5)
 
 
+def test_batches_of_long_texts_are_capped_by_tokens():
+    """Short texts fill whole batches; long ones get fewer per batch; every index comes once, in order."""
+    from moderator_app.core.inference import TOKENS_PER_TEXT_BUDGET, token_budget_batches
+
+    lengths = np.array([512] * 10 + [300] * 5 + [20] * 100)
+    order = np.argsort(-lengths, kind="stable")
+    batches = list(token_budget_batches(order, lengths, batch_size=16))
+    budget = 16 * TOKENS_PER_TEXT_BUDGET
+    assert np.concatenate(batches).tolist() == order.tolist()
+    assert all(len(batch) * lengths[batch[0]] <= budget or len(batch) == 1 for batch in batches)
+    assert [len(batch) for batch in batches[:2]] == [budget // 512] * 2
+    assert all(len(batch) == 16 for batch in batches[-6:-1])  # short texts: full batches
+    giant = np.array([5000, 3])  # one text longer than the whole budget still gets a batch of its own
+    assert [b.tolist() for b in token_budget_batches(np.array([0, 1]), giant, batch_size=1)] == [[0], [1]]
+
+
 def test_empty_texts_get_an_empty_label_and_no_score(classifier):
     predictions = classifier.predict(["", "   ", None, "scum vermin"])
     assert [p.label for p in predictions[:3]] == ["", "", ""]

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -25,6 +25,11 @@ PREDICT_GROUP_SIZE = 4096
 DEFAULT_BATCH_SIZE = {"cpu": 64, "mps": 64, "cuda": 256}
 # Longer inputs cost quadratic time for a text-classification head that reads mostly the start.
 MAX_LENGTH_CAP = 512
+# A batch holds at most `batch_size` texts and at most `batch_size * TOKENS_PER_TEXT_BUDGET` tokens
+# (padding included): batches of short texts stay as they are, while a file of long posts gets
+# smaller batches instead of activations several times larger (64 texts of 512 tokens took about
+# 600 MiB above MiniLM's own memory on the CPU).
+TOKENS_PER_TEXT_BUDGET = 64
 
 POSITIVE_LABEL_WORDS = ("hate", "offensive", "toxic", "abusive", "positive")
 NEGATED_LABEL = re.compile(r"^(not|no|non)[\s_-]?(?=\w)")
@@ -226,12 +231,12 @@ class Classifier:
         # freed. Shortest first, every batch needs slightly more than any hole left behind and the
         # heap grows batch after batch (benchmarks/label_memory.py). It also meets an
         # out-of-memory error at once rather than at the end of the group.
-        order = np.argsort([-len(ids) for ids in encoded["input_ids"]], kind="stable")
+        lengths = np.array([len(ids) for ids in encoded["input_ids"]])
+        order = np.argsort(-lengths, kind="stable")
         output = np.empty((len(texts), len(self.labels)), dtype=np.float32)
         autocast = self._autocast()
         with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                indices = order[start:start + batch_size]
+            for indices in token_budget_batches(order, lengths, batch_size):
                 batch = self.tokenizer.pad({column: [encoded[column][index] for index in indices]
                                             for column in columns}, return_tensors="pt")
                 batch = {key: value.to(self.device) for key, value in batch.items()}
@@ -263,6 +268,17 @@ class Classifier:
 
 
 # ----------------------------------------------------------------------------------- helpers
+def token_budget_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+    """Consecutive slices of `order` (indices sorted longest first): each at most `batch_size` long
+    and, padded to its first (longest) text, at most batch_size * TOKENS_PER_TEXT_BUDGET tokens."""
+    budget = batch_size * TOKENS_PER_TEXT_BUDGET
+    start = 0
+    while start < len(order):
+        rows = min(batch_size, max(1, budget // max(1, int(lengths[order[start]]))))
+        yield order[start:start + rows]
+        start += rows
+
+
 def check_weight_files(folder: Path, allow_pickle: bool) -> None:
     """Refuse a folder whose weights exist only as a pickle (which can run code when unpickled)
     unless the user opted in; say so before transformers gives a less helpful error."""
