@@ -42,7 +42,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="binary models: the positive label when its probability is at least T "
                              "(default: the most probable label)")
     parser.add_argument("--batch-size", type=positive_int, metavar="N",
-                        help="texts per forward pass (default: 64 on the CPU, 256 on a GPU)")
+                        help="texts per forward pass (default: 64 on the CPU, 256 on a GPU); long texts go "
+                             "in smaller batches of at most N × 64 tokens")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where the model runs")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load pickle weights (pytorch_model.bin), with weights_only; only for models "

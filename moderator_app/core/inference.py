@@ -27,8 +27,8 @@ DEFAULT_BATCH_SIZE = {"cpu": 64, "mps": 64, "cuda": 256}
 MAX_LENGTH_CAP = 512
 # A batch holds at most `batch_size` texts and at most `batch_size * TOKENS_PER_TEXT_BUDGET` tokens
 # (padding included): batches of short texts stay as they are, while a file of long posts gets
-# smaller batches instead of activations several times larger (64 texts of 512 tokens took about
-# 600 MiB above MiniLM's own memory on the CPU).
+# smaller batches instead of activations several times larger (MiniLM on 512-token texts: 0.22× the
+# memory and 0.90× the time of 64-text batches, benchmarks/long_text_batches.py).
 TOKENS_PER_TEXT_BUDGET = 64
 
 POSITIVE_LABEL_WORDS = ("hate", "offensive", "toxic", "abusive", "positive")
