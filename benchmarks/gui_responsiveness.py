@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from qt_wait import wait_until
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -93,7 +95,7 @@ def summarise(lateness_ms: list[float]) -> dict:
 
 
 def measure_latency(args, work: Path, model: str, run: int) -> dict:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
     from moderator_app.core.events import StepEvent
     from moderator_app.gui import settings
@@ -110,13 +112,6 @@ def measure_latency(args, work: Path, model: str, run: int) -> dict:
     window.resize(1500, 950)
     window.show()
 
-    def wait_until(condition, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while not condition() and time.monotonic() < deadline:
-            loop = QEventLoop()
-            QTimer.singleShot(50, loop.quit)
-            loop.exec()
-        return condition()
 
     tab = window.training_tab
     tab.form.set_values(dict(train_file=str(train), validation_file=str(validation), model_name_or_path=model,

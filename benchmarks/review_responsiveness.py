@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from qt_wait import wait_until
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -66,7 +68,7 @@ def main() -> int:
         print(f"skipped: needs {DATA}/{SOURCES[0]}")
         return 0
 
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
     from moderator_app.gui import settings
     from moderator_app.gui.app import create_application
@@ -87,16 +89,9 @@ def main() -> int:
     window.show()
     window.tabs.setCurrentWidget(tab)
 
-    def wait_until(condition, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while not condition() and time.monotonic() < deadline:
-            loop = QEventLoop()
-            QTimer.singleShot(20, loop.quit)
-            loop.exec()
-        return condition()
 
     tab.load_model(args.model)
-    if not wait_until(lambda: tab.handle is not None or tab.model_panel.error, 300) or tab.handle is None:
+    if not wait_until(lambda: tab.handle is not None or tab.model_panel.error, 300, poll_ms=20) or tab.handle is None:
         print("the model did not load:", tab.model_panel.error)
         return 1
 
@@ -134,7 +129,7 @@ def main() -> int:
     cancelled_at = None
     next_job = time.monotonic() + 3
     while not outcome:
-        wait_until(lambda: bool(outcome), 0.2)
+        wait_until(lambda: bool(outcome), 0.2, poll_ms=20)
         now = time.monotonic()
         if args.seconds and cancelled_at is None and now - started >= args.seconds:
             cancelled_at = time.monotonic()
@@ -144,7 +139,7 @@ def main() -> int:
             generation = tab._generation
             asked = time.monotonic()
             tab.classify_pasted()
-            if wait_until(lambda: tab._generation != generation, 120):
+            if wait_until(lambda: tab._generation != generation, 120, poll_ms=20):
                 classify_seconds.append(time.monotonic() - asked)
                 order = Qt.SortOrder.DescendingOrder if len(sort_seconds) % 2 == 0 else Qt.SortOrder.AscendingOrder
                 asked = time.perf_counter()

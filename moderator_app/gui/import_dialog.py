@@ -4,10 +4,11 @@ between showing it in the results table (small files) and batch-labelling it to 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView,
-                               QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from moderator_app.gui.fields import ERROR_COLOR
+from moderator_app.gui.preview_table import fill_preview_table, new_preview_table
 from moderator_app.gui.review_workers import TABLE_ROW_LIMIT, FilePreview, is_text_file, preview_for_import
 from moderator_app.gui.tasks import BackgroundTasks
 
@@ -29,11 +30,7 @@ class ImportDialog(QDialog):
         self.column.setEnabled(False)
         self.status = QLabel("Reading the file…")
         self.status.setWordWrap(True)
-        self.table = QTableWidget(0, 0)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table = new_preview_table()
         self.table_button = QPushButton("Show in the table")
         self.table_button.setToolTip(f"Classify the texts and show them in the results table (files of up to "
                                      f"{TABLE_ROW_LIMIT:,} rows)")
@@ -81,18 +78,7 @@ class ImportDialog(QDialog):
         if preview.text_column:
             self.set_text_column(preview.text_column)
         self.column.setEnabled(not is_text_file(self.path))
-        self.table.setColumnCount(len(preview.columns))
-        self.table.setRowCount(len(preview.rows))
-        self.table.setHorizontalHeaderLabels(preview.columns)
-        for row, values in enumerate(preview.rows):
-            for column, value in enumerate(values[:len(preview.columns)]):
-                text = str(value)
-                item = QTableWidgetItem(text if len(text) <= MAX_CELL_CHARS else text[:MAX_CELL_CHARS] + "…")
-                item.setToolTip(text[:2000])
-                self.table.setItem(row, column, item)
-        self.table.resizeColumnsToContents()
-        for column in range(self.table.columnCount()):
-            self.table.setColumnWidth(column, min(self.table.columnWidth(column), 360))
+        fill_preview_table(self.table, preview.columns, preview.rows, MAX_CELL_CHARS, max_column_width=360)
         total = preview.total_rows
         kind = "lines" if is_text_file(self.path) else "rows"
         counted = f"{total:,} {kind}" if total is not None else f"the first {len(preview.rows)} {kind} shown"
