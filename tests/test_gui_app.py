@@ -195,4 +195,4 @@ def test_preview_table_cuts_long_cells_and_keeps_them_in_the_tooltip(qtbot):
     assert (table.rowCount(), table.columnCount()) == (2, 2)  # a row's cells past the header are not shown
     assert table.item(0, 0).text() == long_text[:20] + "…" and table.item(0, 0).toolTip() == long_text
     assert table.item(1, 1).text() == "not-hate"
-    assert all(table.columnWidth(column) <= 150 for column in range(2))
+    assert table.columnWidth(0) <= 150  # the last column stretches to fill the table
