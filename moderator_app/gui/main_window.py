@@ -14,7 +14,6 @@ from moderator_app.gui import dialogs, settings
 from moderator_app.gui.about import AboutDialog
 from moderator_app.gui.tasks import BackgroundTasks
 from moderator_app.gui.training_tab import TrainingTab
-from moderator_app.gui.workers import TrainFunction
 
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
@@ -24,7 +23,7 @@ CONFIG_FILTER = "Training configuration (*.json);;All files (*)"
 class MainWindow(QMainWindow):
     first_shown = Signal()  # once, right after the window first appeared
 
-    def __init__(self, parent: QWidget | None = None, train_function: TrainFunction | None = None):
+    def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Moderator — fine-tune and review hate-speech classifiers")
         self.setObjectName("MainWindow")
@@ -37,7 +36,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
-        self.training_tab = TrainingTab(self.tasks, train_function=train_function)
+        self.training_tab = TrainingTab(self.tasks)
         self.add_tab(self.training_tab, "Training")
 
         self._build_menus()

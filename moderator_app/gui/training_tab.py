@@ -1,6 +1,7 @@
 """The Training tab: the form on the left; on the right the Data page (file previews, data report)
-and the Run page (progress, live plots, epoch table, log). Start runs `core.engine.train` on a
-TrainingWorker moved to a QThread; nothing model-related ever runs on the GUI thread."""
+and the Run page (progress, live plots, epoch table, log). Start hands the run to a TrainingWorker
+moved to a QThread, which runs the engine in a child process (core.training_process); nothing
+model-related ever runs on the GUI thread."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from moderator_app.gui.data_panel import DataPanel
 from moderator_app.gui.run_monitor import RunMonitor
 from moderator_app.gui.tasks import BackgroundTasks
 from moderator_app.gui.training_form import TrainingForm
-from moderator_app.gui.workers import TrainFunction, TrainingWorker
+from moderator_app.gui.workers import TrainingWorker
 
 CHECKPOINT_STATE = "checkpoint/trainer_state.json"
 FORM_KEY = "training/form"
@@ -34,11 +35,9 @@ class TrainingTab(QWidget):
     run_failed = Signal(str)
     run_ended = Signal()  # the worker thread has finished, whatever the outcome
 
-    def __init__(self, tasks: BackgroundTasks, parent: QWidget | None = None,
-                 train_function: TrainFunction | None = None):
+    def __init__(self, tasks: BackgroundTasks, parent: QWidget | None = None):
         super().__init__(parent)
         self.tasks = tasks
-        self.train_function = train_function  # None: core.engine.train (tests may pass a stand-in)
         self.thread: QThread | None = None
         self.worker: TrainingWorker | None = None
         self.last_result: FinishedEvent | None = None
@@ -205,7 +204,7 @@ class TrainingTab(QWidget):
 
         thread = QThread(self)
         thread.setObjectName("training")
-        worker = TrainingWorker(config, resume_from=resume_from, train_function=self.train_function)
+        worker = TrainingWorker(config, resume_from=resume_from)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.event.connect(self.monitor.handle_event)

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import threading
 import traceback
-from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.training_process import train_in_subprocess
-
-TrainFunction = Callable[..., Any]
 
 
 class TrainingWorker(QObject):
@@ -27,12 +24,10 @@ class TrainingWorker(QObject):
     failed = Signal(str, str)
     done = Signal()
 
-    def __init__(self, config: TrainingConfig, resume_from: str | None = None,
-                 train_function: TrainFunction | None = None):
+    def __init__(self, config: TrainingConfig, resume_from: str | None = None):
         super().__init__()
         self.config = config
         self.resume_from = resume_from
-        self._train_function = train_function
         self._stop = threading.Event()
 
     def request_stop(self) -> None:
@@ -46,8 +41,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            train = self._train_function or train_in_subprocess
-            result = train(self.config, on_event=self.event.emit, stop_event=self._stop,
+            result = train_in_subprocess(self.config, on_event=self.event.emit, stop_event=self._stop,
                            resume_from=self.resume_from)
         except BaseException as error:  # anything: the GUI must hear about it and become usable again
             self.failed.emit(readable_error(error, self.config), _details(error))
