@@ -97,8 +97,8 @@ def summarise(lateness_ms: list[float]) -> dict:
 def measure_latency(args, work: Path, model: str, run: int) -> dict:
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
-    from moderator_app.core.events import StepEvent
-    from moderator_app.gui import settings
+    from moderator_app.core.training.events import StepEvent
+    from moderator_app.gui.common import settings
     from moderator_app.gui.app import create_application
     from moderator_app.gui.main_window import MainWindow
 

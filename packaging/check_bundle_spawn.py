@@ -1,5 +1,5 @@
 """The desktop app trains in a child process started with multiprocessing's `spawn`
-(moderator_app/core/training_process.py). In a bundle, that child is the bundle's own executable,
+(moderator_app/core/training/process.py). In a bundle, that child is the bundle's own executable,
 started with `--multiprocessing-fork`: it must become the training process, not a second window or a
 usage error. This script, run by build_bundle.sh with the build environment's Python, makes the
 bundle's executable the spawn executable and trains the smoke test's tiny model through it.
@@ -25,8 +25,8 @@ def main() -> int:
     sys.frozen = True
 
     from moderator_app.core.config import TrainingConfig
-    from moderator_app.core.events import StepEvent
-    from moderator_app.core.training_process import train_in_subprocess
+    from moderator_app.core.training.events import StepEvent
+    from moderator_app.core.training.process import train_in_subprocess
 
     config = TrainingConfig(train_file=str(folder / "train.csv"), model_name_or_path=str(folder / "tiny-roberta"),
                             output_dir=str(folder / "run-spawned"), num_epochs=1, train_batch_size=16)

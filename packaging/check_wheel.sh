@@ -91,7 +91,7 @@ for path in (Path(moderator_app.__file__), resources.icon_path(), resources.desk
     assert venv in path.resolve().parents, f"{path} is not from the installed wheel"
 
 from PySide6.QtCore import QTimer
-from moderator_app.gui import settings
+from moderator_app.gui.common import settings
 from moderator_app.gui.app import create_application
 from moderator_app.gui.main_window import MainWindow
 

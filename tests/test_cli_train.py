@@ -45,7 +45,7 @@ def test_missing_data_file_and_unreachable_model(tmp_path, capsys, synthetic_csv
 
 
 def test_resume_from_cli(tiny_model_dir, synthetic_csv, tmp_path, capsys, monkeypatch):
-    from moderator_app.core import engine
+    from moderator_app.core.training import engine
 
     # Simulate Ctrl-C: stop requested as soon as training starts.
     original = engine.train

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.data import DataError, guess_columns, load_training_data, preview_file
+from moderator_app.core.training.data import DataError, guess_columns, load_training_data, preview_file
 from tiny_models import synthetic_rows, write_csv
 
 

@@ -3,7 +3,7 @@ import sqlite3
 
 import pytest
 
-from moderator_app.core.decisions import Decision, DecisionStore, DecisionStoreError
+from moderator_app.core.review.store import Decision, DecisionStore, DecisionStoreError
 
 
 def test_decisions_survive_reopening_and_replace_earlier_ones(tmp_path):
@@ -41,7 +41,7 @@ def test_unwritable_store_is_a_clear_error(tmp_path):
 
 
 def test_default_location_follows_the_environment(tmp_path, monkeypatch):
-    from moderator_app.core.decisions import default_store_path
+    from moderator_app.core.review.store import default_store_path
 
     monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path))
     assert default_store_path() == tmp_path / "decisions.sqlite3"

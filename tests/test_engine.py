@@ -4,8 +4,8 @@ import threading
 import pytest
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.engine import TrainingError, train
-from moderator_app.core.events import EpochEvent, FailedEvent, StepEvent
+from moderator_app.core.training.engine import TrainingError, train
+from moderator_app.core.training.events import EpochEvent, FailedEvent, StepEvent
 from tiny_models import synthetic_rows, write_csv
 
 

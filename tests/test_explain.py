@@ -1,4 +1,4 @@
-from moderator_app.core.explain import explain
+from moderator_app.core.inference.explain import explain
 
 
 def keyword_model(texts):

@@ -17,13 +17,13 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from moderator_app.core.config import FIELD_HELP, TrainingConfig  # noqa: E402
-from moderator_app.core.events import EpochEvent, StepEvent  # noqa: E402
-from moderator_app.gui import settings  # noqa: E402
+from moderator_app.core.training.events import EpochEvent, StepEvent  # noqa: E402
+from moderator_app.gui.common import settings  # noqa: E402
 from moderator_app.gui.app import QUIT_WHEN_SHOWN_ENV, SETTINGS_FILE_ENV  # noqa: E402
 from moderator_app.gui.main_window import MainWindow  # noqa: E402
-from moderator_app.gui.plots import RunHistory  # noqa: E402
-from moderator_app.gui.run_monitor import REDRAW_INTERVAL_MS, RunMonitor  # noqa: E402
-from moderator_app.gui.workers import readable_error  # noqa: E402
+from moderator_app.gui.training.plots import RunHistory  # noqa: E402
+from moderator_app.gui.training.run_monitor import REDRAW_INTERVAL_MS, RunMonitor  # noqa: E402
+from moderator_app.gui.training.worker import readable_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,7 +185,7 @@ def test_out_of_memory_errors_suggest_a_smaller_batch_or_length():
 
 
 def test_preview_table_cuts_long_cells_and_keeps_them_in_the_tooltip(qtbot):
-    from moderator_app.gui.preview_table import fill_preview_table, new_preview_table
+    from moderator_app.gui.common.preview_table import fill_preview_table, new_preview_table
 
     table = new_preview_table()
     qtbot.addWidget(table)

@@ -18,12 +18,12 @@ from PySide6.QtGui import QDesktopServices  # noqa: E402
 from test_inference import LABELS, classifier, tiny_classifier_dir  # noqa: E402,F401 (fixtures)
 from tiny_models import HATEFUL_WORDS, synthetic_rows, write_csv  # noqa: E402
 
-from moderator_app.core.decisions import DecisionStore  # noqa: E402
-from moderator_app.gui import dialogs, settings  # noqa: E402
+from moderator_app.core.review.store import DecisionStore  # noqa: E402
+from moderator_app.gui.common import dialogs, settings  # noqa: E402
 from moderator_app.gui.main_window import MainWindow  # noqa: E402
-from moderator_app.gui.results_table import (FILTER_FLAGGED, LABEL_COLUMN, SCORE_COLUMN, TEXT_COLUMN,  # noqa: E402
+from moderator_app.gui.review.results_table import (FILTER_FLAGGED, LABEL_COLUMN, SCORE_COLUMN, TEXT_COLUMN,  # noqa: E402
                                              ResultsFilter, ResultsModel)
-from moderator_app.gui.review_tab import add_review_tab  # noqa: E402
+from moderator_app.gui.review.tab import add_review_tab  # noqa: E402
 
 TIMEOUT_MS = 60_000
 TEXTS = ["we went to market and the vermin are everywhere", "the weather today is lovely",
@@ -398,7 +398,7 @@ def test_exported_decisions_train_a_model(qtbot, tab, tmp_path, tiny_model_dir):
     assert rows[0] == ["text", "label"] and sorted(rows[1:]) == sorted(map(list, zip(texts, expected)))
 
     from moderator_app.core.config import TrainingConfig
-    from moderator_app.core.engine import train
+    from moderator_app.core.training.engine import train
 
     config = TrainingConfig(train_file=str(destination), validation_file=str(destination),
                             model_name_or_path=str(tiny_model_dir), output_dir=str(tmp_path / "retrained"),
@@ -440,7 +440,7 @@ def test_ten_thousand_rows_sort_and_filter_quickly_and_keep_the_selection(qtbot)
     labels = ["hate" if p >= 0.5 else "not-hate" for p in positive]
     model = ResultsModel()
     proxy = ResultsFilter(model)
-    from moderator_app.gui.results_table import ResultsView
+    from moderator_app.gui.review.results_table import ResultsView
 
     view = ResultsView()
     qtbot.addWidget(view)

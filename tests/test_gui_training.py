@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QUrl  # noqa: E402
 from PySide6.QtGui import QDesktopServices  # noqa: E402
 
-from moderator_app.gui import dialogs, settings  # noqa: E402
+from moderator_app.gui.common import dialogs, settings  # noqa: E402
 from moderator_app.gui.main_window import MainWindow  # noqa: E402
 
 RUN_TIMEOUT_MS = 90_000

@@ -60,7 +60,7 @@ def tiny_classifier_dir(tiny_model_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def classifier(tiny_classifier_dir):
-    from moderator_app.core.inference import Classifier
+    from moderator_app.core.inference.classifier import Classifier
 
     return Classifier.load(tiny_classifier_dir, device="cpu")
 
@@ -109,7 +109,7 @@ def test_sorted_dynamic_batches_match_one_text_at_a_time(classifier):
 
 def test_batches_of_long_texts_are_capped_by_tokens():
     """Short texts fill whole batches; long ones get fewer per batch; every index comes once, in order."""
-    from moderator_app.core.inference import TOKENS_PER_TEXT_BUDGET, token_budget_batches
+    from moderator_app.core.inference.classifier import TOKENS_PER_TEXT_BUDGET, token_budget_batches
 
     lengths = np.array([512] * 10 + [300] * 5 + [20] * 100)
     order = np.argsort(-lengths, kind="stable")
@@ -148,7 +148,7 @@ def test_threshold_moves_the_decision(classifier):
 
 
 def test_plain_hugging_face_folder_without_our_files(tiny_classifier_dir, tmp_path):
-    from moderator_app.core.inference import Classifier
+    from moderator_app.core.inference.classifier import Classifier
 
     folder = copy_without_training_files(tiny_classifier_dir, tmp_path / "plain")
     plain = Classifier.load(folder, device="cpu")
@@ -162,7 +162,7 @@ def test_pickle_weights_need_the_opt_in(tiny_classifier_dir, tmp_path):
     import torch
     from safetensors.torch import load_file
 
-    from moderator_app.core.inference import Classifier, ModelLoadError
+    from moderator_app.core.inference.classifier import Classifier, ModelLoadError
 
     folder = copy_without_training_files(tiny_classifier_dir, tmp_path / "pickled")
     torch.save(load_file(folder / "model.safetensors"), folder / "pytorch_model.bin")
@@ -176,7 +176,7 @@ def test_pickle_weights_need_the_opt_in(tiny_classifier_dir, tmp_path):
 
 
 def test_base_model_without_a_trained_head_is_refused(tiny_model_dir):
-    from moderator_app.core.inference import Classifier, ModelLoadError
+    from moderator_app.core.inference.classifier import Classifier, ModelLoadError
 
     with pytest.raises(ModelLoadError, match="no trained classification head"):
         Classifier.load(tiny_model_dir, device="cpu")
@@ -184,14 +184,14 @@ def test_base_model_without_a_trained_head_is_refused(tiny_model_dir):
 
 def test_uncached_hub_model_fails_fast_offline():
     from moderator_app.core.hub import ModelNotAvailableError
-    from moderator_app.core.inference import Classifier
+    from moderator_app.core.inference.classifier import Classifier
 
     with pytest.raises(ModelNotAvailableError, match="not downloaded"):
         Classifier.load("someone/never-downloaded-model", device="cpu")
 
 
 def test_folder_without_weights_is_explained(tmp_path):
-    from moderator_app.core.inference import Classifier, ModelLoadError
+    from moderator_app.core.inference.classifier import Classifier, ModelLoadError
 
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelLoadError, match="no model weights"):
@@ -205,13 +205,13 @@ def test_folder_without_weights_is_explained(tmp_path):
     (["1", "0"], 0), (["LABEL_0", "LABEL_1"], 1), (["ham", "spam"], 1),
 ])
 def test_positive_class_is_the_flagged_one(labels, positive):
-    from moderator_app.core.inference import positive_class_index
+    from moderator_app.core.inference.classifier import positive_class_index
 
     assert positive_class_index(labels) == positive
 
 
 def test_multi_class_models_have_no_positive_class():
-    from moderator_app.core.inference import positive_class_index
+    from moderator_app.core.inference.classifier import positive_class_index
 
     assert positive_class_index(["hate speech", "offensive", "neither"]) is None
 
@@ -220,7 +220,7 @@ def test_model_without_a_padding_token_gets_one(tiny_model_dir, tmp_path):
     """GPT-style classifiers have no padding token; batching must still give each text's own result."""
     from transformers import AutoTokenizer, GPT2Config, GPT2ForSequenceClassification, set_seed
 
-    from moderator_app.core.inference import Classifier
+    from moderator_app.core.inference.classifier import Classifier
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     tokenizer.pad_token = None

@@ -12,7 +12,7 @@ import pytest
 from test_inference import classifier, tiny_classifier_dir  # noqa: F401 (fixtures)
 from tiny_models import synthetic_rows, write_csv
 
-from moderator_app.core.labelling import (LabellingCancelled, LabellingError, check_output_path,
+from moderator_app.core.inference.labelling import (LabellingCancelled, LabellingError, check_output_path,
                                           default_output_path, label_file)
 
 ADDED = ["predicted_label", "score", "probability_hate", "probability_not-hate"]

@@ -134,7 +134,7 @@ def test_bundle_trimming_drops_tests_gpu_runtimes_and_unused_qt_but_keeps_what_t
 
 
 def test_apply_app_identity_sets_names_and_every_icon_size(qapp):
-    from moderator_app.gui import settings
+    from moderator_app.gui.common import settings
 
     before = (qapp.organizationName(), qapp.applicationName(), qapp.applicationDisplayName(),
               qapp.desktopFileName(), qapp.windowIcon())

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import SHARED_DATA
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.data import load_training_data
+from moderator_app.core.training.data import load_training_data
 
 FILES = sorted(SHARED_DATA.glob("*.csv")) if SHARED_DATA.is_dir() else []
 EXPECTED_COLUMNS = {"davidson_labeled_data.csv": ("tweet", "class"), "ethos_binary.csv": ("comment", "isHate")}

@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from moderator_app.core.engine import TrainingError
-from moderator_app.core.events import DataLoadedEvent, EpochEvent, FailedEvent, StepEvent
-from moderator_app.core.training_process import TrainingProcessError, train_in_subprocess
+from moderator_app.core.training.engine import TrainingError
+from moderator_app.core.training.events import DataLoadedEvent, EpochEvent, FailedEvent, StepEvent
+from moderator_app.core.training.process import TrainingProcessError, train_in_subprocess
 from test_engine import Recorder, tiny_config
 
 

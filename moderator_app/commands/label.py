@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_classifier(args: argparse.Namespace):
     quiet_transformers()
-    from moderator_app.core.inference import Classifier
+    from moderator_app.core.inference.classifier import Classifier
 
     return Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle)
 
@@ -81,10 +81,10 @@ def quiet_transformers() -> None:
 
 def readable_errors() -> tuple[type[BaseException], ...]:
     """Exceptions whose message is meant for the user: shown as one line, never a traceback."""
-    from moderator_app.core.fileformat import DataFileError
+    from moderator_app.core.files.formats import DataFileError
     from moderator_app.core.hub import ModelNotAvailableError
-    from moderator_app.core.inference import ModelLoadError
-    from moderator_app.core.labelling import LabellingError
+    from moderator_app.core.inference.classifier import ModelLoadError
+    from moderator_app.core.inference.labelling import LabellingError
 
     return LabellingError, DataFileError, ModelLoadError, ModelNotAvailableError, OSError
 
@@ -97,7 +97,7 @@ def is_out_of_memory(error: BaseException) -> bool:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from moderator_app.core.labelling import check_output_path, label_file
+    from moderator_app.core.inference.labelling import check_output_path, label_file
 
     try:
         output = check_output_path(args.input, args.output, args.overwrite)  # before the model's slow load

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
 
     from moderator_app.commands.train_progress import ConsoleProgress
-    from moderator_app.core.engine import TrainingError, train
+    from moderator_app.core.training.engine import TrainingError, train
 
     stop = threading.Event()
     interrupted = []

@@ -6,7 +6,7 @@ import sys
 
 from tqdm import tqdm
 
-from moderator_app.core.events import CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent, FinishedEvent, StepEvent
+from moderator_app.core.training.events import CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent, FinishedEvent, StepEvent
 
 TABLE_HEADER = (f"{'Training Loss':>13} | {'Epoch':>5} | {'Step':>6} | {'Validation Loss':>15} | "
                 f"{'Accuracy':>8} | {'F1':>6}")

@@ -13,9 +13,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from moderator_app import __version__
-from moderator_app.gui import settings
+from moderator_app.gui.common import settings
 from moderator_app.gui.main_window import MainWindow
-from moderator_app.gui.review_tab import add_review_tab
+from moderator_app.gui.review.tab import add_review_tab
 from moderator_app.resources import apply_app_identity
 
 # Diagnostics for benchmarks/gui_responsiveness.py and the start-up test: print when the window has

@@ -10,10 +10,10 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QTabWidget, QWidget
 
 from moderator_app.core.config import ConfigError, TrainingConfig
-from moderator_app.gui import dialogs, settings
-from moderator_app.gui.about import AboutDialog
-from moderator_app.gui.tasks import BackgroundTasks
-from moderator_app.gui.training_tab import TrainingTab
+from moderator_app.gui.common import dialogs, settings
+from moderator_app.gui.common.about import AboutDialog
+from moderator_app.gui.common.tasks import BackgroundTasks
+from moderator_app.gui.training.tab import TrainingTab
 
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"

@@ -23,21 +23,21 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QFrame, QGr
                                QRadioButton, QScrollArea, QSlider, QSplitter, QStyle, QToolButton, QVBoxLayout,
                                QWidget)
 
-from moderator_app.core.labelling import LabellingError, check_output_path
-from moderator_app.gui import dialogs, settings
-from moderator_app.gui.batch_label_panel import BatchLabelPanel
-from moderator_app.gui.explanation_view import ExplanationView
-from moderator_app.gui.fields import DATA_FILTER, ERROR_COLOR
-from moderator_app.gui.import_dialog import ImportDialog
-from moderator_app.gui.results_table import (FILTER_ALL, FILTER_DECIDED, FILTER_FLAGGED, FILTER_LABEL,
+from moderator_app.core.inference.labelling import LabellingError, check_output_path
+from moderator_app.gui.common import dialogs, settings
+from moderator_app.gui.review.batch_label_panel import BatchLabelPanel
+from moderator_app.gui.review.explanation_view import ExplanationView
+from moderator_app.gui.common.fields import DATA_FILTER, ERROR_COLOR
+from moderator_app.gui.review.import_dialog import ImportDialog
+from moderator_app.gui.review.results_table import (FILTER_ALL, FILTER_DECIDED, FILTER_FLAGGED, FILTER_LABEL,
                                              FILTER_RELABELLED, FILTER_UNDECIDED, ResultsFilter, ResultsModel,
                                              ResultsView)
-from moderator_app.gui.review_model_panel import ModelPanel
-from moderator_app.gui.review_workers import (BatchLabelWorker, BatchRequest, Classified, Explained, JobCancelled,
+from moderator_app.gui.review.model_panel import ModelPanel
+from moderator_app.gui.review.workers import (BatchLabelWorker, BatchRequest, Classified, Explained, JobCancelled,
                                               ModelHandle, ProgressRelay, StoreAccess, classify,
                                               default_batch_output, explain_text, is_text_file, load_model, read_texts,
                                               readable_batch_error, readable_load_error)
-from moderator_app.gui.tasks import BackgroundTasks
+from moderator_app.gui.common.tasks import BackgroundTasks
 
 PASTE_MODE_KEY = "review/paste-mode"
 SPLITTER_KEY = "review/splitter"
@@ -695,7 +695,7 @@ class ReviewTab(QWidget):
 
     def _decide(self, moderator_label: str | None) -> None:
         """Record a decision for each selected row: the model's label (accept) or `moderator_label`."""
-        from moderator_app.core.decisions import Decision
+        from moderator_app.core.review.store import Decision
 
         handle = self.results_handle
         rows = self.table.selected_proxy_rows()

@@ -7,10 +7,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
-from moderator_app.gui.fields import ERROR_COLOR
-from moderator_app.gui.preview_table import fill_preview_table, new_preview_table
-from moderator_app.gui.review_workers import TABLE_ROW_LIMIT, FilePreview, is_text_file, preview_for_import
-from moderator_app.gui.tasks import BackgroundTasks
+from moderator_app.gui.common.fields import ERROR_COLOR
+from moderator_app.gui.common.preview_table import fill_preview_table, new_preview_table
+from moderator_app.gui.review.workers import TABLE_ROW_LIMIT, FilePreview, is_text_file, preview_for_import
+from moderator_app.gui.common.tasks import BackgroundTasks
 
 MAX_CELL_CHARS = 200
 

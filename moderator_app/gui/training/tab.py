@@ -13,13 +13,13 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScroll
                                QTabWidget, QVBoxLayout, QWidget)
 
 from moderator_app.core.config import ConfigError, TrainingConfig
-from moderator_app.core.events import FinishedEvent
-from moderator_app.gui import dialogs, settings
-from moderator_app.gui.data_panel import DataPanel
-from moderator_app.gui.run_monitor import RunMonitor
-from moderator_app.gui.tasks import BackgroundTasks
-from moderator_app.gui.training_form import TrainingForm
-from moderator_app.gui.workers import TrainingWorker
+from moderator_app.core.training.events import FinishedEvent
+from moderator_app.gui.common import dialogs, settings
+from moderator_app.gui.training.data_panel import DataPanel
+from moderator_app.gui.training.run_monitor import RunMonitor
+from moderator_app.gui.common.tasks import BackgroundTasks
+from moderator_app.gui.training.form import TrainingForm
+from moderator_app.gui.training.worker import TrainingWorker
 
 CHECKPOINT_STATE = "checkpoint/trainer_state.json"
 FORM_KEY = "training/form"

@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSizePolicy, QStyle, QToolButton, QVBoxLayout, QWidget)
 
-from moderator_app.gui import settings
-from moderator_app.gui.fields import ERROR_COLOR, HINT_COLOR
-from moderator_app.gui.review_workers import ModelInfo
+from moderator_app.gui.common import settings
+from moderator_app.gui.common.fields import ERROR_COLOR, HINT_COLOR
+from moderator_app.gui.review.workers import ModelInfo
 
 RECENT_KEY = "review/recent_models"
 RECENT_COUNT = 8

@@ -8,7 +8,7 @@ import math
 
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-from moderator_app.gui.review_workers import Explained
+from moderator_app.gui.review.workers import Explained
 
 UP_RGB, DOWN_RGB = (214, 39, 40), (31, 119, 180)
 STRONGEST_SHOWN = 6

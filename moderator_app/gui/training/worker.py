@@ -12,7 +12,7 @@ import traceback
 from PySide6.QtCore import QObject, Signal, Slot
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.training_process import train_in_subprocess
+from moderator_app.core.training.process import train_in_subprocess
 
 
 class TrainingWorker(QObject):

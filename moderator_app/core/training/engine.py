@@ -16,16 +16,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from moderator_app.core.checkpoint import (TrainerState, checkpoint_dir, load_trainer_state, restore_checkpoint,
+from moderator_app.core.training.checkpoint import (TrainerState, checkpoint_dir, load_trainer_state, restore_checkpoint,
                                            save_checkpoint)
 from moderator_app.core.config import ConfigError, TrainingConfig
-from moderator_app.core.data import DataError, load_training_data
-from moderator_app.core.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback, FailedEvent, FinishedEvent,
+from moderator_app.core.training.data import DataError, load_training_data
+from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback, FailedEvent, FinishedEvent,
                                        StepEvent, TrainingEvent, event_to_dict)
-from moderator_app.core.fileformat import DataFileError
+from moderator_app.core.files.formats import DataFileError
 from moderator_app.core.hub import ModelNotAvailableError, ensure_model_available
-from moderator_app.core.metrics import metrics_from_predictions
-from moderator_app.core.model_card import CONFIG_FILE, METRICS_FILE, write_model_card, write_summary
+from moderator_app.core.training.metrics import metrics_from_predictions
+from moderator_app.core.training.model_card import CONFIG_FILE, METRICS_FILE, write_model_card, write_summary
 
 
 class TrainingError(RuntimeError):

@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt, qVersion
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from moderator_app import __version__
-from moderator_app.gui import checks
-from moderator_app.gui.tasks import BackgroundTasks
+from moderator_app.gui.common import checks
+from moderator_app.gui.common.tasks import BackgroundTasks
 
 
 class AboutDialog(QDialog):

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from moderator_app.gui.formatting import number
+from moderator_app.gui.common.formatting import number
 
 COLUMNS = ("Training Loss", "Epoch", "Step", "Validation Loss", "Accuracy", "F1")
 BEST_BACKGROUND = QColor(214, 240, 214)

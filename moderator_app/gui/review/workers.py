@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from moderator_app.gui import libraries
+from moderator_app.gui.common import libraries
 
 PROGRESS_INTERVAL_S = 0.1  # progress signals at most ten times a second, however fast rows go
 # Rows per chunk when batch-labelling: a quarter of the core's default. Tokenizing a chunk holds the
@@ -160,7 +160,7 @@ def load_model(name: str, allow_pickle: bool = False, device: str = "auto") -> M
     libraries.import_model_libraries()
     from transformers.utils import logging
 
-    from moderator_app.core.inference import Classifier
+    from moderator_app.core.inference.classifier import Classifier
 
     logging.set_verbosity_error()
     logging.disable_progress_bar()
@@ -291,7 +291,7 @@ def explain_text(handle: ModelHandle, text: str, label_index: int, still_wanted:
     deselected before the job started (a newer request supersedes it)."""
     if not still_wanted():
         return None
-    from moderator_app.core.explain import explain
+    from moderator_app.core.inference.explain import explain
 
     classifier = handle.classifier
     rows: list[np.ndarray] = []
@@ -334,9 +334,9 @@ def preview_for_import(path: str, rows: int = 20) -> FilePreview:
                         lines.append([line.rstrip("\r\n")])
         return FilePreview(path, [TEXT_FILE_COLUMN], lines, TEXT_FILE_COLUMN, total)
 
-    from moderator_app.core.data import preview_file
-    from moderator_app.core.fileformat import detect_format
-    from moderator_app.core.labelling import SOURCES, LabellingError, resolve_text_column
+    from moderator_app.core.training.data import preview_file
+    from moderator_app.core.files.formats import detect_format
+    from moderator_app.core.inference.labelling import SOURCES, LabellingError, resolve_text_column
 
     columns, first_rows = preview_file(path, rows=rows)
     fmt = detect_format(path)
@@ -351,7 +351,7 @@ def preview_for_import(path: str, rows: int = 20) -> FilePreview:
 
 
 def _text_encoding(path: str | Path) -> str:
-    from moderator_app.core.fileformat import detect_encoding
+    from moderator_app.core.files.formats import detect_encoding
 
     return detect_encoding(Path(path))
 
@@ -371,8 +371,8 @@ def read_texts(path: str, column: str | None, limit: int = TABLE_ROW_LIMIT) -> l
                         raise ValueError(too_many)
         return texts
 
-    from moderator_app.core.fileformat import DataFileError, detect_format
-    from moderator_app.core.labelling import SOURCES, LabellingError, resolve_text_column
+    from moderator_app.core.files.formats import DataFileError, detect_format
+    from moderator_app.core.inference.labelling import SOURCES, LabellingError, resolve_text_column
 
     try:
         fmt = detect_format(path)
@@ -389,7 +389,7 @@ def read_texts(path: str, column: str | None, limit: int = TABLE_ROW_LIMIT) -> l
 
 def text_file_as_csv(path: str | Path, target: Path, should_cancel: Callable[[], bool]) -> Path:
     """A TXT file (one item per line) as a one-column CSV, so that the core labeller can read it."""
-    from moderator_app.core.labelling import LabellingCancelled
+    from moderator_app.core.inference.labelling import LabellingCancelled
 
     with open(path, encoding=_text_encoding(path), errors="replace") as source, \
             open(target, "w", encoding="utf-8", newline="") as out:
@@ -405,7 +405,7 @@ def text_file_as_csv(path: str | Path, target: Path, should_cancel: Callable[[],
 
 def default_batch_output(input_path: str | Path) -> Path:
     """`comments.csv` -> `comments.labelled.csv`; a TXT file is written as CSV."""
-    from moderator_app.core.labelling import default_output_path
+    from moderator_app.core.inference.labelling import default_output_path
 
     output = default_output_path(input_path)
     return output.with_suffix(".csv") if is_text_file(input_path) else output
@@ -418,14 +418,14 @@ class StoreAccess:
     overlap."""
 
     def __init__(self, path: str | Path | None = None):
-        from moderator_app.core.decisions import default_store_path
+        from moderator_app.core.review.store import default_store_path
 
         self.path = Path(path) if path else default_store_path()
         self._store = None
 
     def store(self):
         if self._store is None:
-            from moderator_app.core.decisions import DecisionStore
+            from moderator_app.core.review.store import DecisionStore
 
             self._store = DecisionStore(self.path)
         return self._store
@@ -433,7 +433,7 @@ class StoreAccess:
     def record(self, decisions: list) -> tuple[list, str | None]:
         """Store each decision in its own transaction. Returns the stored ones and, if one failed,
         the error (those after it are not tried)."""
-        from moderator_app.core.decisions import DecisionStoreError
+        from moderator_app.core.review.store import DecisionStoreError
 
         saved = []
         try:
@@ -497,7 +497,7 @@ class BatchLabelWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        from moderator_app.core.labelling import LabellingCancelled
+        from moderator_app.core.inference.labelling import LabellingCancelled
 
         request = self.request
         last = 0.0
@@ -511,7 +511,7 @@ class BatchLabelWorker(QObject):
                 self.progress.emit(done, total, rate)
 
         try:
-            from moderator_app.core.labelling import check_output_path, label_file
+            from moderator_app.core.inference.labelling import check_output_path, label_file
 
             check_output_path(request.input_path, request.output_path, request.overwrite)
             with tempfile.TemporaryDirectory(prefix="moderator-batch-") as scratch:

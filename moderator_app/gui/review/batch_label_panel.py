@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QStyle, QVBoxLayout, QWidget
 
-from moderator_app.gui.fields import ERROR_COLOR
-from moderator_app.gui.formatting import duration
-from moderator_app.gui.review_workers import BatchRequest
+from moderator_app.gui.common.fields import ERROR_COLOR
+from moderator_app.gui.common.formatting import duration
+from moderator_app.gui.review.workers import BatchRequest
 
 
 def short_summary(summary) -> str:

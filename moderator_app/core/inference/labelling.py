@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 
-from moderator_app.core.data import TEXT_COLUMN_NAMES  # the names training detects: a file that trains also labels
-from moderator_app.core.fileformat import FORMATS, DataFileError, FileFormat, detect_format
+from moderator_app.core.training.data import TEXT_COLUMN_NAMES  # the names training detects: a file that trains also labels
+from moderator_app.core.files.formats import FORMATS, DataFileError, FileFormat, detect_format
 
 if TYPE_CHECKING:
-    from moderator_app.core.inference import Classifier
+    from moderator_app.core.inference.classifier import Classifier
 
 CHUNK_ROWS = 4096
 LABEL_COLUMN = "predicted_label"

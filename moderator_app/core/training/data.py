@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.fileformat import DataFileError, FileFormat, detect_format, is_index_column
+from moderator_app.core.files.formats import DataFileError, FileFormat, detect_format, is_index_column
 
 TEXT_COLUMN_NAMES = ("text", "tweet", "comment", "sentence", "content", "message", "body", "post")
 LABEL_COLUMN_NAMES = ("label", "labels", "class", "ishate", "is_hate", "hate", "target", "category")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.gui import libraries
+from moderator_app.gui.common import libraries
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Preview:
 
 
 def preview(path: str, rows: int = 20) -> Preview:
-    from moderator_app.core.data import guess_columns, preview_file
+    from moderator_app.core.training.data import guess_columns, preview_file
 
     columns, first_rows = preview_file(path, rows=rows)
     text, label = guess_columns(columns)
@@ -84,7 +84,7 @@ class DataSummary:
 def data_report(config: TrainingConfig) -> DataSummary:
     """Read the data the way training will, and describe it (rows, dropped rows and why, labels)."""
     libraries.import_model_libraries()
-    from moderator_app.core.data import load_training_data
+    from moderator_app.core.training.data import load_training_data
 
     loaded = load_training_data(config)
     report = loaded.report

@@ -7,9 +7,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QPalette
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
-from moderator_app.gui import checks
-from moderator_app.gui.fields import ERROR_COLOR, HINT_COLOR
-from moderator_app.gui.preview_table import fill_preview_table, new_preview_table
+from moderator_app.gui.common import checks
+from moderator_app.gui.common.fields import ERROR_COLOR, HINT_COLOR
+from moderator_app.gui.common.preview_table import fill_preview_table, new_preview_table
 
 MAX_CELL_CHARS = 300
 

@@ -14,10 +14,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from moderator_app.core.config import SCHEDULERS, ConfigError, TrainingConfig
-from moderator_app.gui import checks
-from moderator_app.gui.fields import (BoolField, ChoiceField, ColumnField, FieldEditor, FloatField, IntField,
+from moderator_app.gui.common import checks
+from moderator_app.gui.common.fields import (BoolField, ChoiceField, ColumnField, FieldEditor, FloatField, IntField,
                                       ModelField, PathField, connect_all)
-from moderator_app.gui.tasks import BackgroundTasks
+from moderator_app.gui.common.tasks import BackgroundTasks
 
 DEFAULTS = TrainingConfig()
 CONFIG_FIELDS = [f.name for f in dataclass_fields(TrainingConfig)]

@@ -15,11 +15,11 @@ from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
                                QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget)
 
-from moderator_app.core.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent, FinishedEvent,
+from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent, FinishedEvent,
                                        StepEvent)
-from moderator_app.gui.epoch_table import EpochTable
-from moderator_app.gui.formatting import duration, number
-from moderator_app.gui.plots import LossPlot, MetricsPlot, RunHistory
+from moderator_app.gui.training.epoch_table import EpochTable
+from moderator_app.gui.common.formatting import duration, number
+from moderator_app.gui.training.plots import LossPlot, MetricsPlot, RunHistory
 
 REDRAW_INTERVAL_MS = 100  # at most 10 redraws a second
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
                                QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from moderator_app.core.config import FIELD_HELP
-from moderator_app.gui import settings
+from moderator_app.gui.common import settings
 
 ERROR_COLOR = QColor(179, 38, 30)
 WARNING_COLOR = QColor(160, 95, 0)

@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.events import EventCallback, FinishedEvent
+from moderator_app.core.training.events import EventCallback, FinishedEvent
 
 # How often the parent looks at the stop request and at whether the child is still alive.
 POLL_SECONDS = 0.1
@@ -93,7 +93,7 @@ def _run_child(config: TrainingConfig, sender: Connection, stop: threading.Event
     # Ctrl-C in the terminal that started the app reaches this process too; the app decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        from moderator_app.core.engine import train
+        from moderator_app.core.training.engine import train
 
         result = train(config, on_event=lambda event: sender.send(("event", event)), stop_event=stop,
                        resume_from=resume_from)

@@ -1,0 +1,1 @@
+"""Inference: the classifier, word explanations and batch labelling."""

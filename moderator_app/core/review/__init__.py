@@ -1,0 +1,1 @@
+"""Review state: the decision store."""

@@ -1,0 +1,1 @@
+"""Training: data loading, the engine, checkpoints, events, metrics, the model card."""

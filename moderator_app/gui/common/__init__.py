@@ -1,0 +1,1 @@
+"""Widgets, dialogs, settings and background tasks shared by the tabs."""

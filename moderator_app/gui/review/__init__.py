@@ -1,0 +1,1 @@
+"""The Review tab: model panel, results table, batch labelling, explanations and decisions."""
