@@ -89,3 +89,21 @@ EventCallback = Callable[[TrainingEvent], None]
 
 def event_to_dict(event: TrainingEvent) -> dict[str, Any]:
     return dataclasses.asdict(event)
+
+
+_EVENT_TYPES: dict[str, type] = {cls.kind: cls for cls in  # type: ignore[attr-defined]
+                                 (DataLoadedEvent, StepEvent, EpochEvent, CheckpointEvent, FinishedEvent, FailedEvent)}
+
+
+def event_from_dict(record: dict[str, Any]) -> TrainingEvent:
+    """The inverse of `event_to_dict`, for replaying a run's `metrics.jsonl` through the same handler
+    that shows live events. Unknown keys (from a newer version) are ignored; a record of an unknown kind
+    or missing a field raises ValueError."""
+    cls = _EVENT_TYPES.get(record.get("kind", ""))
+    if cls is None:
+        raise ValueError(f"unknown event kind {record.get('kind')!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**{key: value for key, value in record.items() if key in names})
+    except TypeError as error:
+        raise ValueError(f"incomplete {cls.__name__}: {error}") from None
