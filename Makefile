@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # On Linux PyPI's torch wheel carries CUDA; this machine's pip serves the CPU build from disk.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install run test bench clean
+.PHONY: install run test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: install
 
 test: install
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q
+
+# the layer contracts of pyproject.toml: core imports no Qt and no front end; the GUI no CLI
+lint: install
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(PY) -m pip install -q -e ".[test,bench]"
