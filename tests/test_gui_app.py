@@ -23,7 +23,7 @@ from moderator_app.gui.app import QUIT_WHEN_SHOWN_ENV, SETTINGS_FILE_ENV  # noqa
 from moderator_app.gui.main_window import MainWindow  # noqa: E402
 from moderator_app.gui.training.plots import RunHistory  # noqa: E402
 from moderator_app.gui.training.run_monitor import REDRAW_INTERVAL_MS, RunMonitor  # noqa: E402
-from moderator_app.gui.training.worker import readable_error  # noqa: E402
+from moderator_app.gui.common.errors import describe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -178,10 +178,9 @@ def test_out_of_memory_errors_suggest_a_smaller_batch_or_length():
     class OutOfMemoryError(RuntimeError):
         pass
 
-    message = readable_error(OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
-                             TrainingConfig(train_batch_size=64, max_length=256))
-    assert "batch size (now 64)" in message and "maximum length (now 256 tokens)" in message
-    assert "CUDA out of memory" in message
+    failure = describe(OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    assert failure.message.startswith("The GPU ran out of memory.")
+    assert "batch size\"" in failure.message.lower() and "--" not in failure.message
 
 
 def test_preview_table_cuts_long_cells_and_keeps_them_in_the_tooltip(qtbot):

@@ -21,8 +21,9 @@ from tiny_models import HATEFUL_WORDS, synthetic_rows, write_csv  # noqa: E402
 from moderator_app.core.review.store import DecisionStore  # noqa: E402
 from moderator_app.gui.common import dialogs, settings  # noqa: E402
 from moderator_app.gui.main_window import MainWindow  # noqa: E402
-from moderator_app.gui.review.results_table import (FILTER_FLAGGED, LABEL_COLUMN, SCORE_COLUMN, TEXT_COLUMN,  # noqa: E402
-                                             ResultsFilter, ResultsModel)
+from moderator_app.core.review.session import FILTER_FLAGGED, ReviewSession  # noqa: E402
+from moderator_app.gui.review.results_table import (LABEL_COLUMN, SCORE_COLUMN, TEXT_COLUMN, ResultsFilter,  # noqa: E402
+                                                    ResultsModel)
 from moderator_app.gui.review.tab import add_review_tab  # noqa: E402
 
 TIMEOUT_MS = 60_000
@@ -75,26 +76,26 @@ def tab(qtbot, window, tiny_classifier_dir):
 
 
 def classify(qtbot, tab, texts) -> None:
-    tab.text_edit.setPlainText("\n".join(texts))
+    tab.input.text_edit.setPlainText("\n".join(texts))
     with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
-        tab.classify_button.click()
+        tab.input.classify_button.click()
 
 
 def cell(tab, row: int, column: int):
-    return tab.proxy.index(row, column).data()
+    return tab.results.proxy.index(row, column).data()
 
 
 def column_texts(tab, column: int) -> list:
-    return [cell(tab, row, column) for row in range(tab.proxy.rowCount())]
+    return [cell(tab, row, column) for row in range(tab.results.proxy.rowCount())]
 
 
 def select_rows(tab, rows: list[int]) -> None:
-    selection = tab.table.selectionModel()
+    selection = tab.results.table.selectionModel()
     selection.clearSelection()
     for row in rows:
-        selection.select(tab.proxy.index(row, 0),
+        selection.select(tab.results.proxy.index(row, 0),
                          QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
-    tab.table.setFocus()
+    tab.results.table.setFocus()
 
 
 # ------------------------------------------------------------------------------------------ model
@@ -103,9 +104,9 @@ def test_model_panel_shows_labels_and_metrics_and_remembers_the_folder(tab, tiny
     assert "hate</b> (flagged)" in details and "not-hate" in details
     assert "accuracy 0.990" in details and "macro F1 0.990" in details and "training summary" in details
     assert tab.model_panel.combo.itemText(0) == str(tiny_classifier_dir.resolve())
-    assert tab.classify_button.isEnabled()
-    assert tab.decision_hint.text() == "Keys: A or Ctrl+Enter accepts; 1 hate, 2 not-hate relabels the selected rows."
-    assert "(A)" in tab.accept_button.text() and "(1)" in tab.label_buttons[0].toolTip()
+    assert tab.input.classify_button.isEnabled()
+    assert tab.results.decision_hint.text() == "Keys: A or Ctrl+Enter accepts; 1 hate, 2 not-hate relabels the selected rows."
+    assert "(A)" in tab.results.accept_button.text() and "(1)" in tab.results.label_buttons[0].toolTip()
 
 
 def test_metrics_come_from_the_model_card_when_there_is_no_training_summary(qtbot, window, tiny_classifier_dir,
@@ -135,7 +136,7 @@ def test_bad_model_folders_give_readable_errors(qtbot, window, tmp_path, tiny_mo
         assert expected in failed.args[0]
         assert expected in tab.model_panel.error and "Traceback" not in tab.model_panel.error
         assert not tab.model_panel.busy.isVisible() and tab.model_panel.load_button.isEnabled()
-    assert tab.handle is None and not tab.classify_button.isEnabled()
+    assert tab.handle is None and not tab.input.classify_button.isEnabled()
 
 
 def test_open_in_review_from_the_training_tab_loads_the_model(qtbot, window, tiny_classifier_dir):
@@ -150,40 +151,41 @@ def test_open_in_review_from_the_training_tab_loads_the_model(qtbot, window, tin
 
 # ------------------------------------------------------------------------------------- classify
 def test_paste_and_classify_fills_the_table(qtbot, tab, classifier):
-    tab.text_edit.setPlainText("\n".join(TEXTS[:4]) + "\n\n   \n" + "\n".join(TEXTS[4:]))  # blank lines skipped
+    tab.input.text_edit.setPlainText("\n".join(TEXTS[:4]) + "\n\n   \n" + "\n".join(TEXTS[4:]))  # blank lines skipped
     with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
-        qtbot.keyClick(tab.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(tab.input.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     expected = classifier.predict(TEXTS)
-    headers = [tab.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(tab.proxy.columnCount())]
+    assert tab.input.hint.text() == "2 blank lines skipped."  # said, not silently dropped
+    headers = [tab.results.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(tab.results.proxy.columnCount())]
     assert headers == ["#", "Text", "Label", "Score", "P(hate)", "P(not-hate)", "Decision"]
     assert column_texts(tab, TEXT_COLUMN) == TEXTS
     assert column_texts(tab, LABEL_COLUMN) == [p.label for p in expected]
-    scores = [tab.proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
+    scores = [tab.results.proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
     assert scores == pytest.approx([p.score for p in expected], abs=1e-6)
     assert column_texts(tab, 4) == [f"{p.probabilities['hate']:.3f}" for p in expected]
     assert {p.label for p in expected} == set(LABELS)  # the tiny model tells them apart
-    assert tab.stats.text().startswith(f"{len(TEXTS)} items · ")
+    assert tab.results.stats.text().startswith(f"{len(TEXTS)} items · ")
 
     # sorting by score, highest first; the "#" column gets the input order back
-    tab.table.sortByColumn(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
-    shown = [tab.proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
+    tab.results.table.sortByColumn(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
+    shown = [tab.results.proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
     assert shown == sorted(scores, reverse=True)
-    tab.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    tab.results.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     assert column_texts(tab, TEXT_COLUMN) == TEXTS
 
     # only flagged items; then a text search
-    tab.filter_combo.setCurrentIndex(tab.filter_combo.findData(FILTER_FLAGGED))
+    tab.results.filter_combo.setCurrentIndex(tab.results.filter_combo.findData(FILTER_FLAGGED))
     assert column_texts(tab, TEXT_COLUMN) == [t for t, p in zip(TEXTS, expected) if p.label == "hate"]
-    tab.search.setText("SCUM")
-    assert column_texts(tab, TEXT_COLUMN) == ["my neighbours are scum and parasites"]
-    tab.search.clear()
-    tab.filter_combo.setCurrentIndex(0)
+    tab.results.search.setText("SCUM")  # filters once typing pauses
+    qtbot.waitUntil(lambda: column_texts(tab, TEXT_COLUMN) == ["my neighbours are scum and parasites"])
+    tab.results.search.clear()
+    tab.results.filter_combo.setCurrentIndex(0)
 
     # the whole text as one item
-    tab.whole_text.setChecked(True)
+    tab.input.whole_text.setChecked(True)
     with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
-        tab.classify_button.click()
-    assert tab.proxy.rowCount() == 1 and tab.results.texts == [tab.text_edit.toPlainText()]
+        tab.input.classify_button.click()
+    assert tab.results.proxy.rowCount() == 1 and tab.results.session.texts == [tab.input.text_edit.toPlainText()]
 
 
 def test_threshold_slider_relabels_without_running_the_model_again(qtbot, tab, monkeypatch):
@@ -194,22 +196,22 @@ def test_threshold_slider_relabels_without_running_the_model_again(qtbot, tab, m
     texts = [text for text, _ in synthetic_rows(40, seed=21)]
     classify(qtbot, tab, texts)
     assert len(model_calls) == 1
-    probability = tab.results.probabilities[:, 0]  # P(hate), in input order
-    tab.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    probability = tab.results.session.probabilities[:, 0]  # P(hate), in input order
+    tab.results.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     seen = {}
     for threshold in (0.0, 0.5, 0.25, 1.0):
-        tab.set_threshold(threshold)
+        tab.results.set_threshold(threshold)
         used = tab.threshold()
         assert used == pytest.approx(round(threshold * 100) / 100)
         expected = ["hate" if p >= used else "not-hate" for p in probability]
         assert column_texts(tab, LABEL_COLUMN) == expected
         seen[threshold] = expected.count("hate")
-        assert tab.threshold_label.text() == f"{used:.2f}"
+        assert tab.results.threshold_label.text() == f"{used:.2f}"
     assert seen[0.0] == len(texts) and 0 < seen[0.5] < len(texts)  # the labels really moved
     assert len(model_calls) == 1  # and the model never ran again
-    tab.filter_combo.setCurrentIndex(tab.filter_combo.findData(FILTER_FLAGGED))
-    tab.set_threshold(0.0)
-    assert tab.proxy.rowCount() == len(texts)  # the flagged filter follows the threshold
+    tab.results.filter_combo.setCurrentIndex(tab.results.filter_combo.findData(FILTER_FLAGGED))
+    tab.results.set_threshold(0.0)
+    assert tab.results.proxy.rowCount() == len(texts)  # the flagged filter follows the threshold
 
 
 # -------------------------------------------------------------------------------------- import
@@ -224,7 +226,7 @@ def test_import_a_csv_with_a_chosen_column(qtbot, tab, tmp_path):
     dialog.set_text_column("title")
     with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
         dialog.table_button.click()
-    assert tab.results.texts == [title for title, _, _ in rows]
+    assert tab.results.session.texts == [title for title, _, _ in rows]
     assert tab.results_source == str(path)
 
     lines = tmp_path / "comments.txt"
@@ -234,7 +236,7 @@ def test_import_a_csv_with_a_chosen_column(qtbot, tab, tmp_path):
     assert "3 lines" in dialog.status.text() and not dialog.column.isEnabled()
     with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
         dialog.table_button.click()
-    assert tab.results.texts == TEXTS[:3]
+    assert tab.results.session.texts == TEXTS[:3]
 
 
 # -------------------------------------------------------------------------------- batch labelling
@@ -304,7 +306,7 @@ def test_batch_label_cancelled_half_way_leaves_no_output(qtbot, tab, tmp_path, m
     assert panel.summary.text() == "Cancelled: nothing was written."
     assert list(output.parent.iterdir()) == []  # no output, no temporary file
     assert panel.updates <= elapsed * 10 + 3  # progress is throttled to ten updates a second
-    assert not tab.batch_running and tab.classify_button.isEnabled()
+    assert not tab.batch_running and tab.input.classify_button.isEnabled()
 
 
 def test_closing_during_batch_labelling_asks_then_cancels(qtbot, tiny_classifier_dir, tmp_path, monkeypatch):
@@ -323,7 +325,7 @@ def test_closing_during_batch_labelling_asks_then_cancels(qtbot, tiny_classifier
     assert not window.close()  # "Keep labelling"
     assert tab.batch_running
     assert window.close()  # "Cancel it and quit": cancelled, waited for
-    assert not tab.batch_running or not tab.batch_thread.isRunning()
+    assert tab.batch_panel.wait(0)  # the labeller has ended
     assert list((tmp_path / "out").iterdir()) == []
 
 
@@ -349,18 +351,18 @@ def test_decisions_by_keyboard_survive_closing_and_reopening(qtbot, tiny_classif
     with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
         tab.load_model(str(tiny_classifier_dir))
     classify(qtbot, tab, TEXTS)
-    labels = list(tab.results.labels)
+    labels = list(tab.results.session.labels)
     select_rows(tab, [0])
     with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
-        qtbot.keyClick(tab.table, Qt.Key.Key_A)  # accept
+        qtbot.keyClick(tab.results.table, Qt.Key.Key_A)  # accept
     assert cell(tab, 0, 6) == f"✓ {labels[0]}"
-    assert tab.table.selected_proxy_rows() == [1]  # on to the next row
+    assert tab.results.table.selected_proxy_rows() == [1]  # on to the next row
     other = "not-hate" if labels[1] == "hate" else "hate"
     with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
-        qtbot.keyClick(tab.table, Qt.Key.Key_2 if other == "not-hate" else Qt.Key.Key_1)  # relabel
+        qtbot.keyClick(tab.results.table, Qt.Key.Key_2 if other == "not-hate" else Qt.Key.Key_1)  # relabel
     assert cell(tab, 1, 6) == f"✎ {other}"
-    assert "2 decided" in tab.stats.text()
-    store_path = tab.store.path
+    assert "2 decided" in tab.results.stats.text()
+    store_path = tab.decisions.store.path
     window.close()
 
     decisions = DecisionStore(store_path).decisions()
@@ -372,9 +374,9 @@ def test_decisions_by_keyboard_survive_closing_and_reopening(qtbot, tiny_classif
     with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
         tab.load_model(str(tiny_classifier_dir))
     classify(qtbot, tab, list(reversed(TEXTS)))
-    qtbot.waitUntil(lambda: tab.results.decisions.count(None) == len(TEXTS) - 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.results.session.decisions.count(None) == len(TEXTS) - 2, timeout=TIMEOUT_MS)
     assert cell(tab, len(TEXTS) - 1, 6) == f"✓ {labels[0]}" and cell(tab, len(TEXTS) - 2, 6) == f"✎ {other}"
-    assert str(store_path) in tab.store_label.text()
+    assert str(store_path) in tab.decisions.label.text()
     close_window(qtbot, window)
 
 
@@ -383,18 +385,18 @@ def test_exported_decisions_train_a_model(qtbot, tab, tmp_path, tiny_model_dir):
     classify(qtbot, tab, texts)
     select_rows(tab, list(range(len(texts))))
     with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
-        tab.accept_button.click()
+        tab.results.accept_button.click()
     select_rows(tab, [0, 1])
     with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
-        tab.label_buttons[0].click()  # two rows relabelled "hate"
+        tab.results.label_buttons[0].click()  # two rows relabelled "hate"
     destination = tmp_path / "decisions.csv"
     with qtbot.waitSignal(tab.exported, timeout=TIMEOUT_MS) as exported:
-        tab.export_decisions(str(destination))
+        tab.decisions.export(str(destination))
     assert exported.args == [str(destination), len(texts)]
     with open(destination, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    expected = list(tab.results.labels)
-    expected[tab.proxy.item(0)] = expected[tab.proxy.item(1)] = "hate"
+    expected = list(tab.results.session.labels)
+    expected[tab.results.proxy.item(0)] = expected[tab.results.proxy.item(1)] = "hate"
     assert rows[0] == ["text", "label"] and sorted(rows[1:]) == sorted(map(list, zip(texts, expected)))
 
     from moderator_app.core.config import TrainingConfig
@@ -423,11 +425,11 @@ def test_a_store_that_cannot_be_written_is_stated_and_nothing_crashes(qtbot, tmp
         classify(qtbot, tab, TEXTS[:3])
     select_rows(tab, [0])
     with qtbot.waitSignal(tab.store_failed, timeout=TIMEOUT_MS) as failed:
-        qtbot.keyClick(tab.table, Qt.Key.Key_A)
+        qtbot.keyClick(tab.results.table, Qt.Key.Key_A)
     assert "Cannot open the decision store" in failed.args[0] and str(blocker) in failed.args[0]
-    assert tab.store_label.text().startswith("Decisions cannot be saved.")
+    assert tab.decisions.label.text().startswith("Decisions cannot be saved.")
     assert shown and shown[-1].startswith("1 decision was not saved.")
-    assert tab.results.decisions == [None, None, None]  # nothing shown as decided
+    assert tab.results.session.decisions == [None, None, None]  # nothing shown as decided
     close_window(qtbot, window)
 
 
@@ -438,7 +440,8 @@ def test_ten_thousand_rows_sort_and_filter_quickly_and_keep_the_selection(qtbot)
     positive = rng.random(count).astype(np.float32)
     probabilities = np.stack([positive, 1 - positive], axis=1)
     labels = ["hate" if p >= 0.5 else "not-hate" for p in positive]
-    model = ResultsModel()
+    session = ReviewSession()
+    model = ResultsModel(session)
     proxy = ResultsFilter(model)
     from moderator_app.gui.review.results_table import ResultsView
 
@@ -446,8 +449,12 @@ def test_ten_thousand_rows_sort_and_filter_quickly_and_keep_the_selection(qtbot)
     qtbot.addWidget(view)
     view.setModel(proxy)
     started = time.perf_counter()
-    model.set_results([f"text number {i}" for i in range(count)], probabilities, labels, positive.astype(float),
-                      ["hate", "not-hate"], 0)
+
+    def decide(probabilities, threshold):
+        return ["hate" if p >= 0.5 else "not-hate" for p in probabilities[:, 0]], probabilities[:, 0].astype(float)
+
+    model.reset(lambda: session.load([f"text number {i}" for i in range(count)], probabilities, ["hate", "not-hate"],
+                                     0, decide))
     view.configure_columns(model)
     view.selectRow(123)
     proxy.sort(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
@@ -481,7 +488,7 @@ def test_a_classification_during_batch_labelling_waits_for_one_batch_not_the_fil
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=TIMEOUT_MS)
     classify(qtbot, tab, TEXTS[:3])  # the whole file is one prediction call: it pauses between batches for this
     assert tab.batch_running and panel.progress.value() < len(rows)
-    assert len(tab.results.texts) == 3
+    assert len(tab.results.session.texts) == 3
     with qtbot.waitSignal(tab.batch_ended, timeout=TIMEOUT_MS) as ended:
         tab.cancel_batch()
     assert ended.args == ["cancelled"]

@@ -183,8 +183,8 @@ def test_closing_during_a_run_asks_stops_and_ends_the_thread(qtbot, window, tiny
     output = tmp_path / "closing"
     fill_form(qtbot, tab, **quick_settings(tiny_model_dir, synthetic_csv, output, num_epochs=4))
     tab.start_button.click()
-    thread_finished = []
-    tab.thread.finished.connect(lambda: thread_finished.append(True))
+    worker_finished = []
+    tab.run_worker.finished.connect(lambda: worker_finished.append(True))
     qtbot.waitUntil(lambda: len(tab.monitor.history.steps) >= 1, timeout=RUN_TIMEOUT_MS)
 
     answers = []
@@ -195,7 +195,7 @@ def test_closing_during_a_run_asks_stops_and_ends_the_thread(qtbot, window, tiny
     monkeypatch.setattr(dialogs, "confirm", lambda *args, **kwargs: True)
     window.close()  # "Stop and quit": the window closes once the thread has finished
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT_MS)
-    assert thread_finished == [True] and not tab.is_running
+    assert worker_finished == [True] and not tab.is_running
     stopped = tab.last_result
     assert stopped is not None and stopped.reason == "stopped"
     assert (output / "checkpoint" / "trainer_state.json").is_file()

@@ -1,5 +1,9 @@
 """The main window: a tab widget (the Training tab; other tabs join with `add_tab`), the File and
-Help menus and a status bar. It remembers its geometry in QSettings."""
+Help menus and a status bar. It remembers its geometry in QSettings.
+
+Closing: every tab implements `can_close() -> bool` (it may ask, and may answer False for now, as the
+Training tab does while it stops a run; it then closes the window again) and `shutdown()` (stop and
+wait for background work, save state), which the window calls once all tabs agreed."""
 
 from __future__ import annotations
 
@@ -25,11 +29,10 @@ class MainWindow(QMainWindow):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setWindowTitle("Moderator — fine-tune and review hate-speech classifiers")
+        self.setWindowTitle("Fine-tune and review hate-speech classifiers")  # Qt appends the application name
         self.setObjectName("MainWindow")
         self.tasks = BackgroundTasks(self)
         self._shown_once = False
-        self._close_after_run = False
         self._review_handler: Callable[[str], None] | None = None
         self.about_dialog: AboutDialog | None = None
 
@@ -59,8 +62,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------ structure
     def add_tab(self, widget: QWidget, title: str) -> int:
-        """Add a page (the Review tab joins here with its own issue)."""
+        """Add a page; it implements the close protocol, can_close() and shutdown()."""
         return self.tabs.addTab(widget, title)
+
+    def pages(self) -> list[QWidget]:
+        return [self.tabs.widget(index) for index in range(self.tabs.count())]
 
     def set_review_handler(self, handler: Callable[[str], None]) -> None:
         """Who opens a trained model for review; the Training tab offers "Open in Review" only once
@@ -145,30 +151,23 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.training_tab.start_background_checks)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        tab = self.training_tab
-        if tab.is_running:
-            if not self._close_after_run:
-                if not dialogs.confirm(self, "Training is running",
-                                       "A training run is in progress. Stop it and quit?\n\nThe run stops after "
-                                       "the current step and writes a checkpoint; Resume continues it later.",
-                                       "Stop and quit", "Keep training"):
-                    event.ignore()
-                    return
-                self._close_after_run = True
-                tab.stop()
-                self.statusBar().showMessage("Stopping the run; the window closes when it has stopped…")
-                self.setEnabled(False)
-            event.ignore()  # closes again from _on_run_ended once the thread has finished
-            return
+        for page in self.pages():
+            if not page.can_close():
+                if self.training_tab.closing:  # stopping the run; closes again from _on_run_ended
+                    self.statusBar().showMessage("Stopping the run; the window closes when it has stopped…")
+                    self.setEnabled(False)
+                event.ignore()
+                return
         settings.save_bytes(GEOMETRY_KEY, self.saveGeometry())
         settings.save_bytes(STATE_KEY, self.saveState())
-        tab.save_state()
         self.hide()
+        for page in self.pages():
+            page.shutdown()
         self.tasks.wait(15_000)  # a device probe or file preview still running ends within seconds
         super().closeEvent(event)
 
     def _on_run_ended(self) -> None:
-        if self._close_after_run:
-            self._close_after_run = False
+        if self.training_tab.closing:
+            self.training_tab.closing = False
             self.setEnabled(True)
             self.close()

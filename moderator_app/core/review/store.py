@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from moderator_app.core.errors import StoreNotWritableError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -27,7 +29,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 """
 
 
-class DecisionStoreError(RuntimeError):
+class DecisionStoreError(StoreNotWritableError):
     """The decision store cannot be opened or written; the message says where and why."""
 
 
@@ -72,7 +74,7 @@ class DecisionStore:
             self._connection.execute("PRAGMA synchronous=FULL")
             self._connection.executescript(SCHEMA)
         except (OSError, sqlite3.Error) as error:
-            raise DecisionStoreError(f"Cannot open the decision store {self.path}: {error}. "
+            raise DecisionStoreError(f"Cannot open the decision store {self.path}: {error}.",
                                      "Check that the folder exists and is writable.") from None
 
     def record(self, decision: Decision) -> Decision:
@@ -88,8 +90,8 @@ class DecisionStore:
                     (stamped.text, stamped.model_label, stamped.model_score, stamped.moderator_label,
                      stamped.model_id, stamped.decided_at))
         except sqlite3.Error as error:
-            raise DecisionStoreError(f"Cannot save the decision to {self.path}: {error}. "
-                                     "The decision was not stored; free disk space or check permissions.") from None
+            raise DecisionStoreError(f"Cannot save the decision to {self.path}: {error}. The decision was not "
+                                     "stored.", "Free disk space or check permissions.") from None
         return stamped
 
     def decisions(self, model_id: str | None = None) -> list[Decision]:
@@ -110,16 +112,14 @@ class DecisionStore:
                 found[text] = label
         return found
 
-    def count(self) -> int:
-        return self._connection.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]
-
     def export_training_csv(self, destination: str | Path) -> int:
         """Write `text,label` rows (the moderators' labels) that the Training tab accepts as they are.
         Returns the number of rows. Written to a temporary file first, so a failed export leaves
         no half file behind."""
         destination = Path(destination)
         if destination.resolve() == self.path.resolve():
-            raise DecisionStoreError("Choose a CSV file to export to, not the decision store itself.")
+            raise DecisionStoreError(f"{destination} is the decision store itself.",
+                                     "Choose a CSV file to export to.")
         partial = destination.with_name(destination.name + ".partial")
         rows = self._connection.execute("SELECT text, moderator_label FROM decisions ORDER BY id").fetchall()
         try:
@@ -130,7 +130,8 @@ class DecisionStore:
             partial.replace(destination)
         except OSError as error:
             partial.unlink(missing_ok=True)
-            raise DecisionStoreError(f"Cannot write {destination}: {error.strerror}.") from None
+            raise DecisionStoreError(f"Cannot write {destination}: {error.strerror}.",
+                                     "Choose a folder you can write to.") from None
         return len(rows)
 
     def close(self) -> None:
@@ -148,3 +149,41 @@ class DecisionStore:
                 return False
 
         return Transaction()
+
+
+class StoreAccess:
+    """The decision store, opened on first use (so that a store that cannot be opened is reported when
+    a decision is made, not when the window opens). Not thread-safe: a front end calls it from one
+    thread at a time, in order (the Review tab runs every call on its one store thread)."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_store_path()
+        self._store: DecisionStore | None = None
+
+    def store(self) -> DecisionStore:
+        if self._store is None:
+            self._store = DecisionStore(self.path)
+        return self._store
+
+    def record(self, decisions: list[Decision]) -> tuple[list[Decision], DecisionStoreError | None]:
+        """Store each decision in its own transaction. Returns the stored ones and, if one failed,
+        the error (those after it are not tried)."""
+        saved: list[Decision] = []
+        try:
+            store = self.store()
+            for decision in decisions:
+                saved.append(store.record(decision))
+        except DecisionStoreError as error:
+            return saved, error
+        return saved, None
+
+    def lookup(self, texts: list[str], model_id: str) -> dict[str, str]:
+        return self.store().lookup(texts, model_id)
+
+    def export(self, destination: str | Path) -> int:
+        return self.store().export_training_csv(destination)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None

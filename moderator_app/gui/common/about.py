@@ -8,7 +8,7 @@ import sys
 
 import PySide6
 from PySide6.QtCore import Qt, qVersion
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLayout, QVBoxLayout, QWidget
 
 from moderator_app import __version__
 from moderator_app.gui.common import checks
@@ -25,6 +25,7 @@ class AboutDialog(QDialog):
         title = QLabel("<h2>Moderator</h2><p>Fine-tune transformer hate-speech classifiers, then review and "
                        "label text with them.</p>")
         title.setWordWrap(True)
+        title.setMinimumWidth(title.fontMetrics().horizontalAdvance("M" * 34))  # wraps at a readable width
         self.details = QLabel()
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -32,6 +33,7 @@ class AboutDialog(QDialog):
         buttons.rejected.connect(self.reject)
         buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # never smaller than its content
         layout.addWidget(title)
         layout.addWidget(self.details)
         layout.addWidget(buttons)
@@ -49,6 +51,7 @@ class AboutDialog(QDialog):
         cells = "".join(f"<tr><td style='padding-right:14px'><b>{name}</b></td><td>{value}</td></tr>"
                         for name, value in self.rows)
         self.details.setText(f"<table>{cells}</table>")
+        self.adjustSize()  # the versions arrive later, and may be longer than "…"
 
     def text(self) -> str:
         return "\n".join(f"{name}: {value}" for name, value in self.rows)

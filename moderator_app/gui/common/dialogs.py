@@ -3,6 +3,7 @@ running behind them; `confirm` is the one blocking question, kept in one place s
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
@@ -11,6 +12,14 @@ def show_error(parent: QWidget, title: str, message: str, details: str = "") -> 
     box.setInformativeText("")
     if details:
         box.setDetailedText(details)
+    box.setModal(True)
+    box.open()
+    return box
+
+
+def show_info(parent: QWidget, title: str, message: str) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.Information, title, message, QMessageBox.StandardButton.Ok, parent)
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # paths can be copied
     box.setModal(True)
     box.open()
     return box

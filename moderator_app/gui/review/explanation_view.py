@@ -1,14 +1,19 @@
 """'Why this label': the selected text with each word shaded by how much it moved the score, red for
-words that pushed it up, blue for words that pulled it down, and the strongest words listed."""
+words that pushed it up, blue for words that pulled it down, and the strongest words listed. The
+occlusion runs as a job of the shared model (core.inference.shared_model.explain_text); a newer
+request makes an older one that has not started yet return nothing."""
 
 from __future__ import annotations
 
 import html
 import math
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-from moderator_app.gui.review.workers import Explained
+from moderator_app.core.inference.shared_model import Explained, ModelHandle, explain_text
+from moderator_app.gui.common.errors import describe
+from moderator_app.gui.common.tasks import BackgroundTasks
 
 UP_RGB, DOWN_RGB = (214, 39, 40), (31, 119, 180)
 STRONGEST_SHOWN = 6
@@ -35,8 +40,12 @@ def influence_html(text: str, influences, scale: float) -> str:
 
 
 class ExplanationView(QWidget):
-    def __init__(self, parent: QWidget | None = None):
+    ready = Signal(object)  # Explained
+
+    def __init__(self, model_tasks: BackgroundTasks, parent: QWidget | None = None):
         super().__init__(parent)
+        self.model_tasks = model_tasks
+        self._request = 0
         self.title = QLabel("<b>Why this label</b>")
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -51,6 +60,33 @@ class ExplanationView(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.browser, 1)
         self.show_message("Select a row to see which words pushed its score up or down.")
+
+    def explain(self, handle: ModelHandle | None, texts_and_labels: list[tuple[str, str]]) -> None:
+        """Explain the one selected row (text, label), or say why not."""
+        self.forget()
+        if handle is None or len(texts_and_labels) != 1:
+            self.show_message("Select one row to see which words pushed its score up or down.")
+            return
+        text, label = texts_and_labels[0]
+        if not label:
+            self.show_message("This text is empty: nothing to explain.")
+            return
+        classifier = handle.classifier
+        index = classifier.positive_index if classifier.is_binary else classifier.labels.index(label)
+        request = self._request
+        self.show_pending(text)
+        self.model_tasks.submit(explain_text, handle, text, index, lambda: self._request == request,
+                                key="explain", on_done=self._on_explained,
+                                on_error=lambda error: self.show_error(describe(error).message))
+
+    def forget(self) -> None:
+        """A request not started yet is skipped (its row is no longer selected)."""
+        self._request += 1
+
+    def _on_explained(self, explained: Explained | None) -> None:
+        if explained is not None:
+            self.show_explanation(explained, f"P({explained.label})")
+            self.ready.emit(explained)
 
     @property
     def influences(self):

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 
 from moderator_app.gui.common import settings
 from moderator_app.gui.common.fields import ERROR_COLOR, HINT_COLOR
-from moderator_app.gui.review.workers import ModelInfo
+from moderator_app.core.inference.model_info import ModelInfo
 
 RECENT_KEY = "review/recent_models"
 RECENT_COUNT = 8

@@ -1,21 +1,22 @@
 """The Review tab's results table: a model/view table that stays smooth with tens of thousands of rows.
 
-ResultsModel holds the texts, the class probabilities (one numpy array), the labels and scores
-decided from them and the moderators' decisions. It sorts itself with numpy (a permutation of its
-rows), because QSortFilterProxyModel's own sorting would call back into Python for every
-comparison. ResultsFilter, the proxy in front of it, only filters, from a mask computed with numpy
-once per change of filter, labels or decisions. ScoreBarDelegate paints the score as a coloured bar."""
+ResultsModel is a view over a core.review.session.ReviewSession, which holds the items, labels,
+decisions, sort order (a numpy permutation: QSortFilterProxyModel's own sorting would call back into
+Python for every comparison) and filter mask. ResultsFilter, the proxy in front of it, only asks the
+session's mask. ScoreBarDelegate paints the score as a coloured bar."""
 
 from __future__ import annotations
 
-import math
-from typing import Any, Sequence
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QStyle, QStyledItemDelegate,
                                QStyleOptionViewItem, QTableView)
+
+from moderator_app.core.review.session import (LABEL_FILTERS, SORT_DECISION, SORT_ITEM, SORT_LABEL, SORT_SCORE,
+                                               SORT_TEXT, ReviewSession, probability_key)
 
 ITEM_COLUMN, TEXT_COLUMN, LABEL_COLUMN, SCORE_COLUMN = range(4)
 FIRST_PROBABILITY_COLUMN = 4
@@ -30,8 +31,6 @@ FLAGGED_FOREGROUND = QColor(170, 30, 30)
 LOW, MIDDLE, HIGH = QColor(46, 158, 80), QColor(232, 168, 34), QColor(204, 45, 45)
 NEUTRAL_BAR = QColor(62, 120, 190)
 
-FILTER_ALL, FILTER_FLAGGED, FILTER_LABEL = "all", "flagged", "label"
-FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED = "undecided", "decided", "relabelled"
 
 
 def score_colour(value: float, binary: bool) -> QColor:
@@ -50,302 +49,194 @@ def display_text(text: str) -> str:
 
 
 class ResultsModel(QAbstractTableModel):
-    """One row per classified item. Rows are shown in `order` (a permutation of the items that
-    sort() changes); every other array is indexed by item, the position in the classified input."""
+    """The table's view of a ReviewSession: one row per item, in the session's sort order. It only
+    looks values up; the session labels, sorts, filters and counts."""
 
-    def __init__(self, parent=None):
+    def __init__(self, session: ReviewSession, parent=None):
         super().__init__(parent)
-        self.texts: list[str] = []
-        self.probabilities = np.zeros((0, 0), dtype=np.float32)
-        self.labels: list[str] = []
-        self.scores = np.zeros(0)
-        self.decisions: list[str | None] = []
-        self.class_names: list[str] = []
-        self.positive_index: int | None = None
-        self.order = np.zeros(0, dtype=np.int64)
-        self.sort_column = -1
-        self.sort_order = Qt.SortOrder.AscendingOrder
-        self._folded: list[str] | None = None
+        self.session = session
 
-    # ------------------------------------------------------------------------------ contents
-    def set_results(self, texts: Sequence[str], probabilities: np.ndarray, labels: Sequence[str],
-                    scores: np.ndarray, class_names: Sequence[str], positive_index: int | None) -> None:
+    # ------------------------------------------------------------------------------ changes
+    def reset(self, change: Callable[[], Any]) -> None:
+        """Apply a change that replaces the items (a new classification)."""
         self.beginResetModel()
-        self.texts = list(texts)
-        self.probabilities = np.asarray(probabilities)
-        self.labels = list(labels)
-        self.scores = np.asarray(scores, dtype=np.float64)
-        self.decisions = [None] * len(self.texts)
-        self.class_names = list(class_names)
-        self.positive_index = positive_index
-        self.order = np.arange(len(self.texts), dtype=np.int64)
-        self._folded = None
-        if self.sort_column >= self.columnCount():
-            self.sort_column = -1
-        if self.sort_column >= 0:
-            self.order = self._sorted_order(self.sort_column, self.sort_order)
+        change()
         self.endResetModel()
 
-    def clear(self) -> None:
-        self.set_results([], np.zeros((0, len(self.class_names)), dtype=np.float32), [], np.zeros(0),
-                         self.class_names, self.positive_index)
+    def relabel(self, threshold: float | None) -> bool:
+        """New labels from a threshold: the label, score and decision columns change in place (and
+        the order, when sorted by them). True when the filter may show other rows now."""
+        session = self.session
+        moves = bool(session.texts) and session.sort_key in (SORT_LABEL, SORT_DECISION)
+        old_order = session.order.copy()
+        if moves:
+            self.layoutAboutToBeChanged.emit()
+        session.set_threshold(threshold)
+        if moves:
+            self._move_persistent(old_order)
+            self.layoutChanged.emit()
+        if session.texts:
+            self.dataChanged.emit(self.index(0, LABEL_COLUMN), self.index(session.count - 1, self.decision_column))
+        return bool(session.texts) and session.filter_mode in LABEL_FILTERS
 
-    def set_predictions(self, labels: Sequence[str], scores: np.ndarray) -> None:
-        """New labels (a threshold moved): the label, score and decision columns change in place."""
-        self.labels = list(labels)
-        self.scores = np.asarray(scores, dtype=np.float64)
-        if not self.texts:
-            return
-        if self.sort_column in (LABEL_COLUMN, self.decision_column):
-            self.sort(self.sort_column, self.sort_order)
-        self.dataChanged.emit(self.index(0, LABEL_COLUMN), self.index(len(self.texts) - 1, self.decision_column))
-
-    def set_decisions(self, decided: dict[int, str]) -> None:
-        """Moderator labels by item."""
+    def set_decisions(self, decided: dict[int, str]) -> bool:
+        """Moderator labels by item. True when a filter may show other rows now."""
         if not decided:
-            return
-        for item, label in decided.items():
-            self.decisions[item] = label
-        rows = self.rows_of(list(decided))
+            return False
+        refilter = self.session.set_decisions(decided)
+        rows = self.session.rows_of(list(decided))
         self.dataChanged.emit(self.index(int(rows.min()), self.decision_column),
                               self.index(int(rows.max()), self.decision_column))
-
-    @property
-    def is_binary(self) -> bool:
-        return self.positive_index is not None
-
-    @property
-    def positive_label(self) -> str | None:
-        return None if self.positive_index is None else self.class_names[self.positive_index]
+        return refilter
 
     @property
     def decision_column(self) -> int:
-        return FIRST_PROBABILITY_COLUMN + len(self.class_names)
+        return FIRST_PROBABILITY_COLUMN + len(self.session.class_names)
 
     def item(self, row: int) -> int:
-        return int(self.order[row])
-
-    def rows_of(self, items: Sequence[int]) -> np.ndarray:
-        inverse = np.empty_like(self.order)
-        inverse[self.order] = np.arange(len(self.order))
-        return inverse[np.asarray(items, dtype=np.int64)]
-
-    def folded_texts(self) -> list[str]:
-        if self._folded is None:
-            self._folded = [text.casefold() for text in self.texts]
-        return self._folded
+        return self.session.item(row)
 
     # ------------------------------------------------------------------------------ Qt model
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.texts)
+        return 0 if parent.isValid() else self.session.count
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else FIRST_PROBABILITY_COLUMN + len(self.class_names) + 1
+        return 0 if parent.isValid() else FIRST_PROBABILITY_COLUMN + len(self.session.class_names) + 1
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal:
             return None
+        names = self.session.class_names
         if role == Qt.ItemDataRole.DisplayRole:
-            if section == ITEM_COLUMN:
-                return "#"
-            if section == TEXT_COLUMN:
-                return "Text"
-            if section == LABEL_COLUMN:
-                return "Label"
-            if section == SCORE_COLUMN:
-                return "Score"
-            if section == self.decision_column:
-                return "Decision"
-            return f"P({self.class_names[section - FIRST_PROBABILITY_COLUMN]})"
+            fixed = {ITEM_COLUMN: "#", TEXT_COLUMN: "Text", LABEL_COLUMN: "Label", SCORE_COLUMN: "Score",
+                     self.decision_column: "Decision"}
+            return fixed.get(section) or f"P({names[section - FIRST_PROBABILITY_COLUMN]})"
         if role == Qt.ItemDataRole.ToolTipRole:
             if section == ITEM_COLUMN:
                 return "Position in the classified input (sort by it to get the input order back)"
             if section == SCORE_COLUMN:
-                return (f"Probability of '{self.positive_label}'" if self.is_binary
+                return (f"Probability of '{self.session.positive_label}'" if self.session.is_binary
                         else "Probability of the predicted label")
             if section == self.decision_column:
                 return (f"The moderator's label: {ACCEPTED_MARK} accepted the model's label, "
                         f"{RELABELLED_MARK} relabelled")
             if FIRST_PROBABILITY_COLUMN <= section < self.decision_column:
-                return f"The model's probability of '{self.class_names[section - FIRST_PROBABILITY_COLUMN]}'"
+                return f"The model's probability of '{names[section - FIRST_PROBABILITY_COLUMN]}'"
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        item = int(self.order[index.row()])
+        session = self.session
+        item = session.item(index.row())
         column = index.column()
+        is_probability = FIRST_PROBABILITY_COLUMN <= column < self.decision_column
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(item, column)
         if role == SCORE_ROLE:
             if column == SCORE_COLUMN:
-                score = float(self.scores[item])
-                return None if math.isnan(score) else score
-            if FIRST_PROBABILITY_COLUMN <= column < self.decision_column:
-                value = float(self.probabilities[item, column - FIRST_PROBABILITY_COLUMN])
-                return None if math.isnan(value) else value
-            return None
+                return session.score(item)
+            return session.probability(item, column - FIRST_PROBABILITY_COLUMN) if is_probability else None
         if role == COLOR_ROLE and column == SCORE_COLUMN:
-            score = float(self.scores[item])
-            return None if math.isnan(score) else score_colour(score, self.is_binary)
+            score = session.score(item)
+            return None if score is None else score_colour(score, session.is_binary)
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column == ITEM_COLUMN or FIRST_PROBABILITY_COLUMN <= column < self.decision_column:
+            if column == ITEM_COLUMN or is_probability:
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == TEXT_COLUMN:
-                text = self.texts[item]
+                text = session.texts[item]
                 return text if len(text) <= 2000 else text[:2000] + "…"
-            if column == self.decision_column and self.decisions[item] is not None:
-                decision, label = self.decisions[item], self.labels[item]
-                return ("Accepted: the moderator agreed with the model" if decision == label
-                        else f"Relabelled by a moderator: the model said '{label}'")
+            accepted = session.is_accepted(item)
+            if column == self.decision_column and accepted is not None:
+                return ("Accepted: the moderator agreed with the model" if accepted
+                        else f"Relabelled by a moderator: the model said '{session.labels[item]}'")
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == LABEL_COLUMN:
-            if self.is_binary and self.labels[item] == self.positive_label:
-                return QBrush(FLAGGED_FOREGROUND)
-            return None
+            return QBrush(FLAGGED_FOREGROUND) if session.is_flagged(item) else None
         if role == Qt.ItemDataRole.FontRole and column == LABEL_COLUMN:
-            if self.is_binary and self.labels[item] == self.positive_label:
+            if session.is_flagged(item):
                 font = QFont()
                 font.setBold(True)
                 return font
             return None
         if role == Qt.ItemDataRole.BackgroundRole and column == self.decision_column:
-            decision = self.decisions[item]
-            if decision is None:
+            accepted = session.is_accepted(item)
+            if accepted is None:
                 return None
-            return QBrush(ACCEPTED_BACKGROUND if decision == self.labels[item] else RELABELLED_BACKGROUND)
+            return QBrush(ACCEPTED_BACKGROUND if accepted else RELABELLED_BACKGROUND)
         return None
 
     def _display(self, item: int, column: int) -> str:
+        session = self.session
         if column == ITEM_COLUMN:
             return str(item + 1)
         if column == TEXT_COLUMN:
-            return display_text(self.texts[item])
+            return display_text(session.texts[item])
         if column == LABEL_COLUMN:
-            return self.labels[item] or "(empty text)"
-        if column == SCORE_COLUMN:
-            score = float(self.scores[item])
-            return "–" if math.isnan(score) else f"{score:.3f}"
+            return session.labels[item] or "(empty text)"
         if column == self.decision_column:
-            decision = self.decisions[item]
-            if decision is None:
+            accepted = session.is_accepted(item)
+            if accepted is None:
                 return ""
-            return f"{ACCEPTED_MARK if decision == self.labels[item] else RELABELLED_MARK} {decision}"
-        value = float(self.probabilities[item, column - FIRST_PROBABILITY_COLUMN])
-        return "–" if math.isnan(value) else f"{value:.3f}"
+            return f"{ACCEPTED_MARK if accepted else RELABELLED_MARK} {session.decisions[item]}"
+        value = (session.score(item) if column == SCORE_COLUMN
+                 else session.probability(item, column - FIRST_PROBABILITY_COLUMN))
+        return "–" if value is None else f"{value:.3f}"
 
     # ------------------------------------------------------------------------------ sorting
+    def sort_key(self, column: int) -> str | None:
+        if column == self.decision_column:
+            return SORT_DECISION
+        if FIRST_PROBABILITY_COLUMN <= column < self.decision_column:
+            return probability_key(column - FIRST_PROBABILITY_COLUMN)
+        return {ITEM_COLUMN: SORT_ITEM, TEXT_COLUMN: SORT_TEXT, LABEL_COLUMN: SORT_LABEL,
+                SCORE_COLUMN: SORT_SCORE}.get(column)
+
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.sort_column, self.sort_order = column, order
-        if not self.texts or column < 0 or column >= self.columnCount():
-            return
-        new_order = self._sorted_order(column, order)
+        session = self.session
+        old_order = session.order.copy()
         self.layoutAboutToBeChanged.emit()
+        session.sort(self.sort_key(column), order == Qt.SortOrder.DescendingOrder)
+        self._move_persistent(old_order)
+        self.layoutChanged.emit()
+
+    def _move_persistent(self, old_order: np.ndarray) -> None:
+        """Keep selections and the current row on their items when the order changed."""
+        new_order = self.session.order
+        if len(old_order) != len(new_order) or np.array_equal(old_order, new_order):
+            return
         new_rows = np.empty_like(new_order)
         new_rows[new_order] = np.arange(len(new_order))  # item -> new row
         persistent = self.persistentIndexList()
-        moved = [self.index(int(new_rows[self.order[index.row()]]), index.column()) for index in persistent]
-        self.order = new_order
+        moved = [self.index(int(new_rows[old_order[index.row()]]), index.column()) for index in persistent]
         self.changePersistentIndexList(persistent, moved)
-        self.layoutChanged.emit()
-
-    def _sorted_order(self, column: int, order: Qt.SortOrder) -> np.ndarray:
-        count = len(self.texts)
-        descending = order == Qt.SortOrder.DescendingOrder
-        if column == TEXT_COLUMN:
-            folded = self.folded_texts()
-            items = sorted(range(count), key=folded.__getitem__, reverse=descending)
-            return np.asarray(items, dtype=np.int64)
-        if column in (LABEL_COLUMN, self.decision_column):
-            values = self.labels if column == LABEL_COLUMN else [decision or "" for decision in self.decisions]
-            # by label, then by score within a label (empty texts and undecided rows last)
-            missing = [value == "" for value in values]
-            items = sorted(range(count), key=lambda item: (values[item], -self._score_key(item)), reverse=descending)
-            items.sort(key=missing.__getitem__)
-            return np.asarray(items, dtype=np.int64)
-        if column == ITEM_COLUMN:
-            keys = np.arange(count, dtype=np.float64)
-        elif column == SCORE_COLUMN:
-            keys = self.scores.astype(np.float64)
-        else:
-            keys = self.probabilities[:, column - FIRST_PROBABILITY_COLUMN].astype(np.float64)
-        nan = np.isnan(keys)
-        keys = np.where(nan, 0.0, keys)
-        ranked = np.argsort(-keys if descending else keys, kind="stable")
-        return np.concatenate([ranked[~nan[ranked]], ranked[nan[ranked]]]).astype(np.int64)  # NaN last
-
-    def _score_key(self, item: int) -> float:
-        score = float(self.scores[item])
-        return -1.0 if math.isnan(score) else score
 
 
 class ResultsFilter(QSortFilterProxyModel):
-    """Filters rows by a mode (all, flagged, a label, undecided, decided, relabelled) and a search
-    text; sorting is passed on to the source model."""
+    """Shows the rows the session's filter keeps; sorting is passed on to the source model."""
 
     def __init__(self, source: ResultsModel, parent=None):
         super().__init__(parent)
         self.setSourceModel(source)
         self.source = source
         self.setDynamicSortFilter(False)  # refresh() re-filters when labels or decisions change
-        self.mode = FILTER_ALL
-        self.label = ""
-        self.search = ""
-        self._mask: np.ndarray | None = None
-        source.modelReset.connect(self._on_reset)
 
     def set_filter(self, mode: str, label: str = "", search: str | None = None) -> None:
-        self.mode, self.label = mode, label
-        if search is not None:
-            self.search = search
+        self.source.session.set_filter(mode, label, search)
         self.refresh()
 
     def set_search(self, search: str) -> None:
-        self.search = search
+        self.source.session.set_search(search)
         self.refresh()
 
-    def depends_on_labels(self) -> bool:
-        return self.mode in (FILTER_FLAGGED, FILTER_LABEL, FILTER_RELABELLED)
-
-    def depends_on_decisions(self) -> bool:
-        return self.mode in (FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED)
-
     def refresh(self) -> None:
-        self._mask = self._compute_mask()
         self.invalidateFilter()
 
-    def _on_reset(self) -> None:
-        self._mask = self._compute_mask()
-
-    def _compute_mask(self) -> np.ndarray | None:
-        source = self.source
-        count = len(source.texts)
-        if self.mode == FILTER_ALL and not self.search:
-            return None
-        mask = np.ones(count, dtype=bool)
-        if self.mode == FILTER_FLAGGED:
-            wanted = source.positive_label
-            mask = np.fromiter((label == wanted for label in source.labels), dtype=bool, count=count) \
-                if wanted is not None else np.zeros(count, dtype=bool)
-        elif self.mode == FILTER_LABEL:
-            mask = np.fromiter((label == self.label for label in source.labels), dtype=bool, count=count)
-        elif self.mode == FILTER_UNDECIDED:
-            mask = np.fromiter((decision is None for decision in source.decisions), dtype=bool, count=count)
-        elif self.mode == FILTER_DECIDED:
-            mask = np.fromiter((decision is not None for decision in source.decisions), dtype=bool, count=count)
-        elif self.mode == FILTER_RELABELLED:
-            mask = np.fromiter((decision is not None and decision != label
-                                for decision, label in zip(source.decisions, source.labels)), dtype=bool, count=count)
-        if self.search:
-            needle = self.search.casefold()
-            mask &= np.fromiter((needle in text for text in source.folded_texts()), dtype=bool, count=count)
-        return mask
-
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
-        mask = self._mask
-        return True if mask is None else bool(mask[self.source.order[source_row]])
+        session = self.source.session
+        return session.shows(session.item(source_row))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.source.sort(column, order)
@@ -354,7 +245,7 @@ class ResultsFilter(QSortFilterProxyModel):
         return self.source.item(self.mapToSource(self.index(proxy_row, 0)).row())
 
     def proxy_row(self, item: int) -> int:
-        source_row = int(self.source.rows_of([item])[0])
+        source_row = int(self.source.session.rows_of([item])[0])
         return self.mapFromSource(self.source.index(source_row, 0)).row()
 
 
@@ -426,7 +317,7 @@ class ResultsView(QTableView):
         header = self.horizontalHeader()
         header.setSectionResizeMode(TEXT_COLUMN, QHeaderView.ResizeMode.Stretch)
         self.setColumnWidth(ITEM_COLUMN, metrics.horizontalAdvance("000000") + 12)
-        longest = max([len(name) for name in model.class_names] + [10])
+        longest = max([len(name) for name in model.session.class_names] + [10])
         self.setColumnWidth(LABEL_COLUMN, metrics.horizontalAdvance("M" * min(longest, 18)) + 8)
         self.setColumnWidth(SCORE_COLUMN, metrics.horizontalAdvance("0.000") + 90)
         for column in range(FIRST_PROBABILITY_COLUMN, model.decision_column):

@@ -1,8 +1,10 @@
 """The Run page of the Training tab: progress, live plots, the epoch table, the log and what to do
 once a run ends.
 
-Engine events are queued as they arrive and applied by a timer at most ten times a second
-(REDRAW_INTERVAL_MS), so a fast stream of steps never floods the GUI thread with redraws."""
+Engine events are queued as they arrive and applied at most ten times a second (REDRAW_INTERVAL_MS,
+superqt's qthrottled), so a fast stream of steps never floods the GUI thread with redraws. A run
+stopped in an earlier session is shown by replaying the events its metrics.jsonl recorded through
+the same handler (core.training.events.event_from_dict)."""
 
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ import json
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
                                QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget)
 
-from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent, FinishedEvent,
-                                       StepEvent)
+from superqt.utils import qthrottled
+
+from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent,
+                                                FinishedEvent, StepEvent, event_from_dict)
 from moderator_app.gui.training.epoch_table import EpochTable
 from moderator_app.gui.common.formatting import duration, number
 from moderator_app.gui.training.plots import LossPlot, MetricsPlot, RunHistory
@@ -42,11 +46,7 @@ class RunMonitor(QWidget):
         self._logging_steps = 10
         self._last_step: StepEvent | None = None
         self._started_at = 0.0
-
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(REDRAW_INTERVAL_MS)
-        self._timer.timeout.connect(self.flush)
+        self._replaying = False  # applying a stopped run's recorded events: no log line per event
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -136,50 +136,56 @@ class RunMonitor(QWidget):
         self.progress_label.setText("Preparing: reading the data and loading the model…")
 
     def load_history(self, metrics_file: Path) -> None:
-        """Show the steps and epochs an earlier session logged (metrics.jsonl) before resuming it."""
+        """Show the steps and epochs an earlier session logged (metrics.jsonl) before resuming it, by
+        replaying its events through the handler live events go through."""
         try:
             lines = metrics_file.read_text(encoding="utf-8").splitlines()
         except OSError:
             return
-        self.history = RunHistory()
-        self.table.clear_rows()
+        events = []
         for line in lines:
             try:
-                record = json.loads(line)
-                if record.get("kind") == "step":
-                    self.history.add_step(int(record["global_step"]), float(record["loss"]))
-                elif record.get("kind") == "epoch":
-                    self.history.add_epoch(record["epoch"], record["global_step"], record["val_loss"],
-                                           record["accuracy"], record["f1"])
-                    self.table.add_epoch(record["epoch"], record["global_step"], record["train_loss"],
-                                         record["val_loss"], record["accuracy"], record["f1"])
-                    if record.get("is_best"):
-                        self.table.set_best(record["epoch"])
-            except (ValueError, KeyError, TypeError):
+                events.append(event_from_dict(json.loads(line)))
+            except (ValueError, TypeError, AttributeError):  # a line cut by a crash, or not an event
                 continue
+        self.history = RunHistory()
+        self.table.clear_rows()
+        self._replaying = True
+        try:
+            self._apply([event for event in events if isinstance(event, (StepEvent, EpochEvent))])
+        finally:
+            self._replaying = False
         self.log(f"loaded {len(self.history.steps)} steps and {len(self.history.epoch_numbers)} epochs of the "
                  f"stopped run from {metrics_file}")
         self._redraw()
 
     def handle_event(self, event: object) -> None:
-        """Queue an engine event; the timer applies queued events at most every REDRAW_INTERVAL_MS."""
+        """Queue an engine event; queued events are applied at most every REDRAW_INTERVAL_MS."""
         self._pending.append(event)
-        if not self._timer.isActive():
-            self._timer.start()
+        self._flush_soon()
+
+    @qthrottled(timeout=REDRAW_INTERVAL_MS)
+    def _flush_soon(self) -> None:
+        self.flush()
 
     def flush(self) -> None:
         """Apply every queued event and redraw once."""
-        self._timer.stop()
+        self._flush_soon.cancel()
         pending, self._pending = self._pending, []
         if not pending:
             return
-        for event in pending:
+        self._apply(pending)
+        self._update_progress()
+        self._redraw()
+
+    def _apply(self, events: list) -> None:
+        for event in events:
             if isinstance(event, StepEvent):
                 if self.history.steps and event.global_step <= self.history.steps[-1]:
                     self.history.keep_until(event.global_step - 1)  # resumed from an older checkpoint
                 self.history.add_step(event.global_step, event.loss)
                 self._last_step = event
-                if event.global_step % self._logging_steps == 0:
+                if event.global_step % self._logging_steps == 0 and not self._replaying:
                     self.log(f"step {event.global_step}/{event.total_steps}  epoch {event.epoch:.2f}  "
                              f"loss {event.loss:.4f}  lr {event.learning_rate:.2e}  "
                              f"{event.samples_per_second:.1f} samples/s")
@@ -189,9 +195,11 @@ class RunMonitor(QWidget):
                                      event.accuracy, event.f1)
                 if event.is_best:
                     self.table.set_best(event.epoch)
-                self.log(f"epoch {event.epoch} done in {duration(event.seconds)}: training loss "
-                         f"{number(event.train_loss)}, validation loss {number(event.val_loss)}, accuracy "
-                         f"{number(event.accuracy)}, F1 {number(event.f1)}{'  (best so far)' if event.is_best else ''}")
+                if not self._replaying:
+                    self.log(f"epoch {event.epoch} done in {duration(event.seconds)}: training loss "
+                             f"{number(event.train_loss)}, validation loss {number(event.val_loss)}, accuracy "
+                             f"{number(event.accuracy)}, F1 {number(event.f1)}"
+                             f"{'  (best so far)' if event.is_best else ''}")
             elif isinstance(event, DataLoadedEvent):
                 self.log("data loaded:\n" + event.summary)
                 self.progress_label.setText("Data loaded; training starts…")
@@ -200,8 +208,6 @@ class RunMonitor(QWidget):
                 self.log(f"checkpoint written at step {event.global_step}: {event.path}")
             elif isinstance(event, FailedEvent):
                 pass  # fail() reports it, with the worker's message
-        self._update_progress()
-        self._redraw()
 
     def _redraw(self) -> None:
         self.redraw_count += 1

@@ -1,30 +1,39 @@
 """The Training tab: the form on the left; on the right the Data page (file previews, data report)
-and the Run page (progress, live plots, epoch table, log). Start hands the run to a TrainingWorker
-moved to a QThread, which runs the engine in a child process (core.training_process); nothing
-model-related ever runs on the GUI thread."""
+and the Run page (progress, live plots, epoch table, log). Start hands the run to a superqt worker
+(gui.common.tasks.ReportingWorker) that starts the engine in a child process
+(core.training.process.train_in_subprocess) and reports its events; nothing model-related ever runs
+on the GUI thread."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-from PySide6.QtCore import SIGNAL, Qt, QThread, QUrl, Signal
+from PySide6.QtCore import SIGNAL, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStyle,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from moderator_app.core.config import ConfigError, TrainingConfig
 from moderator_app.core.training.events import FinishedEvent
+from moderator_app.core.training.process import train_in_subprocess
 from moderator_app.gui.common import dialogs, settings
+from moderator_app.gui.common.errors import describe
+from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 from moderator_app.gui.training.data_panel import DataPanel
-from moderator_app.gui.training.run_monitor import RunMonitor
-from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.form import TrainingForm
-from moderator_app.gui.training.worker import TrainingWorker
+from moderator_app.gui.training.run_monitor import RunMonitor
 
 CHECKPOINT_STATE = "checkpoint/trainer_state.json"
 FORM_KEY = "training/form"
 SPLITTER_KEY = "training/splitter"
 MONITOR_SPLITTER_KEY = "training/monitor-splitter"
+
+
+def run_training(config: TrainingConfig, resume_from: str | None, stop: threading.Event, report, _cancelled):
+    """Job: one training (or resumed) run in a child process; each engine event is reported. Stop is
+    `stop`, not a cancel: a stopped run still returns its FinishedEvent (with a checkpoint)."""
+    return train_in_subprocess(config, on_event=report, stop_event=stop, resume_from=resume_from)
 
 
 class TrainingTab(QWidget):
@@ -33,13 +42,15 @@ class TrainingTab(QWidget):
     running_changed = Signal(bool)
     run_finished = Signal(object)  # FinishedEvent
     run_failed = Signal(str)
-    run_ended = Signal()  # the worker thread has finished, whatever the outcome
+    run_ended = Signal()  # the worker has finished, whatever the outcome
 
     def __init__(self, tasks: BackgroundTasks, parent: QWidget | None = None):
         super().__init__(parent)
         self.tasks = tasks
-        self.thread: QThread | None = None
-        self.worker: TrainingWorker | None = None
+        self.run_tasks = BackgroundTasks(self, max_threads=1)
+        self.run_worker: ReportingWorker | None = None
+        self._stop = threading.Event()
+        self.closing = False  # the window waits for the run to stop, then closes
         self.last_result: FinishedEvent | None = None
         self.last_config: TrainingConfig | None = None
         self.error_dialog = None
@@ -146,7 +157,11 @@ class TrainingTab(QWidget):
     # ------------------------------------------------------------------------------ running
     @property
     def is_running(self) -> bool:
-        return self.thread is not None
+        return self.run_worker is not None
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
 
     def start(self) -> None:
         if self.is_running:
@@ -187,8 +202,8 @@ class TrainingTab(QWidget):
         self._launch(config, resume_from=folder)
 
     def stop(self) -> None:
-        if self.worker is not None and not self.worker.stop_requested:
-            self.worker.request_stop()
+        if self.is_running and not self.stop_requested:
+            self._stop.set()
             self.stop_button.setEnabled(False)
             self.stop_button.setText("Stopping…")
             self.monitor.set_stopping()
@@ -202,21 +217,12 @@ class TrainingTab(QWidget):
                          f"Training {config.model_name_or_path} on {config.train_file}; output: {config.output_dir}")
         self.pages.setCurrentWidget(self.monitor)
 
-        thread = QThread(self)
-        thread.setObjectName("training")
-        worker = TrainingWorker(config, resume_from=resume_from)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.event.connect(self.monitor.handle_event)
-        worker.succeeded.connect(self._on_succeeded)
-        worker.failed.connect(self._on_failed)
-        worker.done.connect(thread.quit)
-        thread.finished.connect(self._on_thread_finished)
-        thread.finished.connect(worker.deleteLater)
-        self.thread, self.worker = thread, worker
+        self._stop = threading.Event()
+        self.run_worker = ReportingWorker(run_training, config, resume_from, self._stop)
         self._set_running(True)
         self.status_message.emit("Resuming training…" if resume_from else "Training started…")
-        thread.start()
+        self.run_tasks.start(self.run_worker, on_progress=self.monitor.handle_event, on_done=self._on_succeeded,
+                             on_error=self._on_failed, on_finished=self._on_worker_finished)
 
     def _on_succeeded(self, result: FinishedEvent) -> None:
         self.last_result = result
@@ -225,17 +231,16 @@ class TrainingTab(QWidget):
                                  f"{result.global_step}.")
         self.run_finished.emit(result)
 
-    def _on_failed(self, message: str, details: str) -> None:
-        self.monitor.fail(message)
+    def _on_failed(self, error: BaseException) -> None:
+        failure = describe(error)
+        self.monitor.fail(failure.message)
         self.status_message.emit("Training failed.")
-        self.error_dialog = dialogs.show_error(self, "Training failed", message, details)
-        self.run_failed.emit(message)
+        details = getattr(error, "remote_traceback", None) or failure.details  # the training process's own
+        self.error_dialog = dialogs.show_error(self, "Training failed", failure.message, details)
+        self.run_failed.emit(failure.message)
 
-    def _on_thread_finished(self) -> None:
-        thread = self.thread
-        self.thread, self.worker = None, None
-        if thread is not None:
-            thread.deleteLater()
+    def _on_worker_finished(self) -> None:
+        self.run_worker = None
         self._set_running(False)
         self.run_ended.emit()
 
@@ -248,12 +253,33 @@ class TrainingTab(QWidget):
     def _update_buttons(self, *_args) -> None:
         running = self.is_running
         self.start_button.setEnabled(not running and self.form.is_valid)
-        self.stop_button.setEnabled(running and not (self.worker and self.worker.stop_requested))
+        self.stop_button.setEnabled(running and not self.stop_requested)
         offered_below = self.last_result is not None and self.last_result.resumable  # in the Run page
         self.resume_button.setVisible(not running and not offered_below and self.resumable_folder() is not None)
         problem = "" if running else self.form.problem_summary
         self.problem_label.setText(problem)
         self.problem_label.setVisible(bool(problem))
+
+    # ------------------------------------------------------------------------------ closing
+    def can_close(self) -> bool:
+        """During a run: ask, then stop it with a checkpoint and answer False; the window closes again
+        once the run has ended (`closing` says it waits)."""
+        if not self.is_running:
+            return True
+        if not self.closing:
+            if not dialogs.confirm(self, "Training is running",
+                                   "A training run is in progress. Stop it and quit?\n\nThe run stops after "
+                                   "the current step and writes a checkpoint; Resume continues it later.",
+                                   "Stop and quit", "Keep training"):
+                return False
+            self.closing = True
+            self.stop()
+            self.status_message.emit("Stopping the run; the window closes when it has stopped…")
+        return False
+
+    def shutdown(self) -> None:
+        self.save_state()
+        self.run_tasks.wait(15_000)
 
     # ------------------------------------------------------------------------------ results
     def review_available(self) -> bool:
@@ -266,8 +292,12 @@ class TrainingTab(QWidget):
     def show_model_folder(self) -> None:
         folder = self.last_result.output_dir if self.last_result else (self.last_config.output_dir
                                                                          if self.last_config else "")
-        if folder:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(folder).resolve())))
+        if not folder:
+            return
+        path = Path(folder).resolve()
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.error_dialog = dialogs.show_info(self, "Model folder", f"The model is in {path}\n\nNo file "
+                                                  "manager could be opened to show it.")
 
     def _on_preview(self, role: str, preview: object, message: str) -> None:
         self.data_panel.show_preview(role, preview, message)

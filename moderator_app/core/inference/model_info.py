@@ -1,0 +1,95 @@
+"""What a loaded classifier is, in words a reviewer needs: its labels, the flagged one, the base model,
+where it runs, and the validation metrics recorded with it (the training summary of our runs, or the
+model card of others)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ModelInfo:
+    """What the Review tab's model panel shows about a loaded model."""
+
+    model_id: str
+    labels: list[str]
+    positive_label: str | None
+    base_model: str
+    device: str
+    max_length: int
+    metrics: dict[str, float] = field(default_factory=dict)  # accuracy, f1, loss, …
+    metrics_source: str = ""  # "training summary", "model card" or ""
+    best_epoch: int | None = None
+    train_rows: int | None = None
+
+
+def model_source(name: str) -> str:
+    """A local folder as an absolute path (the same model gets the same id in the decision store
+    however it was typed), a hub id as it is."""
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.is_dir() else name.strip()
+
+
+def describe_model(classifier) -> ModelInfo:
+    """The ModelInfo of a core.inference.classifier.Classifier."""
+    info = ModelInfo(model_id=classifier.name_or_path, labels=list(classifier.labels),
+                     positive_label=classifier.positive_label, base_model=str(classifier.base_model),
+                     device=str(classifier.device), max_length=int(classifier.max_length))
+    summary = classifier.training_summary or {}
+    metrics = summary.get("best_metrics") or {}
+    if isinstance(metrics, dict) and metrics:
+        info.metrics = {key: float(value) for key, value in metrics.items() if isinstance(value, (int, float))}
+        info.metrics_source = "training summary"
+        info.best_epoch = summary.get("best_epoch")
+        data = summary.get("data") or {}
+        if isinstance(data, dict) and isinstance(data.get("train_rows"), int):
+            info.train_rows = data["train_rows"]
+    else:
+        card = model_card_path(classifier.name_or_path)
+        if card is not None:
+            info.metrics = card_metrics(card.read_text(encoding="utf-8", errors="replace"))
+            info.metrics_source = "model card" if info.metrics else ""
+    return info
+
+
+def model_card_path(name_or_path: str) -> Path | None:
+    """README.md of a model folder, or of a hub model in the local cache."""
+    folder = Path(name_or_path)
+    if folder.is_dir():
+        card = folder / "README.md"
+        return card if card.is_file() else None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(name_or_path, "README.md")
+    except Exception:  # not a valid repo id, no cache: no card
+        return None
+    return Path(found) if isinstance(found, str) else None
+
+
+_CARD_METRIC = re.compile(r"^\s*-\s*([A-Za-z][\w ()\-]*?)\s*:\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
+_CARD_NAMES = {"loss": "val_loss", "validation loss": "val_loss", "accuracy": "accuracy", "f1": "f1",
+               "f1 (macro)": "f1", "macro f1": "f1", "precision": "precision", "recall": "recall"}
+
+
+def card_metrics(card: str) -> dict[str, float]:
+    """Evaluation results from a model card in the Trainer's shape ("It achieves the following results on
+    the evaluation set:" then "- Loss: 0.53" lines), as ours and most fine-tuned hub models have."""
+    lines = card.splitlines()
+    start = next((index for index, line in enumerate(lines) if "following results on the evaluation set" in line),
+                 None)
+    if start is None:
+        return {}
+    found: dict[str, float] = {}
+    for line in lines[start + 1:]:
+        match = _CARD_METRIC.match(line)
+        if not match:
+            if found or line.strip().startswith("#"):
+                break
+            continue
+        name = _CARD_NAMES.get(match.group(1).strip().lower())
+        if name:
+            found[name] = float(match.group(2))
+    return found

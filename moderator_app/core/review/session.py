@@ -1,0 +1,255 @@
+"""The state of one review: the classified items, their class probabilities, the labels a threshold
+makes of them, the moderators' decisions, which rows a filter shows and the order a sort puts them in.
+
+Everything is by *item* (the position in the classified input); `order` is the permutation a sort
+made, `mask` the items a filter keeps. Sorting, filtering and counting are numpy work done once per
+change, so a front end showing tens of thousands of rows only looks values up. Qt-free: the Review
+tab's table model is a view over a ReviewSession, and a test drives one without a window."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from moderator_app.core.review.store import Decision
+
+# filter modes
+FILTER_ALL, FILTER_FLAGGED, FILTER_LABEL = "all", "flagged", "label"
+FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED = "undecided", "decided", "relabelled"
+LABEL_FILTERS = (FILTER_FLAGGED, FILTER_LABEL, FILTER_RELABELLED)
+DECISION_FILTERS = (FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED)
+
+# sort keys; a label's probability sorts by probability_key(index)
+SORT_ITEM, SORT_TEXT, SORT_LABEL, SORT_SCORE, SORT_DECISION = "item", "text", "label", "score", "decision"
+
+#: (probabilities, threshold) -> (labels with "" for empty texts, scores with NaN for them): Classifier.decide
+DecideRule = Callable[[np.ndarray, "float | None"], "tuple[list[str], np.ndarray]"]
+
+
+def probability_key(label_index: int) -> str:
+    return f"probability:{label_index}"
+
+
+@dataclass(frozen=True)
+class Counts:
+    total: int
+    flagged: int | None  # None unless the model is binary
+    decided: int
+    shown: int
+
+
+class ReviewSession:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.probabilities = np.zeros((0, 0), dtype=np.float32)
+        self.class_names: list[str] = []
+        self.positive_index: int | None = None
+        self.threshold: float | None = None
+        self.labels: list[str] = []
+        self.scores = np.zeros(0)
+        self.decisions: list[str | None] = []
+        self.order = np.zeros(0, dtype=np.int64)
+        self.sort_key: str | None = None
+        self.descending = False
+        self.filter_mode, self.filter_label, self.search = FILTER_ALL, "", ""
+        self.mask: np.ndarray | None = None  # None: every item is shown
+        self._decide: DecideRule | None = None
+        self._folded: list[str] | None = None
+
+    # ------------------------------------------------------------------------------ contents
+    def load(self, texts: Sequence[str], probabilities: np.ndarray, class_names: Sequence[str],
+             positive_index: int | None, decide: DecideRule, threshold: float | None = None) -> None:
+        """New items, labelled by `decide` (the classifier's rule) at `threshold`; no decisions yet.
+        The sort and filter in use apply to them."""
+        self.texts = list(texts)
+        self.probabilities = np.asarray(probabilities)
+        self.class_names = list(class_names)
+        self.positive_index = positive_index
+        self.threshold = threshold
+        self._decide = decide
+        self.labels, self.scores = self._labelled(threshold)
+        self.decisions = [None] * len(self.texts)
+        self._folded = None
+        if self.sort_key is not None and not self._knows_sort_key(self.sort_key):
+            self.sort_key = None
+        self.order = self._sorted_order() if self.sort_key else np.arange(len(self.texts), dtype=np.int64)
+        self.mask = self._compute_mask()
+
+    def set_threshold(self, threshold: float | None) -> bool:
+        """Relabel from the probabilities already computed. True when the order or the shown rows
+        may have changed (sorted or filtered by label)."""
+        self.threshold = threshold
+        if not self.texts:
+            return False
+        self.labels, self.scores = self._labelled(threshold)
+        moved = self.sort_key in (SORT_LABEL, SORT_DECISION)
+        if moved:
+            self.order = self._sorted_order()
+        refilter = self.filter_mode in LABEL_FILTERS
+        if refilter:
+            self.mask = self._compute_mask()
+        return moved or refilter
+
+    def _labelled(self, threshold: float | None) -> tuple[list[str], np.ndarray]:
+        if not self.texts or self._decide is None:
+            return [], np.zeros(0)
+        labels, scores = self._decide(self.probabilities, threshold)
+        return list(labels), np.asarray(scores, dtype=np.float64)
+
+    @property
+    def count(self) -> int:
+        return len(self.texts)
+
+    @property
+    def is_binary(self) -> bool:
+        return self.positive_index is not None
+
+    @property
+    def positive_label(self) -> str | None:
+        return None if self.positive_index is None else self.class_names[self.positive_index]
+
+    def score(self, item: int) -> float | None:
+        value = float(self.scores[item])
+        return None if math.isnan(value) else value
+
+    def probability(self, item: int, label_index: int) -> float | None:
+        value = float(self.probabilities[item, label_index])
+        return None if math.isnan(value) else value
+
+    def is_flagged(self, item: int) -> bool:
+        return self.is_binary and self.labels[item] == self.positive_label
+
+    # ------------------------------------------------------------------------------ decisions
+    def set_decisions(self, decided: dict[int, str]) -> bool:
+        """Moderator labels by item. True when the shown rows may have changed (a decision filter).
+        The order stays, even when sorted by decision: rows do not jump away while a moderator works."""
+        for item, label in decided.items():
+            self.decisions[item] = label
+        if decided and self.filter_mode in DECISION_FILTERS:
+            self.mask = self._compute_mask()
+            return True
+        return False
+
+    def decisions_found(self, found: dict[str, str]) -> dict[int, str]:
+        """The store's earlier decisions (text -> moderator label) as decisions by item."""
+        return {item: found[text] for item, text in enumerate(self.texts) if text in found}
+
+    def is_accepted(self, item: int) -> bool | None:
+        """True: the moderator agreed with the model; False: relabelled; None: not decided."""
+        decision = self.decisions[item]
+        return None if decision is None else decision == self.labels[item]
+
+    def new_decisions(self, items: Sequence[int], moderator_label: str | None,
+                      model_id: str) -> tuple[list[int], list[Decision]]:
+        """Decisions to record for `items`: the model's label (accept, `moderator_label` None) or
+        `moderator_label`. Empty texts have nothing to decide and are left out."""
+        kept, decisions = [], []
+        for item in items:
+            model_label = self.labels[item]
+            if not model_label:
+                continue
+            decisions.append(Decision(self.texts[item], model_label, self.score(item),
+                                      moderator_label or model_label, model_id))
+            kept.append(item)
+        return kept, decisions
+
+    # ------------------------------------------------------------------------------ order
+    def sort(self, key: str | None, descending: bool = False) -> None:
+        """Order the items by `key` (None: input order); empty texts, missing values and undecided
+        rows come last either way."""
+        self.sort_key, self.descending = key, descending
+        if key is not None and not self._knows_sort_key(key):
+            self.sort_key = None
+        self.order = self._sorted_order() if self.sort_key else np.arange(len(self.texts), dtype=np.int64)
+
+    def item(self, row: int) -> int:
+        return int(self.order[row])
+
+    def rows_of(self, items: Sequence[int]) -> np.ndarray:
+        inverse = np.empty_like(self.order)
+        inverse[self.order] = np.arange(len(self.order))
+        return inverse[np.asarray(items, dtype=np.int64)]
+
+    def _knows_sort_key(self, key: str) -> bool:
+        if key.startswith("probability:"):
+            return int(key.partition(":")[2]) < len(self.class_names)
+        return key in (SORT_ITEM, SORT_TEXT, SORT_LABEL, SORT_SCORE, SORT_DECISION)
+
+    def _sorted_order(self) -> np.ndarray:
+        key, descending, count = self.sort_key, self.descending, len(self.texts)
+        if key == SORT_TEXT:
+            folded = self.folded_texts()
+            return np.asarray(sorted(range(count), key=folded.__getitem__, reverse=descending), dtype=np.int64)
+        if key in (SORT_LABEL, SORT_DECISION):
+            values = self.labels if key == SORT_LABEL else [decision or "" for decision in self.decisions]
+            # by label, then by score within a label (empty texts and undecided rows last)
+            missing = [value == "" for value in values]
+            scores = np.nan_to_num(self.scores, nan=-1.0)
+            items = sorted(range(count), key=lambda item: (values[item], -scores[item]), reverse=descending)
+            items.sort(key=missing.__getitem__)
+            return np.asarray(items, dtype=np.int64)
+        if key == SORT_SCORE:
+            keys = self.scores.astype(np.float64)
+        elif key and key.startswith("probability:"):
+            keys = self.probabilities[:, int(key.partition(":")[2])].astype(np.float64)
+        else:
+            keys = np.arange(count, dtype=np.float64)
+        nan = np.isnan(keys)
+        keys = np.where(nan, 0.0, keys)
+        ranked = np.argsort(-keys if descending else keys, kind="stable")
+        return np.concatenate([ranked[~nan[ranked]], ranked[nan[ranked]]]).astype(np.int64)  # NaN last
+
+    # ------------------------------------------------------------------------------ filter
+    def set_filter(self, mode: str, label: str = "", search: str | None = None) -> None:
+        """Show all items, flagged ones, one label, undecided, decided or relabelled ones; and only
+        those containing `search` (case-insensitive; None keeps the current search)."""
+        self.filter_mode, self.filter_label = mode, label
+        if search is not None:
+            self.search = search
+        self.mask = self._compute_mask()
+
+    def set_search(self, search: str) -> None:
+        self.set_filter(self.filter_mode, self.filter_label, search)
+
+    def shows(self, item: int) -> bool:
+        return True if self.mask is None else bool(self.mask[item])
+
+    def folded_texts(self) -> list[str]:
+        if self._folded is None:
+            self._folded = [text.casefold() for text in self.texts]
+        return self._folded
+
+    def _compute_mask(self) -> np.ndarray | None:
+        count, mode = len(self.texts), self.filter_mode
+        if mode == FILTER_ALL and not self.search:
+            return None
+        labels = np.asarray(self.labels, dtype=object)
+        decided = np.fromiter((decision is not None for decision in self.decisions), dtype=bool, count=count)
+        if mode == FILTER_FLAGGED:
+            mask = labels == self.positive_label if self.is_binary else np.zeros(count, dtype=bool)
+        elif mode == FILTER_LABEL:
+            mask = labels == self.filter_label
+        elif mode == FILTER_UNDECIDED:
+            mask = ~decided
+        elif mode == FILTER_DECIDED:
+            mask = decided
+        elif mode == FILTER_RELABELLED:
+            mask = decided & (np.asarray(self.decisions, dtype=object) != labels)
+        else:
+            mask = np.ones(count, dtype=bool)
+        mask = np.asarray(mask, dtype=bool).reshape(count)
+        if self.search:
+            needle = self.search.casefold()
+            mask &= np.fromiter((needle in text for text in self.folded_texts()), dtype=bool, count=count)
+        return mask
+
+    # ------------------------------------------------------------------------------ counts
+    def counts(self) -> Counts:
+        total = len(self.texts)
+        flagged = sum(1 for label in self.labels if label == self.positive_label) if self.is_binary else None
+        decided = sum(1 for decision in self.decisions if decision is not None)
+        shown = total if self.mask is None else int(self.mask.sum())
+        return Counts(total, flagged, decided, shown)

@@ -1,0 +1,244 @@
+"""The Review tab's results: filters and search, the threshold slider (binary models), the decision
+buttons and keys, and the table, all over one core.review.session.ReviewSession."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSlider, QStyle,
+                               QToolButton, QVBoxLayout, QWidget)
+from superqt.utils import qdebounced
+
+from moderator_app.core.review.session import (FILTER_ALL, FILTER_DECIDED, FILTER_FLAGGED, FILTER_LABEL,
+                                               FILTER_RELABELLED, FILTER_UNDECIDED, ReviewSession)
+from moderator_app.gui.review.input_panel import is_ctrl_enter
+from moderator_app.gui.review.results_table import ResultsFilter, ResultsModel, ResultsView
+
+THRESHOLD_STEPS = 100
+MAX_LABEL_BUTTONS = 5  # more labels than this: relabel from a menu
+MAX_LABEL_SHORTCUTS = 9
+SEARCH_DELAY_MS = 150  # filter once typing pauses, not on every key
+
+
+def filter_key(mode: str, label: str = "") -> str:
+    """The filter drop-down's item data: "flagged", "label:hate", …"""
+    return f"{mode}:{label}" if label else mode
+
+
+class ResultsPanel(QWidget):
+    decide_requested = Signal(object)  # None: accept the model's label; a label: relabel as it
+    threshold_changed = Signal()
+    selection_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = ReviewSession()
+        self.model = ResultsModel(self.session, self)
+        self.proxy = ResultsFilter(self.model, self)
+        self.table = ResultsView()
+        self.table.setModel(self.proxy)
+        self.table.configure_columns(self.model)
+        self.table.selectionModel().selectionChanged.connect(self.selection_changed)
+        self.table.key_handler = self._on_table_key
+        self.key_labels: list[str] = []  # number key n relabels as key_labels[n - 1]
+        self.generation = 0  # counts tables: an answer for an earlier one is not applied to this one
+
+        self.filter_combo = QComboBox()
+        self.filter_combo.setToolTip("Show only some rows")
+        self.filter_combo.currentIndexChanged.connect(self._apply_filter)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search the texts…")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._apply_search)
+        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
+        self.threshold_slider.setRange(0, THRESHOLD_STEPS)
+        self.threshold_slider.setValue(THRESHOLD_STEPS // 2)
+        self.threshold_slider.setMinimumWidth(120)
+        self.threshold_slider.valueChanged.connect(self._on_threshold_moved)
+        self.threshold_label = QLabel()
+        self.threshold_caption = QLabel("Threshold")
+        self.stats = QLabel()
+        self.stats.setStyleSheet("color: #555;")
+        filters = QHBoxLayout()
+        filters.addWidget(self.filter_combo)
+        filters.addWidget(self.search, 1)
+        filters.addSpacing(12)
+        for widget in (self.threshold_caption, self.threshold_slider, self.threshold_label):
+            filters.addWidget(widget)
+        filters.addSpacing(12)
+        filters.addWidget(self.stats)
+
+        self.accept_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton),
+                                         "Accept (A)")
+        self.accept_button.setToolTip("Agree with the model's label for the selected rows (A or Ctrl+Enter)")
+        self.accept_button.clicked.connect(lambda: self.decide_requested.emit(None))
+        self.label_buttons_layout = QHBoxLayout()
+        self.label_buttons_layout.setSpacing(4)
+        self.label_buttons: list[QPushButton] = []
+        self.relabel_menu_button = QToolButton()
+        self.relabel_menu_button.setText("Relabel as")
+        self.relabel_menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.relabel_menu_button.setMenu(QMenu(self.relabel_menu_button))
+        self.relabel_menu_button.hide()
+        self.decision_hint = QLabel()
+        self.decision_hint.setStyleSheet("color: #666;")
+        decide = QHBoxLayout()
+        decide.addWidget(self.accept_button)
+        decide.addLayout(self.label_buttons_layout)
+        decide.addWidget(self.relabel_menu_button)
+        decide.addSpacing(8)
+        decide.addWidget(self.decision_hint, 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(filters)
+        layout.addLayout(decide)
+        layout.addWidget(self.table, 1)
+        self.configure_for_labels([], None)
+
+    # ------------------------------------------------------------------------------ contents
+    def show_results(self, texts: list[str], probabilities, class_names: list[str], positive_index: int | None,
+                     decide) -> None:
+        """A new classification: labelled at the slider's threshold, under the filter and sort in use."""
+        threshold = self.threshold_value() if positive_index is not None else None
+        self.generation += 1
+        self.model.reset(lambda: self.session.load(texts, probabilities, class_names, positive_index, decide,
+                                                   threshold))
+        self.table.configure_columns(self.model)
+        self.proxy.refresh()
+        self.update_stats()
+        self.update_enabled()
+
+    def apply_decisions(self, decided: dict[int, str]) -> None:
+        if self.model.set_decisions(decided):
+            self.proxy.refresh()
+        self.update_stats()
+
+    def selected_items(self) -> list[int]:
+        return [self.proxy.item(row) for row in self.table.selected_proxy_rows()]
+
+    def item_after_selection(self) -> int | None:
+        """The item below a single selected row (decisions move on to it), if any."""
+        rows = self.table.selected_proxy_rows()
+        if len(rows) == 1 and rows[0] + 1 < self.proxy.rowCount():
+            return self.proxy.item(rows[0] + 1)
+        return None
+
+    def select_item(self, item: int) -> None:
+        row = self.proxy.proxy_row(item)
+        if row >= 0:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.proxy.index(row, 0))
+
+    def update_enabled(self) -> None:
+        has_rows = self.session.count > 0
+        for widget in [self.accept_button, self.relabel_menu_button, *self.label_buttons]:
+            widget.setEnabled(has_rows)
+
+    def update_stats(self) -> None:
+        counts = self.session.counts()
+        if not counts.total:
+            self.stats.setText("")
+            return
+        parts = [f"{counts.total:,} items"]
+        if counts.flagged is not None:
+            parts.append(f"{counts.flagged:,} flagged")
+        parts.append(f"{counts.decided:,} decided")
+        if counts.shown != counts.total:
+            parts.append(f"{counts.shown:,} shown")
+        self.stats.setText(" · ".join(parts))
+
+    # ------------------------------------------------------------------------------ threshold
+    def threshold_value(self) -> float:
+        return self.threshold_slider.value() / THRESHOLD_STEPS
+
+    def set_threshold(self, value: float) -> None:
+        self.threshold_slider.setValue(round(value * THRESHOLD_STEPS))
+
+    def _on_threshold_moved(self, _value: int) -> None:
+        self.threshold_label.setText(f"{self.threshold_value():.2f}")
+        if self.session.is_binary and self.model.relabel(self.threshold_value()):
+            self.proxy.refresh()
+        self.update_stats()
+        self.threshold_changed.emit()
+
+    # ------------------------------------------------------------------------------ filters
+    def _apply_filter(self, *_args) -> None:
+        mode, _, label = (self.filter_combo.currentData() or FILTER_ALL).partition(":")
+        self.proxy.set_filter(mode, label)
+        self.update_stats()
+
+    @qdebounced(timeout=SEARCH_DELAY_MS)
+    def _apply_search(self, text: str) -> None:
+        self.proxy.set_search(text.strip())
+        self.update_stats()
+
+    # ------------------------------------------------------------------------------ labels
+    def configure_for_labels(self, labels: list[str], positive_index: int | None) -> None:
+        """Filters, threshold, relabel buttons and their number keys for a model's labels."""
+        binary = positive_index is not None
+        combo = self.filter_combo
+        combo.blockSignals(True)
+        current = combo.currentData()
+        combo.clear()
+        combo.addItem("All items", filter_key(FILTER_ALL))
+        if binary:
+            combo.addItem(f"Flagged ({labels[positive_index]})", filter_key(FILTER_FLAGGED))
+        for label in labels:
+            combo.addItem(f"Label: {label}", filter_key(FILTER_LABEL, label))
+        combo.addItem("Not decided yet", filter_key(FILTER_UNDECIDED))
+        combo.addItem("Decided", filter_key(FILTER_DECIDED))
+        combo.addItem("Relabelled by a moderator", filter_key(FILTER_RELABELLED))
+        combo.setCurrentIndex(max(combo.findData(current) if current is not None else 0, 0))
+        combo.blockSignals(False)
+        self._apply_filter()
+
+        for widget in (self.threshold_slider, self.threshold_label, self.threshold_caption):
+            widget.setVisible(binary)
+        if binary:
+            tip = (f"Label a row '{labels[positive_index]}' when its probability is at least this. The table "
+                   "relabels at once, from the probabilities already computed.")
+            self.threshold_slider.setToolTip(tip)
+            self.threshold_caption.setToolTip(tip)
+        self.threshold_label.setText(f"{self.threshold_value():.2f}")
+        self._make_label_buttons(labels)
+        self.update_enabled()
+
+    def _make_label_buttons(self, labels: list[str]) -> None:
+        for button in self.label_buttons:
+            self.label_buttons_layout.removeWidget(button)
+            button.deleteLater()
+        self.label_buttons = []
+        self.key_labels = labels[:MAX_LABEL_SHORTCUTS]
+        menu = self.relabel_menu_button.menu()
+        menu.clear()
+        for number, label in enumerate(labels, start=1):
+            key = str(number) if number <= MAX_LABEL_SHORTCUTS else ""
+            tip = f"Relabel the selected rows as '{label}'" + (f" ({key})" if key else "")
+            if len(labels) <= MAX_LABEL_BUTTONS:
+                button = QPushButton(f"{key}  {label}" if key else label)
+                button.setToolTip(tip)
+                button.clicked.connect(lambda _checked=False, label=label: self.decide_requested.emit(label))
+                self.label_buttons_layout.addWidget(button)
+                self.label_buttons.append(button)
+            action = menu.addAction(f"{key}  {label}" if key else label)
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _checked=False, label=label: self.decide_requested.emit(label))
+        self.relabel_menu_button.setVisible(len(labels) > MAX_LABEL_BUTTONS)
+        keys = ", ".join(f"{number} {label}" for number, label in enumerate(self.key_labels, 1))
+        self.decision_hint.setText(f"Keys: A or Ctrl+Enter accepts; {keys} relabels the selected rows."
+                                   if labels else "")
+
+    def _on_table_key(self, event: QKeyEvent) -> bool:
+        """A or Ctrl+Enter accepts the selected rows; 1..9 relabels them as the model's n-th label."""
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if is_ctrl_enter(event) or (event.key() == Qt.Key.Key_A and modifiers == Qt.KeyboardModifier.NoModifier):
+            self.decide_requested.emit(None)
+            return True
+        if modifiers == Qt.KeyboardModifier.NoModifier and Qt.Key.Key_1 <= event.key() <= Qt.Key.Key_9:
+            number = event.key() - Qt.Key.Key_0
+            if number <= len(self.key_labels):
+                self.decide_requested.emit(self.key_labels[number - 1])
+                return True
+        return False
