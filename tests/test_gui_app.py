@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
 from moderator_app.core.config import FIELD_HELP, TrainingConfig  # noqa: E402
 from moderator_app.core.training.events import EpochEvent, StepEvent  # noqa: E402
@@ -64,6 +64,7 @@ def test_the_form_has_every_setting_with_the_recipe_defaults_and_a_tooltip(windo
     assert not window.training_tab.start_button.isEnabled()
     assert window.training_tab.problem_label.text() == "Choose a training data file."
     assert window.tabs.count() == 1 and window.tabs.tabText(0) == "Training"
+    assert window.windowTitle() and "Moderator" not in window.windowTitle()  # Qt adds the application's name
 
 
 def test_devices_are_listed_after_the_window_shows(qtbot, window):
@@ -141,6 +142,11 @@ def test_about_shows_versions_and_the_device(qtbot, window):
     assert dialog.isVisible()
     qtbot.waitUntil(lambda: "torch: 2" in dialog.text() and "…" not in dialog.text(), timeout=60_000)
     text = dialog.text()
+    # sized to its content once the versions arrived: nothing clipped
+    for child in (dialog.details, *dialog.findChildren(QLabel)):
+        assert child.width() >= child.minimumSizeHint().width()
+        needed = child.heightForWidth(child.width()) if child.hasHeightForWidth() else child.sizeHint().height()
+        assert child.height() >= needed, child.text()
     for component in ("moderator-app: 0.", "Python: 3.", "Qt: 6.", "transformers: ", "Compute device: "):
         assert component in text
     dialog.close()

@@ -97,6 +97,10 @@ def test_run_from_the_form_plots_every_step_and_fills_the_table(qtbot, window, t
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
     qtbot.mouseClick(monitor.show_folder_button, qtbot_left())
     assert opened == [QUrl.fromLocalFile(str(output.resolve()))]
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)  # no file manager: say where it is
+    qtbot.mouseClick(monitor.show_folder_button, qtbot_left())
+    assert tab.error_dialog.isVisible() and str(output.resolve()) in tab.error_dialog.text()
+    tab.error_dialog.accept()
     assert tab.form.isEnabled() and tab.start_button.isEnabled()
 
 

@@ -3,7 +3,10 @@ running behind them; `confirm` is the one blocking question, kept in one place s
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
@@ -23,6 +26,14 @@ def show_info(parent: QWidget, title: str, message: str) -> QMessageBox:
     box.setModal(True)
     box.open()
     return box
+
+
+def show_folder(parent: QWidget, folder: str | Path, what: str = "The folder") -> QMessageBox | None:
+    """Open `folder` in the file manager; where none can be opened, say where it is (a box, not nothing)."""
+    path = Path(folder).resolve()
+    if QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+        return None
+    return show_info(parent, "Show folder", f"{what} is {path}\n\nNo file manager could be opened to show it.")
 
 
 def confirm(parent: QWidget, title: str, question: str, yes_text: str, no_text: str = "Cancel") -> bool:

@@ -7,8 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QStyle,
                                QVBoxLayout, QWidget)
 
@@ -221,4 +220,5 @@ class BatchLabelPanel(QGroupBox):
 
     def open_output_folder(self) -> None:
         if self.request is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.request.output_path).resolve().parent)))
+            self.error_dialog = dialogs.show_folder(self, Path(self.request.output_path).resolve().parent,
+                                                    "The output folder")

@@ -1,9 +1,9 @@
 """The Review tab: classify pasted or imported text, see why, decide, batch-label files.
 
 Wiring only. Left: the model (ModelPanel), the texts (InputPanel), batch labelling (BatchLabelPanel,
-which runs its own worker) and the decisions (DecisionsPanel: record, show earlier, export). Right: the results (ResultsPanel: a
-ReviewSession behind filters, threshold, decision keys and the table) over the explanation of the
-selected row (ExplanationView).
+which runs its own worker) and the decisions (DecisionsPanel: record, show earlier, export). Right:
+the results (ResultsPanel: a ReviewSession behind filters, threshold, decision keys and the table)
+over the explanation of the selected row (ExplanationView).
 
 Threads: the shared model's jobs (load, classify, explain) run one at a time on `model_tasks`;
 decision store calls one at a time, in order, in the DecisionsPanel; all are superqt workers

@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import SIGNAL, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont
+from PySide6.QtCore import SIGNAL, Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStyle,
                                QTabWidget, QVBoxLayout, QWidget)
 
@@ -292,12 +292,8 @@ class TrainingTab(QWidget):
     def show_model_folder(self) -> None:
         folder = self.last_result.output_dir if self.last_result else (self.last_config.output_dir
                                                                          if self.last_config else "")
-        if not folder:
-            return
-        path = Path(folder).resolve()
-        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
-            self.error_dialog = dialogs.show_info(self, "Model folder", f"The model is in {path}\n\nNo file "
-                                                  "manager could be opened to show it.")
+        if folder:
+            self.error_dialog = dialogs.show_folder(self, folder, "The model folder")
 
     def _on_preview(self, role: str, preview: object, message: str) -> None:
         self.data_panel.show_preview(role, preview, message)
