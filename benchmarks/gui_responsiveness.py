@@ -151,7 +151,7 @@ def measure_latency(args, work: Path, model: str, run: int) -> dict:
     last[0] = clock.nsecsElapsed()
     probe.start()
     tab.start_button.click()
-    tab.worker.event.connect(on_event)
+    tab.run_worker.reports.progress.connect(lambda values: on_event(values[0]))
     started = time.perf_counter()
     wait_until(lambda: bool(finished), 3600)
     probe.stop()

@@ -125,7 +125,7 @@ def main() -> int:
     probe.start(PROBE_INTERVAL_MS)
     tab.batch_label(str(source), "text", str(output))
     last_done = [0]
-    tab.batch_worker.progress.connect(lambda done, total, rate: last_done.__setitem__(0, done))
+    tab.batch_panel.worker.reports.progress.connect(lambda values: last_done.__setitem__(0, values[0]))
     cancelled_at = None
     next_job = time.monotonic() + 3
     while not outcome:
@@ -135,15 +135,15 @@ def main() -> int:
             cancelled_at = time.monotonic()
             tab.batch_panel.cancel_button.click()
         if cancelled_at is None and now >= next_job and not outcome:
-            tab.text_edit.setPlainText("\n".join(texts))
-            generation = tab._generation
+            tab.input.text_edit.setPlainText("\n".join(texts))
+            generation = tab.results.generation
             asked = time.monotonic()
             tab.classify_pasted()
-            if wait_until(lambda: tab._generation != generation, 120, poll_ms=20):
+            if wait_until(lambda: tab.results.generation != generation, 120, poll_ms=20):
                 classify_seconds.append(time.monotonic() - asked)
                 order = Qt.SortOrder.DescendingOrder if len(sort_seconds) % 2 == 0 else Qt.SortOrder.AscendingOrder
                 asked = time.perf_counter()
-                tab.table.sortByColumn(3, order)
+                tab.results.table.sortByColumn(3, order)
                 sort_seconds.append(time.perf_counter() - asked)
             next_job = time.monotonic() + 3
     ended = time.monotonic()

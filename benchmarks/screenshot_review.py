@@ -121,37 +121,37 @@ def main() -> int:
         return 1
 
     # 30 tweets pasted and classified
-    tab.text_edit.setPlainText("\n".join(presentable_texts(SHOWN_TEXTS)))
-    generation = tab._generation
+    tab.input.text_edit.setPlainText("\n".join(presentable_texts(SHOWN_TEXTS)))
+    generation = tab.results.generation
     tab.classify_pasted()
-    if not wait_until(lambda: tab._generation != generation, 300):
+    if not wait_until(lambda: tab.results.generation != generation, 300):
         print("classification did not finish")
         return 1
-    tab.table.sortByColumn(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
+    tab.results.table.sortByColumn(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
 
     def select(rows: list[int]) -> None:
-        selection = tab.table.selectionModel()
+        selection = tab.results.table.selectionModel()
         selection.clearSelection()
         for row in rows:
-            selection.select(tab.proxy.index(row, 0),
+            selection.select(tab.results.proxy.index(row, 0),
                              QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
 
     def decide(rows: list[int], label: str | None) -> None:
         saved: list[int] = []
         tab.decisions_saved.connect(saved.append)
         select(rows)
-        tab.accept_selected() if label is None else tab.relabel_selected(label)
+        tab.decide(label)
         wait_until(lambda: bool(saved), 30)
         tab.decisions_saved.disconnect(saved.append)
 
-    negative = next(label for label in tab.results.class_names if label != tab.results.positive_label)
+    negative = next(label for label in tab.results.session.class_names if label != tab.results.session.positive_label)
     decide([0, 1], None)  # two flagged tweets accepted
     decide([3], negative)  # one relabelled
     # explain the flagged tweet (of the first eight with ten words or more) whose words matter most
     explained: list = []
     tab.explanation_ready.connect(explained.append)
-    candidates = [r for r in range(tab.proxy.rowCount())
-                  if len(tab.results.texts[tab.proxy.item(r)].split()) >= 10][:8]
+    candidates = [r for r in range(tab.results.proxy.rowCount())
+                  if len(tab.results.session.texts[tab.results.proxy.item(r)].split()) >= 10][:8]
     strength = {}
     for row in candidates:
         explained.clear()
@@ -163,9 +163,9 @@ def main() -> int:
         return 1
     explained.clear()
     select([max(strength, key=strength.get)])
-    tab.table.setFocus()
+    tab.results.table.setFocus()
     wait_until(lambda: bool(explained), 120)
-    window.statusBar().showMessage(f"Saved 3 decisions to {tab.store.path.name}; "
+    window.statusBar().showMessage(f"Saved 3 decisions to {tab.decisions.store.path.name}; "
                                    "select rows, then A accepts and 1/2 relabel.")
     wait_until(lambda: False, 0.5)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,9 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QTabWidget, QWidget
 
 from moderator_app.core.config import ConfigError, TrainingConfig
-from moderator_app.gui.common import dialogs, settings
+from moderator_app.gui.common import settings
 from moderator_app.gui.common.about import AboutDialog
+from moderator_app.gui.common.errors import show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.tab import TrainingTab
 
@@ -101,7 +102,7 @@ class MainWindow(QMainWindow):
         try:
             config = TrainingConfig.load(path)
         except ConfigError as error:
-            dialogs.show_error(self, "Cannot open the configuration", str(error))
+            show_failure(self, error, "Cannot open the configuration")
             return False
         settings.remember_folder("config", path)
         self.training_tab.form.set_config(config)
@@ -112,7 +113,7 @@ class MainWindow(QMainWindow):
         try:
             config = self.training_tab.form.config_for_saving()
         except ConfigError as error:
-            dialogs.show_error(self, "Cannot save the configuration", f"Fix this field first — {error}")
+            show_failure(self, error, "Cannot save the configuration: fix this setting first")
             return False
         if not path:
             path, _ = QFileDialog.getSaveFileName(self, "Save the training configuration",
@@ -125,7 +126,7 @@ class MainWindow(QMainWindow):
         try:
             config.save(path)
         except OSError as error:
-            dialogs.show_error(self, "Cannot save the configuration", f"{path}: {error.strerror}")
+            show_failure(self, error, "Cannot save the configuration")
             return False
         settings.remember_folder("config", path)
         self.statusBar().showMessage(f"Saved {path}", 8000)

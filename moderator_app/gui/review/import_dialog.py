@@ -7,10 +7,11 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPushButton, QVBoxLayout,
                                QWidget)
 
+from moderator_app.gui.common.errors import describe
 from moderator_app.gui.common.fields import ERROR_COLOR
 from moderator_app.gui.common.preview_table import fill_preview_table, new_preview_table
-from moderator_app.gui.review.workers import TABLE_ROW_LIMIT, FilePreview, is_text_file, preview_for_import
 from moderator_app.gui.common.tasks import BackgroundTasks
+from moderator_app.gui.review.workers import TABLE_ROW_LIMIT, FilePreview, is_text_file, preview_for_import
 
 MAX_CELL_CHARS = 200
 
@@ -98,5 +99,5 @@ class ImportDialog(QDialog):
             self.table.selectColumn(index)
 
     def _show_error(self, error: BaseException) -> None:
-        self.status.setText(str(error))
+        self.status.setText(describe(error).message)
         self.status.setStyleSheet(f"color: {ERROR_COLOR.name()};")

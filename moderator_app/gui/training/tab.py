@@ -18,7 +18,7 @@ from moderator_app.core.config import ConfigError, TrainingConfig
 from moderator_app.core.training.events import FinishedEvent
 from moderator_app.core.training.process import train_in_subprocess
 from moderator_app.gui.common import dialogs, settings
-from moderator_app.gui.common.errors import describe
+from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 from moderator_app.gui.training.data_panel import DataPanel
 from moderator_app.gui.training.form import TrainingForm
@@ -169,9 +169,7 @@ class TrainingTab(QWidget):
         try:
             config = self.form.config()
         except ConfigError as error:
-            field = self.form.fields.get(error.field)
-            label = field.label.text() if field is not None else error.field
-            self.error_dialog = dialogs.show_error(self, "Cannot start training", f"{label}: {error.message}")
+            self.error_dialog = show_failure(self, error, "Cannot start training")
             return
         self.save_state()
         self._launch(config, resume_from=None)
