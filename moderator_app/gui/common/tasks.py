@@ -22,14 +22,30 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 from shiboken6 import isValid
-from superqt.utils import WorkerBase, create_worker
+from superqt.utils import FunctionWorker, WorkerBase, create_worker
+
+
+class _OrphanSafe:
+    """superqt's run() emits `errored` from its except clause; if the worker's signals were deleted
+    meanwhile (the window closed while the job ran), that emit raises out of the pool thread. Nobody
+    is left to tell: end quietly."""
+
+    def run(self) -> None:
+        try:
+            super().run()  # type: ignore[misc]
+        except RuntimeError:
+            pass
+
+
+class FunctionJob(_OrphanSafe, FunctionWorker):
+    """superqt's FunctionWorker: runs `func(*args, **kwargs)`."""
 
 
 class _Reports(QObject):
     progress = Signal(tuple)  # the values of one report(*values)
 
 
-class ReportingWorker(WorkerBase):
+class ReportingWorker(_OrphanSafe, WorkerBase):
     """Runs `func(*args, report, cancelled, **kwargs)` on a pool thread: `report(*values)` emits
     `reports.progress(values)`; `cancelled()` turns True once `cancel()` was called. Unlike superqt's
     `quit()`, which drops what the function returns, a cancelled function's outcome still arrives
@@ -70,7 +86,7 @@ class BackgroundTasks(QObject):
     def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[BaseException], None] | None = None, key: str | None = None) -> WorkerBase:
         """Run `fn(*args)` in a superqt FunctionWorker."""
-        worker = create_worker(fn, *args, _start_thread=False, _ignore_errors=True)
+        worker = create_worker(fn, *args, _start_thread=False, _ignore_errors=True, _worker_class=FunctionJob)
         return self.start(worker, on_done=on_done, on_error=on_error, key=key)
 
     def start(self, worker: WorkerBase, on_done: Callable[[Any], None] | None = None,
