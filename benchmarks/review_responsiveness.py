@@ -138,7 +138,7 @@ def main() -> int:
             tab.input.text_edit.setPlainText("\n".join(texts))
             generation = tab.results.generation
             asked = time.monotonic()
-            tab.classify_pasted()
+            tab.input.classify_pasted()
             if wait_until(lambda: tab.results.generation != generation, 120, poll_ms=20):
                 classify_seconds.append(time.monotonic() - asked)
                 order = Qt.SortOrder.DescendingOrder if len(sort_seconds) % 2 == 0 else Qt.SortOrder.AscendingOrder

@@ -123,7 +123,7 @@ def main() -> int:
     # 30 tweets pasted and classified
     tab.input.text_edit.setPlainText("\n".join(presentable_texts(SHOWN_TEXTS)))
     generation = tab.results.generation
-    tab.classify_pasted()
+    tab.input.classify_pasted()
     if not wait_until(lambda: tab.results.generation != generation, 300):
         print("classification did not finish")
         return 1

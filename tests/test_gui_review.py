@@ -218,7 +218,7 @@ def test_threshold_slider_relabels_without_running_the_model_again(qtbot, tab, m
 def test_import_a_csv_with_a_chosen_column(qtbot, tab, tmp_path):
     rows = [(f"title {index}", text, str(index)) for index, text in enumerate(TEXTS)]
     path = write_csv(tmp_path / "posts.csv", rows, header=("title", "body", "id"))
-    dialog = tab.import_file(str(path))
+    dialog = tab.input.import_file(str(path))
     qtbot.waitUntil(lambda: dialog.preview is not None, timeout=TIMEOUT_MS)
     assert dialog.text_column() == "body"  # guessed
     assert dialog.table.rowCount() == len(TEXTS) and dialog.table.item(0, 0).text() == "title 0"
@@ -231,7 +231,7 @@ def test_import_a_csv_with_a_chosen_column(qtbot, tab, tmp_path):
 
     lines = tmp_path / "comments.txt"
     lines.write_text("\n".join(TEXTS[:3]) + "\n\n", encoding="utf-8")
-    dialog = tab.import_file(str(lines))
+    dialog = tab.input.import_file(str(lines))
     qtbot.waitUntil(lambda: dialog.preview is not None, timeout=TIMEOUT_MS)
     assert "3 lines" in dialog.status.text() and not dialog.column.isEnabled()
     with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):

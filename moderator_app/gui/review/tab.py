@@ -15,22 +15,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QFrame, QGroupBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGroupBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import qdebounced
 
-from moderator_app.core.inference.shared_model import Classified, JobCancelled, ModelHandle, classify
+from moderator_app.core.inference.shared_model import Classified, ModelHandle
 from moderator_app.gui.common import dialogs, settings
 from moderator_app.gui.common.errors import describe, show_failure
-from moderator_app.gui.common.fields import DATA_FILTER
-from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
+from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.review.batch_label_panel import BatchLabelPanel
 from moderator_app.gui.review.decisions_panel import DecisionsPanel
 from moderator_app.gui.review.explanation_view import ExplanationView
-from moderator_app.gui.review.import_dialog import ImportDialog
 from moderator_app.gui.review.input_panel import InputPanel
 from moderator_app.gui.review.model_panel import ModelPanel
 from moderator_app.gui.review.results_panel import ResultsPanel
-from moderator_app.gui.review.workers import load_model, read_texts
+from moderator_app.gui.review.workers import load_model
 
 SPLITTER_KEY = "review/splitter"
 RESULTS_SPLITTER_KEY = "review/results-splitter"
@@ -56,20 +54,18 @@ class ReviewTab(QWidget):
         self.handle: ModelHandle | None = None  # the loaded model
         self.results_handle: ModelHandle | None = None  # the model that produced the table
         self.results_source = ""
-        self.classifying: ReportingWorker | None = None
         self.error_dialog = None
         self._build(store_path)
-        self._update_enabled()
 
     def _build(self, store_path: str | Path | None) -> None:
         self.model_panel = ModelPanel()
         self.model_panel.load_requested.connect(self.load_model)
         model_box = QGroupBox("Model")
         QVBoxLayout(model_box).addWidget(self.model_panel)
-        self.input = InputPanel()
-        self.input.classify_requested.connect(self.classify_pasted)
-        self.input.import_requested.connect(lambda: self.import_file())
-        self.input.cancel_requested.connect(self.cancel_classify)
+        self.input = InputPanel(self.tasks, self.model_tasks)
+        self.input.classified.connect(self._on_classified)
+        self.input.batch_requested.connect(lambda file, column: self.batch_label(file, column))
+        self.input.status_message.connect(self.status_message)
         self.batch_panel = BatchLabelPanel()
         self.batch_panel.status_message.connect(self.status_message)
         self.batch_panel.failed_with.connect(lambda error: self._show_failure(error, "Batch labelling failed"))
@@ -122,10 +118,6 @@ class ReviewTab(QWidget):
             if state is not None:
                 splitter.restoreState(state)
 
-    def _update_enabled(self) -> None:
-        self.input.set_state(self.handle is not None, self.classifying is not None)
-        self.results.update_enabled()
-
     def _show_failure(self, error: BaseException, title: str | None = None) -> None:
         self.error_dialog = show_failure(self, error, title)
 
@@ -148,16 +140,15 @@ class ReviewTab(QWidget):
         self.status_message.emit(f"Model loaded: {handle.model_id}")
         if self.results_handle is None or self.results_handle.info.labels != handle.info.labels:
             self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
-        self._update_enabled()
+        self.input.set_model(handle)
         self.model_loaded.emit(handle.info)
         if self.results.session.texts and self.results_handle is not handle:
-            self.classify_texts(list(self.results.session.texts), self.results_source)  # by the new model
+            self.input.classify(list(self.results.session.texts), self.results_source)  # by the new model
 
     def _on_model_failed(self, error: BaseException) -> None:
         message = describe(error).message
         self.model_panel.set_failed(message)
         self.status_message.emit("The model could not be loaded.")
-        self._update_enabled()
         self.model_failed.emit(message)
 
     def threshold(self, handle: ModelHandle | None = None) -> float | None:
@@ -165,50 +156,8 @@ class ReviewTab(QWidget):
         handle = handle or self.results_handle or self.handle
         return self.results.threshold_value() if handle is not None and handle.classifier.is_binary else None
 
-    # ------------------------------------------------------------------------------ classify
-    def classify_pasted(self) -> None:
-        texts, skipped = self.input.pasted()
-        if not texts:
-            self.input.hint.setText("Nothing to classify: paste or type some text first.")
-            return
-        self.classify_texts(texts, "pasted text")
-        if skipped:
-            self.input.hint.setText(f"{skipped:,} blank line{'s' if skipped != 1 else ''} skipped.")
-
-    def classify_texts(self, texts: list[str], source: str = "") -> None:
-        if self.handle is None:
-            self.input.hint.setText("Load a model first.")
-            return
-        self.cancel_classify(quietly=True)
-        self.classifying = worker = ReportingWorker(classify, self.handle, texts)
-        self._update_enabled()
-        self.status_message.emit(f"Classifying {len(texts):,} items…")
-        self.model_tasks.start(worker, key="classify", on_progress=self.input.show_progress,
-                               on_done=lambda result: self._on_classified(result, source, worker),
-                               on_error=lambda error: self._on_classify_failed(error, worker))
-
-    def cancel_classify(self, quietly: bool = False) -> None:
-        if self.classifying is not None:
-            self.classifying.cancel()
-            self.model_tasks.forget("classify")
-            self._classify_ended()
-            if not quietly:
-                self.status_message.emit("Classification cancelled.")
-
-    def _classify_ended(self) -> None:
-        self.classifying = None
-        self._update_enabled()
-
-    def _on_classify_failed(self, error: BaseException, worker: ReportingWorker) -> None:
-        if worker is self.classifying:
-            self._classify_ended()
-            if not isinstance(error, JobCancelled):
-                self._show_failure(error, "Cannot classify")
-
-    def _on_classified(self, result: Classified, source: str, worker: ReportingWorker) -> None:
-        if worker is not self.classifying:
-            return
-        self._classify_ended()
+    # ------------------------------------------------------------------------------ results
+    def _on_classified(self, result: Classified, source: str) -> None:
         handle = result.handle
         if self.results_handle is None or self.results_handle.info.labels != handle.info.labels:
             self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
@@ -216,42 +165,13 @@ class ReviewTab(QWidget):
         self.results.show_results(result.texts, result.probabilities, handle.info.labels,
                                   handle.classifier.positive_index, handle.classifier.decide)
         self.explanation.show_message("Select a row to see which words pushed its score up or down.")
-        self._update_enabled()
         rate = len(result.texts) / result.seconds if result.seconds > 0 else 0.0
         self.status_message.emit(f"Classified {len(result.texts):,} items in {result.seconds:.1f} s "
                                  f"({rate:,.0f} per second).")
         self.results_changed.emit()
         self.decisions.show_earlier(list(result.texts), handle.model_id)
 
-    # ------------------------------------------------------------------------------ import, batch
-    def import_file(self, path: str | None = None) -> ImportDialog | None:
-        if self.handle is None:
-            self.input.hint.setText("Load a model first.")
-            return None
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Import texts", settings.last_folder("data"),
-                                                  "Texts and data files (*.txt *.csv *.tsv *.tab *.jsonl *.json "
-                                                  "*.ndjson *.parquet *.pq);;" + DATA_FILTER.split(";;")[-1])
-            if not path:
-                return None
-        settings.remember_folder("data", path)
-        dialog = ImportDialog(self.tasks, path, self)
-        dialog.table_requested.connect(self.show_file_in_table)
-        dialog.batch_requested.connect(lambda file, column: self.batch_label(file, column))
-        dialog.open()
-        return dialog
-
-    def show_file_in_table(self, path: str, column: str | None = None) -> None:
-        self.status_message.emit(f"Reading {path}…")
-        self.input.hint.setText(f"Reading {Path(path).name}…")
-
-        def failed(error: BaseException) -> None:
-            self.input.hint.setText("")
-            self._show_failure(error, "Cannot import the file")
-
-        self.tasks.submit(read_texts, path, column, key="review-read", on_error=failed,
-                          on_done=lambda texts: self.classify_texts(texts, path))
-
+    # ------------------------------------------------------------------------------ batch
     @property
     def batch_running(self) -> bool:
         return self.batch_panel.busy
@@ -296,7 +216,7 @@ class ReviewTab(QWidget):
         self.input.save_state()
         settings.save_bytes(SPLITTER_KEY, self.splitter.saveState())
         settings.save_bytes(RESULTS_SPLITTER_KEY, self.results_splitter.saveState())
-        self.cancel_classify(quietly=True)
+        self.input.cancel(quietly=True)
         self.explanation.forget()
         self.batch_panel.cancel()
         self.batch_panel.wait(CLOSE_WAIT_MS)
