@@ -3,6 +3,7 @@ checks, and the run monitor's throttling (fed with synthetic events)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
 from moderator_app.core.config import FIELD_HELP, TrainingConfig  # noqa: E402
-from moderator_app.core.training.events import EpochEvent, StepEvent  # noqa: E402
+from moderator_app.core.training.events import CheckpointEvent, EpochEvent, StepEvent, event_to_dict  # noqa: E402
 from moderator_app.gui.common import settings  # noqa: E402
 from moderator_app.gui.app import QUIT_WHEN_SHOWN_ENV, SETTINGS_FILE_ENV  # noqa: E402
 from moderator_app.gui.main_window import MainWindow  # noqa: E402
@@ -170,6 +171,26 @@ def test_plot_redraws_are_throttled_however_fast_steps_come(qtbot):
     monitor.handle_event(EpochEvent(1, step, 0.5, 0.4, 0.8, 0.8, 0.8, 0.8, [[1, 0], [0, 1]], ["a", "b"], 1.0, True))
     qtbot.waitUntil(lambda: monitor.table.rowCount() == 1, timeout=2_000)
     assert monitor.table.best_epoch == 1
+
+
+def test_a_stopped_runs_history_is_replayed_through_the_live_handler(qtbot, tmp_path):
+    events = [StepEvent(step, 6, step / 3, 1.0 / step, 2e-5, 50.0, 10.0) for step in range(1, 4)]
+    events.append(EpochEvent(1, 3, 0.6, 0.5, 0.75, 0.7, 0.7, 0.72, [[1, 0], [0, 1]], ["a", "b"], 2.0, True))
+    events.append(CheckpointEvent("checkpoint", 3, 1.0))
+    metrics = tmp_path / "metrics.jsonl"
+    metrics.write_text("\n".join(json.dumps(event_to_dict(event)) for event in events) + '\n{"kind": "step", "glo')
+
+    live, replayed = RunMonitor(), RunMonitor()
+    for monitor in (live, replayed):
+        qtbot.addWidget(monitor)
+        monitor.begin(total_epochs=2, logging_steps=1, resumed=False)
+    for event in events:
+        live.handle_event(event)
+    live.flush()
+    replayed.load_history(metrics)  # the line cut by a crash is skipped
+    assert replayed.history == live.history and replayed.history.steps == [1, 2, 3]
+    assert replayed.table.rowCount() == live.table.rowCount() == 1 and replayed.table.best_epoch == 1
+    assert "loaded 3 steps and 1 epochs" in replayed.log_view.toPlainText()
 
 
 def test_smoothed_loss_is_a_debiased_moving_average():
