@@ -27,7 +27,7 @@ from superqt.utils import FunctionWorker, WorkerBase, create_worker
 
 class _OrphanSafe:
     """superqt's run() emits `errored` from its except clause; if the worker's signals were deleted
-    meanwhile (the window closed while the job ran), that emit raises out of the pool thread. Nobody
+    meanwhile (the application quit while the job ran), that emit raises out of the pool thread. Nobody
     is left to tell: end quietly."""
 
     def run(self) -> None:
