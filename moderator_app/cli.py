@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "train": ("train", "fine-tune a classifier on a labelled data file"),
     "label": ("label", "batch-label a data file with a trained model"),
     "classify": ("classify", "classify texts given as arguments or on standard input"),
+    "evaluate": ("evaluate", "measure a model on a labelled data file (metrics beside the majority baseline)"),
 }
 
 EXIT_BAD_INPUT = 2

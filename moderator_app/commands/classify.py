@@ -12,7 +12,7 @@ import json
 import sys
 
 from moderator_app.commands.label import (EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, add_model_arguments,
-                                          load_classifier, readable_errors)
+                                          decision_threshold, load_classifier, readable_errors)
 
 STDIN_BATCH_LINES = 1024  # lines classified together: large enough to sort and batch well
 
@@ -27,8 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         classifier = load_classifier(args)
+        threshold = decision_threshold(args, classifier)
         for group in text_groups(args.texts):
-            for text, prediction in zip(group, classifier.predict(group, args.batch_size, args.threshold)):
+            for text, prediction in zip(group, classifier.predict(group, args.batch_size, threshold)):
                 print(format_prediction(text, prediction, args.json))
             sys.stdout.flush()
     except (ValueError, *readable_errors()) as error:  # ValueError: a threshold for a non-binary model

@@ -60,6 +60,8 @@ class TrainingConfig:
     # Bookkeeping
     logging_steps: int = 10
     save_checkpoint_every_epoch: bool = True
+    # Calibration: how the operating threshold is chosen on the validation set at the end of a run
+    threshold_rule: str = "best_f1"
 
     # ----------------------------------------------------------------------------
     def validate(self, require_data: bool = True) -> "TrainingConfig":
@@ -102,6 +104,13 @@ class TrainingConfig:
             raise ConfigError("device", f"one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.lr_scheduler not in SCHEDULERS:
             raise ConfigError("lr_scheduler", f"one of {', '.join(SCHEDULERS)}, got {self.lr_scheduler!r}")
+        from moderator_app.core.errors import SettingsError
+        from moderator_app.core.evaluation.threshold_rule import RULE_FORMS, parse_threshold_rule
+
+        try:
+            parse_threshold_rule(self.threshold_rule)
+        except SettingsError:
+            raise ConfigError("threshold_rule", f"one of {RULE_FORMS}, got {self.threshold_rule!r}") from None
         if self.device == "cpu" and self.precision == "fp16":
             raise ConfigError("precision", "fp16 needs a CUDA GPU; use fp32 or bf16 on the CPU")
         return self
@@ -166,4 +175,6 @@ FIELD_HELP: dict[str, str] = {
     "group_by_length": "Batch texts of similar length together (less padding, same data each epoch).",
     "logging_steps": "Losses are read from the device every this many steps.",
     "save_checkpoint_every_epoch": "Write a resumable checkpoint at the end of every epoch.",
+    "threshold_rule": "How the decision threshold of a binary model is chosen on the validation set after training: "
+                      "best_f1 (default), precision>=P (e.g. precision>=0.9) or recall>=R.",
 }

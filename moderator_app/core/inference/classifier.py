@@ -83,7 +83,7 @@ class Classifier:
     and `max_length` describe it; predict() classifies texts."""
 
     def __init__(self, model, tokenizer, device: str, name_or_path: str, *, max_length: int,
-                 base_model: str, training_summary: dict | None):
+                 base_model: str, training_summary: dict | None, operating_point=None):
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
@@ -96,6 +96,10 @@ class Classifier:
         self.positive_index = positive_class_index(self.labels)
         # Multi-label models score each class independently; the rest are softmax classifiers.
         self.multi_label = getattr(config, "problem_type", None) == "multi_label_classification"
+        # core.evaluation.operating_point.OperatingPoint saved by training, or None: its temperature
+        # calibrates the probabilities and its threshold is the default decision.
+        self.operating_point = operating_point
+        self.temperature = operating_point.temperature if operating_point and not self.multi_label else 1.0
 
     # ------------------------------------------------------------------------------- loading
     @classmethod
@@ -150,6 +154,10 @@ class Classifier:
         model.to(device).eval()
 
         extras = read_training_files(folder) if is_folder else {}
+        from moderator_app.core.evaluation.operating_point import load_operating_point
+
+        operating_point = load_operating_point(folder, [str(model.config.id2label[index])
+                                                        for index in range(model.config.num_labels)]) if is_folder else None
         training_config = extras.get("training_config") or {}
         training_summary = extras.get("training_summary")
         base_model = ((training_summary or {}).get("base_model") or training_config.get("model_name_or_path")
@@ -157,7 +165,7 @@ class Classifier:
         if max_length is None:
             max_length = default_max_length(tokenizer, model.config, training_config.get("max_length"))
         return cls(model, tokenizer, device, name, max_length=int(max_length), base_model=str(base_model),
-                   training_summary=training_summary)
+                   training_summary=training_summary, operating_point=operating_point)
 
     @property
     def positive_label(self) -> str | None:
@@ -166,6 +174,11 @@ class Classifier:
     @property
     def is_binary(self) -> bool:
         return self.positive_index is not None
+
+    @property
+    def default_threshold(self) -> float | None:
+        """The saved operating point's threshold; None (the most probable label) without one."""
+        return self.operating_point.threshold if self.operating_point is not None else None
 
     def default_batch_size(self) -> int:
         return DEFAULT_BATCH_SIZE.get(self.device.split(":")[0], 64)
@@ -187,13 +200,27 @@ class Classifier:
         """Array (len(texts), len(labels)) of class probabilities; rows of NaN for empty texts.
         `on_batch(rows)` is called after each batch with the number of texts it held (it may
         raise to stop)."""
+        return self._predict(texts, batch_size, on_batch, self._probabilities)
+
+    def predict_logits(self, texts: Sequence[str | None], batch_size: int | None = None,
+                       on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """As predict_probabilities, but the model's raw logits (no temperature): what calibration fits."""
+        return self._predict(texts, batch_size, on_batch, lambda logits: logits)
+
+    def _probabilities(self, logits):
+        if self.multi_label:
+            return logits.sigmoid()
+        return (logits / self.temperature).softmax(dim=-1)
+
+    def _predict(self, texts, batch_size, on_batch, transform) -> np.ndarray:
         result = np.full((len(texts), len(self.labels)), np.nan, dtype=np.float32)
         for start in range(0, len(texts), PREDICT_GROUP_SIZE):
             group = texts[start:start + PREDICT_GROUP_SIZE]
             positions = [index for index, text in enumerate(group) if not is_empty_text(text)]
             if positions:
                 result[[start + index for index in positions]] = self._predict_nonempty(
-                    [str(group[index]) for index in positions], batch_size or self.default_batch_size(), on_batch)
+                    [str(group[index]) for index in positions], batch_size or self.default_batch_size(), on_batch,
+                    transform)
         return result
 
     def decide(self, probabilities: np.ndarray, threshold: float | None = None) -> tuple[list[str], np.ndarray]:
@@ -220,7 +247,7 @@ class Classifier:
         return labels, scores
 
     def _predict_nonempty(self, texts: list[str], batch_size: int,
-                          on_batch: Callable[[int], None] | None) -> np.ndarray:
+                          on_batch: Callable[[int], None] | None, transform) -> np.ndarray:
         import torch
 
         # One call tokenizes the whole group (the fast tokenizer works in parallel, in Rust);
@@ -242,8 +269,7 @@ class Classifier:
                 batch = {key: value.to(self.device) for key, value in batch.items()}
                 with autocast:
                     logits = self.model(**batch).logits.float()
-                scores = logits.sigmoid() if self.multi_label else logits.softmax(dim=-1)
-                output[indices] = scores.cpu().numpy()
+                output[indices] = transform(logits).cpu().numpy()
                 if on_batch is not None:
                     on_batch(len(indices))
         return output
@@ -264,6 +290,9 @@ class Classifier:
         metrics = (self.training_summary or {}).get("best_metrics") or {}
         if "f1" in metrics and "accuracy" in metrics:
             parts.append(f"validation accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['f1']:.3f}")
+        if self.default_threshold is not None:
+            parts.append(f"threshold {self.default_threshold:.3f} on P({self.positive_label}) "
+                         f"({self.operating_point.rule} on validation)")
         return "; ".join(parts)
 
 

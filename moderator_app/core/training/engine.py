@@ -22,6 +22,7 @@ from moderator_app.core.config import ConfigError, TrainingConfig
 from moderator_app.core.training.data import DataError, load_training_data
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback, FailedEvent, FinishedEvent,
                                        StepEvent, TrainingEvent, event_to_dict)
+from moderator_app.core.evaluation.operating_point import OPERATING_POINT_FILE, calibrate_trained_model
 from moderator_app.core.files.formats import DataFileError
 from moderator_app.core.hub import ModelNotAvailableError, ensure_model_available
 from moderator_app.core.training.metrics import metrics_from_predictions
@@ -179,6 +180,9 @@ class _Run:
             write_summary(self.output_dir, config, labels, state.best_epoch, state.best_metrics, state.history,
                           reason, self.data_report.to_dict())
             write_model_card(self.output_dir, config, labels, state.best_epoch, state.history, reason, precision)
+            if reason != "stopped" and state.best_epoch:  # the best epoch's weights are in the folder
+                calibrate_trained_model(self.output_dir, data.validation["text"], data.validation["label"],
+                                        config.threshold_rule, device, config.eval_batch_size)
             event = FinishedEvent(str(self.output_dir), state.best_epoch, state.best_metrics, reason,
                                   state.global_step, str(checkpoint_dir(self.output_dir)), state.skipped_steps)
             self.emit(event)
@@ -341,12 +345,12 @@ def _found_inf(scaler, optimizer):
 
 def _prepare_output_dir(folder: Path) -> None:
     """A fresh run may reuse an output folder only if it holds nothing of value or an earlier run of ours."""
-    stale = [folder / name for name in (METRICS_FILE, "checkpoint", "checkpoint.partial")]
+    stale = [folder / name for name in (METRICS_FILE, "checkpoint", "checkpoint.partial", OPERATING_POINT_FILE)]
     foreign = [p.name for p in folder.iterdir()
                if p.name not in {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                                  "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt",
                                  "training_config.json", "training_summary.json", "README.md", "metrics.jsonl",
-                                 "checkpoint", "checkpoint.partial", "generation_config.json"}]
+                                 "checkpoint", "checkpoint.partial", "generation_config.json", OPERATING_POINT_FILE}]
     if foreign:
         raise TrainingError(f"{folder}: the output folder already holds other files ({', '.join(sorted(foreign)[:5])}). "
                             "Choose an empty or new folder.", bad_input=True)

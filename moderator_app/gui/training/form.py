@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QSizePolicy, QToolButton, 
 from moderator_app.core.config import SCHEDULERS, ConfigError, TrainingConfig
 from moderator_app.gui.common import checks
 from moderator_app.gui.common.fields import (BoolField, ChoiceField, ColumnField, FieldEditor, FloatField, IntField,
-                                      ModelField, PathField, connect_all)
+                                      ModelField, PathField, TextField, connect_all)
 from moderator_app.gui.common.tasks import BackgroundTasks
 
 DEFAULTS = TrainingConfig()
@@ -76,6 +76,7 @@ class TrainingForm(QWidget):
                                                 " epochs")
         f["early_stopping_patience"].spin.setSpecialValueText("off")
         f["seed"] = IntField("seed", "Seed", 0, 2**31 - 1)
+        f["threshold_rule"] = TextField("threshold_rule", "Threshold rule", "best_f1, precision>=0.9 or recall>=0.8")
         f["device"] = ChoiceField("device", "Device", list(DEVICE_LABELS.items()))
         f["precision"] = ChoiceField("precision", "Precision", PRECISION_LABELS)
         f["output_dir"] = PathField("output_dir", "Output folder", "folder", "output",
@@ -99,7 +100,7 @@ class TrainingForm(QWidget):
         layout.addWidget(self._group("Model", ["model_name_or_path", "max_length"]))
         layout.addWidget(self._group("Training", ["num_epochs", "train_batch_size", "learning_rate",
                                                   "lr_scheduler", "warmup_steps", "early_stopping_patience",
-                                                  "seed"]))
+                                                  "seed", "threshold_rule"]))
         layout.addWidget(self._group("Hardware", ["device", "precision"]))
         layout.addWidget(self._group("Output", ["output_dir"]))
         self.advanced_toggle = QToolButton()

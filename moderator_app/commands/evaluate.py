@@ -1,0 +1,176 @@
+"""`moderator-app evaluate MODEL DATA`: how a model does on a labelled file.
+
+Prints a table (every metric beside the majority-class baseline, per class, the confusion matrix,
+and per group with --by) and, with --json, writes everything to a JSON file. torch and transformers
+are imported inside run(), so `moderator-app --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
+from moderator_app.commands.label import DEVICE_CHOICES, positive_int, probability, quiet_transformers
+from moderator_app.core.evaluation.messages import data_error, model_error, output_error
+
+COMMAND = "evaluate"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL",
+                        help="a folder written by `moderator-app train`, any Hugging Face text-classification model "
+                             "folder, or a hub id (downloaded when online)")
+    parser.add_argument("data", metavar="DATA", help="labelled CSV, TSV, JSON Lines or Parquet file")
+    parser.add_argument("--text-column", metavar="C", default="", help="column holding the text (default: detected)")
+    parser.add_argument("--label-column", metavar="L", default="", help="column holding the label (default: detected)")
+    parser.add_argument("--label-map", metavar="JSON", default="",
+                        help="the file's label values as the model's labels: a JSON object or a file holding one, "
+                             "e.g. '{\"0\": \"hate\", \"1\": \"not-hate\", \"2\": null}' (null leaves those rows out). "
+                             "0–1 score labels are first read as \"1\" (at least --score-threshold) or \"0\". Without "
+                             "a map, rows whose label is not one of the model's are counted and left out")
+    parser.add_argument("--score-threshold", type=probability, default=0.5, metavar="S",
+                        help="for a label column of 0–1 scores: the score from which a row is \"1\" (default: 0.5)")
+    parser.add_argument("--by", metavar="COLUMN", default="",
+                        help="also report every metric per value of this column (a source, a target group, …)")
+    parser.add_argument("--threshold", type=probability, metavar="T",
+                        help="binary models: the positive label when its probability is at least T (default: the "
+                             "model's saved operating point, else the most probable label)")
+    parser.add_argument("--json", metavar="OUT", help="also write every number to this JSON file")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
+    parser.add_argument("--batch-size", type=positive_int, metavar="N",
+                        help="texts per forward pass (default: 64 on the CPU, 256 on a GPU)")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where the model runs")
+    parser.add_argument("--allow-pickle", action="store_true",
+                        help="also load pickle weights (pytorch_model.bin), with weights_only; only for models "
+                             "whose source you trust")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _evaluate(args)
+    except KeyboardInterrupt:
+        print(f"moderator-app {COMMAND}: interrupted; nothing was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the one error boundary: one line, exit 2 for bad input
+        return report_failure(COMMAND, _as_user_error(error))
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from moderator_app.core.evaluation.file_evaluation import evaluate_file
+    from moderator_app.core.evaluation.label_map import parse_label_map
+    from moderator_app.core.inference.classifier import Classifier
+
+    label_map = parse_label_map(args.label_map)
+    output = check_json_output(args.json, args.overwrite) if args.json else None  # before the model's slow load
+    quiet_transformers()
+    classifier = Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle)
+    with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
+        evaluation = evaluate_file(classifier, args.data, text_column=args.text_column,
+                                   label_column=args.label_column, label_map=label_map,
+                                   score_threshold=args.score_threshold, group_column=args.by,
+                                   threshold=args.threshold, batch_size=args.batch_size, on_batch=bar.update)
+    print(format_report(evaluation))
+    if output is not None:
+        write_json_atomically(output, evaluation.to_dict(), args.overwrite)
+        print(f"Wrote {output}")
+    if evaluation.warning:
+        print(f"moderator-app {COMMAND}: warning: {evaluation.warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _as_user_error(error: BaseException) -> BaseException:
+    """Loading errors that do not yet belong to core.errors' UserError family, as their member."""
+    from moderator_app.core.files.formats import DataFileError
+    from moderator_app.core.hub import ModelNotAvailableError
+    from moderator_app.core.inference.classifier import ModelLoadError
+
+    if isinstance(error, DataFileError):
+        return data_error(str(error))
+    if isinstance(error, (ModelLoadError, ModelNotAvailableError)):
+        return model_error(str(error))
+    return error
+
+
+# ------------------------------------------------------------------------------------------------
+# The JSON file
+# ------------------------------------------------------------------------------------------------
+def check_json_output(path: str, overwrite: bool) -> Path:
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise output_error(f"{target} is a folder; the JSON output must be a file name.")
+    if target.exists() and not overwrite:
+        raise output_error(f"{target} already exists.", "Choose another file, or replace it with {overwrite}.")
+    if not target.parent.is_dir():
+        raise output_error(f"The folder {target.parent} does not exist.")
+    return target
+
+
+def write_json_atomically(target: Path, data: dict, overwrite: bool) -> None:
+    """Write to a temporary file beside `target`, then claim the name: with `overwrite` by renaming
+    over it, otherwise by a hard link that fails if the name was taken meanwhile."""
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.",
+                                         suffix=".part", delete=False)
+    try:
+        with handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        if overwrite:
+            os.replace(handle.name, target)
+        else:
+            try:
+                os.link(handle.name, target)
+            except FileExistsError:
+                raise output_error(f"{target} appeared while evaluating; nothing was replaced.",
+                                             "Choose another file, or replace it with {overwrite}.") from None
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------------------
+# The table
+# ------------------------------------------------------------------------------------------------
+def format_report(evaluation) -> str:
+    result = evaluation.result
+    if result.threshold is None:
+        decision = "the most probable label"
+    else:
+        decision = f"P({result.positive_label}) ≥ {result.threshold:.3f} ({evaluation.threshold_source})"
+    lines = [f"Model: {evaluation.model} (labels {', '.join(result.labels)}); decision: {decision}",
+             f"Data:  {evaluation.data.describe()}", ""]
+    lines += _metric_table(result, evaluation.data.group_column)
+    lines += ["", _row("", ["precision", "recall", "F1", "support"])]
+    for label, scores in result.per_class.items():
+        lines.append(_row(label, [f"{scores.precision:.3f}", f"{scores.recall:.3f}", f"{scores.f1:.3f}",
+                                  f"{scores.support:,}"]))
+    lines += ["", "Confusion matrix (rows: true label, columns: predicted label)", _row("", result.labels)]
+    for label, counts in zip(result.labels, result.confusion_matrix):
+        lines.append(_row(label, [f"{count:,}" for count in counts]))
+    return "\n".join(lines)
+
+
+def _metric_table(result, group_column: str | None) -> list[str]:
+    header = ["n", "accuracy", "baseline", "macro F1", "ROC-AUC", "AP", "ECE"]
+    lines = [_row("", header), _row("all", _metric_cells(result))]
+    for group, group_result in result.by.items():
+        lines.append(_row(f"{group_column}={group}", _metric_cells(group_result)))
+    return lines
+
+
+def _metric_cells(result) -> list[str]:
+    def number(value):
+        return "–" if value is None else f"{value:.3f}"
+
+    return [f"{result.n:,}", number(result.accuracy), number(result.majority_baseline), number(result.macro_f1),
+            number(result.roc_auc), number(result.average_precision), number(result.ece)]
+
+
+def _row(name: str, cells) -> str:
+    first = name if len(name) <= 24 else name[:23] + "…"
+    return f"{first:<24}" + "".join(f"{cell:>11}" for cell in cells)
