@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"moderator-app {COMMAND}: interrupted; nothing was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `evaluate … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_OK
     except Exception as error:  # the one error boundary: one line, exit 2 for bad input
         return report_failure(COMMAND, _as_user_error(error))
 
@@ -76,9 +79,10 @@ def _evaluate(args: argparse.Namespace) -> int:
                                    label_column=args.label_column, label_map=label_map,
                                    score_threshold=args.score_threshold, group_column=args.by,
                                    threshold=args.threshold, batch_size=args.batch_size, on_batch=bar.update)
+    if output is not None:  # first: the file must not depend on whoever reads the table
+        write_json_atomically(output, evaluation.to_dict(), args.overwrite)
     print(format_report(evaluation))
     if output is not None:
-        write_json_atomically(output, evaluation.to_dict(), args.overwrite)
         print(f"Wrote {output}")
     if evaluation.warning:
         print(f"moderator-app {COMMAND}: warning: {evaluation.warning}", file=sys.stderr)
