@@ -92,3 +92,8 @@ def test_without_a_map_no_known_label_at_all_is_an_error():
     with pytest.raises(DataError, match="no label in column 'class' is one of the labels") as caught:
         map_labels(["0", "1", "2"], LabelMap(), MODEL_LABELS, "davidson.csv", "class")
     assert "{label_map}" not in caught.value.render() and "'label_map'" in caught.value.render()
+
+
+def test_without_known_labels_every_mapped_value_is_kept():
+    mapped = map_labels(["0", "1", "2"], parse_label_map({"0": "hate", "2": None}), None, "d.csv", "class")
+    assert mapped.labels == ["hate", "1", None] and mapped.dropped == {DROPPED_BY_MAP: 1}

@@ -124,7 +124,7 @@ class MappedLabels:
             self.examples[reason].append(row)
 
 
-def map_labels(values: Sequence[Any], label_map: LabelMap, known_labels: Iterable[str], source: str,
+def map_labels(values: Sequence[Any], label_map: LabelMap, known_labels: Iterable[str] | None, source: str,
                column: str, score_threshold: float = DEFAULT_SCORE_THRESHOLD,
                row_numbers: Sequence[int] | None = None) -> MappedLabels:
     """Apply `label_map` to a column's `values` (a file's raw cells; `row_numbers`: their 1-based
@@ -133,12 +133,13 @@ def map_labels(values: Sequence[Any], label_map: LabelMap, known_labels: Iterabl
     Missing values and values mapped to null leave their rows out, counted. With a map, a value that
     the map does not name and that is not one of `known_labels` is a DataError naming the source and
     the value (a map is meant to cover the file). Without one, such rows are counted in `unknown`;
-    a DataError only when no row at all has a known label."""
-    known = [str(label) for label in known_labels]
+    a DataError only when no row at all has a known label. `known_labels` None (training, where the
+    labels are whatever the sources' maps give) keeps every value."""
+    known = None if known_labels is None else [str(label) for label in known_labels]
     kind, read = label_reader(values, column, source, score_threshold)
     result = MappedLabels([None] * len(values), kind)
     targets = {target for target in label_map.mapping.values() if target is not None}
-    foreign = sorted(targets - set(known))
+    foreign = sorted(targets - set(known)) if known is not None else []
     if foreign:
         raise data_error(f"{_capitalised(label_map.origin)} maps to {', '.join(map(repr, foreign))}, which is not "
                         f"one of the labels ({', '.join(known)}).", "Fix {label_map}.", setting="label_map")
@@ -150,7 +151,7 @@ def map_labels(values: Sequence[Any], label_map: LabelMap, known_labels: Iterabl
         label = label_map.mapping.get(value, value)
         if value in label_map.mapping and label is None:
             result.leave_out(row, DROPPED_BY_MAP)
-        elif label in known:
+        elif known is None or label in known:
             result.labels[index] = label
         elif label_map:
             raise data_error(f"{source}: label {value!r} in column '{column}' (row {row}) is not in "
