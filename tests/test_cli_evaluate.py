@@ -102,6 +102,20 @@ def test_an_existing_json_output_is_kept(tmp_path, tiny_classifier_dir, capsys):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["mine.json", "test.csv"]  # no temporary file
 
 
+def test_an_unwritable_json_folder_is_named(tmp_path, tiny_classifier_dir, capsys, monkeypatch):
+    import errno
+    import tempfile
+
+    def refuse(*args, **kwargs):  # as a read-only folder does, even for root on a read-only mount
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".m.json.x.part"))
+
+    data = labelled_file(tmp_path)
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    status = main(["evaluate", str(tiny_classifier_dir), str(data), "--json", str(tmp_path / "m.json")])
+    err = capsys.readouterr().err
+    assert status == 2 and f"Cannot write {tmp_path / 'm.json'}: Permission denied" in err and ".part" not in err
+
+
 def test_a_missing_model_is_one_line_in_a_real_process(tmp_path):
     data = labelled_file(tmp_path)
     result = subprocess.run([sys.executable, "-m", "moderator_app", "evaluate", str(tmp_path / "no-model"), str(data)],

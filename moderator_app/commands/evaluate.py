@@ -119,8 +119,12 @@ def check_json_output(path: str, overwrite: bool) -> Path:
 def write_json_atomically(target: Path, data: dict, overwrite: bool) -> None:
     """Write to a temporary file beside `target`, then claim the name: with `overwrite` by renaming
     over it, otherwise by a hard link that fails if the name was taken meanwhile."""
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=".part", delete=False)
+    try:
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.",
+                                             suffix=".part", delete=False)
+    except OSError as error:  # named by the folder, not by the temporary file's name
+        raise output_error(f"Cannot write {target}: {error.strerror or error}.",
+                           "Choose a folder you can write to.") from None
     try:
         with handle:
             json.dump(data, handle, indent=2, ensure_ascii=False)
