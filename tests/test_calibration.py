@@ -9,12 +9,13 @@ import pytest
 from sklearn.metrics import f1_score
 
 from moderator_app.core.config import ConfigError, TrainingConfig
-from moderator_app.core.errors import ModelNotUsableError, SettingsError
+from moderator_app.core.errors import SettingsError
 from moderator_app.core.evaluation.calibration import calibrate, choose_threshold, fit_temperature, softmax
 from moderator_app.core.evaluation.metrics import top_label_ece
 from moderator_app.core.evaluation.operating_point import (OPERATING_POINT_FILE, compute_operating_point,
                                                            load_operating_point, save_operating_point)
 from moderator_app.core.evaluation.threshold_rule import ThresholdRule, parse_threshold_rule
+from moderator_app.core.inference.classifier import ModelLoadError
 
 LABELS = ["hate", "not-hate"]
 
@@ -129,10 +130,10 @@ def test_operating_point_round_trip_and_checks(tmp_path):
     loaded = load_operating_point(tmp_path, LABELS)
     assert loaded == point
     assert load_operating_point(tmp_path / "elsewhere", LABELS) is None
-    with pytest.raises(ModelNotUsableError, match="does not fit this model"):
+    with pytest.raises(ModelLoadError, match="does not fit this model"):
         load_operating_point(tmp_path, ["toxic", "fine"])
     (tmp_path / OPERATING_POINT_FILE).write_text(json.dumps({"rule": "best_f1"}))
-    with pytest.raises(ModelNotUsableError, match="cannot be read"):
+    with pytest.raises(ModelLoadError, match="cannot be read"):
         load_operating_point(tmp_path, LABELS)
 
 

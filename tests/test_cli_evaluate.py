@@ -190,6 +190,23 @@ def test_label_and_classify_decide_at_the_operating_point_unless_told(trained_ru
         path.write_text(original, encoding="utf-8")
 
 
+def test_a_damaged_operating_point_is_one_line_not_a_silent_argmax(trained_run, tmp_path, capsys):
+    path = trained_run / "operating_point.json"
+    original = path.read_text(encoding="utf-8")
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+    try:
+        path.write_text(original[: len(original) // 2], encoding="utf-8")  # cut short
+        for command in (["label", str(source), "--model", str(trained_run)],
+                        ["classify", "lovely weather", "--model", str(trained_run)],
+                        ["evaluate", str(trained_run), str(source)]):
+            assert main([*command, "--device", "cpu"]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and "operating_point.json cannot be read" in err and "Delete it" in err
+    finally:
+        path.write_text(original, encoding="utf-8")
+    assert not (tmp_path / "in.labelled.csv").exists()
+
+
 def test_a_run_that_learned_nothing_says_so_in_its_card(tiny_model_dir, synthetic_csv, tmp_path):
     run = train_tiny(tiny_model_dir, synthetic_csv, tmp_path / "run", num_epochs=1, learning_rate=1e-7)
     saved = json.loads((run / "operating_point.json").read_text(encoding="utf-8"))

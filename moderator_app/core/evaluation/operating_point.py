@@ -19,13 +19,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from moderator_app.core.evaluation.calibration import calibrate, choose_threshold, pr_curve_points, softmax
-from moderator_app.core.evaluation.messages import model_error
 from moderator_app.core.evaluation.metrics import degenerate_warning, evaluate
 from moderator_app.core.evaluation.threshold_rule import ThresholdRule, parse_threshold_rule
-from moderator_app.core.inference.classifier import positive_class_index
+from moderator_app.core.inference.classifier import ModelLoadError, positive_class_index
 
 OPERATING_POINT_FILE = "operating_point.json"
 CARD_HEADING = "## Calibration and operating threshold"
+UNUSABLE_HINT = "Delete it to decide by the most probable label, or train the model again."
 
 
 @dataclass
@@ -141,7 +141,8 @@ def save_operating_point(folder: str | Path, point: OperatingPoint) -> Path:
 
 def load_operating_point(folder: str | Path, labels: Sequence[str]) -> OperatingPoint | None:
     """The operating point saved in `folder`, or None when there is none. A file that cannot be
-    read or does not fit the model's `labels` is a ModelNotUsableError (rather than a silent argmax)."""
+    read or does not fit the model's `labels` is a ModelLoadError, as Classifier.load's other refusals
+    (rather than a silent fall-back to the most probable label)."""
     path = Path(folder) / OPERATING_POINT_FILE
     if not path.is_file():
         return None
@@ -149,12 +150,10 @@ def load_operating_point(folder: str | Path, labels: Sequence[str]) -> Operating
         point = OperatingPoint.from_dict(json.loads(path.read_text(encoding="utf-8")))
         parse_threshold_rule(point.rule)
     except Exception as error:  # any malformed content: JSON, missing fields, wrong types
-        raise model_error(f"{path} cannot be read ({type(error).__name__}: {error}).",
-                                  "Delete it to decide by the most probable label, or train the model again.") from None
+        raise ModelLoadError(f"{path} cannot be read ({type(error).__name__}: {error}). {UNUSABLE_HINT}") from None
     problem = _problem(point, [str(label) for label in labels])
     if problem:
-        raise model_error(f"{path} does not fit this model: {problem}.",
-                                  "Delete it to decide by the most probable label, or train the model again.")
+        raise ModelLoadError(f"{path} does not fit this model: {problem}. {UNUSABLE_HINT}")
     return point
 
 
