@@ -143,3 +143,18 @@ def test_operating_point_of_a_multiclass_model_has_no_threshold():
     point = compute_operating_point(logits, truth, ["a", "b", "c"], "best_f1")
     assert point.threshold is None and point.positive_label is None and "binary" in point.note
     assert point.temperature > 1  # random logits: the fit flattens them
+
+
+def test_precision_and_recall_at_a_slider_position():
+    is_positive, scores = synthetic_scores(150)  # under 200 distinct scores: the curve is kept whole
+    logits = np.log(np.column_stack([scores, 1 - scores]))
+    point = compute_operating_point(logits, np.where(is_positive, 0, 1), LABELS, "best_f1")
+    probabilities = softmax(logits, point.temperature)[:, 0]
+    for threshold in (0.2, 0.45, 0.5, 0.61, point.threshold):
+        flagged = probabilities >= threshold
+        precision, recall = point.precision_recall_at(threshold)
+        assert recall == pytest.approx((flagged & is_positive).sum() / is_positive.sum())
+        assert precision == pytest.approx((flagged & is_positive).sum() / flagged.sum())
+    assert point.precision_recall_at(1.0) == (1.0, 0.0)
+    assert compute_operating_point(logits[:, [0, 0, 1]], np.zeros(150, int), ["a", "b", "c"],
+                                   "best_f1").precision_recall_at(0.5) is None

@@ -75,6 +75,19 @@ class OperatingPoint:
             lines += ["", f"**Warning: {self.warning}**"]
         return lines
 
+    def precision_recall_at(self, threshold: float) -> tuple[float, float] | None:
+        """The validation precision and recall of the positive label at another threshold (a slider's
+        position), from the saved curve; None without a curve. Above every validation score nothing
+        is flagged: precision 1 by convention (as scikit-learn's curve ends), recall 0."""
+        if not self.curve:
+            return None
+        # The curve's points are in increasing threshold; 'score ≥ t' splits the validation rows as
+        # its first point at or above t does (exactly so between neighbours of the full curve).
+        at_or_above = next((point for point in self.curve if point["threshold"] >= threshold), None)
+        if at_or_above is None:
+            return 1.0, 0.0
+        return at_or_above["precision"], at_or_above["recall"]
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
