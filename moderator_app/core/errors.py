@@ -13,6 +13,7 @@ replaces the per-front-end mappers and the out-of-memory checks they each had.
 from __future__ import annotations
 
 import errno
+import re
 import traceback
 from dataclasses import dataclass
 from typing import Callable
@@ -25,13 +26,18 @@ def quote_setting(field_name: str) -> str:
     return f"'{field_name}'"
 
 
-class _Namer(dict):
-    def __init__(self, name_setting: SettingNamer):
-        super().__init__()
-        self.name_setting = name_setting
+# Only ``{identifier}`` names a setting and ``{{``/``}}`` are escaped braces; any other brace (a user's
+# path, a label value) is left as written, so quoting user text can never break the message.
+_SETTING = re.compile(r"\{\{|\}\}|\{([a-z][a-z0-9_]*)\}")
 
-    def __missing__(self, key: str) -> str:
-        return self.name_setting(key)
+
+def _name_settings(text: str, name_setting: SettingNamer) -> str:
+    def replace(match: re.Match) -> str:
+        if match.group(1) is None:
+            return match.group(0)[0]
+        return name_setting(match.group(1))
+
+    return _SETTING.sub(replace, text)
 
 
 class UserError(Exception):
@@ -49,12 +55,12 @@ class UserError(Exception):
 
     def render(self, name_setting: SettingNamer = quote_setting) -> str:
         """Message and hint as one line, settings named by `name_setting`."""
-        message = self.message.format_map(_Namer(name_setting)) if "{" in self.message else self.message
+        message = _name_settings(self.message, name_setting)
         hint = self.render_hint(name_setting)
         return f"{message} {hint}" if hint else message
 
     def render_hint(self, name_setting: SettingNamer = quote_setting) -> str:
-        return self.hint.format_map(_Namer(name_setting)) if self.hint else ""
+        return _name_settings(self.hint, name_setting) if self.hint else ""
 
 
 class DataError(UserError):
