@@ -8,9 +8,9 @@ from moderator_app.core.errors import DataError, describe_failure
 
 
 def test_settings_are_named_by_the_front_end_and_other_braces_stay():
-    error = DataError("No column 'x' in /tmp/{odd} name {{label}}.", "Choose one with {text_column}.")
+    error = DataError("No column 'x' in /tmp/{odd name}/{{label}}.", "Choose one with {text_column}.")
     assert error.render(lambda field: "--" + field.replace("_", "-")) == (
-        "No column 'x' in /tmp/{odd} name {label}. Choose one with --text-column.")
+        "No column 'x' in /tmp/{odd name}/{label}. Choose one with --text-column.")
     assert "'text_column'" in str(error)
 
 
