@@ -25,8 +25,6 @@ SUBCOMMANDS = {
     "evaluate": ("evaluate", "measure a model on a labelled data file (metrics beside the majority baseline)"),
 }
 
-EXIT_BAD_INPUT = 2
-
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or with `only` the parser for one subcommand (imports just its module)."""

@@ -4,6 +4,7 @@ import threading
 import pytest
 
 from moderator_app.core.config import TrainingConfig
+from moderator_app.core.errors import DataError, ModelNotUsableError, OutputNotWritableError, describe_failure
 from moderator_app.core.training.engine import TrainingError, train
 from moderator_app.core.training.events import EpochEvent, FailedEvent, StepEvent
 from tiny_models import synthetic_rows, write_csv
@@ -119,25 +120,26 @@ def test_resume_without_checkpoint_is_a_clear_error(tmp_path):
     failures = []
     with pytest.raises(TrainingError, match="no checkpoint") as raised:
         train(TrainingConfig(), failures.append, resume_from=tmp_path)
-    assert raised.value.bad_input
+    assert describe_failure(raised.value).is_user_error
     assert isinstance(failures[0], FailedEvent) and "no checkpoint" in failures[0].message
 
 
 def test_failures_are_readable_events(tiny_model_dir, tmp_path):
     events = []
     config = tiny_config(tiny_model_dir, tmp_path / "missing.csv", tmp_path / "out")
-    with pytest.raises(TrainingError, match="missing.csv: file not found"):
+    with pytest.raises(DataError, match="missing.csv: file not found"):
         train(config, events.append)
     assert isinstance(events[-1], FailedEvent)
     config = tiny_config(tmp_path / "no-such-model", tmp_path / "missing.csv", tmp_path / "out")
-    with pytest.raises(TrainingError, match="no such model folder"):
+    with pytest.raises(ModelNotUsableError, match="no such model folder"):
         train(config)
+    assert not (tmp_path / "out").exists()  # nothing written for a run that never started
 
 
 def test_output_folder_with_foreign_files_is_refused(tiny_model_dir, synthetic_csv, tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "thesis.docx").write_text("precious")
-    with pytest.raises(TrainingError, match="already holds other files"):
+    with pytest.raises(OutputNotWritableError, match="already holds files that are not an earlier run"):
         train(tiny_config(tiny_model_dir, synthetic_csv, tmp_path / "out"))
     assert (tmp_path / "out" / "thesis.docx").read_text() == "precious"
 

@@ -5,8 +5,9 @@ import threading
 
 import pytest
 
-from moderator_app.core.training.engine import TrainingError
-from moderator_app.core.training.events import DataLoadedEvent, EpochEvent, FailedEvent, StepEvent
+from moderator_app.core.config import ConfigError
+from moderator_app.core.errors import DataError, describe_failure
+from moderator_app.core.training.events import DataLoadedEvent, EpochEvent, FailedEvent, StatusEvent, StepEvent
 from moderator_app.core.training.process import TrainingProcessError, train_in_subprocess
 from test_engine import Recorder, tiny_config
 
@@ -16,7 +17,7 @@ def test_events_and_result_come_back_from_the_child(tiny_model_dir, synthetic_cs
     config = tiny_config(tiny_model_dir, synthetic_csv, tmp_path / "out", num_epochs=1)
     result = train_in_subprocess(config, recorder)
     assert result.reason == "completed" and result.output_dir == str(tmp_path / "out")
-    assert isinstance(recorder.events[0], DataLoadedEvent)
+    assert isinstance(recorder.events[0], StatusEvent) and isinstance(recorder.events[1], DataLoadedEvent)
     steps = recorder.of(StepEvent)
     assert [step.global_step for step in steps] == list(range(1, result.global_step + 1))
     assert len(recorder.of(EpochEvent)) == 1
@@ -38,9 +39,9 @@ def test_stop_request_reaches_the_child(tiny_model_dir, synthetic_csv, tmp_path)
 def test_engine_errors_arrive_as_themselves(tiny_model_dir, tmp_path):
     recorder = Recorder()
     config = tiny_config(tiny_model_dir, tmp_path / "missing.csv", tmp_path / "out")
-    with pytest.raises(TrainingError, match="missing.csv: file not found") as raised:
+    with pytest.raises(DataError, match="missing.csv: file not found") as raised:
         train_in_subprocess(config, recorder)
-    assert raised.value.bad_input  # the exception's own attributes survive the trip
+    assert describe_failure(raised.value).is_user_error
     assert "Traceback" in raised.value.remote_traceback  # the child's traceback, for the details pane
     assert isinstance(recorder.events[-1], FailedEvent)
 
@@ -54,3 +55,13 @@ def test_a_killed_child_is_reported_not_waited_for(tiny_model_dir, synthetic_csv
     config = tiny_config(tiny_model_dir, synthetic_csv, tmp_path / "out", num_epochs=50)
     with pytest.raises(TrainingProcessError, match="killed by signal 9.*out of memory"):
         train_in_subprocess(config, kill_the_child)
+
+
+def test_a_settings_error_keeps_its_class_field_and_hint_across_the_process(tiny_model_dir, synthetic_csv, tmp_path):
+    # ConfigError takes other constructor arguments than its base; before UserError.__reduce__ it could not
+    # be unpickled in the app and arrived as a TrainingProcessError ("Unexpected error").
+    config = tiny_config(tiny_model_dir, synthetic_csv, tmp_path / "out", learning_rate=float("nan"))
+    with pytest.raises(ConfigError) as raised:
+        train_in_subprocess(config)
+    assert raised.value.field == "learning_rate" and raised.value.setting == "learning_rate"
+    assert describe_failure(raised.value, lambda name: f"<{name}>").message.startswith("<learning_rate>: must be")

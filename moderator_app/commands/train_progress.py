@@ -6,7 +6,8 @@ import sys
 
 from tqdm import tqdm
 
-from moderator_app.core.training.events import CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent, FinishedEvent, StepEvent
+from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent,
+                                                FinishedEvent, StatusEvent, StepEvent)
 
 TABLE_HEADER = (f"{'Training Loss':>13} | {'Epoch':>5} | {'Step':>6} | {'Validation Loss':>15} | "
                 f"{'Accuracy':>8} | {'F1':>6}")
@@ -25,13 +26,12 @@ class ConsoleProgress:
             self._step(event)
         elif isinstance(event, EpochEvent):
             self._epoch(event)
+        elif isinstance(event, StatusEvent):  # on stdout, beside "Base model: …": stderr is for problems
+            print(event.message, flush=True)
         elif isinstance(event, CheckpointEvent):
             self._write(f"Checkpoint written at step {event.global_step}: {event.path}")
         elif isinstance(event, (FinishedEvent, FailedEvent)):
             self.close()
-
-    def report(self, text: str) -> None:
-        self._write(text)
 
     def _step(self, event: StepEvent) -> None:
         if self.bar is None:

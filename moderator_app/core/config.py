@@ -1,25 +1,60 @@
-"""Training configuration: the published recipe as defaults, validated, stored as JSON."""
+"""Training configuration: the published recipe as defaults, validated, stored as JSON.
+
+Every field carries its metadata once, in the dataclass field's `metadata` (see `setting`): the label
+shown on screen, the help text, the allowed range or choices, the form section and whether the CLI
+offers it. The CLI's flags, the form's fields and `problems()` all read it from here."""
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import difflib
 import json
-from dataclasses import dataclass, fields
+import math
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from moderator_app.core.errors import SettingsError
 
 PRECISIONS = ("auto", "fp16", "bf16", "fp32")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 SCHEDULERS = ("linear", "cosine", "constant_with_warmup", "constant")
+SECTIONS = ("data", "model", "training", "hardware", "output", "advanced")
 
 
-class ConfigError(ValueError):
-    """An invalid configuration value. `field` names the offending field."""
+class ConfigError(SettingsError):
+    """One or more invalid settings. `field` names the first; `problems` maps every invalid field to
+    what is wrong with it. The message names settings as ``{field}`` so each front end renders them."""
 
-    def __init__(self, field_name: str, message: str):
-        super().__init__(f"{field_name}: {message}")
+    def __init__(self, field_name: str, reason: str, hint: str | None = None,
+                 problems: dict[str, str] | None = None, in_file: str | None = None):
         self.field = field_name
-        self.message = message
+        self.reason = reason
+        self.problems = problems or {field_name: reason}
+        literal = {name: _literal(why) for name, why in self.problems.items()}
+        if in_file:  # settings read from a file are named as its keys, not as flags or labels
+            text = _literal(f"{in_file}: ") + "; ".join(f"'{name}' {why}" for name, why in literal.items())
+        else:
+            text = "; ".join(f"{{{name}}}: {why}" if name in FIELD_NAMES else why for name, why in literal.items())
+        super().__init__(text, hint, setting=field_name if field_name in FIELD_NAMES else None)
+
+
+def _literal(text: str) -> str:
+    """`text` with its braces escaped: values and paths are not setting names to render."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def setting(default: Any, label: str, help: str, *, section: str, minimum: float | None = None,
+            maximum: float | None = None, above: float | None = None, below: float | None = None,
+            choices: dict[str, str] | None = None, unit: str = "", cli: bool = True, form: bool = True,
+            required: str = "") -> Any:
+    """A TrainingConfig field with its metadata. `minimum`/`maximum` are inclusive bounds, `above`/`below`
+    exclusive ones; `choices` maps each allowed value to its on-screen name; `required` is what to tell
+    a user who left a text field empty (empty: the field may be empty)."""
+    return field(default=default, metadata=dict(
+        label=label, help=help, section=section, minimum=minimum, maximum=maximum, above=above, below=below,
+        choices=choices, unit=unit, cli=cli, form=form, required=required))
 
 
 @dataclass
@@ -29,90 +64,128 @@ class TrainingConfig:
     steps, up to 20 epochs, native AMP, early stopping on validation loss, patience 3)."""
 
     # Data
-    train_file: str = ""
-    validation_file: str = ""
-    text_column: str = ""  # empty: detect
-    label_column: str = ""  # empty: detect
-    validation_split: float = 0.1  # used when no validation file is given
+    train_file: str = setting(
+        "", "Training file", "CSV, TSV, JSON Lines or Parquet file with one text and one label per row, or a "
+        "hub dataset id.", section="data", required="Choose a training data file.")
+    validation_file: str = setting(
+        "", "Validation file", "Optional separate validation file; without it a stratified split of the "
+        "training data is used.", section="data")
+    text_column: str = setting(
+        "", "Text column", "Column holding the text. Leave empty to detect (text, tweet, comment, sentence …).",
+        section="data")
+    label_column: str = setting(
+        "", "Label column", "Column holding the label: strings, integers or a 0–1 score (≥ 0.5 is positive).",
+        section="data")
+    validation_split: float = setting(
+        0.1, "Validation split", "Fraction of the training data held out for validation when no validation "
+        "file is given.", section="data", above=0.0, below=1.0)
     # Model and output
-    model_name_or_path: str = "distilroberta-base"
-    output_dir: str = ""
-    max_length: int = 128
+    model_name_or_path: str = setting(
+        "distilroberta-base", "Base model", "Base model: a Hugging Face hub id (needs internet the first time) "
+        "or a local model folder.", section="model", required="Choose a base model (a hub id or a local folder).")
+    max_length: int = setting(
+        128, "Max length", "Texts are truncated to this many tokens (at most the model's own limit).",
+        section="model", minimum=1, maximum=8192, unit="tokens")
+    allow_pickle: bool = setting(
+        False, "Pickle weights", "Also load a base model stored as pickle (pytorch_model.bin). Pickle files "
+        "can run code when loaded: allow them only for models from a source you trust.", section="model")
+    output_dir: str = setting(
+        "", "Output folder", "Folder that receives the trained model, its config, metrics and model card: a "
+        "new or empty folder, or an earlier run's when replacing it.", section="output",
+        required="Choose an output folder.")
+    overwrite: bool = setting(
+        False, "Replace an earlier run", "Replace an earlier run of this app in the output folder (it is "
+        "removed before the new run writes anything).", section="output", form=False)
     # Optimisation (the recipe)
-    learning_rate: float = 2e-5
-    train_batch_size: int = 32
-    eval_batch_size: int = 32
-    seed: int = 12345
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_epsilon: float = 1e-8
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0  # as transformers.Trainer, which the recipe used
-    lr_scheduler: str = "linear"
-    warmup_steps: int = 16
-    num_epochs: int = 20
-    early_stopping_patience: int = 3  # epochs without a lower validation loss; 0 disables
+    learning_rate: float = setting(
+        2e-5, "Learning rate", "Peak learning rate of the Adam optimiser (recipe: 2e-5).", section="training",
+        above=0.0, maximum=1.0)
+    train_batch_size: int = setting(
+        32, "Batch size", "Texts per training step (recipe: 32). Lower it if the GPU runs out of memory.",
+        section="training", minimum=1, maximum=65_536)
+    eval_batch_size: int = setting(
+        32, "Evaluation batch size", "Texts per evaluation batch (recipe: 32).", section="advanced",
+        minimum=1, maximum=65_536)
+    seed: int = setting(
+        12345, "Seed", "Random seed for initialisation, shuffling and the validation split (recipe: 12345).",
+        section="training", minimum=0, maximum=2**31 - 1)
+    adam_beta1: float = setting(0.9, "Adam β1", "Adam β1 (recipe: 0.9).", section="advanced", minimum=0.0,
+                                below=1.0)
+    adam_beta2: float = setting(0.999, "Adam β2", "Adam β2 (recipe: 0.999).", section="advanced", minimum=0.0,
+                                below=1.0)
+    adam_epsilon: float = setting(1e-8, "Adam ε", "Adam ε (recipe: 1e-8).", section="advanced", above=0.0,
+                                  maximum=1.0)
+    weight_decay: float = setting(0.0, "Weight decay", "Decoupled weight decay (recipe: 0).", section="advanced",
+                                  minimum=0.0, maximum=1.0)
+    max_grad_norm: float = setting(
+        1.0, "Max gradient norm", "Gradients are clipped to this norm; 0 disables clipping.", section="advanced",
+        minimum=0.0, maximum=1e6)
+    lr_scheduler: str = setting(
+        "linear", "Schedule", "Learning-rate schedule after warm-up (recipe: linear decay).", section="training",
+        choices={"linear": "Linear decay (recipe)", "cosine": "Cosine decay",
+                 "constant_with_warmup": "Constant after warm-up", "constant": "Constant (no warm-up)"})
+    warmup_steps: int = setting(
+        16, "Warm-up steps", "Steps of linear warm-up from 0 to the learning rate (recipe: 16).",
+        section="training", minimum=0, maximum=10_000_000)
+    num_epochs: int = setting(
+        20, "Epochs (at most)", "Maximum number of passes over the training data (recipe: 20).",
+        section="training", minimum=1, maximum=10_000)
+    early_stopping_patience: int = setting(
+        3, "Early-stopping patience", "Stop after this many epochs without a lower validation loss (recipe: 3); "
+        "0 disables.", section="training", minimum=0, maximum=10_000, unit="epochs")
     # Hardware
-    device: str = "auto"
-    precision: str = "auto"
+    device: str = setting(
+        "auto", "Device", "Where to train: auto picks CUDA, then Apple MPS, then the CPU.", section="hardware",
+        choices={"auto": "Auto", "cuda": "CUDA GPU", "mps": "Apple MPS", "cpu": "CPU"})
+    precision: str = setting(
+        "auto", "Precision", "auto: fp16 mixed precision on CUDA (the recipe's native AMP), fp32 elsewhere.",
+        section="hardware", choices={"auto": "Auto (fp16 on CUDA, fp32 elsewhere)",
+                                     "fp16": "fp16 mixed precision (CUDA)", "bf16": "bf16 mixed precision",
+                                     "fp32": "fp32 (full precision)"})
     # Speed switches; none changes what is computed, only batch composition and layout
-    group_by_length: bool = True
+    group_by_length: bool = setting(
+        True, "Batching", "Batch texts of similar length together (less padding, same data each epoch).",
+        section="advanced")
     # Bookkeeping
-    logging_steps: int = 10
-    save_checkpoint_every_epoch: bool = True
+    logging_steps: int = setting(10, "Read losses every", "Losses are read from the device every this many steps.",
+                                 section="advanced", minimum=1, maximum=1_000_000, unit="steps")
+    save_checkpoint_every_epoch: bool = setting(
+        True, "Checkpoints", "Write a resumable checkpoint at the end of every epoch.", section="advanced")
     # Calibration: how the operating threshold is chosen on the validation set at the end of a run
-    threshold_rule: str = "best_f1"
+    threshold_rule: str = setting(
+        "best_f1", "Threshold rule", "How the decision threshold of a binary model is chosen on the validation set "
+        "after training: best_f1 (default), precision>=P (e.g. precision>=0.9) or recall>=R.", section="training")
 
     # ----------------------------------------------------------------------------
+    def problems(self, require_data: bool = True) -> dict[str, str]:
+        """Every invalid field at once: field name → what is wrong (in neutral words)."""
+        found: dict[str, str] = {}
+        for spec in fields(self):
+            problem = _field_problem(spec, getattr(self, spec.name), require_data)
+            if problem:
+                found[spec.name] = problem
+        if "precision" not in found and "device" not in found and self.device == "cpu" \
+                and self.precision == "fp16":
+            found["precision"] = "fp16 needs a CUDA GPU; use fp32 or bf16 on the CPU"
+        if "threshold_rule" not in found:
+            from moderator_app.core.evaluation.threshold_rule import RULE_FORMS, parse_threshold_rule
+
+            try:
+                parse_threshold_rule(self.threshold_rule)
+            except SettingsError:
+                found["threshold_rule"] = f"one of {RULE_FORMS}, got {self.threshold_rule!r}"
+        return found
+
     def validate(self, require_data: bool = True) -> "TrainingConfig":
-        """Raise ConfigError naming the first invalid field; return self when valid."""
-
-        def positive(name: str, allow_zero: bool = False) -> None:
-            value = getattr(self, name)
-            if allow_zero and value < 0 or not allow_zero and value <= 0:
-                raise ConfigError(name, f"must be {'≥ 0' if allow_zero else '> 0'}, got {value!r}")
-
-        for f in fields(self):
-            value = getattr(self, f.name)
-            expected = _FIELD_TYPES[f.name]
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                setattr(self, f.name, float(value))
-                continue
-            if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                raise ConfigError(f.name, f"expected {expected.__name__}, got {value!r}")
-        if require_data and not self.train_file.strip():
-            raise ConfigError("train_file", "choose a training data file")
-        if require_data and not self.output_dir.strip():
-            raise ConfigError("output_dir", "choose an output folder")
-        if not self.model_name_or_path.strip():
-            raise ConfigError("model_name_or_path", "choose a base model (a hub id or a local folder)")
-        if not 0.0 < self.validation_split < 1.0:
-            raise ConfigError("validation_split", f"must be between 0 and 1, got {self.validation_split!r}")
-        for name in ("learning_rate", "train_batch_size", "eval_batch_size", "adam_epsilon", "num_epochs",
-                     "max_length", "logging_steps"):
-            positive(name)
-        for name in ("weight_decay", "warmup_steps", "early_stopping_patience", "max_grad_norm", "seed"):
-            positive(name, allow_zero=True)
-        for name in ("adam_beta1", "adam_beta2"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ConfigError(name, f"must be in [0, 1), got {getattr(self, name)!r}")
-        if self.max_length > 8192:
-            raise ConfigError("max_length", f"at most 8192 tokens, got {self.max_length}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError("precision", f"one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if self.device not in DEVICES:
-            raise ConfigError("device", f"one of {', '.join(DEVICES)}, got {self.device!r}")
-        if self.lr_scheduler not in SCHEDULERS:
-            raise ConfigError("lr_scheduler", f"one of {', '.join(SCHEDULERS)}, got {self.lr_scheduler!r}")
-        from moderator_app.core.errors import SettingsError
-        from moderator_app.core.evaluation.threshold_rule import RULE_FORMS, parse_threshold_rule
-
-        try:
-            parse_threshold_rule(self.threshold_rule)
-        except SettingsError:
-            raise ConfigError("threshold_rule", f"one of {RULE_FORMS}, got {self.threshold_rule!r}") from None
-        if self.device == "cpu" and self.precision == "fp16":
-            raise ConfigError("precision", "fp16 needs a CUDA GPU; use fp32 or bf16 on the CPU")
+        """Raise ConfigError naming every invalid field; return self (ints in float fields made floats)."""
+        found = self.problems(require_data)
+        if found:
+            first = next(iter(found))
+            raise ConfigError(first, found[first], problems=found)
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if _FIELD_TYPES[spec.name] is float and isinstance(value, int):
+                setattr(self, spec.name, float(value))
         return self
 
     # ----------------------------------------------------------------------------
@@ -120,11 +193,15 @@ class TrainingConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainingConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+    def from_dict(cls, data: dict[str, Any], source: str = "the configuration") -> "TrainingConfig":
+        unknown = sorted(set(data) - set(FIELD_NAMES))
         if unknown:
-            raise ConfigError(unknown[0], f"unknown setting (known ones: {', '.join(sorted(known))})")
+            key = unknown[0]
+            close = difflib.get_close_matches(key, FIELD_NAMES, n=1) or \
+                [name for name in FIELD_NAMES if key in name.split("_")][:1]
+            suggestion = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError("config", f"{source} has the key '{key}', which is no setting.{suggestion}",
+                              hint="Use the setting names of a saved configuration.")
         return cls(**data)
 
     def save(self, path: str | Path) -> None:
@@ -133,48 +210,68 @@ class TrainingConfig:
     @classmethod
     def load(cls, path: str | Path) -> "TrainingConfig":
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            raw = Path(path).read_bytes()
         except OSError as error:
             raise ConfigError("config", f"cannot read {path}: {error.strerror}") from None
+        try:
+            text = raw.decode("utf-16") if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) \
+                else raw.decode("utf-8-sig")
+            data = json.loads(text)
+        except UnicodeDecodeError:
+            raise ConfigError("config", f"{path} is not UTF-8 text (nor UTF-16 with a byte-order mark)",
+                              hint="Save it as UTF-8 JSON.") from None
         except json.JSONDecodeError as error:
             raise ConfigError("config", f"{path} is not valid JSON (line {error.lineno}): {error.msg}") from None
         if not isinstance(data, dict):
             raise ConfigError("config", f"{path} must hold a JSON object of settings")
-        config = cls.from_dict(data)
-        config.validate(require_data=False)
-        return config
+        config = cls.from_dict(data, source=str(path))
+        found = config.problems(require_data=False)
+        if found:
+            first = next(iter(found))
+            raise ConfigError(first, found[first], problems=found, in_file=str(path))
+        return config.validate(require_data=False)
 
 
-_FIELD_TYPES: dict[str, type] = {f.name: {"str": str, "int": int, "float": float, "bool": bool}[f.type]
-                                 for f in fields(TrainingConfig)}
+FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in fields(TrainingConfig))
+_FIELD_TYPES: dict[str, type] = {spec.name: {"str": str, "int": int, "float": float, "bool": bool}[spec.type]
+                                 for spec in fields(TrainingConfig)}
+FIELD_SPECS: dict[str, dict[str, Any]] = {spec.name: dict(spec.metadata, type=_FIELD_TYPES[spec.name],
+                                                          default=spec.default)
+                                          for spec in fields(TrainingConfig)}
+FIELD_HELP: dict[str, str] = {name: spec["help"] for name, spec in FIELD_SPECS.items()}
 
-FIELD_HELP: dict[str, str] = {
-    "train_file": "CSV, TSV, JSON Lines or Parquet file with one text and one label per row, or a hub dataset id.",
-    "validation_file": "Optional separate validation file; without it a stratified split of the training data is used.",
-    "text_column": "Column holding the text. Leave empty to detect (text, tweet, comment, sentence …).",
-    "label_column": "Column holding the label: strings, integers or a 0–1 score (≥ 0.5 is positive).",
-    "validation_split": "Fraction of the training data held out for validation when no validation file is given.",
-    "model_name_or_path": "Base model: a Hugging Face hub id (needs internet the first time) or a local model folder.",
-    "output_dir": "Folder that receives the trained model, its config, metrics and model card.",
-    "max_length": "Texts are truncated to this many tokens.",
-    "learning_rate": "Peak learning rate of the Adam optimiser (recipe: 2e-5).",
-    "train_batch_size": "Texts per training step (recipe: 32). Lower it if the GPU runs out of memory.",
-    "eval_batch_size": "Texts per evaluation batch (recipe: 32).",
-    "seed": "Random seed for initialisation, shuffling and the validation split (recipe: 12345).",
-    "adam_beta1": "Adam β1 (recipe: 0.9).",
-    "adam_beta2": "Adam β2 (recipe: 0.999).",
-    "adam_epsilon": "Adam ε (recipe: 1e-8).",
-    "weight_decay": "Decoupled weight decay (recipe: 0).",
-    "max_grad_norm": "Gradients are clipped to this norm; 0 disables clipping.",
-    "lr_scheduler": "Learning-rate schedule after warm-up (recipe: linear decay).",
-    "warmup_steps": "Steps of linear warm-up from 0 to the learning rate (recipe: 16).",
-    "num_epochs": "Maximum number of passes over the training data (recipe: 20).",
-    "early_stopping_patience": "Stop after this many epochs without a lower validation loss (recipe: 3); 0 disables.",
-    "device": "Where to train: auto picks CUDA, then Apple MPS, then the CPU.",
-    "precision": "auto: fp16 mixed precision on CUDA (the recipe's native AMP), fp32 elsewhere.",
-    "group_by_length": "Batch texts of similar length together (less padding, same data each epoch).",
-    "logging_steps": "Losses are read from the device every this many steps.",
-    "save_checkpoint_every_epoch": "Write a resumable checkpoint at the end of every epoch.",
-    "threshold_rule": "How the decision threshold of a binary model is chosen on the validation set after training: "
-                      "best_f1 (default), precision>=P (e.g. precision>=0.9) or recall>=R.",
-}
+
+def setting_label(field_name: str) -> str:
+    """The on-screen name of a setting (the GUI renders core's ``{field}`` hints with it)."""
+    spec = FIELD_SPECS.get(field_name)
+    return spec["label"] if spec else field_name.replace("_", " ")
+
+
+def _field_problem(spec: dataclasses.Field, value: Any, require_data: bool) -> str | None:
+    meta, expected = spec.metadata, _FIELD_TYPES[spec.name]
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        return f"expected {'a number' if expected in (int, float) else expected.__name__}, got {value!r}"
+    if expected is str:
+        if meta["required"] and not value.strip() and (require_data or spec.name == "model_name_or_path"):
+            return meta["required"][0].lower() + meta["required"][1:].rstrip(".")
+        if meta["choices"] and value not in meta["choices"]:
+            return f"one of {', '.join(meta['choices'])}, got {value!r}"
+        return None
+    if expected is float and not math.isfinite(value):
+        return f"must be a finite number, got {value!r}"
+    low, high, above, below = meta["minimum"], meta["maximum"], meta["above"], meta["below"]
+    if above is not None and below is not None and not above < value < below:
+        return f"must be between {above:g} and {below:g}, got {value!r}"
+    if above is not None and value <= above:
+        return f"must be > {above:g}, got {value!r}"
+    if low is not None and below is not None and not low <= value < below:
+        return f"must be in [{low:g}, {below:g}), got {value!r}"
+    if below is not None and value >= below:
+        return f"must be < {below:g}, got {value!r}"
+    if low is not None and value < low:
+        return f"must be ≥ {low:g}, got {value!r}"
+    if high is not None and value > high:
+        return f"must be at most {high:g}, got {value!r}"
+    return None

@@ -53,6 +53,11 @@ class UserError(Exception):
         self.setting = setting  # the setting at fault, when there is one (forms mark that field)
         super().__init__(self.render(quote_setting))
 
+    def __reduce__(self):
+        # Subclasses take other constructor arguments; rebuild from the attributes, so that an error
+        # raised in the training process arrives in the app as the same class with the same hint.
+        return _rebuild_user_error, (type(self), self.args, self.__dict__)
+
     def render(self, name_setting: SettingNamer = quote_setting) -> str:
         """Message and hint as one line, settings named by `name_setting`."""
         message = _name_settings(self.message, name_setting)
@@ -61,6 +66,13 @@ class UserError(Exception):
 
     def render_hint(self, name_setting: SettingNamer = quote_setting) -> str:
         return _name_settings(self.hint, name_setting) if self.hint else ""
+
+
+def _rebuild_user_error(cls: type, args: tuple, state: dict) -> UserError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class DataError(UserError):

@@ -10,11 +10,21 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 
+from moderator_app.core.errors import ModelNotUsableError
+
 HUB_HOST = "huggingface.co"
 
 
-class ModelNotAvailableError(RuntimeError):
+class ModelNotAvailableError(ModelNotUsableError):
     """The model is neither a local folder, nor cached, nor downloadable now."""
+
+
+def looks_like_hub_id(text: str) -> bool:
+    """Whether `text` reads as a hub id ("name" or "owner/name": no extension, no path syntax) rather than
+    a local path. A missing local path then gets "no such file", a hub id a look-up on the hub."""
+    parts = text.split("/")
+    return (1 <= len(parts) <= 2 and all(parts) and not os.path.splitext(text)[1]
+            and not text.startswith((".", "~")) and "\\" not in text)
 
 
 def is_offline_mode() -> bool:
@@ -68,7 +78,8 @@ def check_model_available(name_or_path: str) -> str | None:
 def ensure_model_available(name_or_path: str) -> None:
     problem = check_model_available(name_or_path)
     if problem:
-        raise ModelNotAvailableError(problem)
+        # the sentence says what to do already; braces escaped: a path is no setting name
+        raise ModelNotAvailableError(problem.replace("{", "{{").replace("}", "}}"), setting="model_name_or_path")
 
 
 def local_model_choices() -> list[tuple[str, str]]:

@@ -9,6 +9,8 @@ import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
+from moderator_app.core.errors import DataError
+
 FORMATS = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "csv", ".jsonl": "json", ".json": "json",
            ".ndjson": "json", ".parquet": "parquet", ".pq": "parquet"}
 DELIMITER_CANDIDATES = (",", ";", "\t", "|")
@@ -17,7 +19,7 @@ KEEP_AS_TEXT = dict(keep_default_na=False, na_filter=False)
 _SAMPLE_BYTES = 1 << 16
 
 
-class DataFileError(ValueError):
+class DataFileError(DataError, ValueError):
     """A data file that cannot be used; the message names the file and says what to do."""
 
 

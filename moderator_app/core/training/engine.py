@@ -16,26 +16,26 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from moderator_app.core.training.checkpoint import (TrainerState, checkpoint_dir, load_trainer_state, restore_checkpoint,
-                                           save_checkpoint)
 from moderator_app.core.config import ConfigError, TrainingConfig
-from moderator_app.core.training.data import DataError, load_training_data
-from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback, FailedEvent, FinishedEvent,
-                                       StepEvent, TrainingEvent, event_to_dict)
-from moderator_app.core.evaluation.operating_point import OPERATING_POINT_FILE, calibrate_trained_model
-from moderator_app.core.files.formats import DataFileError
-from moderator_app.core.hub import ModelNotAvailableError, ensure_model_available
+from moderator_app.core.evaluation.operating_point import calibrate_trained_model
+from moderator_app.core.errors import OutputNotWritableError, UserError, describe_failure
+from moderator_app.core.hub import ensure_model_available, hub_reachable
+from moderator_app.core.training import base_model
+from moderator_app.core.training.checkpoint import (TrainerState, checkpoint_dir, load_trainer_state,
+                                                    restore_checkpoint, save_checkpoint)
+from moderator_app.core.training.data import load_training_data
+from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback,
+                                                FailedEvent, FinishedEvent, StatusEvent, StepEvent, TrainingEvent,
+                                                event_to_dict)
 from moderator_app.core.training.metrics import metrics_from_predictions
-from moderator_app.core.training.model_card import CONFIG_FILE, METRICS_FILE, write_model_card, write_summary
+from moderator_app.core.training.model_card import write_model_card, write_summary
+from moderator_app.core.training.run_folder import RunFolder
 
 
-class TrainingError(RuntimeError):
-    """A run that could not finish; the message is meant for the user. `bad_input` marks problems
-    with what the user gave (data, settings, model name) rather than failures along the way."""
-
-    def __init__(self, message: str, bad_input: bool = False):
-        super().__init__(message)
-        self.bad_input = bad_input
+class TrainingError(UserError):
+    """A run that cannot start or go on for a reason the user can act on (no checkpoint to resume,
+    a loss that is no longer a number)."""
+    title = "Training failed"
 
 
 def train(config: TrainingConfig, on_event: EventCallback | None = None,
@@ -43,44 +43,33 @@ def train(config: TrainingConfig, on_event: EventCallback | None = None,
     """Fine-tune `config.model_name_or_path` on `config.train_file`, writing to `config.output_dir`.
 
     With `resume_from` (an earlier run's output folder) the run continues from its checkpoint with
-    that run's configuration. Emits events to `on_event`; on failure emits FailedEvent and raises
-    TrainingError."""
+    that run's configuration. Emits events to `on_event`; on failure emits FailedEvent and raises the
+    error (a `UserError` for anything the user can fix; `describe_failure` words any of them)."""
     listeners = [on_event] if on_event else []
     try:
         if resume_from is not None:
             config = _config_for_resume(Path(resume_from))
         config.validate()
+        if resume_from is None:  # refuse an unusable output folder before spending time on the model
+            ensure_model_available(config.model_name_or_path)
+            RunFolder(config.output_dir).check_new_run(config.model_name_or_path, config.overwrite)
         return _Run(config, listeners, stop_event or threading.Event(), resume=resume_from is not None).run()
-    except Exception as error:  # every failure reaches the user as one readable message
-        failure = _as_training_error(error, config)
+    except Exception as error:
+        failure = describe_failure(error)
         for listener in listeners:
-            listener(FailedEvent(str(failure)))
-        raise failure from error
+            listener(FailedEvent(failure.message))
+        raise
 
 
 def _config_for_resume(folder: Path) -> TrainingConfig:
-    state_folder = checkpoint_dir(folder)
-    if not (state_folder / "trainer_state.json").exists():
-        raise TrainingError(f"{folder}: no checkpoint to resume from (expected {state_folder}). "
-                            "Only a stopped run can be resumed.", bad_input=True)
-    config = TrainingConfig.load(folder / CONFIG_FILE)
+    run_folder = RunFolder(folder)
+    if not run_folder.is_resumable:
+        literal = str(folder).replace("{", "{{").replace("}", "}}")
+        raise TrainingError(f"{literal}: no checkpoint to resume from (expected {literal}/checkpoint). "
+                            "Only a stopped run can be resumed.")
+    config = TrainingConfig.load(run_folder.config_file)
     config.output_dir = str(folder)
     return config
-
-
-def _as_training_error(error: Exception, config: TrainingConfig) -> TrainingError:
-    if isinstance(error, TrainingError):
-        return error
-    if isinstance(error, (DataError, DataFileError, ConfigError, ModelNotAvailableError)):
-        return TrainingError(str(error), bad_input=True)
-    name = type(error).__name__
-    if name == "OutOfMemoryError" or "out of memory" in str(error).lower():
-        return TrainingError(f"The GPU ran out of memory with batch size {config.train_batch_size} and max length "
-                             f"{config.max_length}. Lower the batch size or the max length and try again.")
-    if isinstance(error, OSError) and config.model_name_or_path in str(error):
-        return TrainingError(f"Cannot load the model '{config.model_name_or_path}': {str(error).splitlines()[0]}",
-                             bad_input=True)
-    return TrainingError(f"Training failed: {name}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": "))
 
 
 def resolve_precision(precision: str, device: str) -> str:
@@ -97,48 +86,88 @@ def resolve_precision(precision: str, device: str) -> str:
     return precision
 
 
+def _absolute_if_local(name: str) -> str:
+    """A local path as an absolute one (what the card records and a resume from elsewhere needs);
+    a hub id as it is."""
+    path = Path(name).expanduser()
+    return str(path.resolve()) if name and path.exists() else name
+
+
 class _Run:
     def __init__(self, config: TrainingConfig, listeners: list[EventCallback], stop_event: threading.Event,
                  resume: bool):
+        for name in ("model_name_or_path", "train_file", "validation_file"):
+            setattr(config, name, _absolute_if_local(getattr(config, name)))
         self.config = config
         self.listeners = listeners
         self.stop_event = stop_event
         self.resume = resume
-        self.output_dir = Path(config.output_dir)
-        self.metrics_path = self.output_dir / METRICS_FILE
+        self.folder = RunFolder(config.output_dir)
+        self.output_dir = self.folder.path
+        self.claimed = False  # whether this run has made the folder its own (only then may it clean up)
+        self.created_folder = False
+        self.state = TrainerState()
 
     # -------------------------------------------------------------------------------------------
-    def emit(self, event: TrainingEvent) -> None:
-        with open(self.metrics_path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(event_to_dict(event)) + "\n")
+    def emit(self, event: TrainingEvent, log: bool = True) -> None:
+        if log:
+            with open(self.folder.metrics_file, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(event_to_dict(event)) + "\n")
         for listener in self.listeners:
             listener(event)
 
-    # -------------------------------------------------------------------------------------------
     def run(self) -> FinishedEvent:
+        """The run, and what a failure leaves: nothing when no epoch ended and no checkpoint was written
+        (the folder is as before), and a write failure named by its folder."""
+        try:
+            return self._run()
+        except BaseException as error:
+            if self.claimed and self.state.best_epoch is None and not self.folder.checkpoint.exists():
+                self.folder.discard(self.created_folder)
+            if isinstance(error, OSError):
+                raise self.folder.write_error(error) from error
+            raise
+
+    def _claim_output(self) -> None:
+        """Make the output folder this run's, as late as possible (every input has been checked by now):
+        an earlier run is removed (with `overwrite`) before anything of the new run is written."""
+        self.created_folder = self.folder.claim(self.config.model_name_or_path, self.config.overwrite)
+        self.claimed = True
+        try:  # "x": of two runs started into one empty folder at once, only one gets it
+            with open(self.folder.config_file, "x", encoding="utf-8") as handle:
+                handle.write(json.dumps(self.config.to_dict(), indent=2) + "\n")
+        except FileExistsError:
+            self.claimed = False
+            raise OutputNotWritableError(f"Another run has just started writing into "
+                                         f"{str(self.output_dir).replace('{', '{{').replace('}', '}}')}.",
+                                         "Choose another {output_dir}.", setting="output_dir") from None
+
+    # -------------------------------------------------------------------------------------------
+    def _run(self) -> FinishedEvent:
         import torch
-        from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                                  get_scheduler, set_seed)
+        from transformers import DataCollatorWithPadding, get_scheduler, set_seed
         from transformers.utils import logging as hf_logging
 
         from moderator_app.core.devices import resolve_device
 
-        config = self.config
+        config, state = self.config, self.state
         hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
         hf_logging.disable_progress_bar()  # our callers show their own progress
         device = resolve_device(config.device)
         precision = resolve_precision(config.precision, device)
         set_seed(config.seed)
 
-        # ---- data and model
-        ensure_model_available(config.model_name_or_path)
+        # ---- model and data, each checked before anything is written
+        self.emit(StatusEvent("Loading the base model and the data…"), log=False)
+        name = config.model_name_or_path
+        ensure_model_available(name)
+        base_model.check_weight_files(name, config.allow_pickle)
+        local_only = not Path(name).expanduser().is_dir() and not hub_reachable()
+        tokenizer = base_model.load_tokenizer(name, local_only)
+        base_model.check_max_length(name, tokenizer, config.max_length, local_only)
         data = load_training_data(config)
-        self.data_report = data.report
-        tokenizer = AutoTokenizer.from_pretrained(config.model_name_or_path)
         labels = data.label_names
-        model = AutoModelForSequenceClassification.from_pretrained(
-            config.model_name_or_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
-            label2id={label: index for index, label in enumerate(labels)}, ignore_mismatched_sizes=True)
+        model = base_model.load_model(name, labels, config.allow_pickle, local_only)
         model.to(device)
         (train_set, train_lengths), (val_set, val_lengths) = (_tokenize(split, tokenizer, config.max_length)
                                                               for split in (data.train, data.validation))
@@ -158,33 +187,31 @@ class _Run:
                         dtype=torch.float16 if precision == "fp16" else torch.bfloat16)
 
         # ---- where we start: fresh, or exactly where a checkpoint left off
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        state = TrainerState()
         if self.resume:
-            state = load_trainer_state(checkpoint_dir(self.output_dir))
-            restore_checkpoint(checkpoint_dir(self.output_dir), model, optimizer, scheduler, scaler)
-            _truncate_metrics(self.metrics_path, state.global_step)
+            self.emit(StatusEvent("Restoring checkpoint…"), log=False)
+            self.state = state = load_trainer_state(self.folder.checkpoint)
+            restore_checkpoint(self.folder.checkpoint, model, optimizer, scheduler, scaler)
+            _truncate_metrics(self.folder.metrics_file, state.global_step)
         else:
-            _prepare_output_dir(self.output_dir)
-            config.save(self.output_dir / CONFIG_FILE)
+            self._claim_output()
         self.emit(DataLoadedEvent(data.report.summary(), data.report.to_dict()))
 
-        def save_state(reason: str) -> None:
-            save_checkpoint(checkpoint_dir(self.output_dir), model, tokenizer, optimizer, scheduler, scaler, state)
-            self.emit(CheckpointEvent(str(checkpoint_dir(self.output_dir)), state.global_step,
+        def save_state() -> None:
+            save_checkpoint(self.folder.checkpoint, model, tokenizer, optimizer, scheduler, scaler, state)
+            self.emit(CheckpointEvent(str(self.folder.checkpoint), state.global_step,
                                       state.epoch + state.step_in_epoch / steps_per_epoch))
 
         def finish(reason: str) -> FinishedEvent:
             if reason != "stopped":  # a finished run needs no resumable state; it is 3× the model's size
-                shutil.rmtree(checkpoint_dir(self.output_dir), ignore_errors=True)
+                shutil.rmtree(self.folder.checkpoint, ignore_errors=True)
             write_summary(self.output_dir, config, labels, state.best_epoch, state.best_metrics, state.history,
-                          reason, self.data_report.to_dict())
+                          reason, data.report.to_dict())
             write_model_card(self.output_dir, config, labels, state.best_epoch, state.history, reason, precision)
             if reason != "stopped" and state.best_epoch:  # the best epoch's weights are in the folder
                 calibrate_trained_model(self.output_dir, data.validation["text"], data.validation["label"],
                                         config.threshold_rule, device, config.eval_batch_size)
             event = FinishedEvent(str(self.output_dir), state.best_epoch, state.best_metrics, reason,
-                                  state.global_step, str(checkpoint_dir(self.output_dir)), state.skipped_steps)
+                                  state.global_step, str(self.folder.checkpoint), state.skipped_steps)
             self.emit(event)
             return event
 
@@ -204,6 +231,7 @@ class _Run:
             first_step = state.global_step - len(pending) + 1
             for offset, (step_loss, (_, rate, _)) in enumerate(zip(losses, pending)):
                 step = first_step + offset
+                _check_finite(step_loss, f"the training loss at step {step}", config)
                 state.epoch_loss_sum += step_loss
                 self.emit(StepEvent(step, total_steps, state.epoch + (step - state.epoch * steps_per_epoch)
                                     / steps_per_epoch, step_loss, rate, samples_per_second,
@@ -243,12 +271,13 @@ class _Run:
                     report_steps(pending)
                     pending, interval_started = [], time.perf_counter()
                 if self.stop_event.is_set() and mid_epoch:  # may have been set by a listener just now
-                    save_state("stopped")
+                    save_state()
                     return finish("stopped")
 
             # ---- end of epoch: evaluate, keep the best weights, decide whether to go on
             metrics, val_loss = _evaluate(model, val_set, val_lengths, collate, config, device, autocast,
-                                             len(labels))
+                                          len(labels))
+            _check_finite(val_loss, f"the validation loss after epoch {state.epoch + 1}", config)
             improved = state.best_val_loss is None or val_loss < state.best_val_loss
             epoch_event = EpochEvent(
                 epoch=state.epoch + 1, global_step=state.global_step,
@@ -258,12 +287,12 @@ class _Run:
                 seconds=time.perf_counter() - epoch_started, is_best=improved)
             state.history.append(asdict(epoch_event))
             if improved:
+                model.save_pretrained(self.output_dir)
+                tokenizer.save_pretrained(self.output_dir)
                 state.best_val_loss, state.best_epoch = val_loss, state.epoch + 1
                 state.best_metrics = {"val_loss": val_loss, "accuracy": metrics.accuracy,
                                       "precision": metrics.precision, "recall": metrics.recall, "f1": metrics.f1}
                 state.epochs_without_improvement = 0
-                model.save_pretrained(self.output_dir)
-                tokenizer.save_pretrained(self.output_dir)
             else:
                 state.epochs_without_improvement += 1
             self.emit(epoch_event)
@@ -273,11 +302,19 @@ class _Run:
             if patience and state.epochs_without_improvement >= patience:
                 return finish("early_stopping")
             if self.stop_event.is_set():
-                save_state("stopped")
+                save_state()
                 return finish("stopped")
             if config.save_checkpoint_every_epoch and state.epoch < config.num_epochs:
-                save_state("epoch")
+                save_state()
         return finish("completed")
+
+
+def _check_finite(value: float, what: str, config: TrainingConfig) -> None:
+    """Stop a diverged run with a clear message rather than save a model of NaN weights."""
+    if not math.isfinite(value):
+        raise TrainingError(f"Training stopped: {what} is {value} — the model diverged and its weights are "
+                            "no longer numbers.",
+                            f"Lower {{learning_rate}} (now {config.learning_rate:g}) and start again.")
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -343,31 +380,16 @@ def _found_inf(scaler, optimizer):
     return torch.stack([value.to(next(iter(found.values())).device) for value in found.values()]).sum()
 
 
-def _prepare_output_dir(folder: Path) -> None:
-    """A fresh run may reuse an output folder only if it holds nothing of value or an earlier run of ours."""
-    stale = [folder / name for name in (METRICS_FILE, "checkpoint", "checkpoint.partial", OPERATING_POINT_FILE)]
-    foreign = [p.name for p in folder.iterdir()
-               if p.name not in {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-                                 "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt",
-                                 "training_config.json", "training_summary.json", "README.md", "metrics.jsonl",
-                                 "checkpoint", "checkpoint.partial", "generation_config.json", OPERATING_POINT_FILE}]
-    if foreign:
-        raise TrainingError(f"{folder}: the output folder already holds other files ({', '.join(sorted(foreign)[:5])}). "
-                            "Choose an empty or new folder.", bad_input=True)
-    for path in stale:
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-
-
 def _truncate_metrics(path: Path, last_step: int) -> None:
     """Drop events logged after the checkpoint: the resumed run logs those steps again."""
     if not path.exists():
         return
     kept = []
     for line in path.read_text(encoding="utf-8").splitlines():
-        event = json.loads(line)
+        try:
+            event = json.loads(line)
+        except ValueError:  # a line cut short when the process was killed
+            continue
         if event.get("global_step", 0) <= last_step and event.get("kind") not in ("finished", "failed"):
             kept.append(line)
     path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")

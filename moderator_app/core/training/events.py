@@ -78,12 +78,22 @@ class FinishedEvent:
 
 
 @dataclass
+class StatusEvent:
+    """What the run is doing while no steps are coming (loading the model, restoring a checkpoint).
+    Shown live, not logged in metrics.jsonl."""
+
+    message: str
+    kind: str = "status"
+
+
+@dataclass
 class FailedEvent:
     message: str  # readable, one paragraph, says what to do
     kind: str = "failed"
 
 
-TrainingEvent = DataLoadedEvent | StepEvent | EpochEvent | CheckpointEvent | FinishedEvent | FailedEvent
+TrainingEvent = (DataLoadedEvent | StepEvent | EpochEvent | CheckpointEvent | FinishedEvent | FailedEvent
+                 | StatusEvent)
 EventCallback = Callable[[TrainingEvent], None]
 
 
@@ -92,7 +102,8 @@ def event_to_dict(event: TrainingEvent) -> dict[str, Any]:
 
 
 _EVENT_TYPES: dict[str, type] = {cls.kind: cls for cls in  # type: ignore[attr-defined]
-                                 (DataLoadedEvent, StepEvent, EpochEvent, CheckpointEvent, FinishedEvent, FailedEvent)}
+                                 (DataLoadedEvent, StepEvent, EpochEvent, CheckpointEvent, FinishedEvent, FailedEvent,
+                                  StatusEvent)}
 
 
 def event_from_dict(record: dict[str, Any]) -> TrainingEvent:

@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from moderator_app.core.config import TrainingConfig
+from moderator_app.core.errors import UserError
 from moderator_app.core.training.events import EventCallback, FinishedEvent
 
 # How often the parent looks at the stop request and at whether the child is still alive.
@@ -29,8 +30,10 @@ POLL_SECONDS = 0.1
 EXIT_GRACE_SECONDS = 30
 
 
-class TrainingProcessError(RuntimeError):
-    """The training process ended without a result: killed, crashed, or could not start."""
+class TrainingProcessError(UserError):
+    """The training process ended without a result: killed (most often for want of memory), crashed,
+    or could not start. The message says what to do."""
+    title = "Training process ended"
 
 
 def train_in_subprocess(config: TrainingConfig, on_event: EventCallback | None = None,
@@ -85,8 +88,8 @@ def _ended_without_result(process: multiprocessing.process.BaseProcess) -> Train
     else:
         how = f"ended unexpectedly (exit code {code})"
     return TrainingProcessError(
-        f"The training process {how}. If it ran out of memory, lower the training batch size or the maximum "
-        "length and start again; a stopped or interrupted run keeps its last checkpoint for Resume.")
+        f"The training process {how}.", "If it ran out of memory, lower {train_batch_size} or {max_length} and "
+        "start again; a stopped or interrupted run keeps its last checkpoint for Resume.")
 
 
 def _run_child(config: TrainingConfig, sender: Connection, stop: threading.Event, resume_from: str | None) -> None:
@@ -118,6 +121,6 @@ def _portable(error: BaseException) -> BaseException:
             return error
     except Exception:  # noqa: BLE001 - any pickling failure means: send a plain copy instead
         pass
-    plain = TrainingProcessError(f"{type(error).__name__}: {error}")
+    plain = RuntimeError(f"{type(error).__name__}: {error}")  # a fault of ours: "Unexpected error" in the app
     plain.remote_traceback = details
     return plain
