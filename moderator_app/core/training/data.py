@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.files.formats import DataFileError, FileFormat, detect_format, is_index_column
+from moderator_app.core.hub import looks_like_hub_id
 
 TEXT_COLUMN_NAMES = ("text", "tweet", "comment", "sentence", "content", "message", "body", "post")
 LABEL_COLUMN_NAMES = ("label", "labels", "class", "ishate", "is_hate", "hate", "target", "category")
@@ -32,7 +32,7 @@ def read_table(source: str | Path):
     import datasets
 
     path = Path(source).expanduser()
-    if not path.exists() and _looks_like_hub_id(str(source)):
+    if not path.exists() and looks_like_hub_id(str(source)):
         return _read_hub_dataset(str(source))
     fmt = detect_format(path)
     datasets.disable_progress_bars()
@@ -99,11 +99,6 @@ def _csv_header(fmt: FileFormat) -> list[str]:
         raise DataError(f"{fmt.path}: cannot read the header line: {_first_line(error)}") from None
 
 
-def _looks_like_hub_id(name: str) -> bool:
-    parts = name.split("/")
-    return 1 <= len(parts) <= 2 and all(parts) and not os.path.splitext(name)[1] and not name.startswith(".")
-
-
 def _read_hub_dataset(name: str):
     import datasets
 
@@ -149,13 +144,14 @@ class DataReport:
     def summary(self) -> str:
         lines = [f"Training data: {self.train_source}",
                  f"  text column '{self.text_column}', label column '{self.label_column}' ({self.label_kind})",
-                 f"  rows read: {self.rows_read:,}; rows dropped: {self.rows_dropped:,}"]
+                 f"  rows read: {self.rows_read:,} = {self.train_rows:,} for training + {self.validation_rows:,} "
+                 f"for validation + {self.rows_dropped:,} dropped"]
         for reason, count in self.dropped.items():
             examples = ", ".join(str(row) for row in self.dropped_examples.get(reason, []))
             lines.append(f"    {reason}: {count:,} (rows {examples}{', …' if count > 5 else ''})")
         total = sum(self.label_counts.values()) or 1
         counts = ", ".join(f"{label} {count:,} ({count / total:.0%})" for label, count in self.label_counts.items())
-        lines.append(f"  labels: {counts}")
+        lines.append(f"  labels (training and validation rows): {counts}")
         lines.append(f"  training rows: {self.train_rows:,}; validation rows: {self.validation_rows:,} "
                      f"({self.validation_source})")
         return "\n".join(lines)
@@ -226,13 +222,16 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
             rare = [name for name, count in zip(label_names, _counts(full["label"], len(label_names))) if count < 2]
             raise DataError(f"{config.train_file}: label(s) {', '.join(rare)} occur only once; a stratified "
                             "validation split needs at least two rows of each. Add rows or give a validation file.")
+        _check_split_sizes(config, full["label"], label_names)
         split = full.train_test_split(test_size=config.validation_split, seed=config.seed,
                                       stratify_by_column="label")
         train_set, validation = split["train"], split["test"]
         validation_source = f"stratified split of {config.validation_split:.0%}, seed {config.seed}"
         rows_read = train.rows_read
 
-    counts = _counts(full["label"], len(label_names))
+    # over every row kept (a validation file's too), so that the counts add up to the rows reported
+    counts = [a + b for a, b in zip(_counts(train_set["label"], len(label_names)),
+                                    _counts(validation["label"], len(label_names)))]
     report = DataReport(
         train_source=str(config.train_file), validation_source=validation_source,
         text_column=text_column, label_column=label_column, label_kind=train.kind, rows_read=rows_read,
@@ -242,6 +241,25 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
     if len(train_set) == 0 or len(validation) == 0:
         raise DataError(f"{config.train_file}: too few usable rows to train and validate ({len(full)}).")
     return LoadedData(train_set, validation, label_names, report)
+
+
+def _check_split_sizes(config: TrainingConfig, label_ids: list[int], label_names: list[str]) -> None:
+    """A stratified split needs at least one row of every label on each side; say so in our words
+    (datasets says "test_size = 4 should be greater or equal to the number of classes = 9")."""
+    from moderator_app.core.errors import DataError as SplitError
+
+    rows = len(label_ids)
+    validation_rows = math.ceil(config.validation_split * rows)
+    side, size = ("validation", validation_rows) if validation_rows < len(label_names) else \
+        ("training", rows - validation_rows)
+    if size >= len(label_names):
+        return
+    counts = ", ".join(f"{name} {count:,}" for name, count in zip(label_names, _counts(label_ids, len(label_names))))
+    source = str(config.train_file).replace("{", "{{").replace("}", "}}")
+    raise SplitError(f"{source}: a validation split of {config.validation_split:g} leaves {size:,} of {rows:,} "
+                     f"rows for {side}, fewer than the {len(label_names)} labels ({counts}): a stratified split "
+                     "needs a row of each label on both sides.",
+                     "Change {validation_split}, add rows, or give a {validation_file}.", setting="validation_split")
 
 
 def _counts(label_ids: list[int], n: int) -> list[int]:

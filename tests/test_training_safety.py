@@ -1,0 +1,322 @@
+"""Issue 12 for `train`: no code from a model or a run folder runs, nothing a user owns is overwritten,
+nothing silently wrong, one line and exit 2 for every bad input, faults leave nothing half-written."""
+
+import builtins
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from moderator_app.cli import main
+from moderator_app.core.errors import ModelNotUsableError, OutputNotWritableError, describe_failure
+from moderator_app.core.training.engine import TrainingError, train
+from moderator_app.core.training.events import StatusEvent
+from test_engine import Recorder, tiny_config
+from tiny_models import build_tiny_roberta, synthetic_rows, write_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Payload:
+    """A pickle that, once unpickled, creates `marker` (what a malicious file in a shared folder would do)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def run_cli(*arguments: str) -> tuple[int, str]:
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    err, out = io.StringIO(), io.StringIO()
+    with redirect_stderr(err), redirect_stdout(out):
+        status = main(["train", *map(str, arguments)])
+    return status, err.getvalue().strip()
+
+
+def one_line(err: str) -> str:
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture
+def small_csv(tmp_path):
+    return write_csv(tmp_path / "small.csv", synthetic_rows(96, seed=5))
+
+
+def quick(tiny_model_dir, data, output, **overrides):
+    settings = dict(num_epochs=1, train_batch_size=32, logging_steps=1)
+    settings.update(overrides)
+    return tiny_config(tiny_model_dir, data, output, **settings)
+
+
+# ---------------------------------------------------------------------------------------- point 1
+def test_resume_never_unpickles_what_the_run_folder_holds(tiny_model_dir, small_csv, tmp_path):
+    stop = threading.Event()
+    output = tmp_path / "run"
+    train(quick(tiny_model_dir, small_csv, output, num_epochs=2), Recorder(stop_at_step=1, stop_event=stop),
+          stop_event=stop)
+    checkpoint = output / "checkpoint"
+    assert not list(checkpoint.glob("rng_state*.pt"))  # random state is stored as plain data
+    marker = tmp_path / "payload-ran"
+    (checkpoint / "rng_state.pt").write_bytes(pickle.dumps({"python": Payload(marker)}))
+    train(quick(tiny_model_dir, small_csv, output), resume_from=output)
+    assert not marker.exists()
+
+
+def test_a_malicious_optimizer_state_is_refused_without_torch_advice(tiny_model_dir, small_csv, tmp_path):
+    import torch
+
+    stop = threading.Event()
+    output = tmp_path / "run"
+    train(quick(tiny_model_dir, small_csv, output, num_epochs=2), Recorder(stop_at_step=1, stop_event=stop),
+          stop_event=stop)
+    marker = tmp_path / "payload-ran"
+    torch.save({"optimizer": Payload(marker)}, output / "checkpoint" / "optimizer.pt")
+    status, err = run_cli("--resume", output)
+    assert status == 2 and "cannot be restored" in one_line(err)
+    assert "weights_only" not in err and not marker.exists()
+
+
+def test_a_model_that_needs_its_own_code_is_refused_without_a_prompt(tmp_path, small_csv, monkeypatch):
+    model = build_tiny_roberta(tmp_path / "custom")
+    config = json.loads((model / "config.json").read_text())
+    config.update(model_type="evil-roberta", auto_map={"AutoConfig": "evil.EvilConfig",
+                                                        "AutoModelForSequenceClassification": "evil.EvilModel"})
+    (model / "config.json").write_text(json.dumps(config))
+    marker = tmp_path / "code-ran"
+    (model / "evil.py").write_text(f"open({str(marker)!r}, 'w').close()\n"
+                                   "from transformers import RobertaConfig as EvilConfig\n"
+                                   "from transformers import RobertaForSequenceClassification as EvilModel\n")
+
+    def no_prompt(*args):
+        raise AssertionError("transformers asked whether to run the model's code")
+
+    monkeypatch.setattr(builtins, "input", no_prompt)
+    status, err = run_cli("--data", small_csv, "--model", model, "--output", tmp_path / "out")
+    assert status == 2 and "never runs code that comes with a model" in one_line(err)
+    assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+def test_pickle_weights_need_allow_pickle(tiny_model_dir, small_csv, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+    import torch
+
+    model = tmp_path / "bin-model"
+    shutil.copytree(tiny_model_dir, model)
+    torch.save(load_file(model / "model.safetensors"), model / "pytorch_model.bin")
+    (model / "model.safetensors").unlink()
+    status, err = run_cli("--data", small_csv, "--model", model, "--output", tmp_path / "out")
+    assert status == 2 and "pytorch_model.bin" in one_line(err) and "--allow-pickle" in err
+    status, err = run_cli("--data", small_csv, "--model", model, "--output", tmp_path / "out", "--allow-pickle",
+                          "--epochs", "1", "--max-length", "32")
+    assert status == 0, err
+
+
+# ---------------------------------------------------------------------------------------- point 2
+def test_the_base_models_folder_is_never_an_output(tiny_model_dir, small_csv, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    before = (model / "model.safetensors").read_bytes()
+    for output in (model, model / "inside"):
+        status, err = run_cli("--data", small_csv, "--model", model, "--output", output)
+        assert status == 2 and "base model's folder" in one_line(err)
+    assert (model / "model.safetensors").read_bytes() == before and not (model / "inside").exists()
+
+
+@pytest.mark.parametrize("name", ["README.md", "config.json"])
+def test_a_users_file_is_never_overwritten(tiny_model_dir, small_csv, tmp_path, name):
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / name).write_text("mine")
+    for extra in ([], ["--overwrite"]):
+        status, err = run_cli("--data", small_csv, "--model", tiny_model_dir, "--output", output, *extra)
+        assert status == 2 and "not an earlier run of this app" in one_line(err)
+    assert (output / name).read_text() == "mine" and os.listdir(output) == [name]
+
+
+def test_an_earlier_run_is_replaced_only_when_asked_and_removed_before_the_new_one_writes(
+        tiny_model_dir, small_csv, tmp_path):
+    output = tmp_path / "out"
+    train(quick(tiny_model_dir, small_csv, output))
+    status, err = run_cli("--data", small_csv, "--model", tiny_model_dir, "--output", output)
+    assert status == 2 and "holds an earlier run" in one_line(err) and "--overwrite" in err
+    # replaced, and stopped at once: the folder describes the new stopped run only, no old weights beside it
+    stop = threading.Event()
+    result = train(quick(tiny_model_dir, small_csv, output, overwrite=True, num_epochs=2),
+                   Recorder(stop_at_step=1, stop_event=stop), stop_event=stop)
+    assert result.reason == "stopped"
+    assert not (output / "model.safetensors").exists() and (output / "checkpoint" / "model.safetensors").exists()
+    kinds = [json.loads(line)["kind"] for line in (output / "metrics.jsonl").read_text().splitlines()]
+    assert kinds.count("finished") == 1 and kinds.count("epoch") == 0
+
+
+def test_output_naming_a_file_is_refused(tiny_model_dir, small_csv, tmp_path):
+    (tmp_path / "file").write_text("x")
+    status, err = run_cli("--data", small_csv, "--model", tiny_model_dir, "--output", tmp_path / "file")
+    assert status == 2 and "is a file, not a folder" in one_line(err)
+
+
+# ---------------------------------------------------------------------------------------- point 3
+@pytest.mark.parametrize("flag, value", [("--learning-rate", "inf"), ("--learning-rate", "1e10"),
+                                         ("--learning-rate", "nan"), ("--weight-decay", "nan")])
+def test_non_finite_and_absurd_settings_are_refused_up_front(flag, value, tiny_model_dir, small_csv, tmp_path):
+    status, err = run_cli("--data", small_csv, "--model", tiny_model_dir, "--output", tmp_path / "out", flag, value)
+    assert status == 2 and one_line(err).startswith(f"moderator-app train: error: {flag}: must be")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_whose_loss_is_not_finite_stops_and_leaves_nothing(tiny_model_dir, small_csv, tmp_path, monkeypatch):
+    import torch
+
+    from moderator_app.core.training import base_model
+
+    original = base_model.load_model
+
+    def poisoned(*args, **kwargs):
+        model = original(*args, **kwargs)
+        with torch.no_grad():
+            model.classifier.out_proj.weight.fill_(float("nan"))
+        return model
+
+    monkeypatch.setattr(base_model, "load_model", poisoned)
+    with pytest.raises(TrainingError, match="training loss at step 1 is nan") as raised:
+        train(quick(tiny_model_dir, small_csv, tmp_path / "out"))
+    assert "{learning_rate}" not in describe_failure(raised.value).message
+    assert not (tmp_path / "out").exists()  # no NaN model saved
+
+
+def test_a_half_precision_base_model_trains_in_fp32(tiny_model_dir, small_csv, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoTokenizer
+
+    half = tmp_path / "half"
+    AutoModel.from_pretrained(tiny_model_dir).half().save_pretrained(half)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(half)
+    assert load_file(half / "model.safetensors")["embeddings.word_embeddings.weight"].dtype == torch.float16
+    result = train(quick(half, small_csv, tmp_path / "out"))
+    weights = load_file(Path(result.output_dir) / "model.safetensors")
+    assert {tensor.dtype for tensor in weights.values()} == {torch.float32}
+
+
+# ---------------------------------------------------------------------------------------- point 4
+def test_max_length_beyond_the_models_positions_names_both_numbers(tiny_model_dir, small_csv, tmp_path):
+    status, err = run_cli("--data", small_csv, "--model", tiny_model_dir, "--output", tmp_path / "out",
+                          "--max-length", "600")
+    assert status == 2 and "--max-length is 600" in one_line(err) and "at most 512 tokens" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_validation_split_too_small_for_the_labels_says_which(tiny_model_dir, tmp_path):
+    rows = [(f"text number {index}", f"class{index % 9}") for index in range(36)]
+    data = write_csv(tmp_path / "nine.csv", rows)
+    status, err = run_cli("--data", data, "--model", tiny_model_dir, "--output", tmp_path / "out")
+    assert status == 2 and "leaves 4 of 36 rows for validation, fewer than the 9 labels" in one_line(err)
+    assert "class0 4" in err and "--validation-split" in err and "test_size" not in err
+
+
+def test_a_config_key_is_named_as_a_key(tiny_model_dir, small_csv, tmp_path):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"epochs": 3}))
+    status, err = run_cli("--config", config, "--data", small_csv, "--model", tiny_model_dir, "--output", tmp_path)
+    assert status == 2 and "has the key 'epochs', which is no setting" in one_line(err)
+    assert "num_epochs" in err and "--epochs:" not in err
+    config.write_text(json.dumps({"num_epochs": -2}))
+    status, err = run_cli("--config", config, "--data", small_csv, "--model", tiny_model_dir, "--output", tmp_path)
+    assert status == 2 and f"{config}: 'num_epochs' must be ≥ 1" in one_line(err)
+
+
+def test_a_utf16_config_file_is_read_and_a_garbled_one_is_one_line(tmp_path):
+    from moderator_app.core.config import TrainingConfig
+
+    config = tmp_path / "utf16.json"
+    config.write_text(json.dumps({"num_epochs": 3}), encoding="utf-16")
+    assert TrainingConfig.load(config).num_epochs == 3
+    config.write_bytes(b'{"num_epochs": 3, "text_column": "\xff\xfe\xfa"}')
+    status, err = run_cli("--config", config, "--data", "x.csv", "--output", tmp_path / "o")
+    assert status == 2 and "is not UTF-8 text" in one_line(err)
+
+
+def test_a_full_disk_during_the_first_epoch_is_one_line_naming_the_folder_and_leaves_nothing(
+        tiny_model_dir, small_csv, tmp_path, monkeypatch):
+    import errno
+
+    from transformers import PreTrainedModel
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(PreTrainedModel, "save_pretrained", disk_full)
+    output = tmp_path / "out"
+    status, err = run_cli("--data", small_csv, "--model", tiny_model_dir, "--output", output, "--epochs", "1")
+    last = err.splitlines()[-1]  # after the data report and the progress bar
+    assert status == 2 and f"No space left on the disk while writing into {output}" in last and "Errno" not in last
+    assert not output.exists()  # the run created the folder, and removed it again
+
+
+# ---------------------------------------------------------------------------------------- point 5
+def test_sigterm_checkpoints_and_stops_like_ctrl_c(tiny_model_dir, small_csv, tmp_path):
+    output = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen([sys.executable, "-m", "moderator_app", "train", "--data", str(small_csv),
+                                "--model", str(tiny_model_dir), "--output", str(output), "--epochs", "3",
+                                "--max-length", "32"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:  # the handler is in place once the command prints anything
+        if line.startswith("Loading"):
+            process.send_signal(signal.SIGTERM)
+            break
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 130, err
+    assert "--resume" in out and (output / "checkpoint" / "trainer_state.json").is_file()
+
+
+# ---------------------------------------------------------------------------------------- point 6
+def test_resume_says_it_is_restoring_and_the_card_names_the_base_model_absolutely(
+        tiny_model_dir, small_csv, tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copytree(tiny_model_dir, tmp_path / "base")
+    monkeypatch.chdir(tmp_path)
+    stop = threading.Event()
+    train(quick("base", small_csv, "out", num_epochs=2), Recorder(stop_at_step=1, stop_event=stop), stop_event=stop)
+    events = Recorder()
+    train(quick("base", small_csv, "out"), events, resume_from="out")
+    assert "Restoring checkpoint…" in [event.message for event in events.of(StatusEvent)]
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert f"base_model: {tmp_path / 'base'}\n" in card
+
+
+def test_the_data_report_adds_up(tiny_model_dir, synthetic_csv, synthetic_val_csv, tmp_path):
+    from moderator_app.core.config import TrainingConfig
+    from moderator_app.core.training.data import load_training_data
+
+    rows = synthetic_rows(100, seed=4) + [("", "hate")] * 3
+    data = write_csv(tmp_path / "with-empty.csv", rows)
+    report = load_training_data(TrainingConfig(train_file=str(data), validation_file=str(synthetic_val_csv))).report
+    assert report.rows_read == 223 and report.rows_dropped == 3
+    assert sum(report.label_counts.values()) == report.train_rows + report.validation_rows == 220
+    assert "rows read: 223 = 100 for training + 120 for validation + 3 dropped" in report.summary()
+
+
+def test_output_problems_are_user_errors_that_name_the_setting():
+    from moderator_app.core.training.run_folder import RunFolder
+
+    with pytest.raises(OutputNotWritableError) as raised:
+        RunFolder(__file__).check_new_run()
+    assert raised.value.setting == "output_dir"
+    assert "<Output folder>" in describe_failure(raised.value, lambda name: "<Output folder>").message
