@@ -250,3 +250,68 @@ def qtbot_left():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_start_is_disabled_with_the_reason_for_a_folder_that_cannot_be_used(qtbot, window, tiny_model_dir,
+                                                                             synthetic_csv, tmp_path):
+    tab = window.training_tab
+    fill_form(qtbot, tab, **quick_settings(tiny_model_dir, synthetic_csv, tmp_path / "out"))
+    output = tab.form.fields["output_dir"]
+    assert output.message.text() == "A new folder will be created."
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "README.md").write_text("my notes")
+    for folder, expected in ((tmp_path / "mine", "not an earlier run of this app"),
+                             (tiny_model_dir, "the base model's folder")):
+        output.line.setText(str(folder))
+        qtbot.waitUntil(lambda: expected in output.message.text() and not tab.start_button.isEnabled())
+        assert output.invalid and ""Output folder"" in output.message.text()
+        assert "--output" not in output.message.text() and "Output folder" in tab.problem_label.text()
+
+
+def test_an_earlier_run_is_replaced_only_after_asking_and_the_hint_follows_the_run(
+        qtbot, window, tiny_model_dir, synthetic_csv, tmp_path, monkeypatch):
+    from moderator_app.core.training.engine import train
+    from test_engine import tiny_config
+
+    output = tmp_path / "out"
+    train(tiny_config(tiny_model_dir, synthetic_csv, output, num_epochs=1, seed=1))
+    tab = window.training_tab
+    fill_form(qtbot, tab, **quick_settings(tiny_model_dir, synthetic_csv, output, num_epochs=1, seed=2))
+    field = tab.form.fields["output_dir"]
+    assert field.message.text() == "Holds an earlier run; Start asks before replacing it."
+
+    asked = []
+    monkeypatch.setattr(dialogs, "confirm", lambda *args, **kwargs: asked.append(args[2]) or False)
+    tab.start_button.click()
+    assert not tab.is_running and str(output) in asked[0]
+    assert json.loads((output / "training_config.json").read_text())["seed"] == 1  # untouched
+
+    monkeypatch.setattr(dialogs, "confirm", lambda *args, **kwargs: True)
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS):
+        tab.start_button.click()
+        assert field.message.text() == "This run writes into this folder."
+    qtbot.waitUntil(lambda: not tab.is_running, timeout=10_000)
+    assert json.loads((output / "training_config.json").read_text())["seed"] == 2
+    assert field.message.text() == "Holds an earlier run; Start asks before replacing it."
+
+
+def test_the_run_page_says_what_happens_while_no_steps_come(window):
+    from moderator_app.core.training.events import StatusEvent, StepEvent
+
+    monitor = window.training_tab.monitor
+    monitor.begin(2, 1, resumed=False)
+    monitor.handle_event(StepEvent(28, 50, 1.1, 0.5, 1e-5, 10.0, 20.0))
+    monitor.flush()
+    monitor.begin(2, 1, resumed=True)
+    monitor.handle_event(StatusEvent("Restoring checkpoint…"))
+    monitor.flush()
+    assert monitor.progress_label.text() == "Restoring checkpoint…"
+
+
+def test_the_form_offers_allow_pickle_and_names_settings_by_their_labels(window):
+    from moderator_app.core.config import setting_label
+
+    form = window.training_tab.form
+    assert form.fields["allow_pickle"].value() is False
+    assert form.fields["allow_pickle"].label.text() == setting_label("allow_pickle") == "Allow pickle weights"
+    assert form.fields["max_length"].spin.maximum() == 8192 and form.fields["seed"].spin.maximum() == 2**31 - 1

@@ -87,7 +87,7 @@ class TrainingConfig:
         128, "Max length", "Texts are truncated to this many tokens (at most the model's own limit).",
         section="model", minimum=1, maximum=8192, unit="tokens")
     allow_pickle: bool = setting(
-        False, "Pickle weights", "Also load a base model stored as pickle (pytorch_model.bin). Pickle files "
+        False, "Allow pickle weights", "Also load a base model stored as pickle (pytorch_model.bin). Pickle files "
         "can run code when loaded: allow them only for models from a source you trust.", section="model")
     output_dir: str = setting(
         "", "Output folder", "Folder that receives the trained model, its config, metrics and model card: a "

@@ -78,7 +78,6 @@ def preview(path: str, rows: int = 20) -> Preview:
 @dataclass
 class DataSummary:
     text: str
-    label_names: list[str]
 
 
 def data_report(config: TrainingConfig) -> DataSummary:
@@ -86,9 +85,7 @@ def data_report(config: TrainingConfig) -> DataSummary:
     libraries.import_model_libraries()
     from moderator_app.core.training.data import load_training_data
 
-    loaded = load_training_data(config)
-    report = loaded.report
-    return DataSummary(text=report.summary(), label_names=list(getattr(report, "label_names", []) or []))
+    return DataSummary(text=load_training_data(config).report.summary())
 
 
 def version_info() -> list[tuple[str, str]]:

@@ -1,5 +1,6 @@
 """Editors for the training form's fields: each turns one TrainingConfig field into a widget with a
-label, a tooltip and an inline message line under it (red for an invalid value, grey for a hint)."""
+label, a tooltip and an inline message line under it (red for an invalid value, grey for a hint).
+Labels, help, ranges and choices come from the field's metadata in core.config (`editor_for`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from PySide6.QtGui import QAction, QColor, QPalette
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu,
                                QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
-from moderator_app.core.config import FIELD_HELP
+from moderator_app.core.config import FIELD_HELP, FIELD_SPECS
 from moderator_app.gui.common import settings
 
 ERROR_COLOR = QColor(179, 38, 30)
@@ -315,6 +316,46 @@ class ColumnField(FieldEditor):
 
     def columns(self) -> list[str]:
         return [self.combo.itemText(index) for index in range(1, self.combo.count())]
+
+
+# What the form shows beside a checkbox and in empty text fields; labels, help and ranges are core's.
+CHECKBOX_TEXTS = {"group_by_length": "Group texts of similar length",
+                  "save_checkpoint_every_epoch": "Write a checkpoint every epoch",
+                  "allow_pickle": "pytorch_model.bin, from a source I trust"}
+PATH_FIELDS = {  # name: (file or folder, remembered-folder key, placeholder, dialog title)
+    "train_file": ("file", "data", "CSV, TSV, JSON Lines or Parquet", "Choose the training data"),
+    "validation_file": ("file", "data", "optional: a split of the training data otherwise",
+                        "Choose the validation data"),
+    "output_dir": ("folder", "output", "folder for the trained model", "Choose the output folder"),
+}
+
+
+TEXT_PLACEHOLDERS = {"threshold_rule": "best_f1, precision>=0.9 or recall>=0.8"}
+
+
+def editor_for(name: str) -> FieldEditor:
+    """The editor a TrainingConfig field's metadata asks for."""
+    spec = FIELD_SPECS[name]
+    label = spec["label"]
+    if name in PATH_FIELDS:
+        return PathField(name, label, *PATH_FIELDS[name])
+    if name == "model_name_or_path":
+        return ModelField(name, label)
+    if name in ("text_column", "label_column"):
+        return ColumnField(name, label)
+    if spec["choices"]:
+        return ChoiceField(name, label, list(spec["choices"].items()))
+    if spec["type"] is str:
+        return TextField(name, label, TEXT_PLACEHOLDERS.get(name, ""))
+    if spec["type"] is bool:
+        return BoolField(name, label, CHECKBOX_TEXTS.get(name, label))
+    if spec["type"] is int:
+        editor = IntField(name, label, int(spec["minimum"]), int(spec["maximum"]),
+                          f" {spec['unit']}" if spec["unit"] else "")
+        if name == "early_stopping_patience":
+            editor.spin.setSpecialValueText("off")
+        return editor
+    return FloatField(name, label)
 
 
 def connect_all(fields: Sequence[FieldEditor], callback: Callable[[], None]) -> None:

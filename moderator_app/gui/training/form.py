@@ -1,139 +1,86 @@
-"""The training form: every TrainingConfig field, with the recipe's defaults, a tooltip each and an
-inline message under any invalid value. `is_valid` (and `validity_changed`) gate the Start button.
+"""The training form: every TrainingConfig field the form offers, built from the field metadata in
+core.config (label, help, range, choices, section), with an inline message under any invalid value.
+`is_valid` (and `validity_changed`) gate the Start button; `problem_summary` says why it waits.
 
-Checks that need files, the network or torch run on BackgroundTasks: previews of the data files,
-the data report, whether the base model can be loaded, the available devices."""
+Checks that need files, the network or torch run on BackgroundTasks: previews of the data files and
+the data report (`DataChecks`), whether the base model can be loaded, the available devices."""
 
 from __future__ import annotations
 
-from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
-from moderator_app.core.config import SCHEDULERS, ConfigError, TrainingConfig
+from moderator_app.core.config import FIELD_SPECS, ConfigError, TrainingConfig
+from moderator_app.core.errors import UserError
+from moderator_app.core.training.run_folder import FolderState, RunFolder
 from moderator_app.gui.common import checks
-from moderator_app.gui.common.fields import (BoolField, ChoiceField, ColumnField, FieldEditor, FloatField, IntField,
-                                      ModelField, PathField, TextField, connect_all)
+from moderator_app.gui.common.errors import setting_label_for_gui
+from moderator_app.gui.common.fields import ChoiceField, FieldEditor, connect_all, editor_for
 from moderator_app.gui.common.tasks import BackgroundTasks
+from moderator_app.gui.training.data_checks import DataChecks
 
-DEFAULTS = TrainingConfig()
-CONFIG_FIELDS = [f.name for f in dataclass_fields(TrainingConfig)]
+FORM_FIELDS = [name for name, spec in FIELD_SPECS.items() if spec["form"]]
+SECTION_TITLES = {"data": "Data", "model": "Model", "training": "Training", "hardware": "Hardware",
+                  "output": "Output", "advanced": ""}
+# the order within a section where it differs from the dataclass's
+SECTION_ORDER = {"training": ["num_epochs", "train_batch_size", "learning_rate", "lr_scheduler", "warmup_steps",
+                              "early_stopping_patience", "seed", "threshold_rule"]}
 REQUIRED_HINTS = {"train_file", "output_dir"}  # empty at first: a grey hint, not a red error
-
-DEVICE_LABELS = {"auto": "Auto (detecting…)", "cuda": "CUDA GPU", "mps": "Apple MPS", "cpu": "CPU"}
-PRECISION_LABELS = [("auto", "Auto (fp16 on CUDA, fp32 elsewhere)"), ("fp16", "fp16 mixed precision (CUDA)"),
-                    ("bf16", "bf16 mixed precision"), ("fp32", "fp32 (full precision)")]
-SCHEDULER_LABELS = {"linear": "Linear decay (recipe)", "cosine": "Cosine decay",
-                    "constant_with_warmup": "Constant after warm-up", "constant": "Constant (no warm-up)"}
+DEVICE_LABELS = {"auto": "Auto (detecting…)", **{key: value for key, value in
+                                                  FIELD_SPECS["device"]["choices"].items() if key != "auto"}}
 
 
 class TrainingForm(QWidget):
     validity_changed = Signal(bool)
     values_changed = Signal()
-    # role ("train" or "validation"), checks.Preview or None, error message ("" when none)
-    preview_changed = Signal(str, object, str)
-    # state ("empty", "pending", "ok", "error"), text
+    preview_changed = Signal(str, object, str)  # see DataChecks
     report_changed = Signal(str, str)
     devices_detected = Signal(object)  # checks.DeviceInfo
 
     def __init__(self, tasks: BackgroundTasks, parent: QWidget | None = None):
         super().__init__(parent)
         self.tasks = tasks
-        self.fields: dict[str, FieldEditor] = {}
+        self.fields: dict[str, FieldEditor] = {name: editor_for(name) for name in FORM_FIELDS}
         self.device_info: checks.DeviceInfo | None = None
         self.errors: dict[str, str] = {}
         self.problem_summary = ""
+        self.running = False
         self._valid = False
-        self._async_errors: dict[str, tuple[str, str]] = {}  # field -> (kind, message)
+        self._model_message: tuple[str, str] | None = None
         self._model_check: checks.ModelCheck | None = None
-        self._previews: dict[str, checks.Preview | None] = {"train": None, "validation": None}
-        self._data_error = ""
-        self._report_key: tuple | None = None
-        self._report_state = "empty"
-
-        f = self.fields
-        f["train_file"] = PathField("train_file", "Training file", "file", "data", "CSV, TSV, JSON Lines or Parquet",
-                                    "Choose the training data")
-        f["validation_file"] = PathField("validation_file", "Validation file", "file", "data",
-                                         "optional: a split of the training data otherwise",
-                                         "Choose the validation data")
-        f["text_column"] = ColumnField("text_column", "Text column")
-        f["label_column"] = ColumnField("label_column", "Label column")
-        f["validation_split"] = FloatField("validation_split", "Validation split")
-        f["model_name_or_path"] = ModelField("model_name_or_path", "Base model")
-        f["max_length"] = IntField("max_length", "Max length", 1, 8192, " tokens")
-        f["num_epochs"] = IntField("num_epochs", "Epochs (at most)", 1, 10_000)
-        f["train_batch_size"] = IntField("train_batch_size", "Batch size", 1, 65_536)
-        f["eval_batch_size"] = IntField("eval_batch_size", "Evaluation batch size", 1, 65_536)
-        f["learning_rate"] = FloatField("learning_rate", "Learning rate")
-        f["lr_scheduler"] = ChoiceField("lr_scheduler", "Schedule",
-                                        [(name, SCHEDULER_LABELS.get(name, name)) for name in SCHEDULERS])
-        f["warmup_steps"] = IntField("warmup_steps", "Warm-up steps", 0, 10_000_000)
-        f["early_stopping_patience"] = IntField("early_stopping_patience", "Early-stopping patience", 0, 10_000,
-                                                " epochs")
-        f["early_stopping_patience"].spin.setSpecialValueText("off")
-        f["seed"] = IntField("seed", "Seed", 0, 2**31 - 1)
-        f["threshold_rule"] = TextField("threshold_rule", "Threshold rule", "best_f1, precision>=0.9 or recall>=0.8")
-        f["device"] = ChoiceField("device", "Device", list(DEVICE_LABELS.items()))
-        f["precision"] = ChoiceField("precision", "Precision", PRECISION_LABELS)
-        f["output_dir"] = PathField("output_dir", "Output folder", "folder", "output",
-                                    "folder for the trained model", "Choose the output folder")
-        f["adam_beta1"] = FloatField("adam_beta1", "Adam β1")
-        f["adam_beta2"] = FloatField("adam_beta2", "Adam β2")
-        f["adam_epsilon"] = FloatField("adam_epsilon", "Adam ε")
-        f["weight_decay"] = FloatField("weight_decay", "Weight decay")
-        f["max_grad_norm"] = FloatField("max_grad_norm", "Max gradient norm")
-        f["group_by_length"] = BoolField("group_by_length", "Batching", "Group texts of similar length")
-        f["logging_steps"] = IntField("logging_steps", "Read losses every", 1, 1_000_000, " steps")
-        f["save_checkpoint_every_epoch"] = BoolField("save_checkpoint_every_epoch", "Checkpoints",
-                                                     "Write a checkpoint every epoch")
-        assert set(f) == set(CONFIG_FIELDS), set(CONFIG_FIELDS) ^ set(f)
+        self.fields["device"].set_choices(list(DEVICE_LABELS.items()))  # type: ignore[attr-defined]
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
-        layout.addWidget(self._group("Data", ["train_file", "validation_file", "text_column", "label_column",
-                                              "validation_split"]))
-        layout.addWidget(self._group("Model", ["model_name_or_path", "max_length"]))
-        layout.addWidget(self._group("Training", ["num_epochs", "train_batch_size", "learning_rate",
-                                                  "lr_scheduler", "warmup_steps", "early_stopping_patience",
-                                                  "seed", "threshold_rule"]))
-        layout.addWidget(self._group("Hardware", ["device", "precision"]))
-        layout.addWidget(self._group("Output", ["output_dir"]))
-        self.advanced_toggle = QToolButton()
-        self.advanced_toggle.setText("Advanced settings")
-        self.advanced_toggle.setCheckable(True)
-        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.advanced_toggle.setAutoRaise(True)
-        self.advanced = self._group("", ["eval_batch_size", "adam_beta1", "adam_beta2", "adam_epsilon",
-                                         "weight_decay", "max_grad_norm", "group_by_length", "logging_steps",
-                                         "save_checkpoint_every_epoch"])
-        self.advanced.hide()
-        self.advanced_toggle.toggled.connect(self._toggle_advanced)
-        layout.addWidget(self.advanced_toggle)
-        layout.addWidget(self.advanced)
+        for section, title in SECTION_TITLES.items():
+            names = SECTION_ORDER.get(section) or [name for name in FORM_FIELDS
+                                                   if FIELD_SPECS[name]["section"] == section]
+            group = self._group(title, names)
+            if section == "advanced":
+                self.advanced = group
+                self.advanced_toggle = _disclosure("Advanced settings", group)
+                layout.addWidget(self.advanced_toggle)
+            layout.addWidget(group)
         layout.addStretch(1)
 
+        self.data = DataChecks(tasks, self.fields, setting_label_for_gui, self)
+        self.data.preview_changed.connect(self.preview_changed)
+        self.data.report_changed.connect(self.report_changed)
+        self.data.changed.connect(self._revalidate)
         self._revalidate_timer = _single_shot(self, 0, self._revalidate)
         self._model_timer = _single_shot(self, 400, self._check_model)
-        self._preview_timers = {role: _single_shot(self, 300, lambda role=role: self._load_preview(role))
-                                for role in self._previews}
-        self._report_timer = _single_shot(self, 500, self._load_report)
 
         self.set_config(TrainingConfig())
-        connect_all(list(f.values()), self._on_edited)
-        f["model_name_or_path"].edited.connect(self._model_timer.start)
-        f["train_file"].edited.connect(self._preview_timers["train"].start)
-        f["validation_file"].edited.connect(self._preview_timers["validation"].start)
-        f["validation_file"].edited.connect(self._update_split_enabled)
+        connect_all(list(self.fields.values()), self._on_edited)
+        self.fields["model_name_or_path"].edited.connect(self._model_timer.start)
+        self.fields["validation_file"].edited.connect(self._update_split_enabled)
         self._model_timer.start()
         self._revalidate()
 
-    # --------------------------------------------------------------------------------- layout
     def _group(self, title: str, names: list[str]) -> QWidget:
         box = QGroupBox(title) if title else QWidget()
         form = QFormLayout(box)
@@ -146,13 +93,8 @@ class TrainingForm(QWidget):
             form.addRow(field.label, field)
         return box
 
-    def _toggle_advanced(self, shown: bool) -> None:
-        self.advanced.setVisible(shown)
-        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-
     def _update_split_enabled(self) -> None:
-        has_validation = bool(self.fields["validation_file"].value())
-        self.fields["validation_split"].editor.setEnabled(not has_validation)
+        self.fields["validation_split"].editor.setEnabled(not self.fields["validation_file"].value())
 
     # --------------------------------------------------------------------------------- values
     def values(self) -> dict[str, Any]:
@@ -181,21 +123,6 @@ class TrainingForm(QWidget):
     def set_config(self, config: TrainingConfig) -> None:
         self.set_values(config.to_dict())
 
-    def config(self) -> TrainingConfig:
-        """The form's configuration; raises ConfigError naming the first invalid field."""
-        for name, field in self.fields.items():
-            try:
-                field.value()
-            except ValueError as error:
-                raise ConfigError(name, str(error)) from None
-        config = TrainingConfig(**self.values())
-        config.validate()
-        for name, message in self.errors.items():
-            raise ConfigError(name, message)
-        if self._data_error:
-            raise ConfigError("train_file", self._data_error)
-        return config
-
     def config_for_saving(self) -> TrainingConfig:
         """The values as they are, for File › Save; raises ConfigError for one that does not parse."""
         for name, field in self.fields.items():
@@ -205,18 +132,37 @@ class TrainingForm(QWidget):
                 raise ConfigError(name, str(error)) from None
         return TrainingConfig(**self.values())
 
+    def config(self) -> TrainingConfig:
+        """The form's configuration; raises a UserError (ConfigError naming every invalid field) when the
+        form is not ready to start."""
+        config = self.config_for_saving().validate()
+        if self.errors:
+            first = next(iter(self.errors))
+            raise ConfigError(first, self.errors[first], problems=dict(self.errors))
+        if self.data.data_error:
+            raise UserError(self.data.data_error.replace("{", "{{").replace("}", "}}"), setting="train_file")
+        return config
+
     @property
     def is_valid(self) -> bool:
         return self._valid
 
-    def field_error(self, name: str) -> str | None:
-        return self.errors.get(name)
+    @property
+    def report_state(self) -> str:
+        return self.data.report_state
+
+    def set_running(self, running: bool) -> None:
+        """During a run the form is read-only and the output folder's message speaks of the run; after it,
+        every message is worked out afresh (the folder now holds the run)."""
+        self.running = running
+        self.setEnabled(not running)
+        self._revalidate()
 
     # --------------------------------------------------------------------------------- validation
     def _on_edited(self) -> None:
         self.values_changed.emit()
         self._revalidate_timer.start()
-        self._schedule_report()
+        self.data.schedule_report()
 
     def _revalidate(self) -> None:
         errors: dict[str, str] = {}
@@ -227,95 +173,87 @@ class TrainingForm(QWidget):
                 values[name] = field.value()
             except ValueError as error:
                 errors[name] = str(error)
-        config = TrainingConfig(**values)
-        # validate() stops at the first invalid field: neutralise it and go on, to mark them all
-        for _ in range(len(self.fields) + 1):
-            try:
-                config.validate()
-                break
-            except ConfigError as error:
-                if error.field not in self.fields or error.field in errors or error.field in hints:
-                    break
-                if error.field in REQUIRED_HINTS and not str(getattr(config, error.field)).strip():
-                    hints[error.field] = ("hint", error.message[0].upper() + error.message[1:] + ".")
-                else:
-                    errors[error.field] = error.message
-                setattr(config, error.field, "x" if error.field in REQUIRED_HINTS or
-                        error.field == "model_name_or_path" else getattr(DEFAULTS, error.field))
-        # what the background checks found
-        for name, (kind, message) in self._async_errors.items():
-            if name in errors or name in hints:
+        for name, problem in TrainingConfig(**values).problems().items():
+            if name in errors or name not in self.fields:
+                continue
+            if name in REQUIRED_HINTS and not values.get(name):
+                hints[name] = ("hint", problem[0].upper() + problem[1:] + ".")
+            else:
+                errors[name] = problem
+        found = dict(self.data.field_messages)
+        if self._model_message:
+            found["model_name_or_path"] = self._model_message
+        if "output_dir" not in errors and values.get("output_dir"):
+            found["output_dir"] = self._output_message(values)
+        found.update(self._device_messages(values))
+        for name, (kind, message) in found.items():
+            if name in errors or name in hints or not message:
                 continue
             if kind == "error":
                 errors[name] = message
             else:
                 hints[name] = (kind, message)
-        output_message = _output_folder_message(values.get("output_dir", ""))
-        if output_message and "output_dir" not in errors:
-            if output_message[0] == "error":
-                errors["output_dir"] = output_message[1]
-            else:
-                hints.setdefault("output_dir", output_message)
-        for name, (kind, message) in self._device_messages(values).items():
-            if name not in errors:
-                if kind == "error":
-                    errors[name] = message
-                else:
-                    hints.setdefault(name, (kind, message))
         model_pending = self._model_check is None or self._model_check.name != values.get("model_name_or_path")
         if model_pending and "model_name_or_path" not in errors and values.get("model_name_or_path"):
             hints["model_name_or_path"] = ("hint", "Checking that the model can be loaded…")
 
         for name, field in self.fields.items():
-            if name in errors:
-                field.set_message(errors[name], "error")
-            elif name in hints:
-                field.set_message(hints[name][1], hints[name][0])
-            else:
-                field.set_message(None)
+            kind, message = ("error", errors[name]) if name in errors else hints.get(name, (None, None))
+            field.set_message(message, kind)
         self.errors = errors
-        missing = [name for name in ("train_file", "output_dir") if not values.get(name)]
-        blocking = bool(errors) or bool(missing) or bool(self._data_error) or model_pending
-        if errors:
-            names = [self.fields[name].label.text() for name in errors]
-            self.problem_summary = ("Fix the marked field: " if len(names) == 1 else "Fix the marked fields: ") \
-                + ", ".join(names) + "."
-        elif missing:
-            self.problem_summary = "Choose a training data file." if missing[0] == "train_file" else \
-                "Choose an output folder."
-        elif self._data_error:
-            self.problem_summary = "Fix the data problem shown in the data report."
-        elif model_pending:
-            self.problem_summary = "Checking the base model…"
-        else:
-            self.problem_summary = ""
-        valid = not blocking
+        self.problem_summary = self._summary(errors, values, model_pending)
+        valid = not self.problem_summary
         if valid != self._valid:
             self._valid = valid
             self.validity_changed.emit(valid)
         elif not valid:
             self.validity_changed.emit(valid)  # the summary may have changed
 
+    def _summary(self, errors: dict[str, str], values: dict[str, Any], model_pending: bool) -> str:
+        """Why Start waits, in one line ("" when it need not)."""
+        if errors:
+            names = [self.fields[name].label.text() for name in errors]
+            return ("Fix the marked field: " if len(names) == 1 else "Fix the marked fields: ") + ", ".join(names) + "."
+        if not values.get("train_file"):
+            return "Choose a training data file."
+        if not values.get("output_dir"):
+            return "Choose an output folder."
+        if self.data.data_error:
+            return "Fix the data problem shown in the data report."
+        return "Checking the base model…" if model_pending else ""
+
+    def _output_message(self, values: dict[str, Any]) -> tuple[str, str]:
+        """What the output folder means for a new run: the RunFolder rule, worded for the form."""
+        if self.running:
+            return "hint", "This run writes into this folder."
+        folder = RunFolder(values["output_dir"])
+        state = folder.state(values.get("model_name_or_path", ""))
+        if state is FolderState.NEW:
+            return "hint", "A new folder will be created."
+        if state is FolderState.STOPPED_RUN:
+            return "warning", "Holds a stopped run: Resume continues it; Start asks before replacing it."
+        if state is FolderState.FINISHED_RUN:
+            return "warning", "Holds an earlier run; Start asks before replacing it."
+        problem = folder.new_run_problem(values.get("model_name_or_path", ""))
+        return ("error", UserError(problem).render(setting_label_for_gui)) if problem else ("", "")
+
     def _device_messages(self, values: dict[str, Any]) -> dict[str, tuple[str, str]]:
-        messages: dict[str, tuple[str, str]] = {}
         info = self.device_info
         device, precision = values.get("device"), values.get("precision")
         if info is None:
-            return messages
-        available = [choice for choice, _ in info.choices]
-        if device not in available:
-            messages["device"] = ("error", f"{DEVICE_LABELS.get(device, device)} is not available on this "
-                                           f"computer; choose Auto or the CPU.")
-            return messages
+            return {}
+        if device not in [choice for choice, _ in info.choices]:
+            return {"device": ("error", f"{DEVICE_LABELS.get(device, device)} is not available on this "
+                                        "computer; choose Auto or the CPU.")}
         real = info.auto_resolves_to if device == "auto" else device
         if precision == "fp16" and real != "cuda":
-            messages["precision"] = ("error", "fp16 needs a CUDA GPU; choose Auto, fp32 or bf16.")
-        elif precision == "bf16" and not info.bf16.get(device, False):
-            messages["precision"] = ("error", "This device does not support bf16; choose Auto or fp32.")
-        elif precision == "auto":
+            return {"precision": ("error", "fp16 needs a CUDA GPU; choose Auto, fp32 or bf16.")}
+        if precision == "bf16" and not info.bf16.get(device, False):
+            return {"precision": ("error", "This device does not support bf16; choose Auto or fp32.")}
+        if precision == "auto":
             resolved = "fp16 mixed precision" if real == "cuda" else "fp32"
-            messages["precision"] = ("hint", f"Auto uses {resolved} on {info.describe(real)}.")
-        return messages
+            return {"precision": ("hint", f"Auto uses {resolved} on {info.describe(real)}.")}
+        return {}
 
     # --------------------------------------------------------------------------------- devices
     def detect_devices(self) -> None:
@@ -350,7 +288,7 @@ class TrainingForm(QWidget):
 
     def _check_model(self) -> None:
         name = self.fields["model_name_or_path"].value()
-        self._async_errors.pop("model_name_or_path", None)
+        self._model_message = None
         if not name:
             self._model_check = None
             self._revalidate()
@@ -371,141 +309,28 @@ class TrainingForm(QWidget):
             if local:
                 message += " Models available offline are under “Local models”: " + \
                     ", ".join(label for label, _ in local[:3]) + ("…" if len(local) > 3 else "") + "."
-            self._async_errors["model_name_or_path"] = ("error", message)
+            self._model_message = ("error", message)
         else:
-            self._async_errors["model_name_or_path"] = (
-                "hint", "Local model folder." if result.is_local else "Hugging Face hub model.")
+            self._model_message = ("hint", "Local model folder." if result.is_local else "Hugging Face hub model.")
         self._revalidate()
 
-    # --------------------------------------------------------------------------------- data
-    def _load_preview(self, role: str) -> None:
-        name = "train_file" if role == "train" else "validation_file"
-        path = self.fields[name].value()
-        self._async_errors.pop(name, None)
-        self._previews[role] = None
-        self._data_error = ""
-        if not path:
-            self.tasks.forget(f"preview-{role}")
-            self.preview_changed.emit(role, None, "")
-            self._revalidate()
-            return
-        file = Path(path).expanduser()
-        if not file.exists():
-            if _looks_like_path(path):
-                self._async_errors[name] = ("error", f"No such file: {path}")
-                self.preview_changed.emit(role, None, f"No such file: {path}")
-            else:
-                self._async_errors[name] = ("hint", "Not a local file: read as a Hugging Face hub dataset id.")
-                self.preview_changed.emit(role, None, "")
-            self.tasks.forget(f"preview-{role}")
-            self._revalidate()
-            self._schedule_report()
-            return
-        self.preview_changed.emit(role, None, "Reading…")
-        self.tasks.submit(checks.preview, str(file), on_done=lambda result, role=role: self._preview_ready(role, result),
-                          on_error=lambda error, role=role: self._preview_failed(role, error), key=f"preview-{role}")
 
-    def _preview_ready(self, role: str, result: checks.Preview) -> None:
-        self._previews[role] = result
-        if role == "train":
-            self.fields["text_column"].set_columns(result.columns, result.guessed_text)  # type: ignore[attr-defined]
-            self.fields["label_column"].set_columns(result.columns, result.guessed_label)  # type: ignore[attr-defined]
-        self.preview_changed.emit(role, result, "")
-        self._revalidate()
-        self._schedule_report()
+def _disclosure(text: str, content: QWidget) -> QToolButton:
+    """A ▸/▾ button that shows and hides `content` (hidden at first)."""
+    toggle = QToolButton()
+    toggle.setText(text)
+    toggle.setCheckable(True)
+    toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    toggle.setArrowType(Qt.ArrowType.RightArrow)
+    toggle.setAutoRaise(True)
+    content.hide()
 
-    def _preview_failed(self, role: str, error: BaseException) -> None:
-        name = "train_file" if role == "train" else "validation_file"
-        self._async_errors[name] = ("error", str(error))
-        self.preview_changed.emit(role, None, str(error))
-        self._revalidate()
+    def toggled(shown: bool) -> None:
+        content.setVisible(shown)
+        toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
-    def _report_inputs(self) -> tuple | None:
-        names = ("train_file", "validation_file", "text_column", "label_column", "validation_split", "seed")
-        try:
-            values = tuple(self.fields[name].value() for name in names)
-        except ValueError:
-            return None
-        if not values[0] or any(self._async_errors.get(name, ("",))[0] == "error"
-                                for name in ("train_file", "validation_file")):
-            return None
-        return values
-
-    def _schedule_report(self) -> None:
-        inputs = self._report_inputs()
-        if inputs != self._report_key or inputs is None:
-            self._report_timer.start()
-
-    def _load_report(self) -> None:
-        inputs = self._report_inputs()
-        if inputs == self._report_key and self._report_state in ("pending", "ok", "error"):
-            return
-        self._report_key = inputs
-        self._data_error = ""
-        if inputs is None:
-            self.tasks.forget("report")
-            self._report_state = "empty"
-            self.report_changed.emit("empty", "")
-            self._revalidate()
-            return
-        names = ("train_file", "validation_file", "text_column", "label_column", "validation_split", "seed")
-        config = TrainingConfig(**dict(zip(names, inputs)))
-        self._report_state = "pending"
-        self.report_changed.emit("pending", "Reading the data…")
-        self.tasks.submit(checks.data_report, config, on_done=self._report_ready, on_error=self._report_failed,
-                          key="report")
-
-    def _report_ready(self, summary: checks.DataSummary) -> None:
-        self._report_state = "ok"
-        self._data_error = ""
-        self.report_changed.emit("ok", summary.text)
-        self._revalidate()
-
-    def _report_failed(self, error: BaseException) -> None:
-        self._report_state = "error"
-        self._data_error = str(error) or type(error).__name__
-        self.report_changed.emit("error", self._data_error)
-        self._revalidate()
-
-    @property
-    def report_state(self) -> str:
-        return self._report_state
-
-    def refresh_data(self) -> None:
-        """Read the files again (they may have changed on disk)."""
-        self._report_key = None
-        for timer in self._preview_timers.values():
-            timer.start()
-
-
-def _output_folder_message(folder: str) -> tuple[str, str] | None:
-    """What an existing output folder means for a new run (the engine refuses folders of other files)."""
-    if not folder:
-        return None
-    path = Path(folder).expanduser()
-    if path.exists() and not path.is_dir():
-        return "error", f"{folder} is a file; choose a folder."
-    if not path.is_dir():
-        return "hint", "A new folder will be created."
-    try:
-        names = {child.name for child in path.iterdir()}
-    except OSError as error:
-        return "error", f"Cannot read {folder}: {error.strerror}."
-    if not names:
-        return None
-    if (path / "checkpoint" / "trainer_state.json").is_file():
-        return "warning", "Holds a stopped run: Resume continues it; Start trains afresh and replaces it."
-    if "training_config.json" in names:
-        return "warning", "Holds an earlier run; Start replaces it."
-    return "warning", "This folder is not empty; training only writes into an empty folder or an earlier run's."
-
-
-def _looks_like_path(text: str) -> bool:
-    """Not a hub dataset id ("name" or "owner/name", no extension): then a missing local file."""
-    parts = text.split("/")
-    hub_id = 1 <= len(parts) <= 2 and all(parts) and not Path(text).suffix and not text.startswith((".", "~")) \
-        and "\\" not in text
-    return not hub_id
+    toggle.toggled.connect(toggled)
+    return toggle
 
 
 def _single_shot(parent: QWidget, msecs: int, slot) -> QTimer:

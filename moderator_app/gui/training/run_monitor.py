@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPro
 from superqt.utils import qthrottled
 
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent,
-                                                FinishedEvent, StepEvent, event_from_dict)
+                                                FinishedEvent, StatusEvent, StepEvent, event_from_dict)
 from moderator_app.gui.training.epoch_table import EpochTable
 from moderator_app.gui.common.formatting import duration, number
 from moderator_app.gui.training.plots import LossPlot, MetricsPlot, RunHistory
@@ -176,6 +176,10 @@ class RunMonitor(QWidget):
             return
         self._apply(pending)
         self._update_progress()
+        latest = next((event for event in reversed(pending) if isinstance(event, (StatusEvent, StepEvent))), None)
+        if isinstance(latest, StatusEvent):  # loading or restoring: say so, not the last step's frozen progress
+            self.progress.setRange(0, 0)
+            self.progress_label.setText(latest.message)
         self._redraw()
 
     def _apply(self, events: list) -> None:
@@ -206,6 +210,8 @@ class RunMonitor(QWidget):
                 self.data_loaded.emit(event.summary)
             elif isinstance(event, CheckpointEvent):
                 self.log(f"checkpoint written at step {event.global_step}: {event.path}")
+            elif isinstance(event, StatusEvent):
+                self.log(event.message)
             elif isinstance(event, FailedEvent):
                 pass  # fail() reports it, with the worker's message
 

@@ -14,9 +14,11 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStyle,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from moderator_app.core.config import ConfigError, TrainingConfig
+from moderator_app.core.config import TrainingConfig
+from moderator_app.core.errors import UserError
 from moderator_app.core.training.events import FinishedEvent
 from moderator_app.core.training.process import train_in_subprocess
+from moderator_app.core.training.run_folder import FolderState, RunFolder
 from moderator_app.gui.common import dialogs, settings
 from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
@@ -24,7 +26,6 @@ from moderator_app.gui.training.data_panel import DataPanel
 from moderator_app.gui.training.form import TrainingForm
 from moderator_app.gui.training.run_monitor import RunMonitor
 
-CHECKPOINT_STATE = "checkpoint/trainer_state.json"
 FORM_KEY = "training/form"
 SPLITTER_KEY = "training/splitter"
 MONITOR_SPLITTER_KEY = "training/monitor-splitter"
@@ -168,18 +169,35 @@ class TrainingTab(QWidget):
             return
         try:
             config = self.form.config()
-        except ConfigError as error:
+        except UserError as error:
             self.error_dialog = show_failure(self, error, "Cannot start training")
+            return
+        if not self._may_replace(config):
             return
         self.save_state()
         self._launch(config, resume_from=None)
+
+    def _may_replace(self, config: TrainingConfig) -> bool:
+        """A folder holding an earlier run is replaced only when the user says so here; it is then
+        removed before the new run writes anything (RunFolder.claim)."""
+        folder = RunFolder(config.output_dir)
+        state = folder.state(config.model_name_or_path)
+        if state not in (FolderState.FINISHED_RUN, FolderState.STOPPED_RUN):
+            return True
+        what = "a stopped run (Resume would continue it)" if state is FolderState.STOPPED_RUN else "an earlier run"
+        if not dialogs.confirm(self, "Replace the earlier run?",
+                               f"{folder.path} holds {what}. Starting removes its model, metrics and "
+                               "model card before the new run writes anything.", "Replace it"):
+            return False
+        config.overwrite = True
+        return True
 
     def resumable_folder(self) -> str | None:
         """The output folder of a stopped run that Resume would continue, if any."""
         if self.last_result is not None and self.last_result.resumable:
             return self.last_result.output_dir
         folder = self.form.fields["output_dir"].value()
-        if folder and (Path(folder).expanduser() / CHECKPOINT_STATE).is_file():
+        if folder and RunFolder(folder).is_resumable:
             return folder
         return None
 
@@ -190,13 +208,14 @@ class TrainingTab(QWidget):
         # the engine continues with the configuration saved in the folder; read it for the display
         config = self.last_config if self.last_result is not None and self.last_config is not None else None
         if config is None:
+            run_folder = RunFolder(folder)
             try:
-                config = TrainingConfig.load(Path(folder).expanduser() / "training_config.json")
-            except ConfigError:
+                config = TrainingConfig.load(run_folder.config_file)
+            except UserError:
                 config = TrainingConfig(output_dir=folder)
             config.output_dir = folder
             if not self.monitor.history.steps:  # a run stopped in an earlier session: show its past
-                self.monitor.load_history(Path(folder).expanduser() / "metrics.jsonl")
+                self.monitor.load_history(run_folder.metrics_file)
         self._launch(config, resume_from=folder)
 
     def stop(self) -> None:
@@ -243,7 +262,7 @@ class TrainingTab(QWidget):
         self.run_ended.emit()
 
     def _set_running(self, running: bool) -> None:
-        self.form.setEnabled(not running)
+        self.form.set_running(running)
         self.stop_button.setText("Stop")
         self._update_buttons()
         self.running_changed.emit(running)
