@@ -62,3 +62,42 @@ def test_loading_rejects_unknown_keys_and_bad_json(tmp_path):
 def test_integers_are_accepted_for_float_fields():
     config = TrainingConfig(train_file="a", output_dir="o", learning_rate=1, validation_split=0.2)
     assert isinstance(config.validate().learning_rate, float)
+
+
+def test_problems_lists_every_invalid_field_at_once():
+    config = TrainingConfig(learning_rate=float("inf"), weight_decay=float("nan"), num_epochs=0, precision="fp8")
+    problems = config.problems()
+    assert set(problems) == {"train_file", "output_dir", "learning_rate", "weight_decay", "num_epochs", "precision"}
+    assert problems["learning_rate"] == "must be a finite number, got inf"
+    with pytest.raises(ConfigError) as raised:
+        config.validate()
+    assert raised.value.problems == problems and raised.value.setting == "train_file"
+    assert set(TrainingConfig(learning_rate=1e10).problems(require_data=False)) == {"learning_rate"}
+
+
+def test_every_field_carries_its_metadata_once_and_the_cli_and_form_read_it():
+    import argparse
+
+    from moderator_app.commands.errors import flag_for
+    from moderator_app.commands.train import add_arguments
+    from moderator_app.core.config import FIELD_SPECS, setting_label
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    options = {action.dest: action for action in parser._actions}
+    for name, spec in FIELD_SPECS.items():
+        assert spec["label"] and spec["help"] and spec["section"], name
+        assert setting_label(name) == spec["label"]
+        assert (name in options) == spec["cli"] and flag_for(name) in options[name].option_strings
+        assert options[name].help.startswith(spec["help"])
+    assert flag_for("num_epochs") == "--epochs" and flag_for("validation_file") == "--validation"
+    assert "--allow-pickle" in options["allow_pickle"].option_strings and "--overwrite" in options["overwrite"].option_strings
+
+
+def test_hub_ids_and_local_paths_are_told_apart_in_one_place():
+    from moderator_app.core.hub import looks_like_hub_id
+
+    for hub_id in ("distilroberta-base", "cardiffnlp/tweet_eval", "meta-llama/Llama-3.1-8B"):
+        assert looks_like_hub_id(hub_id), hub_id
+    for path in ("train.csv", "data/train.csv", "./model", "~/model", "/abs/model", "a/b/c", "weights.bin"):
+        assert not looks_like_hub_id(path), path

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from moderator_app.cli import main
-from moderator_app.core.errors import ModelNotUsableError, OutputNotWritableError, describe_failure
+from moderator_app.core.errors import OutputNotWritableError, describe_failure
 from moderator_app.core.training.engine import TrainingError, train
 from moderator_app.core.training.events import StatusEvent
 from test_engine import Recorder, tiny_config

@@ -19,11 +19,17 @@ class ModelNotAvailableError(ModelNotUsableError):
     """The model is neither a local folder, nor cached, nor downloadable now."""
 
 
+# A name ending like a file is a local path even when it has the shape of an id ("data/train.csv").
+FILE_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".json", ".jsonl", ".ndjson", ".parquet", ".pq", ".bin",
+                 ".safetensors", ".pt")
+
+
 def looks_like_hub_id(text: str) -> bool:
-    """Whether `text` reads as a hub id ("name" or "owner/name": no extension, no path syntax) rather than
-    a local path. A missing local path then gets "no such file", a hub id a look-up on the hub."""
+    """Whether `text` reads as a hub id ("name" or "owner/name", no path syntax, not a file name) rather
+    than a local path: a missing local path then gets "no such file", a hub id a look-up on the hub.
+    Used for data files and models alike."""
     parts = text.split("/")
-    return (1 <= len(parts) <= 2 and all(parts) and not os.path.splitext(text)[1]
+    return (1 <= len(parts) <= 2 and all(parts) and not text.lower().endswith(FILE_SUFFIXES)
             and not text.startswith((".", "~")) and "\\" not in text)
 
 
@@ -64,7 +70,7 @@ def check_model_available(name_or_path: str) -> str | None:
         if not (path / "config.json").exists():
             return f"{path} is not a Hugging Face model folder (it has no config.json)."
         return None
-    if name_or_path.startswith((".", "/", "~")) or os.sep in name_or_path.strip("/").replace("/", "", 1):
+    if not looks_like_hub_id(name_or_path):
         return f"{name_or_path}: no such model folder."
     if is_cached(name_or_path):
         return None

@@ -21,8 +21,8 @@ from moderator_app.core.evaluation.operating_point import calibrate_trained_mode
 from moderator_app.core.errors import OutputNotWritableError, UserError, describe_failure
 from moderator_app.core.hub import ensure_model_available, hub_reachable
 from moderator_app.core.training import base_model
-from moderator_app.core.training.checkpoint import (TrainerState, checkpoint_dir, load_trainer_state,
-                                                    restore_checkpoint, save_checkpoint)
+from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_state, restore_checkpoint,
+                                                    save_checkpoint)
 from moderator_app.core.training.data import load_training_data
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback,
                                                 FailedEvent, FinishedEvent, StatusEvent, StepEvent, TrainingEvent,

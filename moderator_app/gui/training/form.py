@@ -7,7 +7,6 @@ the data report (`DataChecks`), whether the base model can be loaded, the availa
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
