@@ -39,10 +39,6 @@ class TrainerState:
     history: list[dict[str, Any]] = field(default_factory=list)  # EpochEvents as dicts
 
 
-def checkpoint_dir(output_dir: str | Path) -> Path:
-    return Path(output_dir) / CHECKPOINT_FOLDER
-
-
 def save_checkpoint(folder: Path, model, tokenizer, optimizer, scheduler, scaler, state: TrainerState) -> None:
     """Write to a temporary folder, then swap it in: a crash while saving keeps the previous checkpoint."""
     import torch

@@ -8,11 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from moderator_app.core.config import TrainingConfig
-
-SUMMARY_FILE = "training_summary.json"
-CONFIG_FILE = "training_config.json"
-METRICS_FILE = "metrics.jsonl"
-CARD_FILE = "README.md"
+from moderator_app.core.training.run_folder import CARD_FILE, SUMMARY_FILE
 
 
 def framework_versions() -> dict[str, str]:

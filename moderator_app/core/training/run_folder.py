@@ -17,8 +17,11 @@ from pathlib import Path
 from moderator_app.core.errors import OutputNotWritableError
 from moderator_app.core.training.checkpoint import CHECKPOINT_FOLDER, STATE_FILE
 from moderator_app.core.training.events import TrainingEvent, event_from_dict
-from moderator_app.core.training.model_card import CARD_FILE, CONFIG_FILE, METRICS_FILE, SUMMARY_FILE
 
+CONFIG_FILE = "training_config.json"
+SUMMARY_FILE = "training_summary.json"
+METRICS_FILE = "metrics.jsonl"
+CARD_FILE = "README.md"  # the model card
 # What a run of ours writes: the Hugging Face model and tokenizer files, and our own records.
 MODEL_FILES = frozenset({"config.json", "model.safetensors", "generation_config.json", "tokenizer.json",
                          "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json",
