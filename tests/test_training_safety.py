@@ -251,20 +251,22 @@ def test_a_utf16_config_file_is_read_and_a_garbled_one_is_one_line(tmp_path):
     assert status == 2 and "is not UTF-8 text" in one_line(err)
 
 
-def test_a_full_disk_during_the_first_epoch_is_one_line_naming_the_folder_and_leaves_nothing(
-        tiny_model_dir, small_csv, tmp_path, monkeypatch):
+@pytest.mark.parametrize("number, expected", [("ENOSPC", "No space left on the disk while writing into"),
+                                              ("EROFS", "Cannot write into")])
+def test_a_full_or_read_only_disk_during_the_first_epoch_is_one_line_naming_the_folder_and_leaves_nothing(
+        tiny_model_dir, small_csv, tmp_path, monkeypatch, number, expected):
     import errno
 
     from transformers import PreTrainedModel
 
     def disk_full(self, *args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise OSError(getattr(errno, number), os.strerror(getattr(errno, number)))
 
     monkeypatch.setattr(PreTrainedModel, "save_pretrained", disk_full)
     output = tmp_path / "out"
     status, err = run_cli("--data", small_csv, "--model", tiny_model_dir, "--output", output, "--epochs", "1")
     last = err.splitlines()[-1]  # after the data report and the progress bar
-    assert status == 2 and f"No space left on the disk while writing into {output}" in last and "Errno" not in last
+    assert status == 2 and f"{expected} {output}" in last and "Errno" not in last
     assert not output.exists()  # the run created the folder, and removed it again
 
 
@@ -320,3 +322,29 @@ def test_output_problems_are_user_errors_that_name_the_setting():
         RunFolder(__file__).check_new_run()
     assert raised.value.setting == "output_dir"
     assert "<Output folder>" in describe_failure(raised.value, lambda name: "<Output folder>").message
+
+
+def test_run_folder_states_and_events(tiny_model_dir, tmp_path):
+    from moderator_app.core.training.events import DataLoadedEvent, StepEvent, event_to_dict
+    from moderator_app.core.training.run_folder import FolderState, RunFolder
+
+    folder = RunFolder(tmp_path / "run")
+    assert folder.state() is FolderState.NEW and folder.new_run_problem() is None
+    folder.path.mkdir()
+    assert folder.state() is FolderState.EMPTY
+    folder.config_file.write_text("{}")
+    (folder.path / "model.safetensors").write_bytes(b"")
+    assert folder.state() is FolderState.FINISHED_RUN and "{overwrite}" in folder.new_run_problem()
+    assert folder.new_run_problem(overwrite=True) is None
+    (folder.checkpoint).mkdir()
+    (folder.checkpoint / "trainer_state.json").write_text("{}")
+    assert folder.state() is FolderState.STOPPED_RUN and folder.is_resumable
+    (folder.path / "notes.txt").write_text("mine")
+    assert folder.state() is FolderState.FOREIGN and "notes.txt" in folder.new_run_problem(overwrite=True)
+    assert RunFolder(tiny_model_dir).state(str(tiny_model_dir)) is FolderState.BASE_MODEL
+    assert RunFolder(tiny_model_dir).state() is FolderState.BASE_MODEL  # a model folder, whoever's it is
+
+    events = [DataLoadedEvent("summary", {}), StepEvent(1, 10, 0.1, 0.7, 1e-5, 30.0, 9.0)]
+    folder.metrics_file.write_text("".join(json.dumps(event_to_dict(event)) + "\n" for event in events)
+                                   + '{"kind": "step", "global_st')  # a line cut short by kill -9
+    assert folder.read_events() == events
