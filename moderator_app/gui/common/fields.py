@@ -4,7 +4,6 @@ Labels, help, ranges and choices come from the field's metadata in core.config (
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -126,9 +125,7 @@ class FloatField(FieldEditor):
             value = float(text)
         except ValueError:
             raise ValueError(f"'{text}' is not a number; write e.g. 0.1 or 2e-5") from None
-        if not math.isfinite(value):
-            raise ValueError("enter a finite number")
-        return value
+        return value  # ranges, finiteness included, are TrainingConfig.problems()'s to judge
 
     def set_value(self, value: Any) -> None:
         self.line.setText(format_float(float(value)))
