@@ -59,12 +59,17 @@ def quick(tiny_model_dir, data, output, **overrides):
     return tiny_config(tiny_model_dir, data, output, **settings)
 
 
+def stopped_run(tiny_model_dir, data, output, **overrides):
+    """A run stopped after its first step: a checkpoint to resume from."""
+    stop = threading.Event()
+    train(quick(tiny_model_dir, data, output, num_epochs=2, **overrides), Recorder(stop_at_step=1, stop_event=stop),
+          stop_event=stop)
+    return output
+
+
 # ---------------------------------------------------------------------------------------- point 1
 def test_resume_never_unpickles_what_the_run_folder_holds(tiny_model_dir, small_csv, tmp_path):
-    stop = threading.Event()
-    output = tmp_path / "run"
-    train(quick(tiny_model_dir, small_csv, output, num_epochs=2), Recorder(stop_at_step=1, stop_event=stop),
-          stop_event=stop)
+    output = stopped_run(tiny_model_dir, small_csv, tmp_path / "run")
     checkpoint = output / "checkpoint"
     assert not list(checkpoint.glob("rng_state*.pt"))  # random state is stored as plain data
     marker = tmp_path / "payload-ran"
@@ -76,10 +81,7 @@ def test_resume_never_unpickles_what_the_run_folder_holds(tiny_model_dir, small_
 def test_a_malicious_optimizer_state_is_refused_without_torch_advice(tiny_model_dir, small_csv, tmp_path):
     import torch
 
-    stop = threading.Event()
-    output = tmp_path / "run"
-    train(quick(tiny_model_dir, small_csv, output, num_epochs=2), Recorder(stop_at_step=1, stop_event=stop),
-          stop_event=stop)
+    output = stopped_run(tiny_model_dir, small_csv, tmp_path / "run")
     marker = tmp_path / "payload-ran"
     torch.save({"optimizer": Payload(marker)}, output / "checkpoint" / "optimizer.pt")
     status, err = run_cli("--resume", output)
@@ -122,6 +124,12 @@ def test_pickle_weights_need_allow_pickle(tiny_model_dir, small_csv, tmp_path):
     status, err = run_cli("--data", small_csv, "--model", model, "--output", tmp_path / "out", "--allow-pickle",
                           "--epochs", "1", "--max-length", "32")
     assert status == 0, err
+    # allowed, but a pickle that holds more than tensors is still not unpickled, and said so in one line
+    marker = tmp_path / "payload-ran"
+    torch.save({"embeddings.word_embeddings.weight": Payload(marker)}, model / "pytorch_model.bin")
+    status, err = run_cli("--data", small_csv, "--model", model, "--output", tmp_path / "out2", "--allow-pickle")
+    assert status == 2 and "hold more than plain tensors" in one_line(err.splitlines()[-1])
+    assert "weights_only" not in err and not marker.exists() and not (tmp_path / "out2").exists()
 
 
 # ---------------------------------------------------------------------------------------- point 2
@@ -294,8 +302,7 @@ def test_resume_says_it_is_restoring_and_the_card_names_the_base_model_absolutel
 
     shutil.copytree(tiny_model_dir, tmp_path / "base")
     monkeypatch.chdir(tmp_path)
-    stop = threading.Event()
-    train(quick("base", small_csv, "out", num_epochs=2), Recorder(stop_at_step=1, stop_event=stop), stop_event=stop)
+    stopped_run("base", small_csv, "out")
     events = Recorder()
     train(quick("base", small_csv, "out"), events, resume_from="out")
     assert "Restoring checkpoint…" in [event.message for event in events.of(StatusEvent)]

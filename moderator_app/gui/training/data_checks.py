@@ -35,9 +35,9 @@ class DataChecks(QObject):
         self.data_error = ""
         self.report_state = "empty"
         self._report_key: tuple | None = None
-        self._preview_timers = {role: _single_shot(self, 300, lambda role=role: self._load_preview(role))
+        self._preview_timers = {role: single_shot(self, 300, lambda role=role: self._load_preview(role))
                                 for role in ROLES}
-        self._report_timer = _single_shot(self, 500, self._load_report)
+        self._report_timer = single_shot(self, 500, self._load_report)
         for role, name in ROLES.items():
             fields[name].edited.connect(self._preview_timers[role].start)
 
@@ -127,7 +127,8 @@ class DataChecks(QObject):
         self.changed.emit()
 
 
-def _single_shot(parent: QObject, msecs: int, slot) -> QTimer:
+def single_shot(parent: QObject, msecs: int, slot) -> QTimer:
+    """A timer that calls `slot` once, `msecs` after its last start (restarting delays it)."""
     timer = QTimer(parent)
     timer.setSingleShot(True)
     timer.setInterval(msecs)

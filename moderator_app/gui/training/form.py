@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from moderator_app.core.config import FIELD_SPECS, ConfigError, TrainingConfig
@@ -19,7 +19,7 @@ from moderator_app.gui.common import checks
 from moderator_app.gui.common.errors import setting_label_for_gui
 from moderator_app.gui.common.fields import ChoiceField, FieldEditor, connect_all, editor_for
 from moderator_app.gui.common.tasks import BackgroundTasks
-from moderator_app.gui.training.data_checks import DataChecks
+from moderator_app.gui.training.data_checks import DataChecks, single_shot
 
 FORM_FIELDS = [name for name, spec in FIELD_SPECS.items() if spec["form"]]
 SECTION_TITLES = {"data": "Data", "model": "Model", "training": "Training", "hardware": "Hardware",
@@ -70,8 +70,8 @@ class TrainingForm(QWidget):
         self.data.preview_changed.connect(self.preview_changed)
         self.data.report_changed.connect(self.report_changed)
         self.data.changed.connect(self._revalidate)
-        self._revalidate_timer = _single_shot(self, 0, self._revalidate)
-        self._model_timer = _single_shot(self, 400, self._check_model)
+        self._revalidate_timer = single_shot(self, 0, self._revalidate)
+        self._model_timer = single_shot(self, 400, self._check_model)
 
         self.set_config(TrainingConfig())
         connect_all(list(self.fields.values()), self._on_edited)
@@ -331,10 +331,3 @@ def _disclosure(text: str, content: QWidget) -> QToolButton:
     toggle.toggled.connect(toggled)
     return toggle
 
-
-def _single_shot(parent: QWidget, msecs: int, slot) -> QTimer:
-    timer = QTimer(parent)
-    timer.setSingleShot(True)
-    timer.setInterval(msecs)
-    timer.timeout.connect(slot)
-    return timer
