@@ -315,3 +315,22 @@ def test_the_form_offers_allow_pickle_and_names_settings_by_their_labels(window)
     assert form.fields["allow_pickle"].value() is False
     assert form.fields["allow_pickle"].label.text() == setting_label("allow_pickle") == "Allow pickle weights"
     assert form.fields["max_length"].spin.maximum() == 8192 and form.fields["seed"].spin.maximum() == 2**31 - 1
+
+
+def test_a_pickle_only_base_model_waits_for_the_pickle_checkbox(qtbot, window, tiny_model_dir, synthetic_csv,
+                                                                 tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    model = tmp_path / "bin-model"
+    shutil.copytree(tiny_model_dir, model)
+    torch.save(load_file(model / "model.safetensors"), model / "pytorch_model.bin")
+    (model / "model.safetensors").unlink()
+    tab = window.training_tab
+    tab.form.set_values(quick_settings(model, synthetic_csv, tmp_path / "out"))
+    field = tab.form.fields["model_name_or_path"]
+    qtbot.waitUntil(lambda: "pytorch_model.bin" in field.message.text(), timeout=30_000)
+    assert field.invalid and "“Pickle weights”" in field.message.text() and not tab.start_button.isEnabled()
+    tab.form.fields["allow_pickle"].check.setChecked(True)
+    qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=30_000)
+    assert not field.invalid

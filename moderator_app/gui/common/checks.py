@@ -42,13 +42,24 @@ class ModelCheck:
     name: str
     problem: str | None  # None: usable
     is_local: bool
+    allow_pickle: bool = False  # the setting the check was made with
 
 
-def check_model(name: str) -> ModelCheck:
+def check_model(name: str, allow_pickle: bool = False, name_setting=None) -> ModelCheck:
+    """Whether the base model can be loaded now: available, and its weights loadable under `allow_pickle`
+    (settings in the problem named by `name_setting`)."""
+    from moderator_app.core.errors import ModelNotUsableError
     from moderator_app.core.hub import check_model_available
+    from moderator_app.core.training.base_model import check_weight_files
 
     problem = check_model_available(name)
-    return ModelCheck(name=name, problem=problem, is_local=Path(name).expanduser().is_dir())
+    if problem is None:
+        try:
+            check_weight_files(name, allow_pickle)
+        except ModelNotUsableError as error:
+            problem = error.render(name_setting) if name_setting else error.render()
+    return ModelCheck(name=name, problem=problem, is_local=Path(name).expanduser().is_dir(),
+                      allow_pickle=allow_pickle)
 
 
 def local_models() -> list[tuple[str, str]]:

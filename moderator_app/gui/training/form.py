@@ -76,6 +76,7 @@ class TrainingForm(QWidget):
         self.set_config(TrainingConfig())
         connect_all(list(self.fields.values()), self._on_edited)
         self.fields["model_name_or_path"].edited.connect(self._model_timer.start)
+        self.fields["allow_pickle"].edited.connect(self._model_timer.start)
         self.fields["validation_file"].edited.connect(self._update_split_enabled)
         self._model_timer.start()
         self._revalidate()
@@ -192,7 +193,8 @@ class TrainingForm(QWidget):
                 errors[name] = message
             else:
                 hints[name] = (kind, message)
-        model_pending = self._model_check is None or self._model_check.name != values.get("model_name_or_path")
+        model_pending = self._model_check is None or (self._model_check.name, self._model_check.allow_pickle) != \
+            (values.get("model_name_or_path"), values.get("allow_pickle"))
         if model_pending and "model_name_or_path" not in errors and values.get("model_name_or_path"):
             hints["model_name_or_path"] = ("hint", "Checking that the model can be loaded…")
 
@@ -292,15 +294,18 @@ class TrainingForm(QWidget):
             self._model_check = None
             self._revalidate()
             return
-        self.tasks.submit(checks.check_model, name, on_done=self._model_checked,
+        self.tasks.submit(checks.check_model, name, self.fields["allow_pickle"].value(), render_setting,
+                          on_done=self._model_checked,
                           on_error=lambda error, name=name: self._model_checked(
-                              checks.ModelCheck(name, f"Could not check the model: {error}", False)),
+                              checks.ModelCheck(name, f"Could not check the model: {error}", False,
+                                                self.fields["allow_pickle"].value())),
                           key="model")
         self._revalidate()
 
     def _model_checked(self, result: checks.ModelCheck) -> None:
-        if result.name != self.fields["model_name_or_path"].value():
-            return  # the field changed since; a newer check is on its way
+        if (result.name, result.allow_pickle) != (self.fields["model_name_or_path"].value(),
+                                                  self.fields["allow_pickle"].value()):
+            return  # the fields changed since; a newer check is on its way
         self._model_check = result
         if result.problem:
             message = result.problem
