@@ -26,9 +26,17 @@ SUBCOMMANDS = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage mistake is bad input like any other: one line naming the flag, exit 2 (argparse would
+    print the whole usage first). `--help` still shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or with `only` the parser for one subcommand (imports just its module)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="moderator-app",
         description="Fine-tune transformer hate-speech classifiers and review or label text with them. "
                     "Without a subcommand, opens the desktop app.",

@@ -65,3 +65,11 @@ def test_resume_from_cli(tiny_model_dir, synthetic_csv, tmp_path, capsys, monkey
     assert main(["train", "--resume", str(output)]) == 0
     assert "Model saved to" in capsys.readouterr().out
     assert not (output / "checkpoint").exists()
+
+
+def test_a_flag_that_does_not_parse_is_one_line_and_exit_2(capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["train", "--epochs", "three"])
+    err = capsys.readouterr().err.strip()
+    assert raised.value.code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("moderator-app train: error: argument --epochs: invalid int value: 'three'")
