@@ -264,7 +264,7 @@ def test_start_is_disabled_with_the_reason_for_a_folder_that_cannot_be_used(qtbo
                              (tiny_model_dir, "the base model's folder")):
         output.line.setText(str(folder))
         qtbot.waitUntil(lambda: expected in output.message.text() and not tab.start_button.isEnabled())
-        assert output.invalid and ""Output folder"" in output.message.text()
+        assert output.invalid and '"Output folder"' in output.message.text()
         assert "--output" not in output.message.text() and "Output folder" in tab.problem_label.text()
 
 
@@ -330,7 +330,7 @@ def test_a_pickle_only_base_model_waits_for_the_pickle_checkbox(qtbot, window, t
     tab.form.set_values(quick_settings(model, synthetic_csv, tmp_path / "out"))
     field = tab.form.fields["model_name_or_path"]
     qtbot.waitUntil(lambda: "pytorch_model.bin" in field.message.text(), timeout=30_000)
-    assert field.invalid and "“Pickle weights”" in field.message.text() and not tab.start_button.isEnabled()
+    assert field.invalid and "\"Allow pickle weights\"" in field.message.text() and not tab.start_button.isEnabled()
     tab.form.fields["allow_pickle"].check.setChecked(True)
     qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=30_000)
     assert not field.invalid

@@ -294,7 +294,7 @@ class TrainingForm(QWidget):
             self._model_check = None
             self._revalidate()
             return
-        self.tasks.submit(checks.check_model, name, self.fields["allow_pickle"].value(), render_setting,
+        self.tasks.submit(checks.check_model, name, self.fields["allow_pickle"].value(), setting_label_for_gui,
                           on_done=self._model_checked,
                           on_error=lambda error, name=name: self._model_checked(
                               checks.ModelCheck(name, f"Could not check the model: {error}", False,
