@@ -186,19 +186,23 @@ class RunFolder:
 
     # ------------------------------------------------------------------ reading
     def read_events(self) -> list[TrainingEvent]:
-        """The run's events as logged in metrics.jsonl, for replaying through a live event handler.
-        Lines that are not events (a line cut short by a crash) are skipped."""
-        events: list[TrainingEvent] = []
-        try:
-            lines = self.metrics_file.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            return events
-        for line in lines:
-            try:
-                events.append(event_from_dict(json.loads(line)))
-            except (ValueError, TypeError, AttributeError):
-                continue
+        """The run's events as logged in metrics.jsonl, for replaying through a live event handler."""
+        return read_events(self.metrics_file)
+
+
+def read_events(metrics_file: Path) -> list[TrainingEvent]:
+    """The events a metrics.jsonl holds. Lines that are not events (one cut short by a crash) are skipped."""
+    events: list[TrainingEvent] = []
+    try:
+        lines = Path(metrics_file).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
         return events
+    for line in lines:
+        try:
+            events.append(event_from_dict(json.loads(line)))
+        except (ValueError, TypeError, AttributeError):
+            continue
+    return events
 
 
 def _is_inside(path: Path, base_model: str) -> bool:

@@ -8,7 +8,6 @@ the same handler (core.training.events.event_from_dict)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -20,7 +19,8 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPro
 from superqt.utils import qthrottled
 
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent,
-                                                FinishedEvent, StatusEvent, StepEvent, event_from_dict)
+                                                FinishedEvent, StatusEvent, StepEvent)
+from moderator_app.core.training.run_folder import read_events
 from moderator_app.gui.training.epoch_table import EpochTable
 from moderator_app.gui.common.formatting import duration, number
 from moderator_app.gui.training.plots import LossPlot, MetricsPlot, RunHistory
@@ -138,16 +138,7 @@ class RunMonitor(QWidget):
     def load_history(self, metrics_file: Path) -> None:
         """Show the steps and epochs an earlier session logged (metrics.jsonl) before resuming it, by
         replaying its events through the handler live events go through."""
-        try:
-            lines = metrics_file.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            return
-        events = []
-        for line in lines:
-            try:
-                events.append(event_from_dict(json.loads(line)))
-            except (ValueError, TypeError, AttributeError):  # a line cut by a crash, or not an event
-                continue
+        events = read_events(metrics_file)  # a line cut by a crash, or not an event, is skipped
         self.history = RunHistory()
         self.table.clear_rows()
         self._replaying = True
