@@ -355,3 +355,15 @@ def test_run_folder_states_and_events(tiny_model_dir, tmp_path):
     folder.metrics_file.write_text("".join(json.dumps(event_to_dict(event)) + "\n" for event in events)
                                    + '{"kind": "step", "global_st')  # a line cut short by kill -9
     assert folder.read_events() == events
+
+
+def test_a_finished_run_with_its_operating_point_is_a_run_of_ours(tiny_model_dir, small_csv, tmp_path):
+    from moderator_app.core.evaluation import operating_point
+    from moderator_app.core.training import run_folder
+
+    assert run_folder.OPERATING_POINT_FILE == operating_point.OPERATING_POINT_FILE
+    output = tmp_path / "out"
+    train(quick(tiny_model_dir, small_csv, output))
+    assert (output / run_folder.OPERATING_POINT_FILE).exists()
+    assert run_folder.RunFolder(output).state() is run_folder.FolderState.FINISHED_RUN
+    train(quick(tiny_model_dir, small_csv, output, overwrite=True))  # replaced when asked
