@@ -34,6 +34,7 @@ class TrainingConfig:
     text_column: str = ""  # empty: detect
     label_column: str = ""  # empty: detect
     validation_split: float = 0.1  # used when no validation file is given
+    treat_na_labels_as_missing: bool = True  # labels NaN, null, None, N/A … count as missing (rows dropped)
     # Model and output
     model_name_or_path: str = "distilroberta-base"
     output_dir: str = ""
@@ -153,6 +154,8 @@ FIELD_HELP: dict[str, str] = {
     "validation_file": "Optional separate validation file; without it a stratified split of the training data is used.",
     "text_column": "Column holding the text. Leave empty to detect (text, tweet, comment, sentence …).",
     "label_column": "Column holding the label: strings, integers or a 0–1 score (≥ 0.5 is positive).",
+    "treat_na_labels_as_missing": "Labels spelled NaN, null, None, N/A … count as missing: their rows are dropped "
+                                  "(and reported) instead of becoming classes of their own.",
     "validation_split": "Fraction of the training data held out for validation when no validation file is given.",
     "model_name_or_path": "Base model: a Hugging Face hub id (needs internet the first time) or a local model folder.",
     "output_dir": "Folder that receives the trained model, its config, metrics and model card.",

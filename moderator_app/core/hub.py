@@ -10,10 +10,12 @@ import socket
 from functools import lru_cache
 from pathlib import Path
 
+from moderator_app.core.errors import ModelNotUsableError
+
 HUB_HOST = "huggingface.co"
 
 
-class ModelNotAvailableError(RuntimeError):
+class ModelNotAvailableError(ModelNotUsableError):
     """The model is neither a local folder, nor cached, nor downloadable now."""
 
 
