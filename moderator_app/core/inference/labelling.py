@@ -19,7 +19,7 @@ import numpy as np
 
 from moderator_app.core.errors import DataError, OutputNotWritableError
 from moderator_app.core.files.atomic import atomic_output
-from moderator_app.core.files.columns import resolve_text_column
+from moderator_app.core.files.columns import TEXT_COLUMN_NAMES, guess_column, resolve_text_column
 from moderator_app.core.files.formats import FORMATS, FileFormat, detect_format
 from moderator_app.core.files.readers import (CHUNK_ROWS, BadRow, LinesSource, describe_bad_rows,  # noqa: F401
                                               open_source)
@@ -60,6 +60,7 @@ class LabelSummary:
     label_counts: dict[str, int] = field(default_factory=dict)
     bad_rows: list[BadRow] = field(default_factory=list)  # unreadable rows left out (skip_bad_rows)
     blank_lines: int = 0  # a .txt input's lines holding no text, which are not items
+    notes: list[str] = field(default_factory=list)  # what the user should know about how the file was read
     seconds: float = 0.0
 
     def count(self, labels: list[str]) -> None:
@@ -93,7 +94,7 @@ class LabelSummary:
             text += f" {self.blank_lines:,} blank lines skipped (they hold no item)."
         if self.bad_rows:
             text += f" {len(self.bad_rows):,} unreadable rows left out: {describe_bad_rows(self.bad_rows)}."
-        return text
+        return " ".join([text, *self.notes])
 
 
 def default_output_path(input_path: str | Path) -> Path:
@@ -181,6 +182,10 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
                                  "(was the file labelled already?).", "Rename that column first.")
     summary = LabelSummary(str(fmt.path), str(plan.target), plan.text_column, list(classifier.labels),
                            label_counts={label: 0 for label in classifier.labels})
+    if fmt.kind == "csv" and len(source.columns) == 1 and guess_column(source.columns, TEXT_COLUMN_NAMES) is None:
+        summary.notes.append(f"The first line ({plan.text_column[:60]!r}) was read as the column's name, not as a "
+                             "text: a CSV starts with a header line. A file of one text per line without a header "
+                             "should be named .txt.")
     progress.total_rows = source.count_rows()  # for CSV also the check for a quote left open
 
     with atomic_output(plan.target, overwrite) as temporary:
