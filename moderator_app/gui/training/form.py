@@ -63,6 +63,8 @@ class TrainingForm(QWidget):
         f["text_column"] = ColumnField("text_column", "Text column")
         f["label_column"] = ColumnField("label_column", "Label column")
         f["validation_split"] = FloatField("validation_split", "Validation split")
+        f["treat_na_labels_as_missing"] = BoolField("treat_na_labels_as_missing", "Missing labels",
+                                                    "Labels NaN, null, None, N/A count as missing")
         f["model_name_or_path"] = ModelField("model_name_or_path", "Base model")
         f["max_length"] = IntField("max_length", "Max length", 1, 8192, " tokens")
         f["num_epochs"] = IntField("num_epochs", "Epochs (at most)", 1, 10_000)
@@ -96,7 +98,7 @@ class TrainingForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
         layout.addWidget(self._group("Data", ["train_file", "validation_file", "text_column", "label_column",
-                                              "validation_split"]))
+                                              "treat_na_labels_as_missing", "validation_split"]))
         layout.addWidget(self._group("Model", ["model_name_or_path", "max_length"]))
         layout.addWidget(self._group("Training", ["num_epochs", "train_batch_size", "learning_rate",
                                                   "lr_scheduler", "warmup_steps", "early_stopping_patience",
