@@ -203,3 +203,12 @@ def test_excel_safe_also_neutralises_the_header(tmp_path, classifier):
     path = write_csv(tmp_path / "in.csv", [("hello", "1")], header=("text", "=HYPERLINK(\"x\")"))
     label_file(path, tmp_path / "safe.csv", classifier, excel_safe=True)
     assert read_rows(tmp_path / "safe.csv")[0][:2] == ["text", "'=HYPERLINK(\"x\")"]
+
+
+def test_report_says_which_rows_the_label_counts_cover(tmp_path):
+    """"rows read: 1,000" beside label counts adding up to 800 (the validation file's rows) looked like lost rows."""
+    train = write_csv(tmp_path / "train.csv", [(f"t{i}", "hate" if i % 2 else "ok") for i in range(40)])
+    validation = write_csv(tmp_path / "val.csv", [(f"v{i}", "hate" if i % 2 else "ok") for i in range(10)])
+    text = train_data(train, validation_file=str(validation)).report.summary()
+    assert "rows read: 50 (40 training file, 10 validation file)" in text
+    assert "labels (40 usable rows of the training file): hate 20 (50%), ok 20 (50%)" in text

@@ -119,6 +119,7 @@ class DataReport:
     train_rows: int = 0
     validation_rows: int = 0
     warnings: list[str] = field(default_factory=list)  # things that load but look wrong (label spellings …)
+    validation_file_rows: int = 0  # rows read from a separate validation file (included in rows_read)
 
     @property
     def rows_dropped(self) -> int:
@@ -127,17 +128,25 @@ class DataReport:
     def summary(self) -> str:
         lines = [f"Training data: {self.train_source}",
                  f"  text column '{self.text_column}', label column '{self.label_column}' ({self.label_kind})",
-                 f"  rows read: {self.rows_read:,}; rows dropped: {self.rows_dropped:,}"]
+                 f"  rows read: {self.rows_read:,}{self._rows_read_by_file()}; rows dropped: {self.rows_dropped:,}"]
         for reason, count in self.dropped.items():
             examples = ", ".join(str(row) for row in self.dropped_examples.get(reason, []))
             lines.append(f"    {reason}: {count:,} (rows {examples}{', …' if count > 5 else ''})")
-        total = sum(self.label_counts.values()) or 1
-        counts = ", ".join(f"{label} {count:,} ({count / total:.0%})" for label, count in self.label_counts.items())
-        lines.append(f"  labels: {counts}")
+        usable = sum(self.label_counts.values())
+        counts = ", ".join(f"{label} {count:,} ({count / (usable or 1):.0%})" for label, count in self.label_counts.items())
+        # The counts are of the training file's usable rows; say so, or they seem not to add up to the rows read.
+        counted = "usable rows of the training file" if self.validation_file_rows else "usable rows"
+        lines.append(f"  labels ({usable:,} {counted}): {counts}")
         lines.append(f"  training rows: {self.train_rows:,}; validation rows: {self.validation_rows:,} "
                      f"({self.validation_source})")
         lines.extend(f"  warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
+
+    def _rows_read_by_file(self) -> str:
+        if not self.validation_file_rows:
+            return ""
+        return (f" ({self.rows_read - self.validation_file_rows:,} training file, "
+                f"{self.validation_file_rows:,} validation file)")
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -184,8 +193,8 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
     features = datasets.Features({"text": datasets.Value("string"),
                                   "label": datasets.ClassLabel(names=label_names)})
     label_ids = {name: index for index, name in enumerate(label_names)}
-    full = datasets.Dataset.from_dict({"text": train.texts, "label": [label_ids[x] for x in train.labels]},
-                                      features=features)
+    train_label_ids = [label_ids[x] for x in train.labels]  # counted from this list: a Dataset column iterates slowly
+    full = datasets.Dataset.from_dict({"text": train.texts, "label": train_label_ids}, features=features)
     dropped, examples = Counter(train.dropped), dict(train.dropped_examples)
     missing_words = Counter(train.missing_words)
 
@@ -206,10 +215,11 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
             examples[f"{reason} (validation file)"] = val.dropped_examples[reason]
         missing_words.update(val.missing_words)
         rows_read = train.rows_read + val.rows_read
+        validation_file_rows = val.rows_read
     else:
-        smallest = min(Counter(full["label"]).values())
+        smallest = min(Counter(train_label_ids).values())
         if smallest < 2:
-            rare = [name for name, count in zip(label_names, _counts(full["label"], len(label_names))) if count < 2]
+            rare = [name for name, count in zip(label_names, _counts(train_label_ids, len(label_names))) if count < 2]
             raise DataError(f"{config.train_file}: label(s) {', '.join(rare)} occur only once; a stratified "
                             "validation split needs at least two rows of each.",
                             "Add rows, or give a validation file with {validation_file}.",
@@ -219,14 +229,15 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
         train_set, validation = split["train"], split["test"]
         validation_source = f"stratified split of {config.validation_split:.0%}, seed {config.seed}"
         rows_read = train.rows_read
+        validation_file_rows = 0
 
-    counts = _counts(full["label"], len(label_names))
+    counts = _counts(train_label_ids, len(label_names))
     label_counts = {name: count for name, count in zip(label_names, counts)}
     report = DataReport(
         train_source=str(config.train_file), validation_source=validation_source,
         text_column=text_column, label_column=label_column, label_kind=train.kind, rows_read=rows_read,
         dropped=dict(dropped), dropped_examples=examples, label_counts=label_counts,
-        train_rows=len(train_set), validation_rows=len(validation),
+        train_rows=len(train_set), validation_rows=len(validation), validation_file_rows=validation_file_rows,
         warnings=label_warnings(label_counts, train.kind, missing_words, missing_words_are_missing))
     if len(train_set) == 0 or len(validation) == 0:
         raise DataError(f"{config.train_file}: too few usable rows to train and validate ({len(full)}).")
