@@ -212,3 +212,9 @@ def test_report_says_which_rows_the_label_counts_cover(tmp_path):
     text = train_data(train, validation_file=str(validation)).report.summary()
     assert "rows read: 50 (40 training file, 10 validation file)" in text
     assert "labels (40 usable rows of the training file): hate 20 (50%), ok 20 (50%)" in text
+
+
+def test_a_categorical_parquet_text_column_is_text(tmp_path, classifier):
+    path = tmp_path / "in.parquet"
+    pd.DataFrame({"text": pd.Categorical(["scum vermin", "lovely day", "scum vermin"])}).to_parquet(path)
+    assert label_file(path, tmp_path / "out.parquet", classifier).rows == 3

@@ -314,8 +314,9 @@ class ParquetSource:
         import pyarrow as pa
 
         column_type = self.schema.field(position).type
-        if not (pa.types.is_string(column_type) or pa.types.is_large_string(column_type)
-                or pa.types.is_null(column_type)):
+        value_type = column_type.value_type if pa.types.is_dictionary(column_type) else column_type  # categoricals
+        if not (pa.types.is_string(value_type) or pa.types.is_large_string(value_type) or pa.types.is_null(value_type)
+                or getattr(pa.types, "is_string_view", lambda _: False)(value_type)):
             example = next((value for value in batch.column(position).to_pylist() if value is not None), None)
             raise _not_text(self.fmt.path, self.columns[position], f" (type {column_type})", example)
         return batch.column(position).to_pylist()
