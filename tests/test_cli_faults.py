@@ -194,3 +194,16 @@ def test_classify_into_a_closed_pipe_is_not_an_error(tiny_classifier_dir, tmp_pa
         reader.stdout.close()  # what `head -1` does after its line
         assert reader.wait(timeout=300) == 0
     assert reader.stderr.read() == b""
+
+
+def test_a_read_only_output_folder_is_named(tmp_path, tiny_classifier_dir, capsys, monkeypatch):
+    from moderator_app.core.files import atomic
+
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(errno.EROFS, "Read-only file system", str(args[0]))
+
+    monkeypatch.setattr(atomic, "open", read_only, raising=False)
+    assert main(["label", str(source), "--model", str(tiny_classifier_dir)]) == 2
+    assert f"{tmp_path}: this folder cannot be written to (Read-only file system)" in one_line_error(capsys)
