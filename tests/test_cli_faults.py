@@ -121,6 +121,10 @@ def test_label_checks_the_text_column_before_loading_the_model(tmp_path, capsys)
     assert main(["label", str(source), "--model", str(tmp_path / "no-such-model")]) == 2
     err = one_line_error(capsys)
     assert "which column holds the text" in err and "--text-column" in err and "model" not in err.split(":")[-1]
+    broken = tmp_path / "open.csv"
+    broken.write_text('text,label\n"a quote left open,x\nnext "row",y\n')
+    assert main(["label", str(broken), "--model", str(tmp_path / "no-such-model")]) == 2
+    assert "lines 2 to 3: a quoted field does not end" in one_line_error(capsys)
 
 
 # ------------------------------------------------------------------------ broken model folders

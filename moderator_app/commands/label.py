@@ -121,7 +121,8 @@ def label(args: argparse.Namespace):
 
     from moderator_app.core.inference.labelling import label_file, plan_labelling
 
-    # Everything that needs no model first: the output path, the input's format and its text column.
+    # Everything that needs no model first: the output path, the input's format, its text column and
+    # a pass over the whole file (a CSV quote left open is found before the model's slow load).
     plan = plan_labelling(args.input, args.output, text_column=args.text_column, overwrite=args.overwrite,
                           excel_safe=args.excel_safe)
     classifier = load_classifier(args)
@@ -134,4 +135,5 @@ def label(args: argparse.Namespace):
 
         return label_file(args.input, plan.target, classifier, text_column=args.text_column,
                           threshold=args.threshold, batch_size=args.batch_size, overwrite=args.overwrite,
-                          skip_bad_rows=args.skip_bad_rows, excel_safe=args.excel_safe, on_progress=show_progress)
+                          skip_bad_rows=args.skip_bad_rows, excel_safe=args.excel_safe, on_progress=show_progress,
+                          plan=plan)

@@ -137,6 +137,7 @@ class LabellingPlan:
     fmt: FileFormat
     source: Any
     text_position: int
+    total_rows: int | None  # counted while checking the whole file (for CSV: a quote left open)
 
     @property
     def text_column(self) -> str:
@@ -155,24 +156,28 @@ def plan_labelling(input_path: str | Path, output_path: str | Path | None, *, te
     source = open_source(fmt, chunk_rows)
     if not source.columns:
         raise LabellingError(f"{fmt.path}: holds no records to label.")
-    return LabellingPlan(target, fmt, source, resolve_text_column(source.columns, text_column, fmt.path))
+    text_position = resolve_text_column(source.columns, text_column, fmt.path)
+    return LabellingPlan(target, fmt, source, text_position, source.count_rows())
 
 
 def label_file(input_path: str | Path, output_path: str | Path | None, classifier: "Classifier", *,
                text_column: str | None = None, threshold: float | None = None, batch_size: int | None = None,
                overwrite: bool = False, skip_bad_rows: bool = False, excel_safe: bool = False,
                on_progress: ProgressCallback | None = None, should_cancel: Callable[[], bool] | None = None,
-               chunk_rows: int = CHUNK_ROWS) -> LabelSummary:
+               chunk_rows: int = CHUNK_ROWS, plan: LabellingPlan | None = None) -> LabelSummary:
     """Label every row of a CSV/TSV, TXT, JSON Lines or Parquet file and write it, in the same format
     (a TXT as CSV) and row order, with all its columns plus `predicted_label`, `score` and
     `probability_<label>`.
 
     on_progress(rows_done, total_rows or None, rows_per_second) is called as batches finish;
     should_cancel() is polled as often, and True stops the run (LabellingCancelled) with nothing
-    written. Raises a UserError (DataError, OutputNotWritableError …) for anything wrong with the files."""
+    written. `plan`: the result of plan_labelling() for these same arguments, when the caller checked
+    the file already. Raises a UserError (DataError, OutputNotWritableError …) for anything wrong with
+    the files."""
     progress = Progress(on_progress, should_cancel)
-    plan = plan_labelling(input_path, output_path, text_column=text_column, overwrite=overwrite,
-                          excel_safe=excel_safe, chunk_rows=chunk_rows)
+    if plan is None:
+        plan = plan_labelling(input_path, output_path, text_column=text_column, overwrite=overwrite,
+                              excel_safe=excel_safe, chunk_rows=chunk_rows)
     check_threshold(classifier, threshold)
     source, fmt = plan.source, plan.fmt
     added_names = [LABEL_COLUMN, SCORE_COLUMN] + [PROBABILITY_PREFIX + label for label in classifier.labels]
@@ -186,7 +191,7 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
         summary.notes.append(f"The first line ({plan.text_column[:60]!r}) was read as the column's name, not as a "
                              "text: a CSV starts with a header line. A file of one text per line without a header "
                              "should be named .txt.")
-    progress.total_rows = source.count_rows()  # for CSV also the check for a quote left open
+    progress.total_rows = plan.total_rows
 
     with atomic_output(plan.target, overwrite) as temporary:
         sink = open_sink(temporary, plan, added_names, excel_safe)
