@@ -15,7 +15,7 @@ from tiny_models import synthetic_rows, write_csv
 from moderator_app.cli import main
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.errors import DataError
-from moderator_app.core.files.readers import read_texts
+from moderator_app.core.files.previews import read_texts
 from moderator_app.core.inference.labelling import label_file, plan_labelling
 from moderator_app.core.training.data import load_training_data
 

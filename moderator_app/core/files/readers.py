@@ -17,12 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from moderator_app.core.files.columns import guess_text_column, resolve_text_column
-from moderator_app.core.files.formats import (LINES_COLUMN, DataFileError, FileFormat, detect_format,
-                                              is_index_column)
+from moderator_app.core.files.formats import LINES_COLUMN, DataFileError, FileFormat
 
 CHUNK_ROWS = 4096
-TABLE_ROW_LIMIT = 20_000  # files up to this size can be shown in the Review tab's table
 _BAD_LINE_WARNING = re.compile(r"Skipping line (\d+): ([^\n]*)")
 # Python's csv module refuses fields longer than 128 KiB by default; pandas reads them, so must the check.
 csv.field_size_limit(min(sys.maxsize, (1 << 31) - 1))
@@ -327,53 +324,3 @@ SOURCES = {"csv": CsvSource, "lines": LinesSource, "json": JsonLinesSource, "par
 
 def open_source(fmt: FileFormat, chunk_rows: int = CHUNK_ROWS):
     return SOURCES[fmt.kind](fmt, chunk_rows)
-
-
-# --------------------------------------------------------------- what the Review tab's import reads
-@dataclass
-class FilePreview:
-    path: str
-    columns: list[str]
-    rows: list[list[str]]
-    text_column: str | None  # the guess
-    total_rows: int | None
-
-
-def as_cell(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def preview_file(path: str | Path, rows: int = 20) -> tuple[list[str], list[list[str]]]:
-    """Column names (index columns left out) and the first `rows` rows as strings, read quickly
-    without reading the whole file."""
-    source = open_source(detect_format(path), rows)
-    keep = [index for index, name in enumerate(source.columns) if not is_index_column(name)]
-    first = source.first_rows(rows)
-    return ([source.columns[index] for index in keep],
-            [[as_cell(row[index]) if index < len(row) else "" for index in keep] for row in first])
-
-
-def preview_for_import(path: str, rows: int = 20) -> FilePreview:
-    """Job: the first rows, the columns with the text column guessed, and the number of rows."""
-    columns, first_rows = preview_file(path, rows)
-    source = open_source(detect_format(path))
-    guess = guess_text_column(columns)
-    return FilePreview(str(path), columns, first_rows, guess, source.count_rows())
-
-
-def read_texts(path: str, column: str | None, limit: int = TABLE_ROW_LIMIT) -> list[str]:
-    """Job: the texts of a file, for the results table. Refuses files of more than `limit` rows (they
-    are for batch labelling)."""
-    fmt = detect_format(path)
-    source = open_source(fmt, 1024)
-    position = resolve_text_column(source.columns, column or None, fmt.path)
-    texts: list[str] = []
-    for chunk in source.chunks():
-        texts.extend(as_cell(value) for value in source.texts(chunk, position))
-        if len(texts) > limit:
-            raise DataFileError(f"{path}: has more than {limit:,} rows, too many for the table.",
-                                "Batch-label it to a file instead.")
-    if source.bad_rows:
-        raise DataFileError(f"{path}: {len(source.bad_rows):,} rows cannot be read: "
-                            f"{describe_bad_rows(source.bad_rows)}.", "Fix them and try again.")
-    return texts

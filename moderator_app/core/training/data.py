@@ -20,7 +20,7 @@ from moderator_app.core.files.columns import (LABEL_COLUMN_NAMES, TEXT_COLUMN_NA
                                               guess_label_column, guess_text_column, resolve_column)
 from moderator_app.core.files.formats import DataFileError, detect_format, is_index_column
 from moderator_app.core.files.readers import describe_bad_rows, first_line, open_source
-from moderator_app.core.files.readers import preview_file  # noqa: F401 (the training form's preview)
+from moderator_app.core.files.previews import preview_file  # noqa: F401 (the training form's preview)
 
 MAX_CLASSES = 100  # more distinct labels than this almost always means the wrong column was chosen
 DROP_EMPTY_TEXT = "empty text"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from moderator_app.core.files.formats import is_text_file
-from moderator_app.core.files.readers import TABLE_ROW_LIMIT, FilePreview, preview_for_import, read_texts  # noqa: F401
+from moderator_app.core.files.previews import TABLE_ROW_LIMIT, FilePreview, preview_for_import, read_texts  # noqa: F401
 from moderator_app.core.files.writers import text_file_as_csv
 from moderator_app.core.inference.shared_model import GatedClassifier, ModelHandle
 from moderator_app.core.inference.shared_model import load_model as load_shared_model
