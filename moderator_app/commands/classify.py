@@ -14,7 +14,7 @@ import os
 import sys
 
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
-from moderator_app.commands.label import add_model_arguments, load_classifier
+from moderator_app.commands.label import add_model_arguments, decision_threshold, load_classifier
 from moderator_app.core.errors import DataError
 
 STDIN_BATCH_LINES = 1024  # lines classified together: large enough to sort and batch well
@@ -47,10 +47,11 @@ def classify(args: argparse.Namespace) -> None:
     from moderator_app.core.inference.labelling import check_threshold
 
     classifier = load_classifier(args)
-    check_threshold(classifier, args.threshold)
+    threshold = decision_threshold(args, classifier)
+    check_threshold(classifier, threshold)
     score_name = f"P({classifier.positive_label})" if classifier.is_binary else None
     for group in text_groups(args.texts):
-        for text, prediction in zip(group, classifier.predict(group, args.batch_size, args.threshold)):
+        for text, prediction in zip(group, classifier.predict(group, args.batch_size, threshold)):
             print(format_prediction(text, prediction, args.json, score_name))
         sys.stdout.flush()
 

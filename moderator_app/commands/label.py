@@ -44,7 +44,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                              f"model folder, or a hub id such as {ONLINE_MODEL_HINT} (downloaded when online)")
     parser.add_argument("--threshold", type=probability, metavar="T",
                         help="binary models: the positive label when its probability is at least T "
-                             "(default: the most probable label)")
+                             "(default: the threshold chosen on the validation set at the end of training, "
+                             "else the most probable label)")
     parser.add_argument("--batch-size", type=positive_int, metavar="N",
                         help="texts per forward pass (default: 64 on the CPU, 256 on a GPU); long texts go "
                              "in smaller batches of at most N × 64 tokens")
@@ -75,6 +76,11 @@ def load_classifier(args: argparse.Namespace):
     from moderator_app.core.inference.classifier import Classifier
 
     return Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle)
+
+
+def decision_threshold(args: argparse.Namespace, classifier) -> float | None:
+    """--threshold when given, else the model's saved operating point (None: the most probable label)."""
+    return args.threshold if args.threshold is not None else classifier.default_threshold
 
 
 def quiet_transformers() -> None:
@@ -134,6 +140,7 @@ def label(args: argparse.Namespace):
             bar.update(rows_done - bar.n)
 
         return label_file(args.input, plan.target, classifier, text_column=args.text_column,
-                          threshold=args.threshold, batch_size=args.batch_size, overwrite=args.overwrite,
+                          threshold=decision_threshold(args, classifier), batch_size=args.batch_size,
+                          overwrite=args.overwrite,
                           skip_bad_rows=args.skip_bad_rows, excel_safe=args.excel_safe, on_progress=show_progress,
                           plan=plan)

@@ -38,13 +38,24 @@ DataError = DataFileError
 # ------------------------------------------------------------------------------------------------
 @dataclass
 class Table:
-    """A data file's columns (index columns left out) and the values of the two it trains on."""
+    """A data file's columns (index columns left out) and their values, read on demand by the shared
+    readers. `column_names` and `table[name]` read as a `datasets.Dataset` does."""
     source: str
     columns: list[str]
-    _values: Any  # callable(positions) -> list of value lists
+    _read: Any  # callable(positions, text_positions) -> list of value lists
 
-    def values(self, names: list[str]) -> list[list[Any]]:
-        return self._values([self.columns.index(name) for name in names])
+    @property
+    def column_names(self) -> list[str]:
+        return self.columns
+
+    def values(self, names: list[str], text: str | None = None) -> list[list[Any]]:
+        """The values of `names`, in one pass; the column `text` is read as texts (numbers, lists and
+        objects in it are refused)."""
+        positions = [self.columns.index(name) for name in names]
+        return self._read(positions, {self.columns.index(text)} if text is not None else set())
+
+    def __getitem__(self, name: str) -> list[Any]:
+        return self.values([name])[0]
 
 
 def read_table(source: str | Path) -> Table:
@@ -53,18 +64,17 @@ def read_table(source: str | Path) -> Table:
     if not path.exists() and _looks_like_hub_id(str(source)):
         dataset = _read_hub_dataset(str(source))
         return Table(str(source), list(dataset.column_names),
-                     lambda positions: [dataset[dataset.column_names[p]] for p in positions])
+                     lambda positions, _: [dataset[dataset.column_names[p]] for p in positions])
     fmt = detect_format(path)
     reader = open_source(fmt)
     kept = [index for index, name in enumerate(reader.columns) if not is_index_column(name)]
 
-    def read(positions: list[int]) -> list[list[Any]]:
-        file_positions = [kept[position] for position in positions]
+    def read(positions: list[int], text_positions: set[int]) -> list[list[Any]]:
         columns: list[list[Any]] = [[] for _ in positions]
-        # The first column asked for is the text column: read as texts, which refuses numbers, lists, objects.
-        read_values = [reader.texts if index == 0 else reader.values for index in range(len(positions))]
+        readers = [(kept[position], reader.texts if position in text_positions else reader.values)
+                   for position in positions]
         for chunk in reader.chunks():
-            for values, file_position, read_column in zip(columns, file_positions, read_values):
+            for values, (file_position, read_column) in zip(columns, readers):
                 values.extend(read_column(chunk, file_position))
         if reader.bad_rows:
             raise DataError(f"{path}: {len(reader.bad_rows):,} rows cannot be read: "
@@ -302,7 +312,7 @@ def _extract(table: Table, text_column: str, label_column: str, source: str,
     """Pull texts and labels as Python values, dropping (and counting) unusable rows.
 
     Row numbers in reports are 1-based data rows (the header is not counted)."""
-    raw_texts, raw_labels = table.values([text_column, label_column])
+    raw_texts, raw_labels = table.values([text_column, label_column], text=text_column)
     if not raw_texts:
         raise DataError(f"{source}: the file has a header but no rows.")
     if all(text is None or not str(text).strip() for text in raw_texts):
