@@ -211,3 +211,17 @@ def test_a_read_only_output_folder_is_named(tmp_path, tiny_classifier_dir, capsy
     monkeypatch.setattr(atomic, "open", read_only, raising=False)
     assert main(["label", str(source), "--model", str(tiny_classifier_dir)]) == 2
     assert f"{tmp_path}: this folder cannot be written to (Read-only file system)" in one_line_error(capsys)
+
+
+def test_classify_reports_not_a_number_instead_of_an_empty_label(tiny_classifier_dir, capsys, monkeypatch):
+    import numpy as np
+
+    from moderator_app.core.inference.classifier import Classifier
+
+    def diverged(self, texts, *args, **kwargs):
+        return np.full((len(texts), 2), np.nan, dtype=np.float32)
+
+    monkeypatch.setattr(Classifier, "predict_probabilities", diverged)
+    assert main(["classify", "some text", "--model", str(tiny_classifier_dir)]) == 2
+    assert "not a number (NaN) for text 1" in one_line_error(capsys)
+    assert capsys.readouterr().out == ""

@@ -44,14 +44,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def classify(args: argparse.Namespace) -> None:
-    from moderator_app.core.inference.labelling import check_threshold
+    from moderator_app.core.inference.classifier import is_empty_text
+    from moderator_app.core.inference.labelling import ModelOutputError, check_threshold
 
     classifier = load_classifier(args)
     threshold = decision_threshold(args, classifier)
     check_threshold(classifier, threshold)
     score_name = f"P({classifier.positive_label})" if classifier.is_binary else None
+    done = 0
     for group in text_groups(args.texts):
         for text, prediction in zip(group, classifier.predict(group, args.batch_size, threshold)):
+            done += 1
+            if prediction.is_empty and not is_empty_text(text):  # NaN from broken weights, not an empty text
+                raise ModelOutputError(f"{classifier.name_or_path}: the model's output is not a number (NaN) for "
+                                       f"text {done}; its weights are broken, as after a training run whose loss "
+                                       "diverged.", "Choose another model, or train again (a lower "
+                                       "{learning_rate} usually helps).")
             print(format_prediction(text, prediction, args.json, score_name))
         sys.stdout.flush()
 
