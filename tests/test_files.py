@@ -218,3 +218,17 @@ def test_a_categorical_parquet_text_column_is_text(tmp_path, classifier):
     path = tmp_path / "in.parquet"
     pd.DataFrame({"text": pd.Categorical(["scum vermin", "lovely day", "scum vermin"])}).to_parquet(path)
     assert label_file(path, tmp_path / "out.parquet", classifier).rows == 3
+
+
+def test_a_txt_labelled_in_the_window_and_on_the_command_line_gives_the_same_file(tmp_path, tiny_classifier_dir):
+    from moderator_app.gui.review.workers import BatchRequest, label_batch, load_model
+
+    path = tmp_path / "pasted.txt"
+    path.write_bytes("vermin, scum and filth\r\ncafé with friends\r\n\r\n\"quoted\" line\r\n".encode("cp1252"))
+    assert main(["label", str(path), "--model", str(tiny_classifier_dir), "--device", "cpu",
+                 "-o", str(tmp_path / "cli.csv")]) == 0
+    handle = load_model(str(tiny_classifier_dir), device="cpu")
+    label_batch(handle, BatchRequest(str(path), str(tmp_path / "gui.csv"), None, None),
+                lambda *progress: None, lambda: False)
+    assert (tmp_path / "gui.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
+    assert read_rows(tmp_path / "cli.csv")[1][0] == "vermin, scum and filth"

@@ -37,6 +37,8 @@ class CsvSink:
         if encoding == "utf-8-sig" and not start.startswith(b"\xef\xbb\xbf"):
             encoding = "utf-8"  # detect_format reads UTF-8 with or without a BOM; write what we found
         self.line_terminator = "\r\n" if b"\r\n" in start else "\n"
+        if fmt.kind == "lines":  # a new CSV, not a copy of the input's conventions
+            encoding, self.line_terminator = "utf-8", "\n"
         self.delimiter = fmt.delimiter if fmt.kind == "csv" else ","
         self.handle = open(path, "w", encoding=encoding, newline="")
         self.excel_safe = excel_safe
@@ -106,7 +108,7 @@ def text_file_as_csv(path: str | Path, target: Path, should_cancel: Callable[[],
     """A .txt file (one item per line, the "lines" rule) as a one-column UTF-8 CSV."""
     source = LinesSource(detect_format(path), 4096)
     with open(target, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
+        writer = csv.writer(out, lineterminator="\n")  # as CsvSink writes a .txt input
         writer.writerow([LINES_COLUMN])
         for chunk in source.chunks():
             writer.writerows([item] for item in source.texts(chunk, 0))
