@@ -66,7 +66,10 @@ def test_classify_arguments_and_stdin(tiny_classifier_dir, capsys, monkeypatch):
     lines = capsys.readouterr().out.splitlines()
     assert status == 0 and len(lines) == 2
     label, score, text = lines[0].split("\t")
-    assert label == "hate" and 0.5 < float(score) <= 1 and text == "scum vermin parasites"
+    # the number is labelled with what it is the probability of, even beside the other label
+    assert label == "hate" and score.startswith("P(hate)=") and text == "scum vermin parasites"
+    assert 0.5 < float(score.removeprefix("P(hate)=")) <= 1
+    assert lines[1].startswith("not-hate\tP(hate)=0.")
 
     monkeypatch.setattr(sys, "stdin", io.StringIO("vermin scum\n\nwe went to the market\n"))
     assert main(["classify", "--model", str(tiny_classifier_dir), "--json"]) == 0

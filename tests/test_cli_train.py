@@ -25,7 +25,7 @@ def test_train_end_to_end(tiny_model_dir, synthetic_csv, tmp_path, capsys):
 @pytest.mark.parametrize("arguments, message", [
     (["--learning-rate", "-1"], "--learning-rate: must be > 0"),
     (["--precision", "fp8"], "--precision: one of auto, fp16, bf16, fp32"),
-    (["--label-column", "verdict"], "no column 'verdict'; the file has 'text', 'label'"),
+    (["--label-column", "verdict"], "no column named 'verdict'; the columns are 'text', 'label'"),
 ])
 def test_bad_input_exits_2_with_one_line(arguments, message, tiny_model_dir, synthetic_csv, tmp_path, capsys):
     status = main(["train", "--data", str(synthetic_csv), "--model", str(tiny_model_dir),

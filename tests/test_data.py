@@ -69,7 +69,7 @@ def test_missing_column_lists_the_columns(tmp_path):
     path = write_csv(tmp_path / "cols.csv", balanced_rows(), header=("body", "verdict"))
     with pytest.raises(DataError, match="'body', 'verdict'"):
         load(path)  # 'verdict' is no known label name
-    with pytest.raises(DataError, match=r"no column 'labels'.*'body', 'verdict'"):
+    with pytest.raises(DataError, match=r"no column named 'labels'.*'body', 'verdict'"):
         load(path, label_column="labels")
     assert load(path, label_column="verdict").report.label_column == "verdict"
 
@@ -151,12 +151,18 @@ def test_class_with_a_single_row_cannot_be_split(tmp_path):
         load(write_csv(tmp_path / "rare.csv", rows))
 
 
-def test_ambiguous_columns_ask_for_a_choice(tmp_path):
+def test_columns_are_chosen_by_the_shared_rule(tmp_path):
+    """`text` is preferred to `comment` (the rule labelling and the Review import use); a name shared by
+    two columns is refused rather than the first taken silently."""
     path = write_csv(tmp_path / "amb.csv", [(t, t, l) for t, l in balanced_rows()], header=("text", "comment", "label"))
-    with pytest.raises(DataError, match="which column holds the text"):
-        load(path)
+    assert load(path).report.text_column == "text"
     assert load(path, text_column="comment").report.text_column == "comment"
     assert guess_columns(["Tweet", "Class"]) == ("Tweet", "Class")
+    twice = write_csv(tmp_path / "twice.csv", [(t, t, l) for t, l in balanced_rows()], header=("text", "text", "label"))
+    with pytest.raises(DataError, match="2 columns are named 'text'"):
+        load(twice)
+    with pytest.raises(DataError, match="2 columns are named 'text'"):
+        load(twice, text_column="text")
 
 
 def test_quoted_newlines_commas_and_emoji_survive(tmp_path):

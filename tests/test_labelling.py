@@ -12,6 +12,7 @@ import pytest
 from test_inference import classifier, tiny_classifier_dir  # noqa: F401 (fixtures)
 from tiny_models import synthetic_rows, write_csv
 
+from moderator_app.core.errors import DataError
 from moderator_app.core.inference.labelling import (LabellingCancelled, LabellingError, check_output_path,
                                           default_output_path, label_file)
 
@@ -180,7 +181,7 @@ def test_output_path_checks(tmp_path):
 def test_bad_rows_fail_with_line_numbers_unless_skipped(tmp_path, classifier):
     source = tmp_path / "in.csv"
     source.write_text("text,id\nfine,1\ntoo,many,fields\nalso fine,3\nagain,bad,row\n")
-    with pytest.raises(LabellingError, match=r"2 rows cannot be read: line 3 .*line 5 .*--skip-bad-rows"):
+    with pytest.raises(LabellingError, match=r"2 rows cannot be read: line 3 .*line 5 .*'skip_bad_rows'"):
         label_file(source, tmp_path / "out.csv", classifier)
     assert only_files(tmp_path) == ["in.csv"]
     summary = label_file(source, tmp_path / "out.csv", classifier, skip_bad_rows=True)
@@ -192,7 +193,7 @@ def test_bad_rows_fail_with_line_numbers_unless_skipped(tmp_path, classifier):
 def test_unterminated_quote_is_a_readable_error(tmp_path, classifier):
     source = tmp_path / "in.csv"
     source.write_text('text,id\n"never closed,1\nnext,2\n')
-    with pytest.raises(LabellingError, match="quote"):
+    with pytest.raises(DataError, match="quote"):
         label_file(source, tmp_path / "out.csv", classifier)
     assert only_files(tmp_path) == ["in.csv"]
 
@@ -209,9 +210,9 @@ def test_excel_safe_neutralises_formulas_only_when_asked(tmp_path, classifier):
 
 def test_text_column_choice(tmp_path, classifier):
     source = write_csv(tmp_path / "in.csv", [("a", "scum vermin")], header=("id", "body_text"))
-    with pytest.raises(LabellingError, match="which column holds the text"):
+    with pytest.raises(DataError, match="which column holds the text"):
         label_file(source, tmp_path / "out.csv", classifier)
-    with pytest.raises(LabellingError, match="no column named 'missing'"):
+    with pytest.raises(DataError, match="no column named 'missing'"):
         label_file(source, tmp_path / "out.csv", classifier, text_column="missing")
     summary = label_file(source, tmp_path / "out.csv", classifier, text_column="BODY_TEXT")
     assert summary.text_column == "body_text" and summary.label_counts["hate"] == 1

@@ -6,9 +6,13 @@ torch and transformers are imported inside run(), so `moderator-app --help` stay
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 2, 130
+from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
+
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 ONLINE_MODEL_HINT = "valurank/distilroberta-hatespeech"
 
@@ -52,17 +56,19 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", metavar="INPUT", help="CSV, TSV, JSON Lines or Parquet file")
+    parser.add_argument("input", metavar="INPUT",
+                        help="CSV, TSV, JSON Lines or Parquet file, or a TXT file of one text per line")
     add_model_arguments(parser)
     parser.add_argument("--output", "-o", metavar="OUT",
-                        help="where to write the labelled file, in the input's format "
+                        help="where to write the labelled file, in the input's format, a TXT input as CSV "
                              "(default: INPUT's name with .labelled before the extension)")
     parser.add_argument("--text-column", metavar="C", help="column holding the text (default: detected)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="leave out rows the CSV parser cannot read (listed in the summary) instead of failing")
     parser.add_argument("--excel-safe", action="store_true",
-                        help="prefix cells starting with = + - @ with ' so spreadsheets do not run them as formulas")
+                        help="prefix cells (and column names) starting with = + - @ with ' so spreadsheets do not "
+                             "run them as formulas")
 
 
 def load_classifier(args: argparse.Namespace):
@@ -85,52 +91,56 @@ def quiet_transformers() -> None:
     logging.disable_progress_bar()
 
 
-def readable_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions whose message is meant for the user: shown as one line, never a traceback."""
-    from moderator_app.core.files.formats import DataFileError
-    from moderator_app.core.hub import ModelNotAvailableError
-    from moderator_app.core.inference.classifier import ModelLoadError
-    from moderator_app.core.inference.labelling import LabellingError
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, a scheduler's stop, a closed terminal session) is handled like Ctrl-C: it raises
+    KeyboardInterrupt, so the hidden temporary output is deleted on the way out."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
 
-    return LabellingError, DataFileError, ModelLoadError, ModelNotAvailableError, OSError
-
-
-def is_out_of_memory(error: BaseException) -> bool:
-    # torch.OutOfMemoryError (CUDA, MPS) is a RuntimeError; checked by name so torch need not be imported here
-    return isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError"
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from moderator_app.core.inference.labelling import check_output_path, label_file
-
     try:
-        output = check_output_path(args.input, args.output, args.overwrite)  # before the model's slow load
-        classifier = load_classifier(args)
-        print(f"Model {classifier.describe()}", file=sys.stderr)
-        with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, smoothing=0.1, disable=None) as bar:
-            def show_progress(rows_done: int, total_rows: int | None, rows_per_second: float) -> None:
-                if total_rows is not None and bar.total != total_rows:
-                    bar.total = total_rows
-                bar.update(rows_done - bar.n)
-
-            summary = label_file(args.input, output, classifier, text_column=args.text_column,
-                                 threshold=decision_threshold(args, classifier), batch_size=args.batch_size,
-                                 overwrite=args.overwrite,
-                                 skip_bad_rows=args.skip_bad_rows, excel_safe=args.excel_safe,
-                                 on_progress=show_progress)
-    except readable_errors() as error:
-        print(f"moderator-app label: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        with terminate_as_interrupt():
+            summary = label(args)
     except KeyboardInterrupt:
         print("moderator-app label: interrupted; no output was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (MemoryError, RuntimeError) as error:
-        if not is_out_of_memory(error):
-            raise
-        print(f"moderator-app label: error: out of memory ({error.__class__.__name__}); no output was written. "
-              "Try a smaller --batch-size.", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except Exception as error:  # the one error boundary: one line, exit 2 for bad input
+        return report_failure("label", error)
     print(summary.describe())
     return EXIT_OK
+
+
+def label(args: argparse.Namespace):
+    from tqdm import tqdm
+
+    from moderator_app.core.inference.labelling import label_file, plan_labelling
+
+    # Everything that needs no model first: the output path, the input's format, its text column and
+    # a pass over the whole file (a CSV quote left open is found before the model's slow load).
+    plan = plan_labelling(args.input, args.output, text_column=args.text_column, overwrite=args.overwrite,
+                          excel_safe=args.excel_safe)
+    classifier = load_classifier(args)
+    print(f"Model {classifier.describe()}", file=sys.stderr)
+    with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, smoothing=0.1, disable=None) as bar:
+        def show_progress(rows_done: int, total_rows: int | None, rows_per_second: float) -> None:
+            if total_rows is not None and bar.total != total_rows:
+                bar.total = total_rows
+            bar.update(rows_done - bar.n)
+
+        return label_file(args.input, plan.target, classifier, text_column=args.text_column,
+                          threshold=decision_threshold(args, classifier), batch_size=args.batch_size,
+                          overwrite=args.overwrite,
+                          skip_bad_rows=args.skip_bad_rows, excel_safe=args.excel_safe, on_progress=show_progress,
+                          plan=plan)

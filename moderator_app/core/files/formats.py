@@ -1,6 +1,10 @@
-"""Recognising the tabular files users bring: format, text encoding and delimiter.
+"""Recognising the data files users bring: format, text encoding and delimiter.
 
-Shared by training-data loading and batch labelling, so that a file that trains also labels.
+One rule for every reader (training, batch labelling, the Review tab's import):
+- ``.csv``/``.tsv``/``.tab``: delimited text with a header line ("csv");
+- ``.txt``: one item per line, no header, commas are text ("lines");
+- ``.jsonl``/``.json``/``.ndjson``: JSON Lines, one object per line ("json");
+- ``.parquet``/``.pq``: Parquet ("parquet").
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ from pathlib import Path
 
 from moderator_app.core.errors import DataError
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "csv", ".jsonl": "json", ".json": "json",
+FORMATS = {".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "lines", ".jsonl": "json", ".json": "json",
            ".ndjson": "json", ".parquet": "parquet", ".pq": "parquet"}
+FORMAT_NAMES = {"csv": "CSV", "lines": "text (one item per line)", "json": "JSON Lines", "parquet": "Parquet"}
+# The column a "lines" file's items appear under, everywhere.
+LINES_COLUMN = "text"
 DELIMITER_CANDIDATES = (",", ";", "\t", "|")
 # Texts that pandas would silently turn into missing values; in moderation data they are words.
 KEEP_AS_TEXT = dict(keep_default_na=False, na_filter=False)
 _SAMPLE_BYTES = 1 << 16
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 class DataFileError(DataError, ValueError):
@@ -26,45 +34,58 @@ class DataFileError(DataError, ValueError):
 @dataclass(frozen=True)
 class FileFormat:
     path: Path
-    kind: str  # "csv", "json" or "parquet"
+    kind: str  # "csv", "lines", "json" or "parquet"
     encoding: str = "utf-8"  # for text formats; "utf-8-sig" reads UTF-8 with or without BOM
     delimiter: str = ","
 
     def pandas_csv_options(self) -> dict:
-        """Keyword arguments for pandas.read_csv (and the `datasets` csv builder) that read this
-        file faithfully: every cell a string, "NA"/"null"/"None" kept as text."""
+        """Keyword arguments for pandas.read_csv that read this file faithfully: every cell a
+        string, "NA"/"null"/"None" kept as text."""
         return dict(sep=self.delimiter, encoding=self.encoding, dtype=str, **KEEP_AS_TEXT)
+
+
+def is_text_file(path: str | Path) -> bool:
+    """A file read by the "lines" rule (one item per line)."""
+    return FORMATS.get(Path(path).suffix.lower()) == "lines"
 
 
 def detect_format(path: str | Path) -> FileFormat:
     """Inspect `path` and return how to read it. Raises DataFileError with a readable message."""
     path = Path(path)
     if not path.exists():
-        raise DataFileError(f"{path}: file not found")
+        raise DataFileError(f"{path}: file not found.")
     if path.is_dir():
-        raise DataFileError(f"{path}: is a folder; choose a CSV, TSV, JSON Lines or Parquet file")
+        raise DataFileError(f"{path}: is a folder; choose a CSV, TSV, TXT, JSON Lines or Parquet file.")
     kind = FORMATS.get(path.suffix.lower())
     if kind is None:
         raise DataFileError(f"{path}: unsupported file type {path.suffix or '(no extension)'}; "
-                            "use .csv, .tsv, .jsonl or .parquet")
-    if path.stat().st_size == 0:
-        raise DataFileError(f"{path}: the file is empty")
-    if kind == "parquet":
+                            "use .csv, .tsv, .txt, .jsonl or .parquet.")
+    try:
+        size = path.stat().st_size
         with open(path, "rb") as handle:
-            if handle.read(4) != b"PAR1":
-                raise DataFileError(f"{path}: not a Parquet file (no PAR1 header); is the extension right?")
+            sample = handle.read(_SAMPLE_BYTES)
+    except OSError as error:
+        raise DataFileError(f"{path}: cannot be read ({error.strerror or error}).",
+                            "Check that the file is readable by you.") from None
+    if size == 0:
+        raise DataFileError(f"{path}: the file is empty.")
+    if kind == "parquet":
+        if sample[:4] != b"PAR1":
+            raise DataFileError(f"{path}: not a Parquet file (no PAR1 header); is the extension right?")
         return FileFormat(path, kind)
-    with open(path, "rb") as handle:
-        sample = handle.read(_SAMPLE_BYTES)
-    if b"\x00" in sample:
-        raise DataFileError(f"{path}: looks like a binary file, not {kind.upper()} text; "
-                            "export the data as CSV, TSV, JSON Lines or Parquet")
-    encoding = detect_encoding(path)
-    if kind == "json":
-        return FileFormat(path, kind, encoding)
+    if sample.startswith(_UTF16_BOMS):
+        encoding = "utf-16"  # Excel's "Unicode text" export; the byte-order mark says which byte order
+    elif b"\x00" in sample:
+        raise DataFileError(f"{path}: looks like a binary file, not {FORMAT_NAMES[kind]} text (or UTF-16 "
+                            "without a byte-order mark); export the data as UTF-8 CSV, TSV, TXT, JSON Lines "
+                            "or Parquet.")
+    else:
+        encoding = detect_encoding(path)
     text = sample.decode(encoding, errors="replace")
-    if not text.strip():
-        raise DataFileError(f"{path}: the file holds no data")
+    if not text.strip("\ufeff \r\n\t"):
+        raise DataFileError(f"{path}: the file holds no data.")
+    if kind != "csv":
+        return FileFormat(path, kind, encoding)
     default = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     return FileFormat(path, kind, encoding, sniff_delimiter(text, default))
 

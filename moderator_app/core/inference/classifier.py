@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from moderator_app.core.errors import ModelNotUsableError, is_out_of_memory
 from moderator_app.core.hub import ensure_model_available, hub_reachable
 
 # Sorting by length only pays off within a group of texts, and the group's token ids are held in
@@ -34,9 +35,14 @@ TOKENS_PER_TEXT_BUDGET = 64
 POSITIVE_LABEL_WORDS = ("hate", "offensive", "toxic", "abusive", "positive")
 NEGATED_LABEL = re.compile(r"^(not|no|non)[\s_-]?(?=\w)")
 PICKLE_WEIGHT_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+# A tokenizer is saved as one of these (fast tokenizers, WordPiece, BPE, SentencePiece). Without any,
+# transformers may still build an empty tokenizer, and every word becomes [UNK].
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model", "sentencepiece.model")
+MIN_VOCABULARY = 100  # fewer tokens than this is not a real tokenizer (the empty one has 5 special tokens)
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(ModelNotUsableError, RuntimeError):
     """The model exists but cannot be used as a text classifier; the message says what to do."""
 
 
@@ -116,6 +122,7 @@ class Classifier:
         is_folder = folder.is_dir()
         if is_folder:
             check_weight_files(folder, allow_pickle)
+            check_tokenizer_files(folder)
             name = str(folder)
 
         import torch
@@ -126,7 +133,7 @@ class Classifier:
         try:
             device = resolve_device(device)
         except RuntimeError as error:  # the device asked for is not there
-            raise ModelLoadError(str(error)) from None
+            raise ModelLoadError(str(error), "Choose another {device}.", setting="device") from None
         # A cached hub model with the hub out of reach: load from the cache at once instead of
         # letting transformers retry the network.
         local_only = not is_folder and not hub_reachable()
@@ -135,15 +142,27 @@ class Classifier:
             model, loading_info = AutoModelForSequenceClassification.from_pretrained(
                 name, use_safetensors=None if allow_pickle else True, weights_only=True, local_files_only=local_only,
                 trust_remote_code=False, dtype=torch.float32, output_loading_info=True)
-        except (OSError, ValueError, KeyError) as error:
-            raise ModelLoadError(explain_load_failure(name, error, allow_pickle)) from None
+        except Exception as error:  # transformers, safetensors, torch and pickle each raise their own types
+            if is_out_of_memory(error):
+                raise
+            raise explain_load_failure(name, error, allow_pickle) from None
+        if len(tokenizer) < MIN_VOCABULARY:
+            raise ModelLoadError(
+                f"{name}: its tokenizer knows only {len(tokenizer)} tokens, so every word would be unknown; "
+                "the tokenizer files are missing or broken.",
+                "Copy the tokenizer files of its base model (tokenizer.json, vocab …) into the model folder.")
         # A base encoder (e.g. all-MiniLM-L6-v2 itself) loads with a randomly initialised head
         # and would label at random: refuse instead of producing confident-looking noise.
         missing = list(loading_info.get("missing_keys") or [])
         if missing:
             raise ModelLoadError(
-                f"{name} has no trained classification head (missing weights: {', '.join(sorted(missing)[:3])}). "
-                "It is a base model: fine-tune it first with `moderator-app train`, or choose a trained classifier.")
+                f"{name} has no trained classification head (missing weights: {', '.join(sorted(missing)[:3])}); "
+                "it is a base model.", "Fine-tune it first (training), or choose a trained classifier.")
+        mismatched = list(loading_info.get("mismatched_keys") or [])
+        if mismatched:
+            raise ModelLoadError(f"{name}: config.json does not match the weights ({len(mismatched)} layers of "
+                                 "another size, e.g. the number of labels).",
+                                 "Use the config.json saved with these weights.")
         if model.config.num_labels < 2:
             raise ModelLoadError(f"{name} predicts a single number (a regression model), not labels.")
         if tokenizer.pad_token is None and tokenizer.eos_token is not None:
@@ -315,22 +334,50 @@ def check_weight_files(folder: Path, allow_pickle: bool) -> None:
         return
     pickles = [name for name in PICKLE_WEIGHT_FILES if (folder / name).exists()]
     if not pickles:
-        raise ModelLoadError(f"{folder} holds no model weights (no model.safetensors); "
-                             "choose a folder written by `moderator-app train` or a Hugging Face model folder.")
+        raise ModelLoadError(f"{folder} holds no model weights (no model.safetensors).",
+                             "Choose a folder written by training or a Hugging Face model folder.")
     if not allow_pickle:
         raise ModelLoadError(
-            f"{folder} holds its weights only as {pickles[0]}, a pickle file that can run code when loaded. "
-            "Convert it to safetensors, or, if you trust where it came from, allow it with --allow-pickle.")
+            f"{folder} holds its weights only as {pickles[0]}, a pickle file that can run code when loaded.",
+            "Convert it to safetensors, or, if you trust where it came from, allow it with {allow_pickle}.",
+            setting="allow_pickle")
 
 
-def explain_load_failure(name: str, error: Exception, allow_pickle: bool) -> str:
-    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    if "trust_remote_code" in str(error):
-        return f"{name} needs custom model code, which moderator-app never runs; choose a standard model."
-    if not allow_pickle and (".bin" in str(error) or "safetensors" in str(error)):
-        return (f"{name}: no safetensors weights ({message}). If you trust its source, allow pickle weights "
-                "with --allow-pickle.")
-    return f"{name}: cannot be loaded as a text classifier: {message}"
+def check_tokenizer_files(folder: Path) -> None:
+    """Refuse a model folder without tokenizer files: transformers would label with an empty vocabulary."""
+    if not any((folder / name).exists() for name in TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"{folder} holds no tokenizer (none of {', '.join(TOKENIZER_FILES[:3])} …); without it every word "
+            "would be unknown to the model.",
+            "Copy the tokenizer files of its base model into the folder (a folder written by training has them).")
+
+
+def explain_load_failure(name: str, error: Exception, allow_pickle: bool) -> ModelLoadError:
+    """A library's failure to load a model as one sentence; never torch's advice to turn weights_only off."""
+    text = str(error)
+    message = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    if "trust_remote_code" in text or "custom code" in text:
+        return ModelLoadError(f"{name} needs custom model code, which moderator-app never runs.",
+                              "Choose a standard model.")
+    if type(error).__name__ in ("UnpicklingError", "PickleError") or "weights_only" in text:
+        return ModelLoadError(f"{name}: its pickle weights (pytorch_model.bin) hold more than plain tensors, "
+                              "objects whose loading could run code; they were refused.",
+                              "Choose a model with safetensors weights, or convert a copy you trust.")
+    if type(error).__name__ == "SafetensorError" or "deserializ" in text.lower():
+        return ModelLoadError(f"{name}: the weights file (model.safetensors) is damaged or incomplete ({message}).",
+                              "Copy or download the model again.")
+    if "mismatch" in text.lower() or "size mismatch" in text:
+        return ModelLoadError(f"{name}: config.json does not match the weights (the number of labels or the layer "
+                              "sizes differ).", "Use the config.json saved with these weights, or fix its "
+                              "id2label/label2id to the head's number of labels.")
+    if not allow_pickle and (".bin" in text or "safetensors" in text):
+        return ModelLoadError(f"{name}: no safetensors weights ({message}).",
+                              "If you trust its source, allow pickle weights with {allow_pickle}.",
+                              setting="allow_pickle")
+    if isinstance(error, json.JSONDecodeError) or "json" in type(error).__name__.lower():
+        return ModelLoadError(f"{name}: a JSON file of the model (config or tokenizer) is not valid: {message}.",
+                              "Copy or download the model again.")
+    return ModelLoadError(f"{name}: cannot be loaded as a text classifier: {message}")
 
 
 def read_training_files(folder: Path) -> dict[str, dict | None]:

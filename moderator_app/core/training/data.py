@@ -1,24 +1,33 @@
 """Loading labelled training data: files users really bring, turned into `datasets` tables of
-(text, label) with a report of what was read and what was dropped, and why."""
+(text, label) with a report of what was read, what was dropped and why, and what looks suspicious.
+
+Files are read by the shared readers of `core/files` (the same ones batch labelling and the Review
+import use), so a file reads the same everywhere and gets the same text column."""
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.files.formats import DataFileError, FileFormat, detect_format, is_index_column
+from moderator_app.core.files.columns import (LABEL_COLUMN_NAMES, TEXT_COLUMN_NAMES,  # noqa: F401 (re-exported)
+                                              guess_label_column, guess_text_column, resolve_column)
+from moderator_app.core.files.formats import DataFileError, detect_format, is_index_column
+from moderator_app.core.files.readers import describe_bad_rows, first_line, open_source
+from moderator_app.core.files.previews import preview_file  # noqa: F401 (the training form's preview)
 from moderator_app.core.hub import looks_like_hub_id
 
-TEXT_COLUMN_NAMES = ("text", "tweet", "comment", "sentence", "content", "message", "body", "post")
-LABEL_COLUMN_NAMES = ("label", "labels", "class", "ishate", "is_hate", "hate", "target", "category")
 MAX_CLASSES = 100  # more distinct labels than this almost always means the wrong column was chosen
 DROP_EMPTY_TEXT = "empty text"
 DROP_MISSING_LABEL = "missing label"
-
+DROP_MISSING_WORD = "label spelled as missing (NaN, null, None, N/A …)"
+# How spreadsheets and pandas spell a missing value; as a label they are almost never a class.
+MISSING_LABEL_WORDS = frozenset({"nan", "null", "none", "n/a", "na", "#n/a", "nil", "missing"})
 
 # One error type for every unusable data file, whether found while sniffing its format or its content.
 DataError = DataFileError
@@ -27,76 +36,57 @@ DataError = DataFileError
 # ------------------------------------------------------------------------------------------------
 # Reading tables
 # ------------------------------------------------------------------------------------------------
-def read_table(source: str | Path):
-    """A whole file (or hub dataset) as a `datasets.Dataset`; CSV cells stay strings, exactly as written."""
-    import datasets
+@dataclass
+class Table:
+    """A data file's columns (index columns left out) and their values, read on demand by the shared
+    readers. `column_names` and `table[name]` read as a `datasets.Dataset` does."""
+    source: str
+    columns: list[str]
+    _read: Any  # callable(positions, text_positions) -> list of value lists
 
+    @property
+    def column_names(self) -> list[str]:
+        return self.columns
+
+    def values(self, names: list[str], text: str | None = None) -> list[list[Any]]:
+        """The values of `names`, in one pass; the column `text` is read as texts (numbers, lists and
+        objects in it are refused)."""
+        positions = [self.columns.index(name) for name in names]
+        return self._read(positions, {self.columns.index(text)} if text is not None else set())
+
+    def __getitem__(self, name: str) -> list[Any]:
+        return self.values([name])[0]
+
+
+def read_table(source: str | Path) -> Table:
+    """A file (read by the shared readers) or a hub dataset id, as a `Table`."""
     path = Path(source).expanduser()
     if not path.exists() and looks_like_hub_id(str(source)):
-        return _read_hub_dataset(str(source))
+        dataset = _read_hub_dataset(str(source))
+        return Table(str(source), list(dataset.column_names),
+                     lambda positions, _: [dataset[dataset.column_names[p]] for p in positions])
     fmt = detect_format(path)
-    datasets.disable_progress_bars()
-    try:
-        if fmt.kind == "csv":
-            columns = _csv_header(fmt)
-            if preview_file(path, rows=1)[1] == []:
-                raise DataError(f"{path}: the file has a header but no rows.")
-            features = datasets.Features({name: datasets.Value("string") for name in columns})
-            options = fmt.pandas_csv_options()
-            options.pop("dtype")  # `features` gives every column the string type
-            table = datasets.load_dataset("csv", data_files=str(path), split="train", features=features,
-                                          **options)
-        else:
-            table = datasets.load_dataset(fmt.kind, data_files=str(path), split="train")
-    except DataError:
-        raise
-    except Exception as error:  # pandas/pyarrow parse errors come in many types
-        raise DataError(f"{path}: cannot be read as {fmt.kind.upper()}: {_first_line(error)}. "
-                        "Check that the file is complete and that its extension matches its content.") from None
-    drop = [name for name in table.column_names if is_index_column(name)]
-    return table.remove_columns(drop) if drop else table
+    reader = open_source(fmt)
+    kept = [index for index, name in enumerate(reader.columns) if not is_index_column(name)]
 
+    def read(positions: list[int], text_positions: set[int]) -> list[list[Any]]:
+        columns: list[list[Any]] = [[] for _ in positions]
+        readers = [(kept[position], reader.texts if position in text_positions else reader.values)
+                   for position in positions]
+        for chunk in reader.chunks():
+            for values, (file_position, read_column) in zip(columns, readers):
+                values.extend(read_column(chunk, file_position))
+        if reader.bad_rows:
+            raise DataError(f"{path}: {len(reader.bad_rows):,} rows cannot be read: "
+                            f"{describe_bad_rows(reader.bad_rows)}.", "Fix them and try again.")
+        return columns
 
-def preview_file(source: str | Path, rows: int = 20) -> tuple[list[str], list[list[str]]]:
-    """Column names (index columns left out) and the first `rows` rows as strings, read quickly
-    without loading the whole file."""
-    import pandas as pd
-
-    fmt = detect_format(source)
-    try:
-        if fmt.kind == "csv":
-            frame = pd.read_csv(fmt.path, nrows=rows, **fmt.pandas_csv_options())
-        elif fmt.kind == "json":
-            frame = pd.read_json(fmt.path, lines=True, nrows=rows, dtype=False, encoding=fmt.encoding)
-        else:
-            import pyarrow.parquet as pq
-
-            batch = next(pq.ParquetFile(fmt.path).iter_batches(batch_size=rows), None)
-            frame = batch.to_pandas() if batch is not None else pd.DataFrame()
-    except Exception as error:
-        raise DataError(f"{fmt.path}: cannot be read as {fmt.kind.upper()}: {_first_line(error)}") from None
-    frame = frame[[c for c in frame.columns if not is_index_column(str(c))]]
-    values = [["" if value is None else str(value) for value in row] for row in frame.itertuples(index=False)]
-    return [str(column) for column in frame.columns], values
+    return Table(str(path), [reader.columns[index] for index in kept], read)
 
 
 def guess_columns(columns: list[str]) -> tuple[str | None, str | None]:
-    """(text column, label column) when each is unambiguous among well-known names, else None."""
-    return _guess(columns, TEXT_COLUMN_NAMES), _guess(columns, LABEL_COLUMN_NAMES)
-
-
-def _guess(columns: list[str], known: tuple[str, ...]) -> str | None:
-    matches = [column for column in columns if column.strip().lower() in known]
-    return matches[0] if len(matches) == 1 else None
-
-
-def _csv_header(fmt: FileFormat) -> list[str]:
-    import pandas as pd
-
-    try:
-        return [str(c) for c in pd.read_csv(fmt.path, nrows=0, **fmt.pandas_csv_options()).columns]
-    except Exception as error:
-        raise DataError(f"{fmt.path}: cannot read the header line: {_first_line(error)}") from None
+    """(text column, label column) guessed by the one rule of `core/files/columns`."""
+    return guess_text_column(columns), guess_label_column(columns)
 
 
 def _read_hub_dataset(name: str):
@@ -106,16 +96,13 @@ def _read_hub_dataset(name: str):
 
     if is_offline_mode() or not hub_reachable():
         raise DataError(f"{name}: no such file, and the Hugging Face hub cannot be reached to load it as a "
-                        "dataset id. Choose a local CSV, TSV, JSON Lines or Parquet file.")
+                        "dataset id.", "Choose a local CSV, TSV, JSON Lines or Parquet file with {train_file}.",
+                        setting="train_file")
+    datasets.disable_progress_bars()
     try:
         return datasets.load_dataset(name, split="train")
     except Exception as error:
-        raise DataError(f"{name}: cannot load this hub dataset: {_first_line(error)}") from None
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
+        raise DataError(f"{name}: cannot load this hub dataset: {first_line(error)}") from None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -136,6 +123,8 @@ class DataReport:
     label_counts: dict[str, int] = field(default_factory=dict)
     train_rows: int = 0
     validation_rows: int = 0
+    warnings: list[str] = field(default_factory=list)  # things that load but look wrong (label spellings …)
+    validation_file_rows: int = 0  # rows read from a separate validation file (included in rows_read)
 
     @property
     def rows_dropped(self) -> int:
@@ -145,7 +134,7 @@ class DataReport:
         lines = [f"Training data: {self.train_source}",
                  f"  text column '{self.text_column}', label column '{self.label_column}' ({self.label_kind})",
                  f"  rows read: {self.rows_read:,} = {self.train_rows:,} for training + {self.validation_rows:,} "
-                 f"for validation + {self.rows_dropped:,} dropped"]
+                 f"for validation + {self.rows_dropped:,} dropped{self._rows_read_by_file()}"]
         for reason, count in self.dropped.items():
             examples = ", ".join(str(row) for row in self.dropped_examples.get(reason, []))
             lines.append(f"    {reason}: {count:,} (rows {examples}{', …' if count > 5 else ''})")
@@ -154,7 +143,14 @@ class DataReport:
         lines.append(f"  labels (training and validation rows): {counts}")
         lines.append(f"  training rows: {self.train_rows:,}; validation rows: {self.validation_rows:,} "
                      f"({self.validation_source})")
+        lines.extend(f"  warning: {warning}" for warning in self.warnings)
         return "\n".join(lines)
+
+    def _rows_read_by_file(self) -> str:
+        if not self.validation_file_rows:
+            return ""
+        return (f" ({self.rows_read - self.validation_file_rows:,} training file, "
+                f"{self.validation_file_rows:,} validation file)")
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -176,35 +172,43 @@ class _Labelled:
     rows_read: int
     dropped: Counter
     dropped_examples: dict[str, list[int]]
+    missing_words: Counter  # label spellings of "missing" (NaN, null …) and how often each occurred
 
 
 def load_training_data(config: TrainingConfig) -> LoadedData:
     """Read, clean and split the data a configuration names."""
     import datasets
 
+    datasets.disable_progress_bars()  # the data report says what was read; no bars on the console
+
+    missing_words_are_missing = getattr(config, "treat_na_labels_as_missing", True)
     table = read_table(config.train_file)
-    text_column, label_column = _choose_columns(table.column_names, config, config.train_file)
-    train = _extract(table, text_column, label_column, config.train_file)
+    text_column, label_column = _choose_columns(table.columns, config, config.train_file)
+    train = _extract(table, text_column, label_column, config.train_file, missing_words_are_missing)
     label_names = _label_names(train.labels, train.kind)
     if len(label_names) < 2:
         only = label_names[0] if label_names else "none"
         raise DataError(f"{config.train_file}: column '{label_column}' holds a single class ({only}); "
-                        "a classifier needs examples of at least two labels.")
+                        "a classifier needs examples of at least two labels.",
+                        "Choose the label column with {label_column}, or add rows of another label.",
+                        setting="label_column")
     if len(label_names) > MAX_CLASSES:
         raise DataError(f"{config.train_file}: column '{label_column}' has {len(label_names):,} distinct values; "
-                        "is it really the label column? Choose another with --label-column.")
+                        "is it really the label column?", "Choose another with {label_column}.",
+                        setting="label_column")
     features = datasets.Features({"text": datasets.Value("string"),
                                   "label": datasets.ClassLabel(names=label_names)})
     label_ids = {name: index for index, name in enumerate(label_names)}
-    full = datasets.Dataset.from_dict({"text": train.texts, "label": [label_ids[x] for x in train.labels]},
-                                      features=features)
+    train_label_ids = [label_ids[x] for x in train.labels]  # counted from this list: a Dataset column iterates slowly
+    full = datasets.Dataset.from_dict({"text": train.texts, "label": train_label_ids}, features=features)
     dropped, examples = Counter(train.dropped), dict(train.dropped_examples)
+    missing_words = Counter(train.missing_words)
 
     if config.validation_file.strip():
         val_table = read_table(config.validation_file)
-        val_text, val_label = _choose_columns(val_table.column_names, config, config.validation_file,
+        val_text, val_label = _choose_columns(val_table.columns, config, config.validation_file,
                                               fallback=(text_column, label_column))
-        val = _extract(val_table, val_text, val_label, config.validation_file)
+        val = _extract(val_table, val_text, val_label, config.validation_file, missing_words_are_missing)
         unknown = sorted(set(val.labels) - set(label_names))
         if unknown:
             raise DataError(f"{config.validation_file}: label(s) {', '.join(map(repr, unknown))} in column "
@@ -215,29 +219,35 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
         for reason, count in val.dropped.items():
             dropped[f"{reason} (validation file)"] += count
             examples[f"{reason} (validation file)"] = val.dropped_examples[reason]
+        missing_words.update(val.missing_words)
         rows_read = train.rows_read + val.rows_read
+        validation_file_rows = val.rows_read
     else:
-        smallest = min(Counter(full["label"]).values())
+        smallest = min(Counter(train_label_ids).values())
         if smallest < 2:
-            rare = [name for name, count in zip(label_names, _counts(full["label"], len(label_names))) if count < 2]
+            rare = [name for name, count in zip(label_names, _counts(train_label_ids, len(label_names))) if count < 2]
             raise DataError(f"{config.train_file}: label(s) {', '.join(rare)} occur only once; a stratified "
-                            "validation split needs at least two rows of each. Add rows or give a validation file.")
-        _check_split_sizes(config, full["label"], label_names)
+                            "validation split needs at least two rows of each.",
+                            "Add rows, or give a validation file with {validation_file}.",
+                            setting="validation_file")
+        _check_split_sizes(config, train_label_ids, label_names)
         split = full.train_test_split(test_size=config.validation_split, seed=config.seed,
                                       stratify_by_column="label")
         train_set, validation = split["train"], split["test"]
         validation_source = f"stratified split of {config.validation_split:.0%}, seed {config.seed}"
         rows_read = train.rows_read
+        validation_file_rows = 0
 
     # over every row kept (a validation file's too), so that the counts add up to the rows reported
     counts = [a + b for a, b in zip(_counts(train_set["label"], len(label_names)),
                                     _counts(validation["label"], len(label_names)))]
+    label_counts = {name: count for name, count in zip(label_names, counts)}
     report = DataReport(
         train_source=str(config.train_file), validation_source=validation_source,
         text_column=text_column, label_column=label_column, label_kind=train.kind, rows_read=rows_read,
-        dropped=dict(dropped), dropped_examples=examples,
-        label_counts={name: count for name, count in zip(label_names, counts)},
-        train_rows=len(train_set), validation_rows=len(validation))
+        dropped=dict(dropped), dropped_examples=examples, label_counts=label_counts,
+        train_rows=len(train_set), validation_rows=len(validation), validation_file_rows=validation_file_rows,
+        warnings=label_warnings(label_counts, train.kind, missing_words, missing_words_are_missing))
     if len(train_set) == 0 or len(validation) == 0:
         raise DataError(f"{config.train_file}: too few usable rows to train and validate ({len(full)}).")
     return LoadedData(train_set, validation, label_names, report)
@@ -262,6 +272,38 @@ def _check_split_sizes(config: TrainingConfig, label_ids: list[int], label_names
                      "Change {validation_split}, add rows, or give a {validation_file}.", setting="validation_split")
 
 
+def label_warnings(label_counts: dict[str, int], kind: str, missing_words: Counter,
+                   missing_words_are_missing: bool) -> list[str]:
+    """Labels that load but probably should not be classes of their own: spellings of "missing",
+    and labels differing only by case or spacing, or by a small typo from a much more common one."""
+    warnings = []
+    if missing_words:
+        spelled = ", ".join(f"{word!r} ×{count:,}" for word, count in missing_words.most_common())
+        if missing_words_are_missing:
+            warnings.append(f"labels spelled as a missing value ({spelled}) were treated as missing and "
+                            "their rows dropped.")
+        else:
+            warnings.append(f"labels spelled as a missing value ({spelled}) are trained as classes of their own.")
+    if kind != "strings":
+        return warnings
+    by_form: dict[str, list[str]] = {}
+    for label in label_counts:
+        by_form.setdefault(re.sub(r"[\s_-]+", "", label.lower()), []).append(label)
+    for spellings in by_form.values():
+        if len(spellings) > 1:
+            warnings.append(f"labels {', '.join(map(repr, spellings))} differ only in case or spacing; they are "
+                            "trained as different classes. Correct the file if they mean the same.")
+    for rare, rare_count in label_counts.items():
+        for common, common_count in label_counts.items():
+            if (rare != common and common_count >= 10 * rare_count and rare.lower() != common.lower()
+                    and difflib.SequenceMatcher(None, rare.lower(), common.lower()).ratio() >= 0.75):
+                warnings.append(f"label {rare!r} ({rare_count:,} rows) looks like a misspelling of {common!r} "
+                                f"({common_count:,} rows); it is trained as a class of its own. Correct the file "
+                                "if it is a typo.")
+                break
+    return warnings
+
+
 def _counts(label_ids: list[int], n: int) -> list[int]:
     counter = Counter(label_ids)
     return [counter.get(index, 0) for index in range(n)]
@@ -269,32 +311,36 @@ def _counts(label_ids: list[int], n: int) -> list[int]:
 
 def _choose_columns(columns: list[str], config: TrainingConfig, source: str,
                     fallback: tuple[str, str] | None = None) -> tuple[str, str]:
-    guessed_text, guessed_label = guess_columns(columns)
+    """The text and label columns by the shared rule (`core/files/columns`): the ones asked for, else the
+    guess; a validation file falls back to the training file's names when it has them."""
     chosen = []
-    for role, wanted, guessed, option in (("text", config.text_column, guessed_text, "--text-column"),
-                                          ("label", config.label_column, guessed_label, "--label-column")):
-        if fallback and not wanted and (fallback[0 if role == "text" else 1] in columns):
-            wanted = fallback[0 if role == "text" else 1]
-        name = wanted.strip() or guessed
-        listing = ", ".join(f"'{c}'" for c in columns)
-        if not name:
-            raise DataError(f"{source}: cannot tell which column holds the {role}; choose one with {option} "
-                            f"(columns: {listing}).")
-        if name not in columns:
-            raise DataError(f"{source}: no column '{name}'; the file has {listing}. Choose one with {option}.")
-        chosen.append(name)
+    for role, wanted, fallback_name in (("text", config.text_column, fallback[0] if fallback else None),
+                                        ("label", config.label_column, fallback[1] if fallback else None)):
+        if not wanted.strip() and fallback_name in columns:
+            wanted = fallback_name
+        chosen.append(columns[resolve_column(columns, wanted.strip() or None, source, role)])
     if chosen[0] == chosen[1]:
-        raise DataError(f"{source}: the text and label columns are both '{chosen[0]}'; choose two different columns.")
+        raise DataError(f"{source}: the text and label columns are both '{chosen[0]}'.",
+                        "Choose two different columns with {text_column} and {label_column}.")
     return chosen[0], chosen[1]
 
 
-def _extract(table, text_column: str, label_column: str, source: str) -> _Labelled:
+def _extract(table: Table, text_column: str, label_column: str, source: str,
+             missing_words_are_missing: bool) -> _Labelled:
     """Pull texts and labels as Python values, dropping (and counting) unusable rows.
 
     Row numbers in reports are 1-based data rows (the header is not counted)."""
-    raw_texts, raw_labels = table[text_column], table[label_column]
+    raw_texts, raw_labels = table.values([text_column, label_column], text=text_column)
     if not raw_texts:
         raise DataError(f"{source}: the file has a header but no rows.")
+    if all(text is None or not str(text).strip() for text in raw_texts):
+        raise DataError(f"{source}: the text column '{text_column}' is empty in every row.",
+                        "Choose the column that holds the texts with {text_column}.", setting="text_column")
+    missing_words: Counter = Counter(
+        label.strip() for label in raw_labels if isinstance(label, str) and label.strip().lower() in MISSING_LABEL_WORDS)
+    if missing_words_are_missing:
+        raw_labels = [None if isinstance(label, str) and label.strip().lower() in MISSING_LABEL_WORDS else label
+                      for label in raw_labels]
     kind, parse = _label_parser(raw_labels, label_column, source)
     texts, labels, dropped, examples = [], [], Counter(), {}
     for row, (text, label) in enumerate(zip(raw_texts, raw_labels), start=1):
@@ -311,7 +357,7 @@ def _extract(table, text_column: str, label_column: str, source: str) -> _Labell
             continue
         texts.append(text)
         labels.append(parse(label))
-    return _Labelled(texts, labels, kind, len(raw_texts), dropped, examples)
+    return _Labelled(texts, labels, kind, len(raw_texts), dropped, examples, missing_words)
 
 
 def _is_missing(value: Any) -> bool:
@@ -326,7 +372,11 @@ def _label_parser(values: list[Any], column: str, source: str):
     """Decide once per column how labels read: strings, integer classes or a 0–1 score."""
     present = [value for value in values if not _is_missing(value)]
     if not present:
-        raise DataError(f"{source}: column '{column}' holds no labels at all; is it the label column?")
+        raise DataError(f"{source}: column '{column}' holds no labels at all; is it the label column?",
+                        "Choose the label column with {label_column}.", setting="label_column")
+    if any(isinstance(value, (dict, list)) for value in present):
+        raise DataError(f"{source}: column '{column}' holds lists or objects, not labels.",
+                        "Choose the label column with {label_column}.", setting="label_column")
     numbers = []
     for value in present:
         if isinstance(value, bool):
@@ -337,6 +387,8 @@ def _label_parser(values: list[Any], column: str, source: str):
         except (TypeError, ValueError):
             numbers = None
             break
+    if numbers is not None and not all(math.isfinite(number) for number in numbers):
+        numbers = None  # "inf" or "nan" among numbers: read the column as strings, the warnings name them
     if numbers is None:
         return "strings", lambda value: str(value).strip()
     if all(number.is_integer() for number in numbers):
@@ -346,7 +398,8 @@ def _label_parser(values: list[Any], column: str, source: str):
     example = next(value for value, number in zip(present, numbers)
                    if not number.is_integer() and not 0 <= number <= 1)
     raise DataError(f"{source}: column '{column}' holds numbers such as {example!r} that are neither integer "
-                    "classes nor 0–1 scores; choose the label column with --label-column.")
+                    "classes nor 0–1 scores.", "Choose the label column with {label_column}.",
+                    setting="label_column")
 
 
 def _label_names(labels: list[str], kind: str) -> list[str]:
