@@ -87,7 +87,13 @@ class ModelHandle:
 
     @property
     def model_id(self) -> str:
+        """Where the model was loaded from (a folder or hub id): for people to read."""
         return self.info.model_id
+
+    @property
+    def identity(self) -> str:
+        """A hash of the weights and labels: what decisions are keyed by."""
+        return self.info.identity
 
 
 class GatedClassifier:

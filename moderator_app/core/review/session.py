@@ -24,6 +24,7 @@ DECISION_FILTERS = (FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED)
 
 # sort keys; a label's probability sorts by probability_key(index)
 SORT_ITEM, SORT_TEXT, SORT_LABEL, SORT_SCORE, SORT_DECISION = "item", "text", "label", "score", "decision"
+SORT_UNCERTAINTY = "uncertainty"  # closest to the threshold first (binary); smallest top-two margin (multi-class)
 
 #: (probabilities, threshold) -> (labels with "" for empty texts, scores with NaN for them): Classifier.decide
 DecideRule = Callable[[np.ndarray, "float | None"], "tuple[list[str], np.ndarray]"]
@@ -39,6 +40,12 @@ class Counts:
     flagged: int | None  # None unless the model is binary
     decided: int
     shown: int
+    relabelled: int = 0  # decided items whose moderator label differs from the model's
+
+    @property
+    def disagreement(self) -> float | None:
+        """The share of decisions that disagree with the model."""
+        return self.relabelled / self.decided if self.decided else None
 
 
 class ReviewSession:
@@ -51,6 +58,7 @@ class ReviewSession:
         self.labels: list[str] = []
         self.scores = np.zeros(0)
         self.decisions: list[str | None] = []
+        self.earlier: dict[int, tuple[str, str]] = {}  # item -> (label, model name) decided with another model
         self.order = np.zeros(0, dtype=np.int64)
         self.sort_key: str | None = None
         self.descending = False
@@ -72,6 +80,7 @@ class ReviewSession:
         self._decide = decide
         self.labels, self.scores = self._labelled(threshold)
         self.decisions = [None] * len(self.texts)
+        self.earlier = {}
         self._folded = None
         if self.sort_key is not None and not self._knows_sort_key(self.sort_key):
             self.sort_key = None
@@ -85,7 +94,7 @@ class ReviewSession:
         if not self.texts:
             return False
         self.labels, self.scores = self._labelled(threshold)
-        moved = self.sort_key in (SORT_LABEL, SORT_DECISION)
+        moved = self.sort_key in (SORT_LABEL, SORT_DECISION, SORT_UNCERTAINTY)
         if moved:
             self.order = self._sorted_order()
         refilter = self.filter_mode in LABEL_FILTERS
@@ -133,6 +142,20 @@ class ReviewSession:
             return True
         return False
 
+    def set_earlier(self, found: dict[str, tuple[str, str]]) -> None:
+        """Decisions made with other models (text -> (label, model name)): shown as "decided before"."""
+        self.earlier = {item: found[text] for item, text in enumerate(self.texts) if text in found}
+
+    def next_undecided(self, after_row: int) -> int | None:
+        """The first shown, undecided row after `after_row` in the current order (wrapping round), if any."""
+        count = len(self.order)
+        for step in range(1, count + 1):
+            row = (after_row + step) % count
+            item = int(self.order[row])
+            if self.decisions[item] is None and self.shows(item) and self.labels[item]:
+                return row
+        return None
+
     def decisions_found(self, found: dict[str, str]) -> dict[int, str]:
         """The store's earlier decisions (text -> moderator label) as decisions by item."""
         return {item: found[text] for item, text in enumerate(self.texts) if text in found}
@@ -142,17 +165,22 @@ class ReviewSession:
         decision = self.decisions[item]
         return None if decision is None else decision == self.labels[item]
 
-    def new_decisions(self, items: Sequence[int], moderator_label: str | None,
-                      model_id: str) -> tuple[list[int], list[Decision]]:
+    def new_decisions(self, items: Sequence[int], moderator_label: str | None, model_id: str,
+                      **provenance) -> tuple[list[int], list[Decision]]:
         """Decisions to record for `items`: the model's label (accept, `moderator_label` None) or
-        `moderator_label`. Empty texts have nothing to decide and are left out."""
+        `moderator_label`, with the threshold and probabilities seen; `provenance` fills the rest
+        (moderator, model_name, queue, queue_id, note, category). Empty texts have nothing to decide
+        and are left out."""
         kept, decisions = [], []
         for item in items:
             model_label = self.labels[item]
             if not model_label:
                 continue
+            probabilities = {name: round(float(value), 6) for name, value in zip(self.class_names,
+                                                                                 self.probabilities[item])}
             decisions.append(Decision(self.texts[item], model_label, self.score(item),
-                                      moderator_label or model_label, model_id))
+                                      moderator_label or model_label, model_id, threshold=self.threshold,
+                                      probabilities=probabilities, **provenance))
             kept.append(item)
         return kept, decisions
 
@@ -176,7 +204,7 @@ class ReviewSession:
     def _knows_sort_key(self, key: str) -> bool:
         if key.startswith("probability:"):
             return int(key.partition(":")[2]) < len(self.class_names)
-        return key in (SORT_ITEM, SORT_TEXT, SORT_LABEL, SORT_SCORE, SORT_DECISION)
+        return key in (SORT_ITEM, SORT_TEXT, SORT_LABEL, SORT_SCORE, SORT_DECISION, SORT_UNCERTAINTY)
 
     def _sorted_order(self) -> np.ndarray:
         key, descending, count = self.sort_key, self.descending, len(self.texts)
@@ -193,6 +221,8 @@ class ReviewSession:
             return np.asarray(items, dtype=np.int64)
         if key == SORT_SCORE:
             keys = self.scores.astype(np.float64)
+        elif key == SORT_UNCERTAINTY:
+            keys = self.uncertainty_distance()
         elif key and key.startswith("probability:"):
             keys = self.probabilities[:, int(key.partition(":")[2])].astype(np.float64)
         else:
@@ -201,6 +231,22 @@ class ReviewSession:
         keys = np.where(nan, 0.0, keys)
         ranked = np.argsort(-keys if descending else keys, kind="stable")
         return np.concatenate([ranked[~nan[ranked]], ranked[nan[ranked]]]).astype(np.int64)  # NaN last
+
+    def uncertainty_distance(self) -> np.ndarray:
+        """Per item, how sure the model is (small: unsure): the distance of the flagged label's
+        probability from the threshold (binary), or the top-two probability margin; NaN for empty texts."""
+        count = len(self.texts)
+        if not count or self.probabilities.size == 0:
+            return np.full(count, np.nan)
+        probabilities = self.probabilities.astype(np.float64)
+        if self.is_binary:
+            threshold = 0.5 if self.threshold is None else self.threshold
+            distance = np.abs(probabilities[:, self.positive_index] - threshold)
+        else:
+            top_two = -np.partition(-probabilities, 1, axis=1)[:, :2]
+            distance = top_two[:, 0] - top_two[:, 1]
+        empty = np.fromiter((not label for label in self.labels), dtype=bool, count=count)
+        return np.where(empty, np.nan, distance)
 
     # ------------------------------------------------------------------------------ filter
     def set_filter(self, mode: str, label: str = "", search: str | None = None) -> None:
@@ -252,4 +298,6 @@ class ReviewSession:
         flagged = sum(1 for label in self.labels if label == self.positive_label) if self.is_binary else None
         decided = sum(1 for decision in self.decisions if decision is not None)
         shown = total if self.mask is None else int(self.mask.sum())
-        return Counts(total, flagged, decided, shown)
+        relabelled = sum(1 for decision, label in zip(self.decisions, self.labels)
+                         if decision is not None and decision != label)
+        return Counts(total, flagged, decided, shown, relabelled)

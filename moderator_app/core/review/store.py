@@ -1,33 +1,29 @@
-"""Moderators' decisions, kept in SQLite: the model's label, the moderator's, and when.
+"""Moderators' decisions, kept in SQLite as an append-only log, and the review queues they work through.
 
-Decisions are data: they become the next training set (`export_training_csv`). Each decision is one
-transaction in a WAL-mode database, so a crash loses at most the decision being made."""
+Every decision is a new row: who, when, the model's identity (a hash of its weights and labels), the
+threshold and probabilities seen, the model's and the moderator's label, a note or policy category
+and the queue. A changed mind is a later row and an undo a `revert` row; nothing is ever updated or
+deleted, so the log answers an audit or an appeal. The current decision of a text for a model is its
+latest row. Decisions are data: they become the next training set (core.review.export). Each
+decision is one transaction in a WAL-mode database, so a crash loses at most the decision being made."""
 
 from __future__ import annotations
 
-import csv
+import json
 import os
 import sqlite3
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from moderator_app.core.errors import StoreNotWritableError
+from moderator_app.core.review.schema import migrate
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS decisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    text TEXT NOT NULL,
-    model_label TEXT NOT NULL,
-    model_score REAL,
-    moderator_label TEXT NOT NULL,
-    model_id TEXT NOT NULL,
-    decided_at TEXT NOT NULL,
-    UNIQUE (text, model_id) ON CONFLICT REPLACE
-);
-"""
-
+DECISION, REVERT = "decision", "revert"
+COLUMNS = ("text, model_label, model_score, moderator_label, model_id, decided_at, moderator, model_name, threshold, "
+           "probabilities, note, category, queue, queue_id, kind, reverts, id")
+WRITTEN = COLUMNS.rsplit(", ", 1)[0].split(", ")  # all but id
 
 class DecisionStoreError(StoreNotWritableError):
     """The decision store cannot be opened or written; the message says where and why."""
@@ -35,16 +31,33 @@ class DecisionStoreError(StoreNotWritableError):
 
 @dataclass(frozen=True)
 class Decision:
+    """One row of the decision log. `moderator_label` None: an undo left the text undecided."""
+
     text: str
     model_label: str
     model_score: float | None
-    moderator_label: str
-    model_id: str
+    moderator_label: str | None
+    model_id: str  # the model's identity (model_info.model_identity), not its folder
     decided_at: str = ""
+    moderator: str = ""
+    model_name: str = ""  # where the model was loaded from, for people to read
+    threshold: float | None = None
+    probabilities: dict[str, float] | None = None
+    note: str = ""
+    category: str = ""
+    queue: str = ""  # the queue's name when decided
+    queue_id: int | None = None
+    kind: str = DECISION
+    reverts: int | None = None  # the row an undo reverts
+    id: int | None = None
 
     @property
     def accepted(self) -> bool:
         return self.model_label == self.moderator_label
+
+    @property
+    def decided(self) -> bool:
+        return self.moderator_label is not None
 
 
 def default_store_path() -> Path:
@@ -72,83 +85,134 @@ class DecisionStore:
             # FULL: each decision is on disk when record() returns, even after a power cut; decisions
             # come at human speed, so the fsync per commit costs nothing noticeable.
             self._connection.execute("PRAGMA synchronous=FULL")
-            self._connection.executescript(SCHEMA)
+            self._connection.execute("PRAGMA foreign_keys=ON")
+            migrate(self._connection)
         except (OSError, sqlite3.Error) as error:
             raise DecisionStoreError(f"Cannot open the decision store {self.path}: {error}.",
                                      "Check that the folder exists and is writable.") from None
+        from moderator_app.core.review.queues import QueueTable
 
+        self.queues = QueueTable(self._connection, self.path)
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        return self._connection
+
+    # ------------------------------------------------------------------------------ writing
     def record(self, decision: Decision) -> Decision:
-        """Store one decision in its own transaction. Deciding the same text again for the same
-        model replaces the earlier decision."""
-        stamped = Decision(decision.text, decision.model_label, decision.model_score, decision.moderator_label,
-                           decision.model_id, decision.decided_at or datetime.now(timezone.utc).isoformat())
+        """Append one decision in its own transaction; returns it with its id and time."""
+        stamped = replace(decision, decided_at=decision.decided_at or now(), id=None)
+        values = [getattr(stamped, name) for name in WRITTEN]
+        values[WRITTEN.index("probabilities")] = (None if stamped.probabilities is None
+                                                  else json.dumps(stamped.probabilities))
         try:
             with self._transaction():
-                self._connection.execute(
-                    "INSERT INTO decisions (text, model_label, model_score, moderator_label, model_id, decided_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (stamped.text, stamped.model_label, stamped.model_score, stamped.moderator_label,
-                     stamped.model_id, stamped.decided_at))
+                cursor = self._connection.execute(
+                    f"INSERT INTO decisions ({', '.join(WRITTEN)}) VALUES ({', '.join('?' * len(WRITTEN))})", values)
         except sqlite3.Error as error:
             raise DecisionStoreError(f"Cannot save the decision to {self.path}: {error}. The decision was not "
                                      "stored.", "Free disk space or check permissions.") from None
-        return stamped
+        return replace(stamped, id=cursor.lastrowid)
+
+    def revert(self, row_id: int, moderator: str = "") -> Decision:
+        """Undo the decision `row_id`: append a `revert` row that restores the label its text had for
+        that model before it (None: undecided). The reverted row stays in the log."""
+        reverted = self.row(row_id)
+        if reverted is None:
+            raise DecisionStoreError(f"The decision store {self.path} has no decision {row_id} to undo.",
+                                     "Reload the queue; another window may have changed it.")
+        before = self._connection.execute(
+            f"SELECT {COLUMNS} FROM decisions WHERE text = ? AND model_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+            (reverted.text, reverted.model_id, row_id)).fetchone()
+        restored = None if before is None else decision_from_row(before).moderator_label
+        return self.record(replace(reverted, moderator_label=restored, moderator=moderator, decided_at="",
+                                   note="", category="", kind=REVERT, reverts=row_id))
+
+    # ------------------------------------------------------------------------------ reading
+    def row(self, row_id: int) -> Decision | None:
+        found = self._connection.execute(f"SELECT {COLUMNS} FROM decisions WHERE id = ?", (row_id,)).fetchone()
+        return None if found is None else decision_from_row(found)
 
     def decisions(self, model_id: str | None = None) -> list[Decision]:
-        query = "SELECT text, model_label, model_score, moderator_label, model_id, decided_at FROM decisions"
+        """The whole log (of one model), oldest first."""
+        query = f"SELECT {COLUMNS} FROM decisions"
         rows = (self._connection.execute(query + " WHERE model_id = ? ORDER BY id", (model_id,)) if model_id
                 else self._connection.execute(query + " ORDER BY id"))
-        return [Decision(*row) for row in rows]
+        return [decision_from_row(row) for row in rows]
 
-    def lookup(self, texts: list[str], model_id: str) -> dict[str, str]:
-        """The moderator's label for each of `texts` already decided for this model."""
-        found: dict[str, str] = {}
-        for start in range(0, len(texts), 500):  # SQLite limits the number of bound parameters
-            chunk = texts[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for text, label in self._connection.execute(
-                    f"SELECT text, moderator_label FROM decisions WHERE model_id = ? AND text IN ({marks})",
-                    (model_id, *chunk)):
-                found[text] = label
+    def history(self, text: str) -> list[Decision]:
+        """Every row about `text`, for every model, oldest first."""
+        return [decision_from_row(row) for row in self._connection.execute(
+            f"SELECT {COLUMNS} FROM decisions WHERE text = ? ORDER BY id", (text,))]
+
+    def current(self, texts: list[str], model_id: str) -> dict[str, Decision]:
+        """The current decision (latest row) of each of `texts` decided for this model; texts whose
+        latest row is an undo back to undecided are left out."""
+        found = self._latest(texts, "model_id = ?", (model_id,))
+        return {text: decision for text, decision in found.items() if decision.decided}
+
+    def earlier(self, texts: list[str], model_id: str) -> dict[str, Decision]:
+        """For texts with no current decision for this model: the latest decision made with another model."""
+        decided = self.current(texts, model_id)
+        rest = [text for text in texts if text not in decided]
+        found = self._latest(rest, "model_id != ? AND moderator_label IS NOT NULL", (model_id,))
         return found
 
-    def export_training_csv(self, destination: str | Path) -> int:
-        """Write `text,label` rows (the moderators' labels) that the Training tab accepts as they are.
-        Returns the number of rows. Written to a temporary file first, so a failed export leaves
-        no half file behind."""
-        destination = Path(destination)
-        if destination.resolve() == self.path.resolve():
-            raise DecisionStoreError(f"{destination} is the decision store itself.",
-                                     "Choose a CSV file to export to.")
-        partial = destination.with_name(destination.name + ".partial")
-        rows = self._connection.execute("SELECT text, moderator_label FROM decisions ORDER BY id").fetchall()
-        try:
-            with open(partial, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["text", "label"])
-                writer.writerows(rows)
-            partial.replace(destination)
-        except OSError as error:
-            partial.unlink(missing_ok=True)
-            raise DecisionStoreError(f"Cannot write {destination}: {error.strerror}.",
-                                     "Choose a folder you can write to.") from None
-        return len(rows)
+    def lookup(self, texts: list[str], model_id: str) -> dict[str, str]:
+        """The moderator's current label for each of `texts` decided for this model."""
+        return {text: decision.moderator_label for text, decision in self.current(texts, model_id).items()}
+
+    def _latest(self, texts: list[str], condition: str, parameters: tuple) -> dict[str, Decision]:
+        found: dict[str, Decision] = {}
+        unique = list(dict.fromkeys(texts))
+        for start in range(0, len(unique), 500):  # SQLite limits the number of bound parameters
+            chunk = unique[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self._connection.execute(
+                    f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT MAX(id) FROM decisions "
+                    f"WHERE {condition} AND text IN ({marks}) GROUP BY text)", (*parameters, *chunk)):
+                decision = decision_from_row(row)
+                found[decision.text] = decision
+        return found
+
+    # ------------------------------------------------------------------------------ export
+    def export_training_csv(self, destination: str | Path, **options) -> int:
+        """The current decisions as a `text,label` training CSV (core.review.export)."""
+        from moderator_app.core.review.export import ExportFilter, export_decisions
+
+        return export_decisions(self, destination, ExportFilter(), **options).rows
 
     def close(self) -> None:
         self._connection.close()
 
     def _transaction(self):
-        connection = self._connection
+        return transaction(self._connection)
 
-        class Transaction:
-            def __enter__(self):
-                connection.execute("BEGIN IMMEDIATE")
 
-            def __exit__(self, kind, value, traceback):
-                connection.execute("COMMIT" if kind is None else "ROLLBACK")
-                return False
+def decision_from_row(row) -> Decision:
+    """A Decision from a `SELECT {COLUMNS}` row."""
+    values = dict(zip(COLUMNS.split(", "), row))
+    if values["probabilities"] is not None:
+        values["probabilities"] = json.loads(values["probabilities"])
+    return Decision(**values)
 
-        return Transaction()
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the block raised."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self.connection = connection
+
+    def __enter__(self):
+        self.connection.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, value, traceback):
+        self.connection.execute("COMMIT" if kind is None else "ROLLBACK")
+        return False
 
 
 class StoreAccess:
@@ -177,11 +241,20 @@ class StoreAccess:
             return saved, error
         return saved, None
 
-    def lookup(self, texts: list[str], model_id: str) -> dict[str, str]:
-        return self.store().lookup(texts, model_id)
+    def revert(self, row_ids: list[int], moderator: str) -> list[Decision]:
+        store = self.store()
+        return [store.revert(row_id, moderator) for row_id in row_ids]
 
-    def export(self, destination: str | Path) -> int:
-        return self.store().export_training_csv(destination)
+    def lookup(self, texts: list[str], model_id: str) -> tuple[dict[str, Decision], dict[str, Decision]]:
+        """(current decisions for this model, decisions made before with other models) by text."""
+        store = self.store()
+        return store.current(texts, model_id), store.earlier(texts, model_id)
+
+    def history(self, text: str) -> list[Decision]:
+        return self.store().history(text)
+
+    def export(self, destination: str | Path, **options) -> int:
+        return self.store().export_training_csv(destination, **options)
 
     def close(self) -> None:
         if self._store is not None:

@@ -1,0 +1,158 @@
+"""The decision log as files: the latest decision per text as a training file (text, label, and on
+request who decided, when, with which model, in which queue), and a report of texts that two
+moderators labelled differently. Both are written to a temporary name beside the destination and
+renamed into place, so a failed export leaves no half file; an existing file is replaced only when
+the caller says so."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from moderator_app.core.errors import OutputNotWritableError, SettingsError
+
+PROVENANCE_COLUMNS = ("moderator", "decided_at", "model", "model_id", "queue")
+CONFLICT_COLUMNS = ("text", "moderator", "label", "decided_at", "model", "queue")
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which decisions count. Each is optional; dates are ISO (2026-11-30 or with a time), inclusive."""
+
+    queue: str | None = None
+    moderator: str | None = None
+    since: str | None = None
+    until: str | None = None
+    model: str | None = None  # a model identity, or the folder/hub id it was loaded from
+
+    def where(self) -> tuple[str, list]:
+        conditions, parameters = ["kind IN ('decision', 'revert')"], []
+        if self.queue:
+            conditions.append("(queue = ? OR queue_id = (SELECT id FROM queues WHERE name = ?))")
+            parameters += [self.queue, self.queue]
+        if self.moderator:
+            conditions.append("moderator = ?")
+            parameters.append(self.moderator)
+        if self.since:
+            conditions.append("decided_at >= ?")
+            parameters.append(_checked_date(self.since, "since"))
+        if self.until:
+            until = _checked_date(self.until, "until")
+            conditions.append("decided_at <= ?")
+            parameters.append(until + "\uffff" if len(until) == 10 else until)  # a whole day
+        if self.model:
+            conditions.append("(model_id = ? OR model_name = ?)")
+            parameters += [self.model, self.model]
+        return " AND ".join(conditions), parameters
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    path: Path
+    rows: int
+    undone: int = 0  # texts whose latest decision was undone back to undecided: not exported
+
+
+def latest_decisions(store, where: ExportFilter) -> tuple[list, int]:
+    """(the latest decided row per text under the filter, how many texts' latest row is undecided)."""
+    condition, parameters = where.where()
+    from moderator_app.core.review.store import COLUMNS, decision_from_row
+
+    rows = store.connection.execute(
+        f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT MAX(id) FROM decisions WHERE {condition} "
+        "GROUP BY text) ORDER BY id", parameters).fetchall()
+    decisions = [decision_from_row(row) for row in rows]
+    kept = [decision for decision in decisions if decision.decided]
+    return kept, len(decisions) - len(kept)
+
+
+def export_decisions(store, destination: str | Path, where: ExportFilter, provenance: bool = False,
+                     overwrite: bool = True) -> ExportSummary:
+    """The current decision of each text as `text,label` (+ PROVENANCE_COLUMNS): a file the Training
+    tab and `train --data` accept as it is."""
+    destination = _checked_destination(store, destination, overwrite)
+    decisions, undone = latest_decisions(store, where)
+    header = ["text", "label", *(PROVENANCE_COLUMNS if provenance else ())]
+    rows = ([decision.text, decision.moderator_label,
+             *((decision.moderator, decision.decided_at, decision.model_name, decision.model_id, decision.queue)
+               if provenance else ())] for decision in decisions)
+    write_csv_atomically(destination, header, rows)
+    return ExportSummary(destination, len(decisions), undone)
+
+
+def conflicts(store, where: ExportFilter) -> list[tuple]:
+    """Rows (CONFLICT_COLUMNS) of texts whose moderators' current labels differ, by text then moderator."""
+    condition, parameters = where.where()
+    from moderator_app.core.review.store import COLUMNS, decision_from_row
+
+    rows = store.connection.execute(
+        f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT MAX(id) FROM decisions WHERE {condition} "
+        "GROUP BY text, moderator) ORDER BY text, moderator", parameters).fetchall()
+    by_text: dict[str, list] = {}
+    for row in rows:
+        decision = decision_from_row(row)
+        if decision.decided:
+            by_text.setdefault(decision.text, []).append(decision)
+    return [(decision.text, decision.moderator, decision.moderator_label, decision.decided_at, decision.model_name,
+             decision.queue)
+            for decisions in by_text.values() if len({decision.moderator_label for decision in decisions}) > 1
+            for decision in decisions]
+
+
+def export_conflicts(store, destination: str | Path, where: ExportFilter, overwrite: bool = True) -> ExportSummary:
+    destination = _checked_destination(store, destination, overwrite)
+    found = conflicts(store, where)
+    write_csv_atomically(destination, list(CONFLICT_COLUMNS), found)
+    return ExportSummary(destination, len({row[0] for row in found}))
+
+
+def write_csv_atomically(destination: Path, header: list[str], rows: Iterable) -> None:
+    """Write to a temporary file in the destination's folder, then rename it into place."""
+    try:
+        handle = tempfile.NamedTemporaryFile("w", newline="", encoding="utf-8", dir=destination.parent,
+                                             prefix=f".{destination.name}.", suffix=".partial", delete=False)
+    except OSError as error:
+        raise OutputNotWritableError(f"Cannot write {destination}: {error.strerror}.",
+                                     "Choose a folder you can write to.") from None
+    partial = Path(handle.name)
+    try:
+        with handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        os.replace(partial, destination)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise OutputNotWritableError(f"Cannot write {destination}: {error.strerror}.",
+                                     "Choose a folder you can write to.") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _checked_destination(store, destination: str | Path, overwrite: bool) -> Path:
+    destination = Path(destination)
+    if destination.resolve() == Path(store.path).resolve():
+        raise OutputNotWritableError(f"{destination} is the decision store itself.", "Choose a CSV file to export to.")
+    if destination.is_dir():
+        raise OutputNotWritableError(f"{destination} is a folder.", "Choose a CSV file to export to.")
+    if destination.exists() and not overwrite:
+        raise OutputNotWritableError(f"{destination} exists already; it was left as it is.",
+                                     "Choose another {output} or allow replacing it with {overwrite}.")
+    if not destination.parent.is_dir():
+        raise OutputNotWritableError(f"The folder of {destination} does not exist.", "Choose an existing folder.")
+    return destination
+
+
+def _checked_date(value: str, setting: str) -> str:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise SettingsError(f"'{value}' is not a date.", f"Give {{{setting}}} as YYYY-MM-DD.", setting=setting) from None
+    return value

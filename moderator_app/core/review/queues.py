@@ -1,0 +1,193 @@
+"""Review queues, kept in the decision store: a named set of items (pasted or imported, with the
+imported file's other columns), the model and threshold they were reviewed with, the filter and sort
+in use and the position, so that a moderator reopens the app where they left off.
+
+Deleting a queue removes its items and state, never a decision: the log outlives the queue."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from moderator_app.core.errors import StoreNotWritableError
+
+STATE_FIELDS = ("model_name", "threshold", "filter", "search", "sort_key", "descending", "position",
+                "shown_columns")
+
+
+@dataclass
+class QueueState:
+    """What a moderator was looking at: saved as they work, restored when the queue opens."""
+
+    model_name: str = ""
+    threshold: float | None = None
+    filter: str = "all"
+    search: str = ""
+    sort_key: str | None = None
+    descending: bool = False
+    position: int = 0  # the item selected last
+    shown_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Queue:
+    id: int
+    name: str
+    created_at: str
+    state: QueueState
+    columns: list[str]  # the imported file's other columns
+    source: str = ""
+    items: int = 0
+    reviewed: int = 0  # items whose current decision in this queue is a label
+
+    @property
+    def progress(self) -> str:
+        return f"{self.reviewed:,} of {self.items:,} reviewed"
+
+
+@dataclass
+class QueueItems:
+    texts: list[str]
+    extras: list[list[str]]  # per item, the values of `columns`
+    columns: list[str]
+
+
+class QueueError(StoreNotWritableError):
+    """A queue cannot be created, changed or found."""
+
+
+class QueueTable:
+    def __init__(self, connection: sqlite3.Connection, path: Path):
+        self._connection = connection
+        self.path = path
+
+    def create(self, name: str, texts: Sequence[str], columns: Sequence[str] = (),
+               extras: Sequence[Sequence[str]] | None = None, source: str = "",
+               state: QueueState | None = None) -> Queue:
+        from moderator_app.core.review.store import now, transaction
+
+        name = self.free_name(name)
+        state = state or QueueState()
+        with self._writing("create the queue"), transaction(self._connection):
+            cursor = self._connection.execute(
+                "INSERT INTO queues (name, created_at, columns, source) VALUES (?, ?, ?, ?)",
+                (name, now(), json.dumps(list(columns)), source))
+            queue_id = cursor.lastrowid
+            self._insert_items(queue_id, 0, texts, extras)
+            self._write_state(queue_id, state)
+        return self.get(queue_id)
+
+    def add_items(self, queue_id: int, texts: Sequence[str], extras: Sequence[Sequence[str]] | None = None) -> Queue:
+        """Append items to a queue (an import into a queue that holds work, when the moderator chose to add)."""
+        from moderator_app.core.review.store import transaction
+
+        with self._writing("add to the queue"), transaction(self._connection):
+            start = self._connection.execute("SELECT COALESCE(MAX(item) + 1, 0) FROM queue_items WHERE queue_id = ?",
+                                             (queue_id,)).fetchone()[0]
+            self._insert_items(queue_id, start, texts, extras)
+        return self.get(queue_id)
+
+    def _insert_items(self, queue_id: int, start: int, texts: Sequence[str], extras) -> None:
+        self._connection.executemany(
+            "INSERT INTO queue_items (queue_id, item, text, extra) VALUES (?, ?, ?, ?)",
+            ((queue_id, start + index, text, None if extras is None else json.dumps(list(extras[index])))
+             for index, text in enumerate(texts)))
+
+    def save_state(self, queue_id: int, state: QueueState) -> None:
+        from moderator_app.core.review.store import transaction
+
+        with self._writing("save the queue's position"), transaction(self._connection):
+            self._write_state(queue_id, state)
+
+    def _write_state(self, queue_id: int, state: QueueState) -> None:
+        values = [getattr(state, name) for name in STATE_FIELDS]
+        values[STATE_FIELDS.index("shown_columns")] = json.dumps(state.shown_columns)
+        values[STATE_FIELDS.index("descending")] = int(state.descending)
+        assignments = ", ".join(f"{name} = ?" for name in STATE_FIELDS)
+        self._connection.execute(f"UPDATE queues SET {assignments} WHERE id = ?", (*values, queue_id))
+
+    def rename(self, queue_id: int, name: str) -> Queue:
+        from moderator_app.core.review.store import transaction
+
+        name = name.strip()
+        if not name:
+            raise QueueError("A queue needs a name.", "Type a name for the queue.")
+        if self.find(name) not in (None, queue_id):
+            raise QueueError(f"There is already a queue called '{name}'.", "Choose another name.")
+        with self._writing("rename the queue"), transaction(self._connection):
+            self._connection.execute("UPDATE queues SET name = ? WHERE id = ?", (name, queue_id))
+        return self.get(queue_id)
+
+    def delete(self, queue_id: int) -> None:
+        """The queue and its items; its decisions stay in the log."""
+        from moderator_app.core.review.store import transaction
+
+        with self._writing("delete the queue"), transaction(self._connection):
+            self._connection.execute("DELETE FROM queue_items WHERE queue_id = ?", (queue_id,))
+            self._connection.execute("DELETE FROM queues WHERE id = ?", (queue_id,))
+
+    # ------------------------------------------------------------------------------ reading
+    def find(self, name: str) -> int | None:
+        row = self._connection.execute("SELECT id FROM queues WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def free_name(self, name: str) -> str:
+        name = name.strip() or "Queue"
+        candidate, number = name, 2
+        while self.find(candidate) is not None:
+            candidate, number = f"{name} ({number})", number + 1
+        return candidate
+
+    def all(self) -> list[Queue]:
+        """Every queue, the most recently created first, with its progress."""
+        ids = [row[0] for row in self._connection.execute("SELECT id FROM queues ORDER BY id DESC")]
+        return [self.get(queue_id) for queue_id in ids]
+
+    def get(self, queue_id: int) -> Queue:
+        row = self._connection.execute(
+            f"SELECT id, name, created_at, columns, source, {', '.join(STATE_FIELDS)} FROM queues WHERE id = ?",
+            (queue_id,)).fetchone()
+        if row is None:
+            raise QueueError(f"The decision store {self.path} has no queue {queue_id}.",
+                             "It may have been deleted in another window; choose another queue.")
+        state = QueueState(**dict(zip(STATE_FIELDS, row[5:])))
+        state.descending = bool(state.descending)
+        state.shown_columns = json.loads(state.shown_columns or "[]")
+        items = self._connection.execute("SELECT COUNT(*) FROM queue_items WHERE queue_id = ?",
+                                         (queue_id,)).fetchone()[0]
+        return Queue(row[0], row[1], row[2], state, json.loads(row[3] or "[]"), row[4], items,
+                     self.reviewed(queue_id))
+
+    def reviewed(self, queue_id: int) -> int:
+        """Items whose latest decision made in this queue is a label (not undone)."""
+        return self._connection.execute(
+            "SELECT COUNT(*) FROM queue_items q JOIN decisions d ON d.id = ("
+            "SELECT MAX(id) FROM decisions WHERE queue_id = ? AND text = q.text) "
+            "WHERE q.queue_id = ? AND d.moderator_label IS NOT NULL", (queue_id, queue_id)).fetchone()[0]
+
+    def items(self, queue_id: int) -> QueueItems:
+        queue = self.get(queue_id)
+        texts, extras = [], []
+        for text, extra in self._connection.execute(
+                "SELECT text, extra FROM queue_items WHERE queue_id = ? ORDER BY item", (queue_id,)):
+            texts.append(text)
+            extras.append(json.loads(extra) if extra else [""] * len(queue.columns))
+        return QueueItems(texts, extras, queue.columns)
+
+    def _writing(self, what: str):
+        path = self.path
+
+        class Writing:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, kind, value, traceback):
+                if kind is not None and issubclass(kind, sqlite3.Error):
+                    raise QueueError(f"Cannot {what} in {path}: {value}.",
+                                     "Free disk space or check permissions.") from None
+                return False
+
+        return Writing()

@@ -1,0 +1,169 @@
+"""The decision log (append-only, undo, history, earlier models), the migration of a version-1 store,
+queues, uncertainty order and exports: core only, no window."""
+
+import csv
+import sqlite3
+
+import numpy as np
+import pytest
+
+from moderator_app.core.review.export import ExportFilter, export_conflicts, export_decisions
+from moderator_app.core.review.queues import QueueState
+from moderator_app.core.review.session import SORT_UNCERTAINTY, ReviewSession
+from moderator_app.core.review.store import REVERT, Decision, DecisionStore
+
+# The store's schema before the review queues (git show a69b821:moderator_app/core/review/store.py)
+VERSION_1_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    text TEXT NOT NULL,
+    model_label TEXT NOT NULL,
+    model_score REAL,
+    moderator_label TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    decided_at TEXT NOT NULL,
+    UNIQUE (text, model_id) ON CONFLICT REPLACE
+);
+"""
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def decision(text, label, moderator="ann", model="m1", model_label="hate", **more):
+    return Decision(text, model_label, 0.9, label, model, moderator=moderator, model_name=f"/models/{model}", **more)
+
+
+def test_a_decision_changed_twice_leaves_three_rows_and_the_latest_wins(tmp_path):
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    for label in ("hate", "not-hate", "hate"):
+        store.record(decision("you people", label, threshold=0.4, probabilities={"hate": 0.9, "not-hate": 0.1},
+                              note="slur", category="harassment", queue="today"))
+    store.close()
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    rows = store.history("you people")
+    assert [row.moderator_label for row in rows] == ["hate", "not-hate", "hate"]
+    assert rows[0].probabilities == {"hate": 0.9, "not-hate": 0.1} and rows[0].threshold == 0.4
+    assert rows[0].moderator == "ann" and rows[0].category == "harassment" and rows[0].decided_at
+    store.record(decision("you people", "not-hate", moderator="bob"))
+    assert store.lookup(["you people"], "m1") == {"you people": "not-hate"}
+
+
+def test_undo_appends_a_revert_and_restores_the_label_before(tmp_path):
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    first = store.record(decision("text", "hate"))
+    second = store.record(decision("text", "not-hate"))
+    undo = store.revert(second.id, "ann")
+    assert undo.kind == REVERT and undo.reverts == second.id and undo.moderator_label == "hate"
+    assert store.lookup(["text"], "m1") == {"text": "hate"}
+    store.revert(first.id, "ann")  # undoing the first decision leaves the text undecided
+    assert store.lookup(["text"], "m1") == {}
+    assert len(store.history("text")) == 4  # nothing deleted
+
+
+def test_decisions_of_an_earlier_model_are_decided_before_not_this_models(tmp_path):
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    store.record(decision("old text", "hate", model="old"))
+    current, earlier = store.current(["old text"], "new"), store.earlier(["old text"], "new")
+    assert current == {} and earlier["old text"].model_name == "/models/old"
+
+
+def test_a_version_1_store_migrates_without_losing_a_row(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(VERSION_1_SCHEMA)
+    rows = [(f"text {n}", "hate", 0.5 + n / 100, "not-hate" if n % 3 else "hate", f"/models/m{n % 2}",
+             f"2026-11-0{1 + n % 9}T10:00:00+00:00") for n in range(25)]
+    old.executemany("INSERT INTO decisions (text, model_label, model_score, moderator_label, model_id, decided_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", rows)
+    old.commit()
+    old.close()
+    store = DecisionStore(path)
+    migrated = store.decisions()
+    assert [(d.text, d.model_label, d.model_score, d.moderator_label, d.model_id, d.decided_at)
+            for d in migrated] == rows
+    assert all(d.model_name == d.model_id for d in migrated)
+    store.record(decision("text 0", "not-hate", model="/models/m0"))  # no longer replaces
+    assert len(store.decisions()) == 26
+    store.close()
+    assert len(DecisionStore(path).decisions()) == 26  # a second open does not migrate again
+
+
+def test_a_queue_keeps_items_columns_state_and_progress(tmp_path):
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    queue = store.queues.create("Monday", ["a", "b", "c"], ["id", "author"], [["1", "x"], ["2", "y"], ["3", "z"]],
+                                source="comments.csv")
+    store.queues.save_state(queue.id, QueueState("/models/m1", 0.3, "undecided", "", SORT_UNCERTAINTY, False, 2,
+                                                 ["author"]))
+    store.record(decision("a", "hate", queue="Monday", queue_id=queue.id))
+    undone = store.record(decision("b", "hate", queue="Monday", queue_id=queue.id))
+    store.revert(undone.id, "ann")
+    store.close()
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    reopened = store.queues.get(queue.id)
+    assert reopened.progress == "1 of 3 reviewed"
+    assert reopened.state.threshold == 0.3 and reopened.state.position == 2 and reopened.state.shown_columns == ["author"]
+    assert store.queues.items(queue.id).extras[2] == ["3", "z"]
+    assert store.queues.create("Monday", ["d"]).name == "Monday (2)"
+    renamed = store.queues.rename(queue.id, "Monday morning")
+    assert renamed.name == "Monday morning" and store.queues.add_items(queue.id, ["d"]).items == 4
+    store.queues.delete(queue.id)
+    assert [q.name for q in store.queues.all()] == ["Monday (2)"]
+    assert len(store.decisions()) == 3  # the log outlives the queue
+
+
+def test_uncertainty_order_puts_the_closest_to_the_threshold_first():
+    session = ReviewSession()
+    positive = np.array([0.9, 0.45, 0.05, 0.62, 0.5])
+    probabilities = np.stack([1 - positive, positive], axis=1)
+
+    def decide(probs, threshold):
+        return ["hate" if p >= threshold else "ok" for p in probs[:, 1]], probs[:, 1]
+
+    session.load(["a", "b", "c", "d", "e"], probabilities, ["ok", "hate"], 1, decide, threshold=0.6)
+    session.sort(SORT_UNCERTAINTY)
+    assert list(session.order) == [3, 4, 1, 0, 2]
+    session.set_threshold(0.4)  # the order follows the threshold
+    assert list(session.order) == [1, 4, 3, 2, 0]
+    session.set_decisions({1: "ok"})
+    assert session.next_undecided(0) == 1  # row 1 is item 4
+    assert session.counts().disagreement == 1.0
+
+
+def test_export_filters_and_provenance_columns(tmp_path):
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    store.record(decision("a", "hate", moderator="ann", queue="q1"))
+    store.record(decision("b", "not-hate", moderator="bob", queue="q2", model="m2"))
+    store.record(decision("a", "not-hate", moderator="bob", queue="q1"))
+    undone = store.record(decision("c", "hate", moderator="ann", queue="q1"))
+    store.revert(undone.id, "ann")
+    summary = export_decisions(store, tmp_path / "all.csv", ExportFilter())
+    assert read_csv(tmp_path / "all.csv") == [["text", "label"], ["b", "not-hate"], ["a", "not-hate"]]
+    assert summary.rows == 2 and summary.undone == 1
+    export_decisions(store, tmp_path / "ann.csv", ExportFilter(moderator="ann", queue="q1"), provenance=True)
+    rows = read_csv(tmp_path / "ann.csv")
+    assert rows[0] == ["text", "label", "moderator", "decided_at", "model", "model_id", "queue"]
+    assert [row[:3] + row[4:] for row in rows[1:]] == [["a", "hate", "ann", "/models/m1", "m1", "q1"]]
+    export_decisions(store, tmp_path / "m2.csv", ExportFilter(model="/models/m2"))
+    assert read_csv(tmp_path / "m2.csv")[1:] == [["b", "not-hate"]]
+    export_decisions(store, tmp_path / "none.csv", ExportFilter(until="2000-01-01"))
+    assert read_csv(tmp_path / "none.csv") == [["text", "label"]]
+    assert export_conflicts(store, tmp_path / "conflicts.csv", ExportFilter()).rows == 1
+    conflicts = read_csv(tmp_path / "conflicts.csv")
+    assert [row[:3] for row in conflicts[1:]] == [["a", "ann", "hate"], ["a", "bob", "not-hate"]]
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+def test_export_never_replaces_a_file_unless_told(tmp_path):
+    from moderator_app.core.errors import OutputNotWritableError
+
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    mine = tmp_path / "mine.csv"
+    mine.write_text("keep me")
+    with pytest.raises(OutputNotWritableError, match="exists already"):
+        export_decisions(store, mine, ExportFilter(), overwrite=False)
+    assert mine.read_text() == "keep me"
+    with pytest.raises(Exception, match="not a date"):
+        export_decisions(store, tmp_path / "x.csv", ExportFilter(since="yesterday"))
