@@ -167,3 +167,27 @@ def test_export_never_replaces_a_file_unless_told(tmp_path):
     assert mine.read_text() == "keep me"
     with pytest.raises(Exception, match="not a date"):
         export_decisions(store, tmp_path / "x.csv", ExportFilter(since="yesterday"))
+
+
+def test_the_command_line_exports_decisions_and_conflicts(tmp_path, capsys):
+    from moderator_app.cli import main
+
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    store.record(decision("a", "hate", moderator="ann", queue="q1"))
+    store.record(decision("a", "not-hate", moderator="bob", queue="q1"))
+    store.record(decision("b", "hate", moderator="bob", queue="q2"))
+    store.close()
+    common = ["--store", str(tmp_path / "d.sqlite3")]
+    assert main(["decisions", "export", "--output", str(tmp_path / "out.csv"), "--queue", "q1", "--provenance",
+                 *common]) == 0
+    rows = read_csv(tmp_path / "out.csv")
+    assert [row[:3] for row in rows] == [["text", "label", "moderator"], ["a", "not-hate", "bob"]]
+    assert "Wrote 1 decisions" in capsys.readouterr().out
+    assert main(["decisions", "conflicts", "--output", str(tmp_path / "c.csv"), *common]) == 0
+    assert len(read_csv(tmp_path / "c.csv")) == 3
+    assert main(["decisions", "export", "--output", str(tmp_path / "out.csv"), *common]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "exists already" in error and "--overwrite" in error
+    assert main(["decisions", "export", "--output", str(tmp_path / "x.csv"), "--since", "monday", *common]) == 2
+    assert "--since" in capsys.readouterr().err
+    assert main(["decisions", "export", "--output", str(tmp_path / "x.csv"), "--store", str(tmp_path / "no")]) == 2

@@ -1,0 +1,66 @@
+"""`moderator-app decisions export|conflicts --output F`: the Review tab's decision log as files.
+
+    moderator-app decisions export --output day.csv [--provenance] [--queue Q] [--moderator M]
+                                   [--since 2026-11-30] [--until …] [--model M] [--store S]
+    moderator-app decisions conflicts --output conflicts.csv [same filters]
+
+`export` writes the latest decision per text as a `text,label` training file (plus moderator,
+decided_at, model, model_id and queue with --provenance); `conflicts` the texts two moderators
+labelled differently, one row per moderator."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from moderator_app.commands.errors import EXIT_OK, report_failure
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser("export", help="the latest decision per text as a training CSV")
+    export.add_argument("--provenance", action="store_true",
+                        help="add moderator, decided_at, model, model_id and queue columns")
+    conflicts = actions.add_parser("conflicts", help="texts that two moderators labelled differently")
+    for action in (export, conflicts):
+        action.add_argument("--output", required=True, metavar="FILE", help="the CSV file to write")
+        action.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+        action.add_argument("--store", metavar="FILE",
+                            help="the decision store (default: the app's, or $MODERATOR_APP_DATA/decisions.sqlite3)")
+        filters = action.add_argument_group("filters")
+        filters.add_argument("--queue", help="only decisions made in this queue")
+        filters.add_argument("--moderator", help="only this moderator's decisions")
+        filters.add_argument("--since", metavar="DATE", help="only decisions from this date (YYYY-MM-DD) on")
+        filters.add_argument("--until", metavar="DATE", help="only decisions up to this date, inclusive")
+        filters.add_argument("--model", help="only decisions made with this model (its folder or identity)")
+
+
+def run(args: argparse.Namespace) -> int:
+    command = f"decisions {args.action}"
+    try:
+        from moderator_app.core.errors import DataError
+        from moderator_app.core.review.export import ExportFilter, export_conflicts, export_decisions
+        from moderator_app.core.review.store import DecisionStore, default_store_path
+
+        store_path = args.store or default_store_path()
+        if args.store and not Path(args.store).is_file():
+            raise DataError(f"There is no decision store at {args.store}.", "Give the app's store with {store}.")
+        where = ExportFilter(args.queue, args.moderator, args.since, args.until, args.model)
+        store = DecisionStore(store_path)
+        try:
+            if args.action == "export":
+                summary = export_decisions(store, args.output, where, args.provenance, args.overwrite)
+                undone = f"; {summary.undone:,} texts whose last decision was undone left out" if summary.undone else ""
+                print(f"Wrote {summary.rows:,} decisions to {summary.path}{undone}.")
+            else:
+                summary = export_conflicts(store, args.output, where, args.overwrite)
+                print(f"Wrote {summary.rows:,} texts labelled differently by two moderators to {summary.path}.")
+        finally:
+            store.close()
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # the boundary: one line, never a traceback
+        return report_failure(command, error)
+    sys.stdout.flush()
+    return EXIT_OK
