@@ -21,7 +21,7 @@ from tiny_models import HATEFUL_WORDS, synthetic_rows, write_csv  # noqa: E402
 from moderator_app.core.review.store import DecisionStore  # noqa: E402
 from moderator_app.gui.common import dialogs, settings  # noqa: E402
 from moderator_app.gui.main_window import MainWindow  # noqa: E402
-from moderator_app.core.review.session import FILTER_FLAGGED, ReviewSession  # noqa: E402
+from moderator_app.core.review.session import FILTER_FLAGGED, SORT_ITEM, ReviewSession  # noqa: E402
 from moderator_app.gui.review.results_table import (LABEL_COLUMN, SCORE_COLUMN, TEXT_COLUMN, ResultsFilter,  # noqa: E402
                                                     ResultsModel)
 from moderator_app.gui.review.tab import add_review_tab  # noqa: E402
@@ -75,10 +75,13 @@ def tab(qtbot, window, tiny_classifier_dir):
     return tab
 
 
-def classify(qtbot, tab, texts) -> None:
+def classify(qtbot, tab, texts, file_order: bool = True) -> None:
+    """Paste and classify `texts`; shown in file order (a new queue's default is the least sure first)."""
     tab.input.text_edit.setPlainText("\n".join(texts))
     with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
         tab.input.classify_button.click()
+    if file_order:
+        tab.results.sort_by(SORT_ITEM)
 
 
 def cell(tab, row: int, column: int):
@@ -105,7 +108,8 @@ def test_model_panel_shows_labels_and_metrics_and_remembers_the_folder(tab, tiny
     assert "accuracy 0.990" in details and "macro F1 0.990" in details and "training summary" in details
     assert tab.model_panel.combo.itemText(0) == str(tiny_classifier_dir.resolve())
     assert tab.input.classify_button.isEnabled()
-    assert tab.results.decision_hint.text() == "Keys: A or Ctrl+Enter accepts; 1 hate, 2 not-hate relabels the selected rows."
+    assert tab.results.decision_hint.text() == ("Keys: A or Ctrl+Enter accepts; 1 hate, 2 not-hate relabels the selected "
+                                                "rows; Space or J goes to the next undecided; Ctrl+Z undoes.")
     assert "(A)" in tab.results.accept_button.text() and "(1)" in tab.results.label_buttons[0].toolTip()
 
 
@@ -156,6 +160,11 @@ def test_paste_and_classify_fills_the_table(qtbot, tab, classifier):
         qtbot.keyClick(tab.input.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     expected = classifier.predict(TEXTS)
     assert tab.input.hint.text() == "2 blank lines skipped."  # said, not silently dropped
+    # a new queue: the least sure first (closest to the threshold)
+    distance = [abs(p.probabilities["hate"] - tab.results.threshold_value()) for p in expected]
+    assert column_texts(tab, TEXT_COLUMN) == [TEXTS[i] for i in np.argsort(distance, kind="stable")]
+    assert tab.results.order_combo.currentText() == "Least sure first"
+    tab.results.sort_by(SORT_ITEM)
     headers = [tab.results.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(tab.results.proxy.columnCount())]
     assert headers == ["#", "Text", "Label", "Score", "P(hate)", "P(not-hate)", "Decision"]
     assert column_texts(tab, TEXT_COLUMN) == TEXTS
@@ -368,14 +377,14 @@ def test_decisions_by_keyboard_survive_closing_and_reopening(qtbot, tiny_classif
     decisions = DecisionStore(store_path).decisions()
     assert [(d.text, d.model_label, d.moderator_label) for d in decisions] == [
         (TEXTS[0], labels[0], labels[0]), (TEXTS[1], labels[1], other)]
-    assert decisions[0].model_id == str(tiny_classifier_dir.resolve()) and decisions[0].decided_at
+    assert decisions[0].model_name == str(tiny_classifier_dir.resolve()) and decisions[0].decided_at
+    assert decisions[0].model_id.startswith("sha256:") and decisions[0].moderator
 
-    window, tab = open_window(qtbot)  # the app again: same store
-    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
-        tab.load_model(str(tiny_classifier_dir))
-    classify(qtbot, tab, list(reversed(TEXTS)))
+    window, tab = open_window(qtbot)  # the app again: same store, and the queue reopens with its model
     qtbot.waitUntil(lambda: tab.results.session.decisions.count(None) == len(TEXTS) - 2, timeout=TIMEOUT_MS)
-    assert cell(tab, len(TEXTS) - 1, 6) == f"✓ {labels[0]}" and cell(tab, len(TEXTS) - 2, 6) == f"✎ {other}"
+    assert tab.handle is not None and tab.handle.model_id == str(tiny_classifier_dir.resolve())
+    assert cell(tab, 0, 6) == f"✓ {labels[0]}" and cell(tab, 1, 6) == f"✎ {other}"
+    assert tab.results.table.selected_proxy_rows() == [2]  # where the moderator left off
     assert str(store_path) in tab.decisions.label.text()
     close_window(qtbot, window)
 

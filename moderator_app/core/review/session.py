@@ -59,6 +59,9 @@ class ReviewSession:
         self.scores = np.zeros(0)
         self.decisions: list[str | None] = []
         self.earlier: dict[int, tuple[str, str]] = {}  # item -> (label, model name) decided with another model
+        self.extra_columns: list[str] = []  # an imported file's other columns
+        self.extras: list[list[str]] = []  # per item, their values
+        self.shown_columns: list[str] = []  # those shown in the table
         self.order = np.zeros(0, dtype=np.int64)
         self.sort_key: str | None = None
         self.descending = False
@@ -81,11 +84,25 @@ class ReviewSession:
         self.labels, self.scores = self._labelled(threshold)
         self.decisions = [None] * len(self.texts)
         self.earlier = {}
+        self.extra_columns, self.extras, self.shown_columns = [], [], []
         self._folded = None
         if self.sort_key is not None and not self._knows_sort_key(self.sort_key):
             self.sort_key = None
         self.order = self._sorted_order() if self.sort_key else np.arange(len(self.texts), dtype=np.int64)
         self.mask = self._compute_mask()
+
+    def set_extras(self, columns: Sequence[str], extras: Sequence[Sequence[str]]) -> None:
+        """The imported file's other columns and, per item, their values (kept beside the text)."""
+        self.extra_columns = list(columns)
+        self.extras = [list(values) for values in extras]
+        self.shown_columns = [name for name in self.shown_columns if name in self.extra_columns]
+
+    def extra_value(self, item: int, column: str) -> str:
+        if item >= len(self.extras):
+            return ""
+        values = self.extras[item]
+        index = self.extra_columns.index(column)
+        return "" if index >= len(values) or values[index] is None else str(values[index])
 
     def set_threshold(self, threshold: float | None) -> bool:
         """Relabel from the probabilities already computed. True when the order or the shown rows

@@ -1,15 +1,20 @@
 """The Review tab's "Decisions" box and what it stands for: recording the moderators' decisions on the
-results, showing those made before, and exporting them as training data. Every store call runs on one
-superqt worker thread, in order (core.review.store.StoreAccess); the box says where decisions are
-saved, or why they cannot be."""
+results (with who, the model's identity, the threshold and probabilities seen, a note or category and
+the queue), undoing them (a revert row, never a deletion), showing those made before (for this model,
+or "decided before" with another), an item's history, and exporting them as training data or as a
+report of disagreements. Every store call runs on one superqt worker thread, in order
+(core.review.store.StoreAccess); the box says where decisions are saved, or why they cannot be."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QGroupBox, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from moderator_app.core.inference.shared_model import ModelHandle
+from moderator_app.core.review.export import ExportFilter, export_conflicts, export_decisions
 from moderator_app.core.review.store import StoreAccess
 from moderator_app.gui.common import dialogs, settings
 from moderator_app.gui.common.errors import describe
@@ -20,9 +25,11 @@ from moderator_app.gui.review.results_panel import ResultsPanel
 
 class DecisionsPanel(QGroupBox):
     saved = Signal(int)  # how many decisions
+    undone = Signal(int)  # how many decisions were reverted
     failed = Signal(str)
     exported = Signal(str, int)  # path, rows
     status_message = Signal(str)
+    looked_up = Signal()  # earlier decisions were found and shown
 
     def __init__(self, results: ResultsPanel, store_path: str | Path | None = None, parent: QWidget | None = None):
         super().__init__("Decisions", parent)
@@ -30,30 +37,50 @@ class DecisionsPanel(QGroupBox):
         self.store = StoreAccess(store_path)
         self.tasks = BackgroundTasks(self, max_threads=1)  # one at a time, in order
         self.error = ""
+        self.moderator = ""  # who decides (the tab sets it)
+        self.queue: tuple[str, int | None] = ("", None)  # the queue decisions are made in: name, id
+        self.undo_stack: list[list[int]] = []  # the log rows of each decision action of this sitting
+        self.sitting_times: list[float] = []  # monotonic time of each decision this sitting (review rate)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setToolTip("An SQLite database (WAL mode), one transaction per decision. "
                               "Set MODERATOR_APP_DATA to keep it elsewhere.")
         self.export_button = QPushButton("Export decisions…")
-        self.export_button.setToolTip("Write every decision as a text,label CSV that the Training tab trains on")
-        self.export_button.clicked.connect(lambda: self.export())
+        self.export_button.setToolTip("Write the latest decision per text as a text,label CSV that the Training tab "
+                                      "trains on; filters and who/when columns in the dialog")
+        self.export_button.clicked.connect(lambda: self.open_export_dialog())
+        self.conflicts_button = QPushButton("Conflicts report…")
+        self.conflicts_button.setToolTip("Write the texts that two moderators labelled differently")
+        self.conflicts_button.clicked.connect(lambda: self.export_conflicts())
         self.error_dialog = None
+        self.export_dialog = None
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.export_button)
+        buttons.addWidget(self.conflicts_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
-        layout.addWidget(self.export_button)
+        layout.addLayout(buttons)
         self._set_ok()
 
-    def decide(self, moderator_label: str | None, model_id: str) -> None:
+    def decide(self, moderator_label: str | None, handle: ModelHandle) -> None:
         """Record a decision for each selected row: the model's label (None: accept) or `moderator_label`."""
         results = self.results
-        items, decisions = results.session.new_decisions(results.selected_items(), moderator_label, model_id)
+        note, category = results.take_note()
+        queue_name, queue_id = self.queue
+        items, decisions = results.session.new_decisions(
+            results.selected_items(), moderator_label, handle.identity, moderator=self.moderator,
+            model_name=handle.model_id, queue=queue_name, queue_id=queue_id, note=note, category=category)
         if not decisions:
             return
         next_item, generation = results.item_after_selection(), results.generation
 
         def recorded(outcome) -> None:
             saved, error = outcome
+            if saved:
+                self.undo_stack.append([decision.id for decision in saved])
+                results.undo_button.setEnabled(True)
+                self.sitting_times.extend([time.monotonic()] * len(saved))
             if generation == results.generation and saved:
                 results.apply_decisions({item: decision.moderator_label for item, decision in zip(items, saved)})
                 if next_item is not None:
@@ -71,39 +98,116 @@ class DecisionsPanel(QGroupBox):
         self.tasks.submit(self.store.record, decisions, on_done=recorded,
                           on_error=lambda error: self._failed(error, "The decision was not saved."))
 
-    def show_earlier(self, texts: list[str], model_id: str) -> None:
-        """Mark the results' items decided before (for this model) with those decisions."""
+    def undo(self) -> bool:
+        """Revert the last decision action of this sitting (a revert row each); False when there is none."""
+        if not self.undo_stack:
+            self.status_message.emit("Nothing to undo.")
+            return False
+        row_ids = self.undo_stack.pop()
+        self.results.undo_button.setEnabled(bool(self.undo_stack))
         results, generation = self.results, self.results.generation
 
-        def apply(found: dict[str, str]) -> None:
-            if generation != results.generation or not found:
-                return
-            decided = results.session.decisions_found(found)
-            results.apply_decisions(decided)
-            self.status_message.emit(f"{len(decided):,} of these items were decided before; their decisions "
-                                     "are shown.")
+        def reverted(rows) -> None:
+            del self.sitting_times[-len(rows):]
+            if generation == results.generation:
+                texts = {decision.text: decision.moderator_label for decision in rows}
+                items = {item: texts[text] for item, text in enumerate(results.session.texts) if text in texts}
+                results.apply_decisions(items)
+                if items:
+                    results.select_item(min(items, key=lambda item: results.session.rows_of([item])[0]))
+            self.undone.emit(len(rows))
+            self.status_message.emit(f"Undid {len(rows)} decision{'s' if len(rows) != 1 else ''}; the log keeps "
+                                     "them, with the undo.")
 
-        self.tasks.submit(self.store.lookup, texts, model_id, key="lookup", on_done=apply,
+        def failed(error: BaseException) -> None:
+            self.undo_stack.append(row_ids)
+            self._failed(error, "The decision was not undone.")
+
+        self.tasks.submit(self.store.revert, row_ids, self.moderator, on_done=reverted, on_error=failed)
+        return True
+
+    def review_rate(self) -> float | None:
+        """Decisions per hour this sitting, from the first decision to now (None before a few decisions)."""
+        if len(self.sitting_times) < 2:
+            return None
+        hours = (time.monotonic() - self.sitting_times[0]) / 3600
+        return len(self.sitting_times) / hours if hours > 0 else None
+
+    def show_earlier(self, texts: list[str], handle: ModelHandle) -> None:
+        """Mark the results' items decided before: for this model as decisions, with another model as
+        "decided before" with that model named."""
+        results, generation = self.results, self.results.generation
+
+        def apply(found) -> None:
+            current, earlier = found
+            if generation != results.generation:
+                return
+            decided = results.session.decisions_found({text: d.moderator_label for text, d in current.items()})
+            results.apply_decisions(decided)
+            results.show_earlier({text: (d.moderator_label, d.model_name) for text, d in earlier.items()})
+            if decided or earlier:
+                self.status_message.emit(
+                    f"{len(decided):,} of these items were decided before with this model"
+                    + (f", {len(earlier):,} with another model (shown as “before”)" if earlier else "") + ".")
+            self.looked_up.emit()
+
+        self.tasks.submit(self.store.lookup, texts, handle.identity, key="lookup", on_done=apply,
                           on_error=lambda error: self._failed(error, ""))
 
-    def export(self, path: str | None = None) -> None:
+    def show_history(self, text: str, model_id: str, panel) -> None:
+        """Fill the HistoryPanel `panel` with the log rows about `text`."""
+        self.tasks.submit(self.store.history, text, key="history",
+                          on_done=lambda rows: panel.show_history(text, rows, model_id),
+                          on_error=lambda error: self._failed(error, ""))
+
+    # ------------------------------------------------------------------------------ export
+    def open_export_dialog(self):
+        from moderator_app.gui.review.export_dialog import ExportDialog
+
+        self.export_dialog = ExportDialog(self.queue[0], self.moderator, self)
+        self.export_dialog.export_requested.connect(self.export)
+        self.export_dialog.open()
+        return self.export_dialog
+
+    def export(self, path: str | None = None, where: ExportFilter | None = None, provenance: bool = False) -> None:
+        """The latest decision per text (under `where`) as a training CSV at `path` (asked for when None)."""
+        path = path or self._ask_path("Export the decisions as training data", "decisions.csv")
         if not path:
-            start = str(Path(settings.last_folder("data") or Path.home()) / "decisions.csv")
-            path, _ = QFileDialog.getSaveFileName(self, "Export the decisions as training data", start,
-                                                  "CSV (*.csv)")
-            if not path:
-                return
-            if not path.lower().endswith(".csv"):
-                path += ".csv"
-        settings.remember_folder("data", path)
+            return
+        where = where or ExportFilter()
 
-        def exported(count: int) -> None:
+        def exported(summary) -> None:
             self._set_ok()
-            self.status_message.emit(f"Exported {count:,} decisions to {path}: train on it in the Training tab.")
-            self.exported.emit(path, count)
+            undone = f" ({summary.undone:,} undone to undecided left out)" if summary.undone else ""
+            self.status_message.emit(f"Exported {summary.rows:,} decisions to {path}{undone}: train on it in the "
+                                     "Training tab.")
+            self.exported.emit(path, summary.rows)
 
-        self.tasks.submit(self.store.export, path, key="export", on_done=exported,
-                          on_error=lambda error: self._failed(error, "Nothing was exported."))
+        self.tasks.submit(lambda: export_decisions(self.store.store(), path, where, provenance), key="export",
+                          on_done=exported, on_error=lambda error: self._failed(error, "Nothing was exported."))
+
+    def export_conflicts(self, path: str | None = None, where: ExportFilter | None = None) -> None:
+        path = path or self._ask_path("Write the texts moderators labelled differently", "conflicts.csv")
+        if not path:
+            return
+
+        def written(summary) -> None:
+            self._set_ok()
+            self.status_message.emit(f"{summary.rows:,} texts were labelled differently by two moderators; "
+                                     f"written to {path}.")
+            self.exported.emit(path, summary.rows)
+
+        self.tasks.submit(lambda: export_conflicts(self.store.store(), path, where or ExportFilter()), key="export",
+                          on_done=written, on_error=lambda error: self._failed(error, "Nothing was written."))
+
+    def _ask_path(self, title: str, name: str) -> str:
+        start = str(Path(settings.last_folder("data") or Path.home()) / name)
+        path, _ = QFileDialog.getSaveFileName(self, title, start, "CSV (*.csv)")
+        if path and not path.lower().endswith(".csv"):
+            path += ".csv"
+        if path:
+            settings.remember_folder("data", path)
+        return path
 
     def close_store(self, wait_ms: int) -> None:
         """After the decisions still being saved: close the store."""

@@ -19,7 +19,7 @@ from moderator_app.gui.common.errors import show_failure
 from moderator_app.gui.common.fields import DATA_FILTER
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 from moderator_app.gui.review.import_dialog import ImportDialog
-from moderator_app.gui.review.workers import read_texts
+from moderator_app.gui.review.workers import TABLE_ROW_LIMIT
 
 PASTE_MODE_KEY = "review/paste-mode"
 PROGRESS_INTERVAL_MS = 100  # progress shown at most ten times a second, however fast batches go
@@ -63,6 +63,7 @@ class InputPanel(QGroupBox):
         self.file_tasks, self.model_tasks = file_tasks, model_tasks
         self.handle: ModelHandle | None = None  # the model to classify with
         self.classifying: ReportingWorker | None = None
+        self.imported_items: dict = {}  # path -> QueueItems (texts and other columns) being classified
         self.error_dialog = None
         style = self.style()
         self.text_edit = PasteBox()
@@ -215,8 +216,14 @@ class InputPanel(QGroupBox):
             self.hint.setText("")
             self.error_dialog = show_failure(self, error, "Cannot import the file")
 
-        self.file_tasks.submit(read_texts, path, column, key="review-read", on_error=failed,
-                               on_done=lambda texts: self.classify(texts, path))
+        from moderator_app.core.review.items import read_queue_items
+
+        def read(items) -> None:
+            self.imported_items = {path: items}  # the file's other columns go into its queue
+            self.classify(list(items.texts), path)
+
+        self.file_tasks.submit(read_queue_items, path, column, TABLE_ROW_LIMIT, key="review-read", on_error=failed,
+                               on_done=read)
 
     @qthrottled(timeout=PROGRESS_INTERVAL_MS)
     def show_progress(self, done: int, total: int) -> None:

@@ -61,6 +61,7 @@ class ModelPanel(QWidget):
         self.combo.setToolTip("A folder written by training (Open in Review puts it here), a recent model folder, "
                               "any Hugging Face text-classification folder, or a hub id (downloaded when online).")
         self.combo.lineEdit().returnPressed.connect(self.request_load)
+        self.combo.activated.connect(lambda _index: self.request_load())  # picking a recent model loads it
         self.browse_button = QToolButton()
         self.browse_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
         self.browse_button.setToolTip("Choose a model folder…")

@@ -10,7 +10,9 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu,
 from superqt.utils import qdebounced
 
 from moderator_app.core.review.session import (FILTER_ALL, FILTER_DECIDED, FILTER_FLAGGED, FILTER_LABEL,
-                                               FILTER_RELABELLED, FILTER_UNDECIDED, ReviewSession)
+                                               FILTER_RELABELLED, FILTER_UNDECIDED, SORT_ITEM, SORT_SCORE,
+                                               SORT_UNCERTAINTY, ReviewSession)
+from moderator_app.gui.common import settings
 from moderator_app.gui.review.input_panel import is_ctrl_enter
 from moderator_app.gui.review.results_table import ResultsFilter, ResultsModel, ResultsView
 
@@ -18,6 +20,18 @@ THRESHOLD_STEPS = 100
 MAX_LABEL_BUTTONS = 5  # more labels than this: relabel from a menu
 MAX_LABEL_SHORTCUTS = 9
 SEARCH_DELAY_MS = 150  # filter once typing pauses, not on every key
+CATEGORIES_KEY = "review/policy-categories"
+DEFAULT_CATEGORIES = ["slur", "threat", "dehumanisation", "harassment", "spam", "other"]
+ORDERS = [("Least sure first", SORT_UNCERTAINTY, False), ("Highest score first", SORT_SCORE, True),
+          ("File order", SORT_ITEM, False)]
+
+
+def policy_categories() -> list[str]:
+    """The small list of policy categories a decision can carry (QSettings review/policy-categories)."""
+    value = settings.load_value(CATEGORIES_KEY)
+    if isinstance(value, str):
+        value = [value]
+    return [str(item) for item in value if str(item).strip()] if value else list(DEFAULT_CATEGORIES)
 
 
 def filter_key(mode: str, label: str = "") -> str:
@@ -27,6 +41,8 @@ def filter_key(mode: str, label: str = "") -> str:
 
 class ResultsPanel(QWidget):
     decide_requested = Signal(object)  # None: accept the model's label; a label: relabel as it
+    undo_requested = Signal()
+    view_changed = Signal()  # order, filter, search, columns or the selected row: worth saving
     threshold_changed = Signal()
     selection_changed = Signal()
 
@@ -39,6 +55,7 @@ class ResultsPanel(QWidget):
         self.table.setModel(self.proxy)
         self.table.configure_columns(self.model)
         self.table.selectionModel().selectionChanged.connect(self.selection_changed)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._on_header_sorted)
         self.table.key_handler = self._on_table_key
         self.key_labels: list[str] = []  # number key n relabels as key_labels[n - 1]
         self.generation = 0  # counts tables: an answer for an earlier one is not applied to this one
@@ -59,13 +76,26 @@ class ResultsPanel(QWidget):
         self.threshold_caption = QLabel("Threshold")
         self.stats = QLabel()
         self.stats.setStyleSheet("color: #555;")
+        self.order_combo = QComboBox()
+        self.order_combo.setToolTip("The order to review in; clicking a column header sorts by it instead")
+        for title, key, descending in ORDERS:
+            self.order_combo.addItem(title, (key, descending))
+        self.order_combo.activated.connect(self._apply_order)
+        self.columns_button = QToolButton()
+        self.columns_button.setText("Columns")
+        self.columns_button.setToolTip("Show the imported file's other columns beside the text")
+        self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.columns_button.setMenu(QMenu(self.columns_button))
+        self.columns_button.hide()
         filters = QHBoxLayout()
+        filters.addWidget(self.order_combo)
         filters.addWidget(self.filter_combo)
         filters.addWidget(self.search, 1)
         filters.addSpacing(12)
         for widget in (self.threshold_caption, self.threshold_slider, self.threshold_label):
             filters.addWidget(widget)
         filters.addSpacing(12)
+        filters.addWidget(self.columns_button)
         filters.addWidget(self.stats)
 
         self.accept_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton),
@@ -82,38 +112,124 @@ class ResultsPanel(QWidget):
         self.relabel_menu_button.hide()
         self.decision_hint = QLabel()
         self.decision_hint.setStyleSheet("color: #666;")
+        self.decision_hint.setWordWrap(True)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Undo your last decision (Ctrl+Z in the table): recorded as a revert, "
+                                    "the decision stays in the log")
+        self.undo_button.clicked.connect(self.undo_requested)
+        self.undo_button.setEnabled(False)
+        self.next_button = QPushButton("Next undecided")
+        self.next_button.setToolTip("Select the next row nobody has decided yet (Space or J)")
+        self.next_button.clicked.connect(self.select_next_undecided)
+        self.category_combo = QComboBox()
+        self.category_combo.setToolTip("A policy category recorded with the next decisions (the list is the "
+                                       "review/policy-categories setting)")
+        self.category_combo.addItem("No category", "")
+        for category in policy_categories():
+            self.category_combo.addItem(category, category)
+        self.note_edit = QLineEdit()
+        self.note_edit.setPlaceholderText("Note for the next decision…")
+        self.note_edit.setToolTip("Recorded with the next decision, then cleared")
         decide = QHBoxLayout()
         decide.addWidget(self.accept_button)
         decide.addLayout(self.label_buttons_layout)
         decide.addWidget(self.relabel_menu_button)
+        decide.addWidget(self.undo_button)
+        decide.addWidget(self.next_button)
         decide.addSpacing(8)
-        decide.addWidget(self.decision_hint, 1)
+        decide.addWidget(self.category_combo)
+        decide.addWidget(self.note_edit, 1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addLayout(filters)
         layout.addLayout(decide)
+        layout.addWidget(self.decision_hint)
         layout.addWidget(self.table, 1)
         self.configure_for_labels([], None)
 
     # ------------------------------------------------------------------------------ contents
     def show_results(self, texts: list[str], probabilities, class_names: list[str], positive_index: int | None,
-                     decide) -> None:
-        """A new classification: labelled at the slider's threshold, under the filter and sort in use."""
+                     decide, columns: list[str] | None = None, extras: list[list[str]] | None = None,
+                     shown_columns: list[str] | None = None) -> None:
+        """A new classification: labelled at the slider's threshold, under the filter and sort in use;
+        `columns` and `extras` are an imported file's other columns, `shown_columns` those to show."""
         threshold = self.threshold_value() if positive_index is not None else None
         self.generation += 1
-        self.model.reset(lambda: self.session.load(texts, probabilities, class_names, positive_index, decide,
-                                                   threshold))
+
+        def load() -> None:
+            self.session.load(texts, probabilities, class_names, positive_index, decide, threshold)
+            if columns:
+                self.session.set_extras(columns, extras or [])
+                self.session.shown_columns = [name for name in shown_columns or columns if name in columns]
+
+        self.model.reset(load)
+        self._make_column_actions()
         self.table.configure_columns(self.model)
         self.proxy.refresh()
         self.update_stats()
         self.update_enabled()
 
-    def apply_decisions(self, decided: dict[int, str]) -> None:
+    def apply_decisions(self, decided: dict[int, str | None]) -> None:
         if self.model.set_decisions(decided):
             self.proxy.refresh()
         self.update_stats()
+
+    def show_earlier(self, found: dict[str, tuple[str, str]]) -> None:
+        """Decisions made with other models (text -> (label, model name)), shown as "decided before"."""
+        self.session.set_earlier(found)
+        self.model.refresh_decisions()
+
+    # ------------------------------------------------------------------------------ order and view
+    def _apply_order(self, *_args) -> None:
+        key, descending = self.order_combo.currentData()
+        self.sort_by(key, descending)
+
+    def sort_by(self, key: str | None, descending: bool = False) -> None:
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.model.sort_by(key, descending)
+        index = next((number for number, (_title, order_key, _) in enumerate(ORDERS) if order_key == key), -1)
+        self.order_combo.setCurrentIndex(index)
+        self.view_changed.emit()
+
+    def _on_header_sorted(self, section: int, _order) -> None:
+        if section >= 0:
+            self.order_combo.setCurrentIndex(-1)  # a column's order, not one of ORDERS
+            self.view_changed.emit()
+
+    def select_next_undecided(self) -> bool:
+        """Select the next undecided row after the current one (wrapping round); False when none is left."""
+        rows = self.table.selected_proxy_rows()
+        current = self.session.rows_of([self.proxy.item(rows[-1])])[0] if rows else -1
+        row = self.session.next_undecided(int(current))
+        if row is None:
+            return False
+        self.select_item(self.session.item(row))
+        return True
+
+    def _make_column_actions(self) -> None:
+        menu = self.columns_button.menu()
+        menu.clear()
+        for name in self.session.extra_columns:
+            action = menu.addAction(name)
+            action.setCheckable(True)
+            action.setChecked(name in self.session.shown_columns)
+            action.toggled.connect(lambda _checked: self._columns_chosen())
+        self.columns_button.setVisible(bool(self.session.extra_columns))
+
+    def _columns_chosen(self) -> None:
+        shown = [action.text() for action in self.columns_button.menu().actions() if action.isChecked()]
+        self.model.set_extra_columns(shown)
+        self.table.configure_columns(self.model)
+        self.proxy.refresh()
+        self.view_changed.emit()
+
+    def take_note(self) -> tuple[str, str]:
+        """(note, category) for the decision being recorded; the note is cleared for the next one."""
+        note, category = self.note_edit.text().strip(), self.category_combo.currentData() or ""
+        self.note_edit.clear()
+        return note, category
 
     def selected_items(self) -> list[int]:
         return [self.proxy.item(row) for row in self.table.selected_proxy_rows()]
@@ -133,7 +249,7 @@ class ResultsPanel(QWidget):
 
     def update_enabled(self) -> None:
         has_rows = self.session.count > 0
-        for widget in [self.accept_button, self.relabel_menu_button, *self.label_buttons]:
+        for widget in [self.accept_button, self.relabel_menu_button, self.next_button, *self.label_buttons]:
             widget.setEnabled(has_rows)
 
     def update_stats(self) -> None:
@@ -168,11 +284,23 @@ class ResultsPanel(QWidget):
         mode, _, label = (self.filter_combo.currentData() or FILTER_ALL).partition(":")
         self.proxy.set_filter(mode, label)
         self.update_stats()
+        self.view_changed.emit()
+
+    def filter_value(self) -> str:
+        return self.filter_combo.currentData() or FILTER_ALL
+
+    def set_filter_value(self, key: str, search: str = "") -> None:
+        index = self.filter_combo.findData(key)
+        self.filter_combo.setCurrentIndex(max(index, 0))
+        self.search.setText(search)
+        self.proxy.set_search(search.strip())
+        self.update_stats()
 
     @qdebounced(timeout=SEARCH_DELAY_MS)
     def _apply_search(self, text: str) -> None:
         self.proxy.set_search(text.strip())
         self.update_stats()
+        self.view_changed.emit()
 
     # ------------------------------------------------------------------------------ labels
     def configure_for_labels(self, labels: list[str], positive_index: int | None) -> None:
@@ -227,12 +355,19 @@ class ResultsPanel(QWidget):
             action.triggered.connect(lambda _checked=False, label=label: self.decide_requested.emit(label))
         self.relabel_menu_button.setVisible(len(labels) > MAX_LABEL_BUTTONS)
         keys = ", ".join(f"{number} {label}" for number, label in enumerate(self.key_labels, 1))
-        self.decision_hint.setText(f"Keys: A or Ctrl+Enter accepts; {keys} relabels the selected rows."
-                                   if labels else "")
+        self.decision_hint.setText(f"Keys: A or Ctrl+Enter accepts; {keys} relabels the selected rows; Space or J "
+                                   "goes to the next undecided; Ctrl+Z undoes." if labels else "")
 
     def _on_table_key(self, event: QKeyEvent) -> bool:
-        """A or Ctrl+Enter accepts the selected rows; 1..9 relabels them as the model's n-th label."""
+        """A or Ctrl+Enter accepts the selected rows; 1..9 relabels them as the model's n-th label; Space
+        or J moves to the next undecided row; Ctrl+Z undoes the last decision."""
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if event.key() == Qt.Key.Key_Z and modifiers == Qt.KeyboardModifier.ControlModifier:
+            self.undo_requested.emit()
+            return True
+        if event.key() in (Qt.Key.Key_Space, Qt.Key.Key_J) and modifiers == Qt.KeyboardModifier.NoModifier:
+            self.select_next_undecided()
+            return True
         if is_ctrl_enter(event) or (event.key() == Qt.Key.Key_A and modifiers == Qt.KeyboardModifier.NoModifier):
             self.decide_requested.emit(None)
             return True

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QSt
                                QStyleOptionViewItem, QTableView)
 
 from moderator_app.core.review.session import (LABEL_FILTERS, SORT_DECISION, SORT_ITEM, SORT_LABEL, SORT_SCORE,
-                                               SORT_TEXT, ReviewSession, probability_key)
+                                               SORT_TEXT, SORT_UNCERTAINTY, ReviewSession, probability_key)
 
 ITEM_COLUMN, TEXT_COLUMN, LABEL_COLUMN, SCORE_COLUMN = range(4)
 FIRST_PROBABILITY_COLUMN = 4
@@ -30,6 +30,7 @@ RELABELLED_BACKGROUND = QColor(255, 236, 204)
 FLAGGED_FOREGROUND = QColor(170, 30, 30)
 LOW, MIDDLE, HIGH = QColor(46, 158, 80), QColor(232, 168, 34), QColor(204, 45, 45)
 NEUTRAL_BAR = QColor(62, 120, 190)
+EARLIER_FOREGROUND = QColor(120, 120, 120)
 
 
 
@@ -41,6 +42,11 @@ def score_colour(value: float, binary: bool) -> QColor:
     low, high, t = (LOW, MIDDLE, value / 0.5) if value < 0.5 else (MIDDLE, HIGH, (value - 0.5) / 0.5)
     return QColor(round(low.red() + (high.red() - low.red()) * t), round(low.green() + (high.green() - low.green()) * t),
                   round(low.blue() + (high.blue() - low.blue()) * t))
+
+
+def short_model_name(name: str) -> str:
+    """The last part of a folder path or hub id."""
+    return name.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or name
 
 
 def display_text(text: str) -> str:
@@ -67,7 +73,7 @@ class ResultsModel(QAbstractTableModel):
         """New labels from a threshold: the label, score and decision columns change in place (and
         the order, when sorted by them). True when the filter may show other rows now."""
         session = self.session
-        moves = bool(session.texts) and session.sort_key in (SORT_LABEL, SORT_DECISION)
+        moves = bool(session.texts) and session.sort_key in (SORT_LABEL, SORT_DECISION, SORT_UNCERTAINTY)
         old_order = session.order.copy()
         if moves:
             self.layoutAboutToBeChanged.emit()
@@ -79,7 +85,19 @@ class ResultsModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, LABEL_COLUMN), self.index(session.count - 1, self.decision_column))
         return bool(session.texts) and session.filter_mode in LABEL_FILTERS
 
-    def set_decisions(self, decided: dict[int, str]) -> bool:
+    def refresh_decisions(self) -> None:
+        """The decision column changed for many rows (decisions made before were found)."""
+        if self.session.count:
+            self.dataChanged.emit(self.index(0, self.decision_column),
+                                  self.index(self.session.count - 1, self.decision_column))
+
+    def set_extra_columns(self, shown: list[str]) -> None:
+        """Show these of the imported file's other columns after the decision."""
+        self.beginResetModel()
+        self.session.shown_columns = [name for name in shown if name in self.session.extra_columns]
+        self.endResetModel()
+
+    def set_decisions(self, decided: dict[int, str | None]) -> bool:
         """Moderator labels by item. True when a filter may show other rows now."""
         if not decided:
             return False
@@ -101,7 +119,13 @@ class ResultsModel(QAbstractTableModel):
         return 0 if parent.isValid() else self.session.count
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else FIRST_PROBABILITY_COLUMN + len(self.session.class_names) + 1
+        return 0 if parent.isValid() else self.decision_column + 1 + len(self.session.shown_columns)
+
+    def extra_column(self, column: int) -> str | None:
+        """The imported file's column shown at `column`, if it is one."""
+        offset = column - self.decision_column - 1
+        shown = self.session.shown_columns
+        return shown[offset] if 0 <= offset < len(shown) else None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal:
@@ -110,6 +134,9 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             fixed = {ITEM_COLUMN: "#", TEXT_COLUMN: "Text", LABEL_COLUMN: "Label", SCORE_COLUMN: "Score",
                      self.decision_column: "Decision"}
+            extra = self.extra_column(section)
+            if extra is not None:
+                return extra
             return fixed.get(section) or f"P({names[section - FIRST_PROBABILITY_COLUMN]})"
         if role == Qt.ItemDataRole.ToolTipRole:
             if section == ITEM_COLUMN:
@@ -152,7 +179,12 @@ class ResultsModel(QAbstractTableModel):
             if column == self.decision_column and accepted is not None:
                 return ("Accepted: the moderator agreed with the model" if accepted
                         else f"Relabelled by a moderator: the model said '{session.labels[item]}'")
+            if column == self.decision_column and item in session.earlier:
+                label, model = session.earlier[item]
+                return f"Decided '{label}' before, with another model: {model}. Not a decision for this model."
             return None
+        if role == Qt.ItemDataRole.ForegroundRole and column == self.decision_column:
+            return QBrush(EARLIER_FOREGROUND) if session.is_accepted(item) is None else None
         if role == Qt.ItemDataRole.ForegroundRole and column == LABEL_COLUMN:
             return QBrush(FLAGGED_FOREGROUND) if session.is_flagged(item) else None
         if role == Qt.ItemDataRole.FontRole and column == LABEL_COLUMN:
@@ -176,9 +208,15 @@ class ResultsModel(QAbstractTableModel):
             return display_text(session.texts[item])
         if column == LABEL_COLUMN:
             return session.labels[item] or "(empty text)"
+        extra = self.extra_column(column)
+        if extra is not None:
+            return display_text(session.extra_value(item, extra))
         if column == self.decision_column:
             accepted = session.is_accepted(item)
             if accepted is None:
+                if item in session.earlier:
+                    label, model = session.earlier[item]
+                    return f"before: {label} ({short_model_name(model)})"
                 return ""
             return f"{ACCEPTED_MARK if accepted else RELABELLED_MARK} {session.decisions[item]}"
         value = (session.score(item) if column == SCORE_COLUMN
@@ -195,10 +233,13 @@ class ResultsModel(QAbstractTableModel):
                 SCORE_COLUMN: SORT_SCORE}.get(column)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sort_by(self.sort_key(column), order == Qt.SortOrder.DescendingOrder)
+
+    def sort_by(self, key: str | None, descending: bool = False) -> None:
         session = self.session
         old_order = session.order.copy()
         self.layoutAboutToBeChanged.emit()
-        session.sort(self.sort_key(column), order == Qt.SortOrder.DescendingOrder)
+        session.sort(key, descending)
         self._move_persistent(old_order)
         self.layoutChanged.emit()
 

@@ -1,9 +1,14 @@
-"""The Review tab: classify pasted or imported text, see why, decide, batch-label files.
+"""The Review tab: classify pasted or imported text into review queues, see why, decide, batch-label files.
 
-Wiring only. Left: the model (ModelPanel), the texts (InputPanel), batch labelling (BatchLabelPanel,
-which runs its own worker) and the decisions (DecisionsPanel: record, show earlier, export). Right:
-the results (ResultsPanel: a ReviewSession behind filters, threshold, decision keys and the table)
-over the explanation of the selected row (ExplanationView).
+Wiring only. Left: the model (ModelPanel), the queues (QueuePanel), the texts (InputPanel), batch
+labelling (BatchLabelPanel, which runs its own worker) and the decisions (DecisionsPanel: record,
+undo, show earlier, export). Right: the results (ResultsPanel: a ReviewSession behind order, filters,
+threshold, decision keys and the table) over the explanation of the selected row (ExplanationView)
+and its decision history (HistoryPanel).
+
+Queues: every classified paste or import becomes a queue in the decision store (or is added to the
+open one, when the moderator says so); the queue keeps its items, the model and threshold, the
+order, filter and position, and the app reopens the last queue where the moderator left off.
 
 Threads: the shared model's jobs (load, classify, explain) run one at a time on `model_tasks`;
 decision store calls one at a time, in order, in the DecisionsPanel; all are superqt workers
@@ -14,19 +19,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datetime import datetime
+
+import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGroupBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget
 from superqt.utils import qdebounced
 
 from moderator_app.core.inference.shared_model import Classified, ModelHandle
+from moderator_app.core.review.queues import Queue, QueueItems, QueueState
+from moderator_app.core.review.session import SORT_UNCERTAINTY
 from moderator_app.gui.common import dialogs, settings
 from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.review.batch_label_panel import BatchLabelPanel
 from moderator_app.gui.review.decisions_panel import DecisionsPanel
 from moderator_app.gui.review.explanation_view import ExplanationView
+from moderator_app.gui.review.history_panel import HistoryPanel
 from moderator_app.gui.review.input_panel import InputPanel
 from moderator_app.gui.review.model_panel import ModelPanel
+from moderator_app.gui.review.moderator import moderator_name
+from moderator_app.gui.review.queue_panel import QueuePanel
 from moderator_app.gui.review.results_panel import ResultsPanel
 from moderator_app.gui.review.workers import load_model
 
@@ -34,6 +47,10 @@ SPLITTER_KEY = "review/splitter"
 RESULTS_SPLITTER_KEY = "review/results-splitter"
 EXPLAIN_DELAY_MS = 250  # wait for the selection to settle before explaining
 CLOSE_WAIT_MS = 20_000
+HISTORY_SPLITTER_KEY = "review/history-splitter"
+LAST_QUEUE_KEY = "review/last-queue"
+QUEUE_SOURCE = "the queue"  # the source of a classification of the open queue's own items
+STATE_SAVE_DELAY_MS = 400  # save the queue's position once the moderator pauses
 
 
 class ReviewTab(QWidget):
@@ -46,6 +63,8 @@ class ReviewTab(QWidget):
     explanation_ready = Signal(object)  # Explained
     batch_ended = Signal(str)  # "finished", "cancelled" or "failed"
     exported = Signal(str, int)  # path, rows
+    queue_opened = Signal(object)  # Queue: its items are in the table, where the moderator left off
+    stats_changed = Signal(str)  # the status bar's review line
 
     def __init__(self, tasks: BackgroundTasks, parent: QWidget | None = None, store_path: str | Path | None = None):
         super().__init__(parent)
@@ -55,7 +74,13 @@ class ReviewTab(QWidget):
         self.results_handle: ModelHandle | None = None  # the model that produced the table
         self.results_source = ""
         self.error_dialog = None
+        self.queue: Queue | None = None  # the open queue
+        self.queue_items: QueueItems | None = None  # the open queue's items (texts and other columns)
+        self.pending_items: QueueItems | None = None  # a queue's items waiting for a model
+        self.restore_view: QueueState | None = None  # applied when the opened queue's results arrive
         self._build(store_path)
+        self.decisions.moderator = moderator_name()
+        self.reopen_last_queue()
 
     def _build(self, store_path: str | Path | None) -> None:
         self.model_panel = ModelPanel()
@@ -72,17 +97,30 @@ class ReviewTab(QWidget):
         self.batch_panel.ended.connect(self.batch_ended)
         self.results = ResultsPanel()
         self.results.decide_requested.connect(self.decide)
+        self.results.undo_requested.connect(lambda: self.decisions.undo())
         self.results.selection_changed.connect(self._on_selection_changed)
+        self.results.view_changed.connect(self.save_queue_state)
+        self.results.threshold_changed.connect(self.save_queue_state)
         self.decisions = DecisionsPanel(self.results, store_path)
         self.decisions.status_message.connect(self.status_message)
         self.decisions.saved.connect(self.decisions_saved)
+        self.decisions.saved.connect(self._after_decisions_changed)
+        self.decisions.undone.connect(self._after_decisions_changed)
         self.decisions.failed.connect(self.store_failed)
         self.decisions.exported.connect(self.exported)
+        self.queues = QueuePanel(self.decisions.store, self.decisions.tasks)
+        self.queues.open_requested.connect(self.open_queue)
+        self.queues.deleted.connect(self._on_queue_deleted)
+        self.queues.renamed.connect(self._on_queue_renamed)
+        self.queues.failed.connect(lambda error: self.decisions._failed(error, ""))
+        self.queues.refreshed.connect(self.update_stats)
+        self.history = HistoryPanel()
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(8, 8, 8, 8)
-        for widget, stretch in ((model_box, 0), (self.input, 1), (self.batch_panel, 0), (self.decisions, 0)):
+        for widget, stretch in ((model_box, 0), (self.queues, 0), (self.input, 1), (self.batch_panel, 0),
+                                (self.decisions, 0)):
             left_layout.addWidget(widget, stretch)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -93,9 +131,13 @@ class ReviewTab(QWidget):
 
         self.explanation = ExplanationView(self.model_tasks)
         self.explanation.ready.connect(self.explanation_ready)
+        self.history_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.history_splitter.addWidget(self.explanation)
+        self.history_splitter.addWidget(self.history)
+        self.history_splitter.setChildrenCollapsible(False)
         self.results_splitter = QSplitter(Qt.Orientation.Vertical)
         self.results_splitter.addWidget(self.results)
-        self.results_splitter.addWidget(self.explanation)
+        self.results_splitter.addWidget(self.history_splitter)
         self.results_splitter.setStretchFactor(0, 4)
         self.results_splitter.setStretchFactor(1, 1)
         self.results_splitter.setChildrenCollapsible(False)
@@ -113,7 +155,8 @@ class ReviewTab(QWidget):
         self.splitter.setSizes([400, 1000])
         QVBoxLayout(self).setContentsMargins(0, 0, 0, 0)
         self.layout().addWidget(self.splitter)
-        for key, splitter in ((SPLITTER_KEY, self.splitter), (RESULTS_SPLITTER_KEY, self.results_splitter)):
+        for key, splitter in ((SPLITTER_KEY, self.splitter), (RESULTS_SPLITTER_KEY, self.results_splitter),
+                              (HISTORY_SPLITTER_KEY, self.history_splitter)):
             state = settings.load_bytes(key)
             if state is not None:
                 splitter.restoreState(state)
@@ -142,8 +185,12 @@ class ReviewTab(QWidget):
             self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
         self.input.set_model(handle)
         self.model_loaded.emit(handle.info)
-        if self.results.session.texts and self.results_handle is not handle:
-            self.input.classify(list(self.results.session.texts), self.results_source)  # by the new model
+        if self.pending_items is not None:  # an opened queue waited for its model
+            self.input.classify(list(self.pending_items.texts), QUEUE_SOURCE)
+        elif self.results.session.texts and self.results_handle is not handle:
+            self.pending_items = self.current_items()
+            self.input.classify(list(self.pending_items.texts), QUEUE_SOURCE)  # by the new model
+        self.save_queue_state()
 
     def _on_model_failed(self, error: BaseException) -> None:
         message = describe(error).message
@@ -158,18 +205,184 @@ class ReviewTab(QWidget):
 
     # ------------------------------------------------------------------------------ results
     def _on_classified(self, result: Classified, source: str) -> None:
+        if source == QUEUE_SOURCE:  # the open queue's items, by the loaded model
+            items = self.pending_items if self.pending_items is not None else self.current_items()
+            self.pending_items = None
+            self._show(result, items, source)
+            return
+        items = self.input.imported_items.pop(source, None)
+        if items is None or items.texts != result.texts:
+            items = QueueItems(list(result.texts), [[] for _ in result.texts], [])
+        if self.queue is not None and self.results.session.counts().decided and dialogs.confirm(
+                self, "The queue holds work",
+                f"The queue '{self.queue.name}' has decided items. Add these {len(result.texts):,} items to it, or "
+                "start a new queue with them?", "Add to this queue", "New queue"):
+            self._add_to_queue(result, items)
+            return
+        self._show(result, items, source)
+        name = (Path(source).stem if source and source != "pasted text"
+                else f"Pasted {datetime.now().strftime('%Y-%m-%d %H:%M')}")
+        state = self.view_state()
+        self.decisions.tasks.submit(
+            lambda: self.decisions.store.store().queues.create(name, items.texts, items.columns, items.extras,
+                                                               source if source != "pasted text" else "", state),
+            on_done=self._set_queue, on_error=lambda error: self.decisions._failed(error, ""))
+
+    def _add_to_queue(self, result: Classified, new: QueueItems) -> None:
+        """Append newly classified items to the open queue (asked first) and show them all."""
+        old, queue = self.current_items(), self.queue
+        columns = old.columns or new.columns
+        extras = old.extras + [[dict(zip(new.columns, values)).get(name, "") for name in columns]
+                               for values in new.extras]
+        combined = QueueItems(old.texts + new.texts, extras, columns)
+        aligned = [[dict(zip(new.columns, values)).get(name, "") for name in columns] for values in new.extras]
+        self.decisions.tasks.submit(lambda: self.decisions.store.store().queues.add_items(queue.id, new.texts, aligned),
+                                    on_done=self._set_queue, on_error=lambda error: self.decisions._failed(error, ""))
+        session = self.results.session
+        if self.results_handle is result.handle and session.class_names == list(result.handle.info.labels):
+            probabilities = np.concatenate([session.probabilities, result.probabilities])
+            self._show(Classified(combined.texts, probabilities, result.handle, result.seconds), combined, QUEUE_SOURCE)
+        else:
+            self.pending_items = combined
+            self.input.classify(list(combined.texts), QUEUE_SOURCE)
+
+    def _show(self, result: Classified, items: QueueItems, source: str) -> None:
         handle = result.handle
         if self.results_handle is None or self.results_handle.info.labels != handle.info.labels:
             self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
         self.results_handle, self.results_source = handle, source
+        self.queue_items = items
+        restore = self.restore_view
+        self.restore_view = None
+        if restore is None and not self.results.session.texts:
+            restore = QueueState(sort_key=SORT_UNCERTAINTY)  # a new queue: the least sure first
+        shown = restore.shown_columns if restore is not None else self.results.session.shown_columns
         self.results.show_results(result.texts, result.probabilities, handle.info.labels,
-                                  handle.classifier.positive_index, handle.classifier.decide)
+                                  handle.classifier.positive_index, handle.classifier.decide, items.columns,
+                                  items.extras, shown or items.columns)
+        if restore is not None:
+            self.results.set_filter_value(restore.filter, restore.search)
+            self.results.sort_by(restore.sort_key, restore.descending)
+            if 0 <= restore.position < len(result.texts):
+                self.results.select_item(restore.position)
         self.explanation.show_message("Select a row to see which words pushed its score up or down.")
         rate = len(result.texts) / result.seconds if result.seconds > 0 else 0.0
         self.status_message.emit(f"Classified {len(result.texts):,} items in {result.seconds:.1f} s "
                                  f"({rate:,.0f} per second).")
         self.results_changed.emit()
-        self.decisions.show_earlier(list(result.texts), handle.model_id)
+        self.decisions.show_earlier(list(result.texts), handle)
+        self.update_stats()
+
+    def current_items(self) -> QueueItems:
+        session = self.results.session
+        if self.queue_items is not None and self.queue_items.texts == session.texts:
+            return self.queue_items
+        return QueueItems(list(session.texts), [[] for _ in session.texts], [])
+
+    # ------------------------------------------------------------------------------ queues
+    def _set_queue(self, queue: Queue) -> None:
+        self.queue = queue
+        self.decisions.queue = (queue.name, queue.id)
+        settings.save_value(LAST_QUEUE_KEY, queue.id)
+        self.queues.set_current(queue.id)
+        self.update_stats()
+
+    def reopen_last_queue(self) -> None:
+        """Where the moderator left off: the last queue, its model, threshold, order, filter and position."""
+        queue_id = settings.load_value(LAST_QUEUE_KEY)
+        try:
+            queue_id = int(queue_id) if queue_id not in (None, "") else None
+        except (TypeError, ValueError):
+            queue_id = None
+        if queue_id is None:
+            if self.decisions.store.path.exists():  # a first start does not create the store yet
+                self.queues.refresh()
+            return
+        self.open_queue(queue_id, quietly=True)
+
+    def open_queue(self, queue_id: int, quietly: bool = False) -> None:
+        """Switch to a queue: its items are classified by its model (loaded first when another one is)."""
+        self.save_queue_state()
+
+        def read():
+            queues = self.decisions.store.store().queues
+            return queues.get(queue_id), queues.items(queue_id)
+
+        def opened(found) -> None:
+            queue, items = found
+            self._set_queue(queue)
+            self.queue_items = None
+            self.pending_items, self.restore_view = items, queue.state
+            if queue.state.threshold is not None:
+                self.results.set_threshold(queue.state.threshold)
+            self.status_message.emit(f"Queue '{queue.name}': {queue.progress}.")
+            model = queue.state.model_name
+            if model and (self.handle is None or self.handle.model_id != model):
+                self.load_model(model, self.model_panel.allow_pickle.isChecked())
+            elif self.handle is not None:
+                self.input.classify(list(items.texts), QUEUE_SOURCE)
+            self.queue_opened.emit(queue)
+
+        def failed(error: BaseException) -> None:
+            if quietly:
+                settings.save_value(LAST_QUEUE_KEY, "")
+                self.queues.refresh()
+            else:
+                self._show_failure(error, "Cannot open the queue")
+
+        self.decisions.tasks.submit(read, key="open-queue", on_done=opened, on_error=failed)
+
+    def view_state(self) -> QueueState:
+        session, results = self.results.session, self.results
+        rows = results.table.selected_proxy_rows()
+        handle = self.results_handle or self.handle
+        return QueueState(model_name=handle.model_id if handle is not None else "",
+                          threshold=results.threshold_value() if session.is_binary else None,
+                          filter=results.filter_value(), search=results.search.text(), sort_key=session.sort_key,
+                          descending=session.descending, position=results.proxy.item(rows[0]) if rows else 0,
+                          shown_columns=list(session.shown_columns))
+
+    @qdebounced(timeout=STATE_SAVE_DELAY_MS)
+    def save_queue_state(self) -> None:
+        self._save_queue_state_now()
+
+    def _save_queue_state_now(self) -> None:
+        if self.queue is None or self.pending_items is not None or self.restore_view is not None:
+            return  # nothing open, or an opened queue not shown yet: its saved state stands
+        queue_id, state = self.queue.id, self.view_state()
+        self.decisions.tasks.submit(lambda: self.decisions.store.store().queues.save_state(queue_id, state),
+                                    key="queue-state", on_error=lambda error: self.decisions._failed(error, ""))
+
+    def _on_queue_deleted(self, queue_id: int) -> None:
+        if self.queue is not None and self.queue.id == queue_id:
+            self.queue = None
+            self.decisions.queue = ("", None)
+            settings.save_value(LAST_QUEUE_KEY, "")
+        self.update_stats()
+
+    def _on_queue_renamed(self, queue: Queue) -> None:
+        if self.queue is not None and self.queue.id == queue.id:
+            self.queue = queue
+            self.decisions.queue = (queue.name, queue.id)
+
+    def _after_decisions_changed(self, _count: int = 0) -> None:
+        self.queues.refresh()
+        self.show_history()
+        self.update_stats()
+
+    def update_stats(self) -> None:
+        """The status bar's line: the queue's progress, the review rate and the disagreement with the model."""
+        counts = self.results.session.counts()
+        parts = [f"Moderator: {self.decisions.moderator}"]
+        if counts.total:
+            name = f"'{self.queue.name}': " if self.queue is not None else ""
+            parts.append(f"{name}{counts.decided:,} of {counts.total:,} reviewed")
+        rate = self.decisions.review_rate()
+        if rate is not None:
+            parts.append(f"{rate:,.0f} items/hour")
+        if counts.disagreement is not None:
+            parts.append(f"{counts.disagreement:.0%} relabelled (disagree with the model)")
+        self.stats_changed.emit(" · ".join(parts))
 
     # ------------------------------------------------------------------------------ batch
     @property
@@ -191,6 +404,18 @@ class ReviewTab(QWidget):
     def _on_selection_changed(self, *_args) -> None:
         self.explanation.forget()  # a job still queued for the old selection is skipped
         self.explain_selected()
+        self.show_history()
+        self.save_queue_state()
+
+    @qdebounced(timeout=EXPLAIN_DELAY_MS)
+    def show_history(self) -> None:
+        items = self.results.selected_items()
+        handle = self.results_handle
+        if len(items) != 1 or handle is None:
+            self.history.clear("History: select one row to see every decision made about its text."
+                               if items else "")
+            return
+        self.decisions.show_history(self.results.session.texts[items[0]], handle.identity, self.history)
 
     @qdebounced(timeout=EXPLAIN_DELAY_MS)
     def explain_selected(self) -> None:
@@ -200,7 +425,11 @@ class ReviewTab(QWidget):
 
     def decide(self, moderator_label: str | None) -> None:
         if self.results_handle is not None:
-            self.decisions.decide(moderator_label, self.results_handle.model_id)
+            self.decisions.decide(moderator_label, self.results_handle)
+
+    def set_moderator(self, name: str) -> None:
+        self.decisions.moderator = name
+        self.update_stats()
 
     # ------------------------------------------------------------------------------ closing
     def can_close(self) -> bool:
@@ -214,8 +443,10 @@ class ReviewTab(QWidget):
     def shutdown(self) -> None:
         """Stop background work, wait for it, keep pending decisions, close the store."""
         self.input.save_state()
+        self._save_queue_state_now()
         settings.save_bytes(SPLITTER_KEY, self.splitter.saveState())
         settings.save_bytes(RESULTS_SPLITTER_KEY, self.results_splitter.saveState())
+        settings.save_bytes(HISTORY_SPLITTER_KEY, self.history_splitter.saveState())
         self.input.cancel(quietly=True)
         self.explanation.forget()
         self.batch_panel.cancel()
@@ -229,6 +460,7 @@ def add_review_tab(window, tab_factory=ReviewTab) -> ReviewTab:
     tab = tab_factory(window.tasks)
     window.add_tab(tab, "Review")
     tab.status_message.connect(lambda text: window.statusBar().showMessage(text, 15000))
+    add_review_status(window, tab)
 
     def review(folder: str) -> None:
         window.tabs.setCurrentWidget(tab)
@@ -237,3 +469,33 @@ def add_review_tab(window, tab_factory=ReviewTab) -> ReviewTab:
     window.set_review_handler(review)
     window.review_tab = tab
     return tab
+
+
+def add_review_status(window, tab: ReviewTab) -> None:
+    """The status bar's review part: who is deciding (click to change), the queue's progress, the
+    review rate and the disagreement with the model."""
+    from moderator_app.gui.review.moderator import ask_moderator_name
+
+    stats = QLabel()
+    stats.setObjectName("review-stats")
+    moderator = QToolButton()
+    moderator.setObjectName("moderator-button")
+    moderator.setAutoRaise(True)
+    moderator.setToolTip("The name recorded with each of your decisions: click to change it")
+
+    def show_moderator() -> None:
+        moderator.setText(f"Moderator: {tab.decisions.moderator}")
+
+    def change_moderator() -> None:
+        name = ask_moderator_name(window)
+        if name:
+            tab.set_moderator(name)
+            show_moderator()
+
+    moderator.clicked.connect(change_moderator)
+    tab.stats_changed.connect(lambda line: stats.setText(line.partition(" · ")[2]))
+    window.statusBar().insertPermanentWidget(0, stats)
+    window.statusBar().insertPermanentWidget(1, moderator)
+    window.moderator_button, window.review_stats = moderator, stats
+    show_moderator()
+    tab.update_stats()
