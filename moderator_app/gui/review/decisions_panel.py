@@ -8,6 +8,7 @@ report of disagreements. Every store call runs on one superqt worker thread, in 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -38,7 +39,8 @@ class DecisionsPanel(QGroupBox):
         self.tasks = BackgroundTasks(self, max_threads=1)  # one at a time, in order
         self.error = ""
         self.moderator = ""  # who decides (the tab sets it)
-        self.queue: tuple[str, int | None] = ("", None)  # the queue decisions are made in: name, id
+        # the queue decisions are made in (name, id); set by store-thread jobs that create or open one
+        self.queue: tuple[str, int | None] = ("", None)
         self.undo_stack: list[list[int]] = []  # the log rows of each decision action of this sitting
         self.sitting_times: list[float] = []  # monotonic time of each decision this sitting (review rate)
         self.label = QLabel()
@@ -67,10 +69,9 @@ class DecisionsPanel(QGroupBox):
         """Record a decision for each selected row: the model's label (None: accept) or `moderator_label`."""
         results = self.results
         note, category = results.take_note()
-        queue_name, queue_id = self.queue
         items, decisions = results.session.new_decisions(
             results.selected_items(), moderator_label, handle.identity, moderator=self.moderator,
-            model_name=handle.model_id, queue=queue_name, queue_id=queue_id, note=note, category=category)
+            model_name=handle.model_id, note=note, category=category)
         if not decisions:
             return
         next_item, generation = results.item_after_selection(), results.generation
@@ -95,7 +96,13 @@ class DecisionsPanel(QGroupBox):
                 lost = len(items) - len(saved)
                 self._failed(error, f"{lost} decision{'s were' if lost != 1 else ' was'} not saved.")
 
-        self.tasks.submit(self.store.record, decisions, on_done=recorded,
+        def record():
+            # the queue as of this job's turn on the store thread: a queue created or opened just before
+            # (by an earlier job on this thread) is the one these decisions belong to
+            name, queue_id = self.queue
+            return self.store.record([replace(decision, queue=name, queue_id=queue_id) for decision in decisions])
+
+        self.tasks.submit(record, on_done=recorded,
                           on_error=lambda error: self._failed(error, "The decision was not saved."))
 
     def undo(self) -> bool:

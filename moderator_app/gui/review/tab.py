@@ -108,6 +108,7 @@ class ReviewTab(QWidget):
         self.decisions.undone.connect(self._after_decisions_changed)
         self.decisions.failed.connect(self.store_failed)
         self.decisions.exported.connect(self.exported)
+        self.decisions.looked_up.connect(self.update_stats)
         self.queues = QueuePanel(self.decisions.store, self.decisions.tasks)
         self.queues.open_requested.connect(self.open_queue)
         self.queues.deleted.connect(self._on_queue_deleted)
@@ -223,10 +224,15 @@ class ReviewTab(QWidget):
         name = (Path(source).stem if source and source != "pasted text"
                 else f"Pasted {datetime.now().strftime('%Y-%m-%d %H:%M')}")
         state = self.view_state()
-        self.decisions.tasks.submit(
-            lambda: self.decisions.store.store().queues.create(name, items.texts, items.columns, items.extras,
-                                                               source if source != "pasted text" else "", state),
-            on_done=self._set_queue, on_error=lambda error: self.decisions._failed(error, ""))
+
+        def create() -> Queue:
+            queue = self.decisions.store.store().queues.create(name, items.texts, items.columns, items.extras,
+                                                               source if source != "pasted text" else "", state)
+            self.decisions.queue = (queue.name, queue.id)  # for the decisions queued after this job
+            return queue
+
+        self.decisions.tasks.submit(create, on_done=self._set_queue,
+                                    on_error=lambda error: self.decisions._failed(error, ""))
 
     def _add_to_queue(self, result: Classified, new: QueueItems) -> None:
         """Append newly classified items to the open queue (asked first) and show them all."""
@@ -282,7 +288,6 @@ class ReviewTab(QWidget):
     # ------------------------------------------------------------------------------ queues
     def _set_queue(self, queue: Queue) -> None:
         self.queue = queue
-        self.decisions.queue = (queue.name, queue.id)
         settings.save_value(LAST_QUEUE_KEY, queue.id)
         self.queues.set_current(queue.id)
         self.update_stats()
@@ -306,7 +311,9 @@ class ReviewTab(QWidget):
 
         def read():
             queues = self.decisions.store.store().queues
-            return queues.get(queue_id), queues.items(queue_id)
+            queue = queues.get(queue_id)
+            self.decisions.queue = (queue.name, queue.id)  # for the decisions queued after this job
+            return queue, queues.items(queue_id)
 
         def opened(found) -> None:
             queue, items = found
@@ -356,14 +363,14 @@ class ReviewTab(QWidget):
     def _on_queue_deleted(self, queue_id: int) -> None:
         if self.queue is not None and self.queue.id == queue_id:
             self.queue = None
-            self.decisions.queue = ("", None)
+            self.decisions.tasks.submit(lambda: setattr(self.decisions, "queue", ("", None)))
             settings.save_value(LAST_QUEUE_KEY, "")
         self.update_stats()
 
     def _on_queue_renamed(self, queue: Queue) -> None:
         if self.queue is not None and self.queue.id == queue.id:
             self.queue = queue
-            self.decisions.queue = (queue.name, queue.id)
+            self.decisions.tasks.submit(lambda: setattr(self.decisions, "queue", (queue.name, queue.id)))
 
     def _after_decisions_changed(self, _count: int = 0) -> None:
         self.queues.refresh()

@@ -1,0 +1,143 @@
+"""The Review tab's review loop, offscreen on the tiny classifier: a queue that survives closing and
+reopening, decisions changed and undone (the log keeps every row), the history panel, importing into
+a queue that holds work, an imported file's other columns, and decisions of an earlier model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from test_gui_review import (TEXTS, TIMEOUT_MS, cell, classify, close_window, open_window,  # noqa: E402,F401
+                             private_places, select_rows, tab, window)
+from test_inference import tiny_classifier_dir  # noqa: E402,F401 (fixture)
+
+from moderator_app.core.review.session import FILTER_UNDECIDED, SORT_SCORE  # noqa: E402
+from moderator_app.core.review.store import REVERT, DecisionStore  # noqa: E402
+from moderator_app.gui.common import dialogs  # noqa: E402
+from moderator_app.gui.review.results_panel import filter_key  # noqa: E402
+
+DECISION_COLUMN = 6
+
+
+def press(qtbot, tab, key, modifier=Qt.KeyboardModifier.NoModifier, signal="decisions_saved") -> None:
+    with qtbot.waitSignal(getattr(tab, signal) if isinstance(signal, str) else signal, timeout=TIMEOUT_MS):
+        qtbot.keyClick(tab.results.table, key, modifier)
+
+
+def test_a_queue_survives_closing_and_reopening_with_its_position_threshold_and_model(qtbot, tiny_classifier_dir):
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    classify(qtbot, tab, TEXTS, file_order=False)
+    qtbot.waitUntil(lambda: tab.queue is not None, timeout=TIMEOUT_MS)
+    tab.results.set_threshold(0.3)
+    tab.results.sort_by(SORT_SCORE, True)
+    select_rows(tab, [3])
+    press(qtbot, tab, Qt.Key.Key_A)
+    position = tab.results.selected_items()[0]  # moved on to the next row
+    name = tab.queue.name
+    window.close()
+
+    window, tab = open_window(qtbot)  # no model loaded by hand: the queue brings its own
+    qtbot.waitUntil(lambda: tab.results.session.count == len(TEXTS) and tab.results.session.counts().decided == 1,
+                    timeout=TIMEOUT_MS)
+    assert tab.queue.name == name and tab.handle.model_id == str(tiny_classifier_dir.resolve())
+    assert tab.results.threshold_value() == 0.3 and tab.results.session.threshold == 0.3
+    assert tab.results.session.sort_key == SORT_SCORE and tab.results.session.descending
+    assert tab.results.selected_items() == [position]
+    qtbot.waitUntil(lambda: "1 of 8 reviewed" in tab.queues.list.item(0).text(), timeout=TIMEOUT_MS)
+    assert "1 of 8 reviewed" in window.review_stats.text()
+    assert window.moderator_button.text().startswith("Moderator: ")
+    close_window(qtbot, window)
+
+
+def test_a_decision_changed_twice_leaves_three_rows_undo_reverts_and_history_shows_them(qtbot, tab):
+    classify(qtbot, tab, TEXTS[:3])
+    tab.set_moderator("ann")
+    select_rows(tab, [0])
+    press(qtbot, tab, Qt.Key.Key_1)  # hate
+    select_rows(tab, [0])
+    tab.results.note_edit.setText("slur against neighbours")
+    press(qtbot, tab, Qt.Key.Key_2)  # not-hate
+    select_rows(tab, [0])
+    press(qtbot, tab, Qt.Key.Key_1)  # hate again
+    assert cell(tab, 0, DECISION_COLUMN).endswith("hate") and "not" not in cell(tab, 0, DECISION_COLUMN)
+    rows = DecisionStore(tab.decisions.store.path).history(TEXTS[0])
+    assert [row.moderator_label for row in rows] == ["hate", "not-hate", "hate"]
+    assert rows[1].note == "slur against neighbours" and rows[2].note == ""  # a note goes with one decision
+    assert all(row.moderator == "ann" and row.probabilities and row.queue == tab.queue.name for row in rows)
+
+    press(qtbot, tab, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier, signal=tab.decisions.undone)
+    assert cell(tab, 0, DECISION_COLUMN).endswith("not-hate")  # back to the label before
+    select_rows(tab, [0])
+    qtbot.waitUntil(lambda: len(tab.history.entries()) == 4, timeout=TIMEOUT_MS)
+    newest = tab.history.entries()[0]
+    assert newest[1] == "ann" and newest[2] == "undo (back to not-hate)"
+    rows = DecisionStore(tab.decisions.store.path).history(TEXTS[0])
+    assert len(rows) == 4 and rows[-1].kind == REVERT  # nothing deleted
+
+    tab.results.filter_combo.setCurrentIndex(tab.results.filter_combo.findData(filter_key(FILTER_UNDECIDED)))
+    tab.results.filter_combo.setCurrentIndex(0)
+    select_rows(tab, [0])
+    qtbot.keyClick(tab.results.table, Qt.Key.Key_Space)  # next undecided
+    assert tab.results.table.selected_proxy_rows() == [1]
+
+
+def test_importing_into_a_queue_that_holds_work_asks_first(qtbot, tab, monkeypatch):
+    classify(qtbot, tab, TEXTS[:3])
+    qtbot.waitUntil(lambda: tab.queue is not None, timeout=TIMEOUT_MS)
+    first = tab.queue
+    select_rows(tab, [0])
+    press(qtbot, tab, Qt.Key.Key_A)
+    asked = []
+    monkeypatch.setattr(dialogs, "confirm", lambda parent, title, question, yes, no="Cancel": asked.append(yes) or True)
+    classify(qtbot, tab, TEXTS[3:5])
+    assert asked == ["Add to this queue"]
+    assert tab.results.session.texts == TEXTS[:5]
+    qtbot.waitUntil(lambda: tab.results.session.counts().decided == 1, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.queue.items == 5, timeout=TIMEOUT_MS)
+    assert tab.queue.id == first.id
+
+    monkeypatch.setattr(dialogs, "confirm", lambda *args, **kwargs: False)  # a new queue
+    classify(qtbot, tab, TEXTS[5:])
+    qtbot.waitUntil(lambda: tab.queue.id != first.id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.queues.list.count() == 2, timeout=TIMEOUT_MS)
+    assert tab.results.session.texts == TEXTS[5:]
+
+
+def test_an_imported_files_other_columns_are_kept_and_can_be_shown(qtbot, tab, tmp_path):
+    source = tmp_path / "comments.csv"
+    source.write_text("id,text,author\n17,they are filth,@a\n18,lovely day,@b\n", encoding="utf-8")
+    with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
+        tab.input.show_file_in_table(str(source), "text")
+    qtbot.waitUntil(lambda: tab.queue is not None, timeout=TIMEOUT_MS)
+    assert tab.queue.name == "comments" and tab.queue.columns == ["id", "author"]
+    headers = [tab.results.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(tab.results.proxy.columnCount())]
+    assert headers[-2:] == ["id", "author"]
+    tab.results.sort_by(None)
+    assert [cell(tab, row, len(headers) - 1) for row in range(2)] == ["@a", "@b"]
+    id_action = tab.results.columns_button.menu().actions()[0]
+    id_action.setChecked(False)  # hide the id column
+    assert tab.results.proxy.headerData(len(headers) - 2, Qt.Orientation.Horizontal) == "author"
+
+
+def test_decisions_of_an_earlier_model_show_as_decided_before(qtbot, tab, tiny_classifier_dir, tmp_path):
+    classify(qtbot, tab, TEXTS[:2])
+    select_rows(tab, [0])
+    press(qtbot, tab, Qt.Key.Key_1)
+    retrained = tmp_path / "retrained"
+    shutil.copytree(tiny_classifier_dir, retrained)
+    weights = retrained / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # other weights (a model retrained into a folder): another model
+    weights.write_bytes(bytes(data))
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(retrained))
+    qtbot.waitUntil(lambda: bool(tab.results.session.earlier), timeout=TIMEOUT_MS)
+    assert tab.results.session.decisions == [None, None]  # not this model's decisions
+    assert cell(tab, 0, DECISION_COLUMN) == f"before: hate ({tiny_classifier_dir.name})"
