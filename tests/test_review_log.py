@@ -3,9 +3,12 @@ queues, uncertainty order and exports: core only, no window."""
 
 import csv
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
+
+from test_inference import tiny_classifier_dir  # noqa: F401 (fixture)
 
 from moderator_app.core.review.export import ExportFilter, export_conflicts, export_decisions
 from moderator_app.core.review.queues import QueueState
@@ -191,3 +194,61 @@ def test_the_command_line_exports_decisions_and_conflicts(tmp_path, capsys):
     assert main(["decisions", "export", "--output", str(tmp_path / "x.csv"), "--since", "monday", *common]) == 2
     assert "--since" in capsys.readouterr().err
     assert main(["decisions", "export", "--output", str(tmp_path / "x.csv"), "--store", str(tmp_path / "no")]) == 2
+
+
+def test_retrain_from_decisions_prepares_the_data_and_the_comparison_runs(tmp_path, tiny_classifier_dir,
+                                                                          tiny_model_dir):
+    import json
+    import shutil
+
+    from tiny_models import synthetic_rows, write_csv
+
+    from moderator_app.core.review.retrain import compare_models, prepare_retrain
+
+    original_rows = synthetic_rows(30, seed=41)
+    train = write_csv(tmp_path / "train.csv", original_rows)
+    validation = write_csv(tmp_path / "val.csv", synthetic_rows(12, seed=42))
+    model = shutil.copytree(tiny_classifier_dir, tmp_path / "model")
+    (model / "training_config.json").write_text(json.dumps({
+        "model_name_or_path": str(tiny_model_dir), "train_file": str(train), "validation_file": str(validation),
+        "max_length": 64, "num_epochs": 2}))
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    relabelled = original_rows[0][0]
+    flipped = "not-hate" if original_rows[0][1] == "hate" else "hate"
+    store.record(decision(relabelled, flipped, queue="q"))
+    new_texts = [f"new text number {n}" for n in range(12)]
+    for n, text in enumerate(new_texts):
+        store.record(decision(text, "hate" if n % 2 else "not-hate", queue="q"))
+    store.record(decision("another queue's text", "hate", queue="other"))
+
+    plan = prepare_retrain(store, model, ["hate", "not-hate"], "q")
+    assert plan.config.output_dir.startswith(str(model) + "-retrained-") and not Path(plan.config.output_dir).exists()
+    assert plan.config.model_name_or_path == str(tiny_model_dir) and plan.config.num_epochs == 2
+    assert plan.config.validation_file == str(validation) and plan.config.train_file == str(plan.train_file)
+    held_out = read_csv(plan.held_out_file)[1:]
+    trained = read_csv(plan.decisions_file)[1:]
+    assert len(held_out) == 2 and len(trained) == 11 and not {tuple(r) for r in held_out} & {tuple(r) for r in trained}
+    merged = read_csv(plan.train_file)[1:]
+    held_texts = {text for text, _ in held_out}
+    assert all(text not in held_texts for text, _ in merged)
+    assert "another queue's text" not in {text for text, _ in merged}
+    if relabelled not in held_texts:
+        assert [relabelled, flipped] in merged and any("take the moderator's label" in line for line in plan.report)
+    assert len(merged) == len(original_rows) - sum(t == relabelled for t in held_texts) + sum(
+        text in new_texts for text, _ in trained)
+
+    comparisons = compare_models(model, model, str(validation), plan.held_out_file)
+    assert [c.rows for c in comparisons] == [12, 2]
+    assert comparisons[0].old == comparisons[0].new  # the same model twice: the same numbers
+
+
+def test_retrain_needs_the_models_training_config(tmp_path, tiny_classifier_dir):
+    import shutil
+
+    from moderator_app.core.errors import ModelNotUsableError
+    from moderator_app.core.review.retrain import prepare_retrain
+
+    model = shutil.copytree(tiny_classifier_dir, tmp_path / "model")
+    (model / "training_config.json").unlink()
+    with pytest.raises(ModelNotUsableError, match="training_config.json"):
+        prepare_retrain(DecisionStore(tmp_path / "d.sqlite3"), model, ["hate", "not-hate"], None)

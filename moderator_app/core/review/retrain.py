@@ -1,0 +1,145 @@
+"""Retraining from decisions: a run that learns from a queue's decisions, prepared in one step, and
+the old-versus-new comparison once it has run.
+
+`prepare_retrain` takes the model's own training config (base model and every setting), and writes,
+beside a NEW output folder that it does not create (the run claims it):
+  <output>.decisions.csv  the queue's decisions used for training (text,label),
+  <output>.heldout.csv    a held-out part of the decisions (never trained on), for the comparison,
+  <output>.train.csv      the original training rows plus the decisions: the run's train_file.
+A text both in the original data and decided by a moderator takes the moderator's label, and the
+report says how many rows that changed; rows the reader left out are counted and said too.
+Each file goes to a temporary name first. `compare_models` evaluates the old and the new model on
+the original validation file (when the config has one) and on the held-out decisions."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from moderator_app.core.errors import DataError, ModelNotUsableError, OutputNotWritableError
+from moderator_app.core.review.export import ExportFilter, latest_decisions, write_csv_atomically
+
+HELD_OUT_SHARE = 0.2
+HELD_OUT_SEED = 12345
+MIN_DECISIONS = 2
+TRAINING_CONFIG = "training_config.json"
+
+
+@dataclass
+class RetrainPlan:
+    config: object  # core.config.TrainingConfig: the run to start
+    old_model: str
+    decisions_file: Path
+    held_out_file: Path | None
+    train_file: Path
+    report: list[str] = field(default_factory=list)
+
+
+def new_output_folder(model_folder: Path, when: datetime | None = None) -> Path:
+    """A sibling of the model folder that does not exist yet: <name>-retrained-<date-time>[-n]."""
+    stamp = (when or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    candidate, number = model_folder.with_name(f"{model_folder.name}-retrained-{stamp}"), 2
+    while candidate.exists() or candidate.with_name(candidate.name + ".train.csv").exists():
+        candidate, number = model_folder.with_name(f"{model_folder.name}-retrained-{stamp}-{number}"), number + 1
+    return candidate
+
+
+def prepare_retrain(store, model_folder: str | Path, labels: list[str], queue: str | None,
+                    output_dir: str | Path | None = None) -> RetrainPlan:
+    """The run that retrains the model of `model_folder` on its original data plus the decisions of
+    `queue` (None: every decision), and the files it needs. Nothing is trained here."""
+    from moderator_app.core.config import ConfigError, TrainingConfig
+    from moderator_app.core.evaluation.labelled_data import read_labelled_rows
+
+    folder = Path(model_folder)
+    config_path = folder / TRAINING_CONFIG
+    if not config_path.is_file():
+        raise ModelNotUsableError(f"{folder} has no {TRAINING_CONFIG}: the settings it was trained with are not "
+                                  "known.", "Retrain from decisions works for models trained by this app; export "
+                                  "the decisions and train in the Training tab instead.")
+    try:
+        original = TrainingConfig.load(config_path)
+    except (ConfigError, OSError, ValueError) as error:
+        raise ModelNotUsableError(f"{config_path} cannot be read: {error}.",
+                                  "Export the decisions and train in the Training tab instead.") from None
+    output = Path(output_dir) if output_dir else new_output_folder(folder)
+    if output.exists():
+        raise OutputNotWritableError(f"{output} exists already; a retrained model needs a new folder.",
+                                     "Choose another {output_dir}.")
+    decisions, _undone = latest_decisions(store, ExportFilter(queue=queue))
+    decided = [(decision.text, decision.moderator_label) for decision in decisions
+               if decision.moderator_label in labels]
+    if len(decided) < MIN_DECISIONS:
+        where = f"in the queue '{queue}'" if queue else "in the decision store"
+        raise DataError(f"There are {len(decided)} decisions {where} with this model's labels; retraining needs "
+                        f"at least {MIN_DECISIONS}.", "Decide some items first.")
+    shuffled = decided[:]
+    random.Random(HELD_OUT_SEED).shuffle(shuffled)
+    held_count = int(len(shuffled) * HELD_OUT_SHARE) if len(shuffled) >= 10 else 0
+    held_out, trained = shuffled[:held_count], shuffled[held_count:]
+    trained.sort(key=decided.index)  # back in the log's order
+
+    source = original.train_file
+    if not source or not Path(source).is_file():
+        raise DataError(f"The model's original training file {source or '(none)'} is not there any more.",
+                        "Put it back, or export the decisions and train in the Training tab.")
+    rows = read_labelled_rows(source, labels, original.text_column, original.label_column)
+    by_decision = dict(trained)
+    changed = sum(1 for text, label in zip(rows.texts, rows.labels) if text in by_decision and by_decision[text] != label)
+    held_texts = {text for text, _ in held_out}
+    merged = [(text, by_decision.get(text, label)) for text, label in zip(rows.texts, rows.labels)
+              if text not in held_texts]
+    held_from_original = len(rows.texts) - len(merged)
+    known = set(rows.texts)
+    merged += [(text, label) for text, label in trained if text not in known]
+
+    decisions_file = output.with_name(output.name + ".decisions.csv")
+    held_out_file = output.with_name(output.name + ".heldout.csv") if held_out else None
+    train_file = output.with_name(output.name + ".train.csv")
+    write_csv_atomically(decisions_file, ["text", "label"], trained)
+    if held_out_file is not None:
+        write_csv_atomically(held_out_file, ["text", "label"], held_out)
+    write_csv_atomically(train_file, ["text", "label"], merged)
+
+    report = [f"{rows.describe()}.",
+              f"{len(decided):,} decisions{f' in the queue {queue!r}' if queue else ''}: {len(trained):,} trained on "
+              f"({decisions_file.name}), {len(held_out):,} held out for the comparison"
+              + (f" ({held_out_file.name})." if held_out_file else " (too few decisions to hold any out).")]
+    if changed:
+        report.append(f"{changed:,} original rows take the moderator's label instead of the file's.")
+    if held_from_original:
+        report.append(f"{held_from_original:,} original rows whose text is held out are left out of training.")
+    report.append(f"{len(merged):,} training rows in {train_file.name}; the model goes to {output}.")
+    config = replace(original, train_file=str(train_file), text_column="text", label_column="label",
+                     output_dir=str(output), model_name_or_path=original.model_name_or_path)
+    return RetrainPlan(config, str(folder), decisions_file, held_out_file, train_file, report)
+
+
+@dataclass
+class Comparison:
+    data: str  # what it was measured on
+    rows: int
+    old: dict  # metric name -> value
+    new: dict
+
+
+def compare_models(old_folder: str | Path, new_folder: str | Path, validation_file: str | None,
+                   held_out_file: str | Path | None, device: str = "cpu") -> list[Comparison]:
+    """Accuracy and macro F1 of the old and the new model on the original validation file and on the
+    held-out decisions (each when there is one), at each model's own operating point."""
+    from moderator_app.core.evaluation.file_evaluation import evaluate_file
+    from moderator_app.core.inference.classifier import Classifier
+
+    old = Classifier.load(old_folder, device=device)
+    new = Classifier.load(new_folder, device=device)
+    results = []
+    for name, path in (("the original validation data", validation_file), ("the held-out decisions", held_out_file)):
+        if not path or not Path(path).is_file():
+            continue
+        before, after = evaluate_file(old, path), evaluate_file(new, path)
+        results.append(Comparison(f"{name} ({Path(path).name})", before.result.n,
+                                  {"accuracy": before.result.accuracy, "macro F1": before.result.macro_f1},
+                                  {"accuracy": after.result.accuracy, "macro F1": after.result.macro_f1}))
+    return results
