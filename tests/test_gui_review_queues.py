@@ -5,6 +5,7 @@ a queue that holds work, an imported file's other columns, and decisions of an e
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,49 @@ def test_decisions_of_an_earlier_model_show_as_decided_before(qtbot, tab, tiny_c
     qtbot.waitUntil(lambda: bool(tab.results.session.earlier), timeout=TIMEOUT_MS)
     assert tab.results.session.decisions == [None, None]  # not this model's decisions
     assert cell(tab, 0, DECISION_COLUMN) == f"before: hate ({tiny_classifier_dir.name})"
+
+
+def test_retrain_from_decisions_fills_the_training_tab_and_offers_the_comparison(qtbot, window, tiny_classifier_dir,
+                                                                                 tiny_model_dir, tmp_path):
+    import json
+
+    from tiny_models import synthetic_rows, write_csv
+
+    tab = window.review_tab
+    model = shutil.copytree(tiny_classifier_dir, tmp_path / "model")
+    train = write_csv(tmp_path / "train.csv", synthetic_rows(20, seed=3))
+    validation = write_csv(tmp_path / "val.csv", synthetic_rows(10, seed=4))
+    (model / "training_config.json").write_text(json.dumps({
+        "model_name_or_path": str(tiny_model_dir), "train_file": str(train), "validation_file": str(validation)}))
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(model))
+    classify(qtbot, tab, TEXTS)
+    qtbot.waitUntil(lambda: tab.queue is not None, timeout=TIMEOUT_MS)
+    select_rows(tab, list(range(len(TEXTS))))
+    press(qtbot, tab, Qt.Key.Key_A)
+    with qtbot.waitSignal(tab.retrain_prepared, timeout=TIMEOUT_MS) as prepared:
+        tab.model_panel.retrain_button.click()
+    plan = prepared.args[0]
+    assert window.tabs.currentWidget() is window.training_tab
+    form = window.training_tab.form
+
+    def form_is_valid() -> bool:  # the form checks the base model in the background
+        try:
+            form.config()
+        except ValueError:
+            return False
+        return True
+
+    qtbot.waitUntil(form_is_valid, timeout=TIMEOUT_MS)
+    form_config = form.config()
+    assert form_config.train_file == str(plan.train_file) and form_config.output_dir == plan.config.output_dir
+    assert form_config.model_name_or_path == str(tiny_model_dir)
+
+    shutil.copytree(model, plan.config.output_dir)  # what the run writes (training itself is tested elsewhere)
+    with qtbot.waitSignal(tab.comparison_ready, timeout=TIMEOUT_MS) as compared:
+        assert tab.offer_comparison(plan.config.output_dir)
+    assert [c.rows for c in compared.args[0]] == [10]  # 8 decisions: too few to hold any out
+    assert tab.comparison_dialog.values()[0][:3] == ["the original validation data (val.csv)", "10", "accuracy"]
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.comparison_dialog.switch_button.click()
+    assert tab.handle.model_id == str(Path(plan.config.output_dir).resolve())

@@ -49,6 +49,7 @@ def describe_info(info: ModelInfo) -> str:
 
 class ModelPanel(QWidget):
     load_requested = Signal(str, bool)  # model folder or hub id, allow pickle weights
+    retrain_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -85,6 +86,11 @@ class ModelPanel(QWidget):
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.hide()
+        self.retrain_button = QPushButton("Retrain from decisions…")
+        self.retrain_button.setToolTip("Prepare a run in the Training tab: this model's own settings and training "
+                                       "data plus the queue's decisions, into a new folder")
+        self.retrain_button.clicked.connect(self.retrain_requested)
+        self.retrain_button.setEnabled(False)
         self.info: ModelInfo | None = None
         self.loading = False
 
@@ -101,6 +107,7 @@ class ModelPanel(QWidget):
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
         layout.addWidget(self.details)
+        layout.addWidget(self.retrain_button)
         self.refresh_recent()
 
     def refresh_recent(self) -> None:
@@ -155,6 +162,7 @@ class ModelPanel(QWidget):
         self._set_message(f"Loaded {info.model_id}", None)
         self.details.setText(describe_info(info))
         self.details.show()
+        self.retrain_button.setEnabled(True)
 
     def set_failed(self, message: str) -> None:
         self._done()

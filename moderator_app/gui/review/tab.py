@@ -65,6 +65,8 @@ class ReviewTab(QWidget):
     exported = Signal(str, int)  # path, rows
     queue_opened = Signal(object)  # Queue: its items are in the table, where the moderator left off
     stats_changed = Signal(str)  # the status bar's review line
+    retrain_prepared = Signal(object)  # core.review.retrain.RetrainPlan: for the Training tab
+    comparison_ready = Signal(object)  # list of core.review.retrain.Comparison
 
     def __init__(self, tasks: BackgroundTasks, parent: QWidget | None = None, store_path: str | Path | None = None):
         super().__init__(parent)
@@ -85,6 +87,8 @@ class ReviewTab(QWidget):
     def _build(self, store_path: str | Path | None) -> None:
         self.model_panel = ModelPanel()
         self.model_panel.load_requested.connect(self.load_model)
+        self.model_panel.retrain_requested.connect(lambda: self.retrain_from_decisions())
+        self.retrain_plan = None  # the prepared run whose end offers a comparison
         model_box = QGroupBox("Model")
         QVBoxLayout(model_box).addWidget(self.model_panel)
         self.input = InputPanel(self.tasks, self.model_tasks)
@@ -438,6 +442,56 @@ class ReviewTab(QWidget):
         self.decisions.moderator = name
         self.update_stats()
 
+    # ------------------------------------------------------------------------------ retrain
+    def retrain_from_decisions(self) -> None:
+        """Prepare a run that retrains the loaded model on its data plus this queue's decisions."""
+        handle = self.handle
+        if handle is None:
+            return
+        queue = self.queue.name if self.queue is not None else None
+        folder, labels = handle.model_id, list(handle.info.labels)
+
+        def prepare():
+            from moderator_app.core.review.retrain import prepare_retrain
+
+            return prepare_retrain(self.decisions.store.store(), folder, labels, queue)
+
+        def prepared(plan) -> None:
+            self.retrain_plan = plan
+            self.status_message.emit("The retraining run is ready in the Training tab: " + " ".join(plan.report))
+            self.retrain_prepared.emit(plan)
+
+        self.decisions.tasks.submit(prepare, key="retrain", on_done=prepared,
+                                    on_error=lambda error: self._show_failure(error, "Cannot retrain from decisions"))
+
+    def offer_comparison(self, output_dir: str) -> bool:
+        """After the prepared run: compare the old and the new model (in the background). False when
+        `output_dir` is not the prepared run's or holds no model."""
+        plan = self.retrain_plan
+        if plan is None or Path(output_dir).resolve() != Path(plan.config.output_dir).resolve():
+            return False
+        if not (Path(output_dir) / "config.json").is_file():
+            return False
+        from moderator_app.core.review.retrain import compare_models
+
+        self.status_message.emit("Comparing the old and the new model…")
+        self.tasks.submit(compare_models, plan.old_model, output_dir, plan.config.validation_file or None,
+                          plan.held_out_file, key="compare", on_done=lambda found: self._compared(found, output_dir),
+                          on_error=lambda error: self._show_failure(error, "Cannot compare the models"))
+        return True
+
+    def _compared(self, comparisons, output_dir: str) -> None:
+        from moderator_app.gui.review.comparison_dialog import ComparisonDialog
+
+        self.comparison_ready.emit(comparisons)
+        self.comparison_dialog = ComparisonDialog(comparisons, self.retrain_plan.old_model, output_dir, self)
+        self.comparison_dialog.switch_requested.connect(self.switch_queue_model)
+        self.comparison_dialog.open()
+
+    def switch_queue_model(self, folder: str) -> None:
+        """Review the open queue with another model: it is loaded and the queue classified again."""
+        self.load_model(folder, self.model_panel.allow_pickle.isChecked())
+
     # ------------------------------------------------------------------------------ closing
     def can_close(self) -> bool:
         """Asks before cancelling a batch labelling; True when the window may close."""
@@ -475,6 +529,15 @@ def add_review_tab(window, tab_factory=ReviewTab) -> ReviewTab:
 
     window.set_review_handler(review)
     window.review_tab = tab
+
+    def retrain(plan) -> None:
+        window.training_tab.form.set_config(plan.config)
+        window.tabs.setCurrentWidget(window.training_tab)
+        window.statusBar().showMessage("Retraining from decisions: " + " ".join(plan.report), 30000)
+
+    tab.retrain_prepared.connect(retrain)
+    window.training_tab.run_finished.connect(
+        lambda event: tab.offer_comparison(event.output_dir) and window.tabs.setCurrentWidget(tab))
     return tab
 
 
