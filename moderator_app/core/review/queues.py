@@ -169,13 +169,16 @@ class QueueTable:
             "WHERE q.queue_id = ? AND d.moderator_label IS NOT NULL", (queue_id, queue_id)).fetchone()[0]
 
     def items(self, queue_id: int) -> QueueItems:
-        queue = self.get(queue_id)
-        texts, extras = [], []
-        for text, extra in self._connection.execute(
-                "SELECT text, extra FROM queue_items WHERE queue_id = ? ORDER BY item", (queue_id,)):
-            texts.append(text)
-            extras.append(json.loads(extra) if extra else [""] * len(queue.columns))
-        return QueueItems(texts, extras, queue.columns)
+        row = self._connection.execute("SELECT columns FROM queues WHERE id = ?", (queue_id,)).fetchone()
+        if row is None:
+            raise QueueError(f"The decision store {self.path} has no queue {queue_id}.",
+                             "It may have been deleted in another window; choose another queue.")
+        columns = json.loads(row[0] or "[]")
+        rows = self._connection.execute("SELECT text, COALESCE(extra, ?) FROM queue_items WHERE queue_id = ? "
+                                        "ORDER BY item", (json.dumps([""] * len(columns)), queue_id)).fetchall()
+        texts = [text for text, _ in rows]
+        extras = json.loads("[" + ",".join(extra for _, extra in rows) + "]")  # one parse, not one per item
+        return QueueItems(texts, extras, columns)
 
     def _writing(self, what: str):
         path = self.path

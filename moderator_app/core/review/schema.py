@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     reverts INTEGER REFERENCES decisions(id)
 );
 CREATE INDEX IF NOT EXISTS decisions_by_text ON decisions (text, id);
-CREATE INDEX IF NOT EXISTS decisions_by_queue ON decisions (queue_id, id);
+CREATE INDEX IF NOT EXISTS decisions_by_model ON decisions (model_id, text, id);
+CREATE INDEX IF NOT EXISTS decisions_by_queue ON decisions (queue_id, text, id);
 CREATE TABLE IF NOT EXISTS queues (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,

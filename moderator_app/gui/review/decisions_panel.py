@@ -149,9 +149,9 @@ class DecisionsPanel(QGroupBox):
             current, earlier = found
             if generation != results.generation:
                 return
-            decided = results.session.decisions_found({text: d.moderator_label for text, d in current.items()})
+            decided = results.session.decisions_found(current)
             results.apply_decisions(decided)
-            results.show_earlier({text: (d.moderator_label, d.model_name) for text, d in earlier.items()})
+            results.show_earlier(earlier)
             if decided or earlier:
                 self.status_message.emit(
                     f"{len(decided):,} of these items were decided before with this model"
