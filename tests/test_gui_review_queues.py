@@ -188,3 +188,26 @@ def test_retrain_from_decisions_fills_the_training_tab_and_offers_the_comparison
     with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
         tab.comparison_dialog.switch_button.click()
     assert tab.handle.model_id == str(Path(plan.config.output_dir).resolve())
+
+
+def test_queues_are_renamed_and_deleted_after_asking_and_their_decisions_stay(qtbot, tab, monkeypatch):
+    classify(qtbot, tab, TEXTS[:2])
+    qtbot.waitUntil(lambda: tab.queue is not None and tab.queues.list.count() == 1, timeout=TIMEOUT_MS)
+    select_rows(tab, [0])
+    press(qtbot, tab, Qt.Key.Key_A)
+    queue_id = tab.queue.id
+    with qtbot.waitSignal(tab.queues.renamed, timeout=TIMEOUT_MS):
+        tab.queues.rename(queue_id, "Monday")
+    qtbot.waitUntil(lambda: tab.queues.list.count() == 1 and "Monday — 1 of 2 reviewed" in tab.queues.list.item(0).text(),
+                    timeout=TIMEOUT_MS)
+    asked = []
+    monkeypatch.setattr(dialogs, "confirm", lambda parent, title, question, yes, no="Cancel": asked.append(question))
+    tab.queues.delete(queue_id)  # answered "Keep it"
+    assert asked and "'Monday' (1 of 2 reviewed)" in asked[0]
+    monkeypatch.setattr(dialogs, "confirm", lambda *args, **kwargs: True)
+    with qtbot.waitSignal(tab.queues.deleted, timeout=TIMEOUT_MS):
+        tab.queues.delete(queue_id)
+    qtbot.waitUntil(lambda: tab.queues.list.count() == 0, timeout=TIMEOUT_MS)
+    assert tab.queue is None
+    decisions = DecisionStore(tab.decisions.store.path).decisions()
+    assert len(decisions) == 1 and decisions[0].queue.startswith("Pasted")  # the name it was decided under

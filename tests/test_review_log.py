@@ -252,3 +252,18 @@ def test_retrain_needs_the_models_training_config(tmp_path, tiny_classifier_dir)
     (model / "training_config.json").unlink()
     with pytest.raises(ModelNotUsableError, match="training_config.json"):
         prepare_retrain(DecisionStore(tmp_path / "d.sqlite3"), model, ["hate", "not-hate"], None)
+
+
+def test_a_store_that_cannot_be_written_records_nothing_and_says_so(tmp_path):
+    from moderator_app.core.review.store import DecisionStoreError, StoreAccess
+
+    access = StoreAccess(tmp_path / "d.sqlite3")
+    access.store().connection.execute("PRAGMA query_only = ON")  # every write fails, as on a full or read-only disk
+    saved, error = access.record([decision("a", "hate"), decision("b", "hate")])
+    assert saved == [] and isinstance(error, DecisionStoreError) and "not stored" in str(error)
+    from moderator_app.core.errors import StoreNotWritableError
+
+    with pytest.raises(StoreNotWritableError, match="Cannot create the queue"):
+        access.store().queues.create("q", ["a"])
+    access.store().connection.execute("PRAGMA query_only = OFF")
+    assert access.store().decisions() == []
