@@ -211,3 +211,17 @@ def test_queues_are_renamed_and_deleted_after_asking_and_their_decisions_stay(qt
     assert tab.queue is None
     decisions = DecisionStore(tab.decisions.store.path).decisions()
     assert len(decisions) == 1 and decisions[0].queue.startswith("Pasted")  # the name it was decided under
+
+
+def test_the_policy_categories_are_a_small_list_edited_in_the_app_and_recorded(qtbot, tab, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    combo = tab.results.category_combo
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *args, **kwargs: ("threat\n\n doxxing \n", True))
+    combo.activated.emit(combo.count() - 1)  # "Edit the list…"
+    assert [combo.itemText(i) for i in range(combo.count())] == ["No category", "threat", "doxxing", "Edit the list…"]
+    classify(qtbot, tab, TEXTS[:1])
+    combo.setCurrentIndex(2)
+    select_rows(tab, [0])
+    press(qtbot, tab, Qt.Key.Key_A)
+    assert DecisionStore(tab.decisions.store.path).decisions()[0].category == "doxxing"

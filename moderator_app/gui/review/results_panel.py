@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSlider, QStyle,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
+                               QStyle, QToolButton, QVBoxLayout, QWidget)
 from superqt.utils import qdebounced
 
 from moderator_app.core.review.session import (FILTER_ALL, FILTER_DECIDED, FILTER_FLAGGED, FILTER_LABEL,
@@ -24,6 +24,13 @@ CATEGORIES_KEY = "review/policy-categories"
 DEFAULT_CATEGORIES = ["slur", "threat", "dehumanisation", "harassment", "spam", "other"]
 ORDERS = [("Least sure first", SORT_UNCERTAINTY, False), ("Highest score first", SORT_SCORE, True),
           ("File order", SORT_ITEM, False)]
+
+
+EDIT_CATEGORIES = "\x00edit"  # the drop-down's last item: edit the list
+
+
+def set_policy_categories(categories: list[str]) -> None:
+    settings.save_value(CATEGORIES_KEY, [category.strip() for category in categories if category.strip()])
 
 
 def policy_categories() -> list[str]:
@@ -124,9 +131,8 @@ class ResultsPanel(QWidget):
         self.category_combo = QComboBox()
         self.category_combo.setToolTip("A policy category recorded with the next decisions (the list is the "
                                        "review/policy-categories setting)")
-        self.category_combo.addItem("No category", "")
-        for category in policy_categories():
-            self.category_combo.addItem(category, category)
+        self.fill_categories()
+        self.category_combo.activated.connect(self._on_category_chosen)
         self.note_edit = QLineEdit()
         self.note_edit.setPlaceholderText("Note for the next decision…")
         self.note_edit.setToolTip("Recorded with the next decision, then cleared")
@@ -224,6 +230,26 @@ class ResultsPanel(QWidget):
         self.table.configure_columns(self.model)
         self.proxy.refresh()
         self.view_changed.emit()
+
+    def fill_categories(self) -> None:
+        combo = self.category_combo
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem("No category", "")
+        for category in policy_categories():
+            combo.addItem(category, category)
+        combo.addItem("Edit the list…", EDIT_CATEGORIES)
+        combo.setCurrentIndex(0)
+        combo.blockSignals(False)
+
+    def _on_category_chosen(self, index: int) -> None:
+        if self.category_combo.itemData(index) != EDIT_CATEGORIES:
+            return
+        text, accepted = QInputDialog.getMultiLineText(self, "Policy categories", "One category per line:",
+                                                       "\n".join(policy_categories()))
+        if accepted:
+            set_policy_categories(text.splitlines())
+        self.fill_categories()
 
     def take_note(self) -> tuple[str, str]:
         """(note, category) for the decision being recorded; the note is cleared for the next one."""

@@ -264,8 +264,8 @@ class ReviewTab(QWidget):
         self.queue_items = items
         restore = self.restore_view
         self.restore_view = None
-        if restore is None and not self.results.session.texts:
-            restore = QueueState(sort_key=SORT_UNCERTAINTY)  # a new queue: the least sure first
+        if restore is None and source != QUEUE_SOURCE:
+            restore = QueueState(sort_key=SORT_UNCERTAINTY)  # a new, undecided queue: the least sure first
         shown = restore.shown_columns if restore is not None else self.results.session.shown_columns
         self.results.show_results(result.texts, result.probabilities, handle.info.labels,
                                   handle.classifier.positive_index, handle.classifier.decide, items.columns,
