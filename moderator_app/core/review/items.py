@@ -1,52 +1,40 @@
 """A file's rows as the items of a review queue: the text column, and every other column kept beside
 it (an id, an author, a URL) so the moderator can show them in the table and they travel with the
-queue. Reads with the labeller's sources (CSV/TSV, JSON Lines, Parquet); a TXT file is one item per
-non-empty line."""
+queue. Reads with core.files' sources (CSV/TSV, JSON Lines, Parquet, TXT one item per line)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from moderator_app.core.errors import DataError
 from moderator_app.core.review.queues import QueueItems
 
 CHUNK_ROWS = 1024
 
 
-def cell_text(value) -> str:
-    return "" if value is None else str(value)
-
-
 def read_queue_items(path: str | Path, column: str | None, limit: int) -> QueueItems:
-    """The items of `path` (text from `column`, or the guessed text column), at most `limit` of them:
-    a longer file is refused (it is for batch labelling)."""
-    too_many = DataError(f"{path}: has more than {limit:,} rows, too many for the table.",
-                         "Batch-label it to a file instead.")
-    if Path(path).suffix.lower() == ".txt":
-        from moderator_app.core.files.formats import detect_encoding
-
-        texts: list[str] = []
-        with open(path, encoding=detect_encoding(Path(path)), errors="replace") as handle:
-            for line in handle:
-                if line.strip():
-                    texts.append(line.rstrip("\r\n"))
-                    if len(texts) > limit:
-                        raise too_many
-        return QueueItems(texts, [[] for _ in texts], [])
-
-    from moderator_app.core.files.formats import detect_format
-    from moderator_app.core.inference.labelling import SOURCES, resolve_text_column
+    """The items of `path` (text from `column`, or the guessed text column) with its other columns, at
+    most `limit` of them: a longer file is refused (it is for batch labelling), and so is a file with
+    rows that cannot be read (none is dropped silently)."""
+    from moderator_app.core.files.columns import resolve_text_column
+    from moderator_app.core.files.formats import DataFileError, detect_format
+    from moderator_app.core.files.previews import as_cell
+    from moderator_app.core.files.readers import describe_bad_rows, open_source
 
     fmt = detect_format(path)
-    source = SOURCES[fmt.kind](fmt, CHUNK_ROWS)
+    source = open_source(fmt, CHUNK_ROWS)
     position = resolve_text_column(source.columns, column or None, fmt.path)
     others = [index for index in range(len(source.columns)) if index != position]
-    texts, extras = [], []
+    texts: list[str] = []
+    extras: list[list[str]] = []
     for chunk in source.chunks():
-        texts.extend(cell_text(value) for value in source.texts(chunk, position))
+        chunk_texts = [as_cell(value) for value in source.texts(chunk, position)]
         columns = [source.texts(chunk, index) for index in others]
-        extras.extend([cell_text(values[row]) for values in columns] for row in range(len(columns[0]) if columns else
-                                                                                       len(texts) - len(extras)))
+        texts.extend(chunk_texts)
+        extras.extend([as_cell(values[row]) for values in columns] for row in range(len(chunk_texts)))
         if len(texts) > limit:
-            raise too_many
+            raise DataFileError(f"{path}: has more than {limit:,} rows, too many for the table.",
+                                "Batch-label it to a file instead.")
+    if source.bad_rows:
+        raise DataFileError(f"{path}: {len(source.bad_rows):,} rows cannot be read: "
+                            f"{describe_bad_rows(source.bad_rows)}.", "Fix them and try again.")
     return QueueItems(texts, extras, [str(source.columns[index]) for index in others])
