@@ -225,3 +225,21 @@ def test_the_policy_categories_are_a_small_list_edited_in_the_app_and_recorded(q
     select_rows(tab, [0])
     press(qtbot, tab, Qt.Key.Key_A)
     assert DecisionStore(tab.decisions.store.path).decisions()[0].category == "doxxing"
+
+
+def test_the_last_model_comes_back_and_picking_a_recent_one_loads_it(qtbot, tiny_classifier_dir, tmp_path):
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    close_window(qtbot, window)
+    window, tab = open_window(qtbot)  # no queue yet: the model of last time is loaded again
+    qtbot.waitUntil(lambda: tab.handle is not None, timeout=TIMEOUT_MS)
+    other = shutil.copytree(tiny_classifier_dir, tmp_path / "other")
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(other))
+    assert tab.model_panel.combo.itemText(1) == str(tiny_classifier_dir.resolve())
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):  # no Load press
+        tab.model_panel.combo.setCurrentIndex(1)
+        tab.model_panel.combo.activated.emit(1)
+    assert tab.handle.model_id == str(tiny_classifier_dir.resolve())
+    close_window(qtbot, window)

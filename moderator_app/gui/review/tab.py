@@ -37,7 +37,7 @@ from moderator_app.gui.review.decisions_panel import DecisionsPanel
 from moderator_app.gui.review.explanation_view import ExplanationView
 from moderator_app.gui.review.history_panel import HistoryPanel
 from moderator_app.gui.review.input_panel import InputPanel
-from moderator_app.gui.review.model_panel import ModelPanel
+from moderator_app.gui.review.model_panel import ModelPanel, recent_models
 from moderator_app.gui.review.moderator import moderator_name
 from moderator_app.gui.review.queue_panel import QueuePanel
 from moderator_app.gui.review.results_panel import ResultsPanel
@@ -306,6 +306,9 @@ class ReviewTab(QWidget):
         if queue_id is None:
             if self.decisions.store.path.exists():  # a first start does not create the store yet
                 self.queues.refresh()
+            last_model = next(iter(recent_models()), None)
+            if last_model and Path(last_model).is_dir():  # no queue yet: at least the model of last time
+                self.load_model(last_model, self.model_panel.allow_pickle.isChecked())
             return
         self.open_queue(queue_id, quietly=True)
 
