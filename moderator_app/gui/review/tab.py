@@ -6,9 +6,10 @@ undo, show earlier, export). Right: the results (ResultsPanel: a ReviewSession b
 threshold, decision keys and the table) over the explanation of the selected row (ExplanationView)
 and its decision history (HistoryPanel).
 
-Queues: every classified paste or import becomes a queue in the decision store (or is added to the
-open one, when the moderator says so); the queue keeps its items, the model and threshold, the
-order, filter and position, and the app reopens the last queue where the moderator left off.
+Queues (tab_queues.QueueFlow): every classified paste or import becomes a queue in the decision store
+(or is added to the open one, when the moderator says so); the queue keeps its items, the model and
+threshold, the order, filter and position, and the app reopens the last queue where the moderator
+left off. Retraining from decisions: tab_retrain.RetrainFlow.
 
 Threads: the shared model's jobs (load, classify, explain) run one at a time on `model_tasks`;
 decision store calls one at a time, in order, in the DecisionsPanel; all are superqt workers
@@ -19,16 +20,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from datetime import datetime
-
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget
 from superqt.utils import qdebounced
 
-from moderator_app.core.inference.shared_model import Classified, ModelHandle
+from moderator_app.core.inference.shared_model import ModelHandle
 from moderator_app.core.review.queues import Queue, QueueItems, QueueState
-from moderator_app.core.review.session import SORT_UNCERTAINTY
 from moderator_app.gui.common import dialogs, settings
 from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks
@@ -37,10 +34,12 @@ from moderator_app.gui.review.decisions_panel import DecisionsPanel
 from moderator_app.gui.review.explanation_view import ExplanationView
 from moderator_app.gui.review.history_panel import HistoryPanel
 from moderator_app.gui.review.input_panel import InputPanel
-from moderator_app.gui.review.model_panel import ModelPanel, recent_models
+from moderator_app.gui.review.model_panel import ModelPanel
 from moderator_app.gui.review.moderator import moderator_name
 from moderator_app.gui.review.queue_panel import QueuePanel
 from moderator_app.gui.review.results_panel import ResultsPanel
+from moderator_app.gui.review.tab_queues import QUEUE_SOURCE, QueueFlow
+from moderator_app.gui.review.tab_retrain import RetrainFlow
 from moderator_app.gui.review.workers import load_model
 
 SPLITTER_KEY = "review/splitter"
@@ -48,12 +47,9 @@ RESULTS_SPLITTER_KEY = "review/results-splitter"
 EXPLAIN_DELAY_MS = 250  # wait for the selection to settle before explaining
 CLOSE_WAIT_MS = 20_000
 HISTORY_SPLITTER_KEY = "review/history-splitter"
-LAST_QUEUE_KEY = "review/last-queue"
-QUEUE_SOURCE = "the queue"  # the source of a classification of the open queue's own items
-STATE_SAVE_DELAY_MS = 400  # save the queue's position once the moderator pauses
 
 
-class ReviewTab(QWidget):
+class ReviewTab(QueueFlow, RetrainFlow, QWidget):
     status_message = Signal(str)
     model_loaded = Signal(object)  # ModelInfo
     model_failed = Signal(str)
@@ -208,196 +204,6 @@ class ReviewTab(QWidget):
         handle = handle or self.results_handle or self.handle
         return self.results.threshold_value() if handle is not None and handle.classifier.is_binary else None
 
-    # ------------------------------------------------------------------------------ results
-    def _on_classified(self, result: Classified, source: str) -> None:
-        if source == QUEUE_SOURCE:  # the open queue's items, by the loaded model
-            items = self.pending_items if self.pending_items is not None else self.current_items()
-            self.pending_items = None
-            self._show(result, items, source)
-            return
-        items = self.input.imported_items.pop(source, None)
-        if items is None or items.texts != result.texts:
-            items = QueueItems(list(result.texts), [[] for _ in result.texts], [])
-        if self.queue is not None and self.results.session.counts().decided and dialogs.confirm(
-                self, "The queue holds work",
-                f"The queue '{self.queue.name}' has decided items. Add these {len(result.texts):,} items to it, or "
-                "start a new queue with them?", "Add to this queue", "New queue"):
-            self._add_to_queue(result, items)
-            return
-        self._show(result, items, source)
-        name = (Path(source).stem if source and source != "pasted text"
-                else f"Pasted {datetime.now().strftime('%Y-%m-%d %H:%M')}")
-        state = self.view_state()
-
-        def create() -> Queue:
-            queue = self.decisions.store.store().queues.create(name, items.texts, items.columns, items.extras,
-                                                               source if source != "pasted text" else "", state)
-            self.decisions.queue = (queue.name, queue.id)  # for the decisions queued after this job
-            return queue
-
-        self.decisions.tasks.submit(create, on_done=self._set_queue,
-                                    on_error=lambda error: self.decisions._failed(error, ""))
-
-    def _add_to_queue(self, result: Classified, new: QueueItems) -> None:
-        """Append newly classified items to the open queue (asked first) and show them all."""
-        old, queue = self.current_items(), self.queue
-        columns = old.columns or new.columns
-        extras = old.extras + [[dict(zip(new.columns, values)).get(name, "") for name in columns]
-                               for values in new.extras]
-        combined = QueueItems(old.texts + new.texts, extras, columns)
-        aligned = [[dict(zip(new.columns, values)).get(name, "") for name in columns] for values in new.extras]
-        self.decisions.tasks.submit(lambda: self.decisions.store.store().queues.add_items(queue.id, new.texts, aligned),
-                                    on_done=self._set_queue, on_error=lambda error: self.decisions._failed(error, ""))
-        session = self.results.session
-        if self.results_handle is result.handle and session.class_names == list(result.handle.info.labels):
-            probabilities = np.concatenate([session.probabilities, result.probabilities])
-            self._show(Classified(combined.texts, probabilities, result.handle, result.seconds), combined, QUEUE_SOURCE)
-        else:
-            self.pending_items = combined
-            self.input.classify(list(combined.texts), QUEUE_SOURCE)
-
-    def _show(self, result: Classified, items: QueueItems, source: str) -> None:
-        handle = result.handle
-        if self.results_handle is None or self.results_handle.info.labels != handle.info.labels:
-            self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
-        self.results_handle, self.results_source = handle, source
-        self.queue_items = items
-        restore = self.restore_view
-        self.restore_view = None
-        if restore is None and source != QUEUE_SOURCE:
-            restore = QueueState(sort_key=SORT_UNCERTAINTY)  # a new, undecided queue: the least sure first
-        shown = restore.shown_columns if restore is not None else self.results.session.shown_columns
-        self.results.show_results(result.texts, result.probabilities, handle.info.labels,
-                                  handle.classifier.positive_index, handle.classifier.decide, items.columns,
-                                  items.extras, shown or items.columns)
-        if restore is not None:
-            self.results.set_filter_value(restore.filter, restore.search)
-            self.results.sort_by(restore.sort_key, restore.descending)
-            if 0 <= restore.position < len(result.texts):
-                self.results.select_item(restore.position)
-        self.explanation.show_message("Select a row to see which words pushed its score up or down.")
-        rate = len(result.texts) / result.seconds if result.seconds > 0 else 0.0
-        self.status_message.emit(f"Classified {len(result.texts):,} items in {result.seconds:.1f} s "
-                                 f"({rate:,.0f} per second).")
-        self.results_changed.emit()
-        self.decisions.show_earlier(list(result.texts), handle)
-        self.update_stats()
-
-    def current_items(self) -> QueueItems:
-        session = self.results.session
-        if self.queue_items is not None and self.queue_items.texts == session.texts:
-            return self.queue_items
-        return QueueItems(list(session.texts), [[] for _ in session.texts], [])
-
-    # ------------------------------------------------------------------------------ queues
-    def _set_queue(self, queue: Queue) -> None:
-        self.queue = queue
-        settings.save_value(LAST_QUEUE_KEY, queue.id)
-        self.queues.set_current(queue.id)
-        self.update_stats()
-
-    def reopen_last_queue(self) -> None:
-        """Where the moderator left off: the last queue, its model, threshold, order, filter and position."""
-        queue_id = settings.load_value(LAST_QUEUE_KEY)
-        try:
-            queue_id = int(queue_id) if queue_id not in (None, "") else None
-        except (TypeError, ValueError):
-            queue_id = None
-        if queue_id is None:
-            if self.decisions.store.path.exists():  # a first start does not create the store yet
-                self.queues.refresh()
-            last_model = next(iter(recent_models()), None)
-            if last_model and Path(last_model).is_dir():  # no queue yet: at least the model of last time
-                self.load_model(last_model, self.model_panel.allow_pickle.isChecked())
-            return
-        self.open_queue(queue_id, quietly=True)
-
-    def open_queue(self, queue_id: int, quietly: bool = False) -> None:
-        """Switch to a queue: its items are classified by its model (loaded first when another one is)."""
-        self.save_queue_state()
-
-        def read():
-            queues = self.decisions.store.store().queues
-            queue = queues.get(queue_id)
-            self.decisions.queue = (queue.name, queue.id)  # for the decisions queued after this job
-            return queue, queues.items(queue_id)
-
-        def opened(found) -> None:
-            queue, items = found
-            self._set_queue(queue)
-            self.queue_items = None
-            self.pending_items, self.restore_view = items, queue.state
-            if queue.state.threshold is not None:
-                self.results.set_threshold(queue.state.threshold)
-            self.status_message.emit(f"Queue '{queue.name}': {queue.progress}.")
-            model = queue.state.model_name
-            if model and (self.handle is None or self.handle.model_id != model):
-                self.load_model(model, self.model_panel.allow_pickle.isChecked())
-            elif self.handle is not None:
-                self.input.classify(list(items.texts), QUEUE_SOURCE)
-            self.queue_opened.emit(queue)
-
-        def failed(error: BaseException) -> None:
-            if quietly:
-                settings.save_value(LAST_QUEUE_KEY, "")
-                self.queues.refresh()
-            else:
-                self._show_failure(error, "Cannot open the queue")
-
-        self.decisions.tasks.submit(read, key="open-queue", on_done=opened, on_error=failed)
-
-    def view_state(self) -> QueueState:
-        session, results = self.results.session, self.results
-        rows = results.table.selected_proxy_rows()
-        handle = self.results_handle or self.handle
-        return QueueState(model_name=handle.model_id if handle is not None else "",
-                          threshold=results.threshold_value() if session.is_binary else None,
-                          filter=results.filter_value(), search=results.search.text(), sort_key=session.sort_key,
-                          descending=session.descending, position=results.proxy.item(rows[0]) if rows else 0,
-                          shown_columns=list(session.shown_columns))
-
-    @qdebounced(timeout=STATE_SAVE_DELAY_MS)
-    def save_queue_state(self) -> None:
-        self._save_queue_state_now()
-
-    def _save_queue_state_now(self) -> None:
-        if self.queue is None or self.pending_items is not None or self.restore_view is not None:
-            return  # nothing open, or an opened queue not shown yet: its saved state stands
-        queue_id, state = self.queue.id, self.view_state()
-        self.decisions.tasks.submit(lambda: self.decisions.store.store().queues.save_state(queue_id, state),
-                                    key="queue-state", on_error=lambda error: self.decisions._failed(error, ""))
-
-    def _on_queue_deleted(self, queue_id: int) -> None:
-        if self.queue is not None and self.queue.id == queue_id:
-            self.queue = None
-            self.decisions.tasks.submit(lambda: setattr(self.decisions, "queue", ("", None)))
-            settings.save_value(LAST_QUEUE_KEY, "")
-        self.update_stats()
-
-    def _on_queue_renamed(self, queue: Queue) -> None:
-        if self.queue is not None and self.queue.id == queue.id:
-            self.queue = queue
-            self.decisions.tasks.submit(lambda: setattr(self.decisions, "queue", (queue.name, queue.id)))
-
-    def _after_decisions_changed(self, _count: int = 0) -> None:
-        self.queues.refresh()
-        self.show_history()
-        self.update_stats()
-
-    def update_stats(self) -> None:
-        """The status bar's line: the queue's progress, the review rate and the disagreement with the model."""
-        counts = self.results.session.counts()
-        parts = [f"Moderator: {self.decisions.moderator}"]
-        if counts.total:
-            name = f"'{self.queue.name}': " if self.queue is not None else ""
-            parts.append(f"{name}{counts.decided:,} of {counts.total:,} reviewed")
-        rate = self.decisions.review_rate()
-        if rate is not None:
-            parts.append(f"{rate:,.0f} items/hour")
-        if counts.disagreement is not None:
-            parts.append(f"{counts.disagreement:.0%} relabelled (disagree with the model)")
-        self.stats_changed.emit(" · ".join(parts))
-
     # ------------------------------------------------------------------------------ batch
     @property
     def batch_running(self) -> bool:
@@ -444,56 +250,6 @@ class ReviewTab(QWidget):
     def set_moderator(self, name: str) -> None:
         self.decisions.moderator = name
         self.update_stats()
-
-    # ------------------------------------------------------------------------------ retrain
-    def retrain_from_decisions(self) -> None:
-        """Prepare a run that retrains the loaded model on its data plus this queue's decisions."""
-        handle = self.handle
-        if handle is None:
-            return
-        queue = self.queue.name if self.queue is not None else None
-        folder, labels = handle.model_id, list(handle.info.labels)
-
-        def prepare():
-            from moderator_app.core.review.retrain import prepare_retrain
-
-            return prepare_retrain(self.decisions.store.store(), folder, labels, queue)
-
-        def prepared(plan) -> None:
-            self.retrain_plan = plan
-            self.status_message.emit("The retraining run is ready in the Training tab: " + " ".join(plan.report))
-            self.retrain_prepared.emit(plan)
-
-        self.decisions.tasks.submit(prepare, key="retrain", on_done=prepared,
-                                    on_error=lambda error: self._show_failure(error, "Cannot retrain from decisions"))
-
-    def offer_comparison(self, output_dir: str) -> bool:
-        """After the prepared run: compare the old and the new model (in the background). False when
-        `output_dir` is not the prepared run's or holds no model."""
-        plan = self.retrain_plan
-        if plan is None or Path(output_dir).resolve() != Path(plan.config.output_dir).resolve():
-            return False
-        if not (Path(output_dir) / "config.json").is_file():
-            return False
-        from moderator_app.core.review.retrain import compare_models
-
-        self.status_message.emit("Comparing the old and the new model…")
-        self.tasks.submit(compare_models, plan.old_model, output_dir, plan.config.validation_file or None,
-                          plan.held_out_file, key="compare", on_done=lambda found: self._compared(found, output_dir),
-                          on_error=lambda error: self._show_failure(error, "Cannot compare the models"))
-        return True
-
-    def _compared(self, comparisons, output_dir: str) -> None:
-        from moderator_app.gui.review.comparison_dialog import ComparisonDialog
-
-        self.comparison_ready.emit(comparisons)
-        self.comparison_dialog = ComparisonDialog(comparisons, self.retrain_plan.old_model, output_dir, self)
-        self.comparison_dialog.switch_requested.connect(self.switch_queue_model)
-        self.comparison_dialog.open()
-
-    def switch_queue_model(self, folder: str) -> None:
-        """Review the open queue with another model: it is loaded and the queue classified again."""
-        self.load_model(folder, self.model_panel.allow_pickle.isChecked())
 
     # ------------------------------------------------------------------------------ closing
     def can_close(self) -> bool:
