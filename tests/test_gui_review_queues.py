@@ -60,6 +60,7 @@ def test_a_queue_survives_closing_and_reopening_with_its_position_threshold_and_
 def test_a_decision_changed_twice_leaves_three_rows_undo_reverts_and_history_shows_them(qtbot, tab):
     classify(qtbot, tab, TEXTS[:3])
     tab.set_moderator("ann")
+    assert tab.window().moderator_button.text() == "Moderator: ann"
     select_rows(tab, [0])
     press(qtbot, tab, Qt.Key.Key_1)  # hate
     select_rows(tab, [0])

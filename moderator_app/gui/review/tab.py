@@ -323,6 +323,7 @@ def add_review_status(window, tab: ReviewTab) -> None:
 
     moderator.clicked.connect(change_moderator)
     tab.stats_changed.connect(lambda line: stats.setText(line.partition(" · ")[2]))
+    tab.stats_changed.connect(lambda _line: show_moderator())  # also after set_moderator()
     window.statusBar().insertPermanentWidget(0, stats)
     window.statusBar().insertPermanentWidget(1, moderator)
     window.moderator_button, window.review_stats = moderator, stats
