@@ -170,9 +170,11 @@ def test_retrain_from_decisions_fills_the_training_tab_and_offers_the_comparison
     form = window.training_tab.form
 
     def form_is_valid() -> bool:  # the form checks the base model in the background
+        from moderator_app.core.errors import UserError
+
         try:
             form.config()
-        except ValueError:
+        except (ValueError, UserError):
             return False
         return True
 
