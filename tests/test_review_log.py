@@ -267,3 +267,17 @@ def test_a_store_that_cannot_be_written_records_nothing_and_says_so(tmp_path):
         access.store().queues.create("q", ["a"])
     access.store().connection.execute("PRAGMA query_only = OFF")
     assert access.store().decisions() == []
+
+
+def test_uncertainty_of_a_multi_class_model_is_the_margin_of_its_two_most_probable_labels():
+    session = ReviewSession()
+    probabilities = np.array([[0.8, 0.1, 0.1], [0.4, 0.35, 0.25], [0.5, 0.1, 0.4], [0.0, 0.0, 0.0]])
+    names = ["a", "b", "c"]
+
+    def decide(probs, threshold):
+        labels = [names[int(row.argmax())] if row.any() else "" for row in probs]
+        return labels, np.where(probs.any(axis=1), probs.max(axis=1), np.nan)
+
+    session.load(["x", "y", "z", ""], probabilities, names, None, decide)
+    session.sort(SORT_UNCERTAINTY)
+    assert list(session.order) == [1, 2, 0, 3]  # margins 0.05, 0.1, 0.7; the empty text last
