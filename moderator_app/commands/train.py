@@ -7,18 +7,22 @@ help and its range come from the TrainingConfig field metadata; every failure le
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 
+from moderator_app.commands import train_launch
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, flag_for, report_failure
 from moderator_app.core.config import FIELD_SPECS, TrainingConfig
+from moderator_app.core.training import distributed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="training configuration (JSON) to start from")
     parser.add_argument("--resume", metavar="DIR",
                         help="continue a stopped run from its output folder (its saved configuration is used)")
+    train_launch.add_arguments(parser)
     for name, spec in FIELD_SPECS.items():
         if not spec["cli"]:
             continue
@@ -45,11 +49,22 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
 def run(args: argparse.Namespace) -> int:
     from moderator_app.commands.train_progress import ConsoleProgress
 
+    if train_launch.wants_launch(args):  # --nproc N: start N processes, each running this command
+        try:
+            config = None if args.resume else config_from_args(args)
+        except Exception as error:  # noqa: BLE001 - one line, as below
+            return report_failure("train", error)
+        return train_launch.launch(args, config)
+    process = distributed.process_label()  # "process 2 of 4" under torchrun, else ""
+    if not distributed.is_main_process():  # process 0 shows the progress and the results
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")
     stop = threading.Event()
     interrupted = []
 
     def on_interrupt(signum, frame):
         if stop.is_set():  # a second Ctrl-C: the user really wants out now
+            if process:  # torchrun forwards signals too, and kills what has not ended after its timeout
+                return
             raise KeyboardInterrupt
         interrupted.append(signum)
         stop.set()
@@ -74,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except Exception as error:  # the command's one error boundary: one line, never a traceback
         progress.close()
+        if process:  # say which process; leave the line where torchrun (and --nproc) reads it
+            return train_launch.report_process_failure(error, process)
         return report_failure("train", error)
     finally:
         for number, handler in previous.items():
@@ -81,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     progress.close()
     if result.reason == "stopped":
         print(f"Stopped at step {result.global_step}. Resume with:\n"
-              f"  moderator-app train --resume {result.output_dir}")
+              f"  moderator-app train --resume {result.output_dir}"
+              + (f" --nproc {os.environ['WORLD_SIZE']}" if process else ""))
         return EXIT_INTERRUPTED if interrupted else EXIT_OK
     best = result.best_metrics
     print(f"Best epoch {result.best_epoch}: validation loss {best['val_loss']:.4f}, accuracy "

@@ -36,6 +36,7 @@ class TrainerState:
     best_metrics: dict[str, Any] = field(default_factory=dict)
     epochs_without_improvement: int = 0
     skipped_steps: int = 0
+    world_size: int = 1  # training processes; a resumed run must use as many (core/training/distributed.py)
     history: list[dict[str, Any]] = field(default_factory=list)  # EpochEvents as dicts
 
 

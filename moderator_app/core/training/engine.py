@@ -20,7 +20,7 @@ from moderator_app.core.config import ConfigError, TrainingConfig
 from moderator_app.core.evaluation.operating_point import calibrate_trained_model
 from moderator_app.core.errors import OutputNotWritableError, UserError, describe_failure
 from moderator_app.core.hub import ensure_model_available, hub_reachable
-from moderator_app.core.training import base_model
+from moderator_app.core.training import base_model, distributed
 from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_state, restore_checkpoint,
                                                     save_checkpoint)
 from moderator_app.core.training.data import load_training_data
@@ -50,15 +50,23 @@ def train(config: TrainingConfig, on_event: EventCallback | None = None,
         if resume_from is not None:
             config = _config_for_resume(Path(resume_from))
         config.validate()
-        if resume_from is None:  # refuse an unusable output folder before spending time on the model
-            ensure_model_available(config.model_name_or_path)
-            RunFolder(config.output_dir).check_new_run(config.model_name_or_path, config.overwrite)
-        return _Run(config, listeners, stop_event or threading.Event(), resume=resume_from is not None).run()
+        # Under torchrun, join the other processes first: a failure after this reaches them as a lost peer.
+        cluster = distributed.join(config.device)
+        try:
+            if resume_from is None and cluster.is_main:  # refuse an unusable output folder before loading the model
+                ensure_model_available(config.model_name_or_path)
+                RunFolder(config.output_dir).check_new_run(config.model_name_or_path, config.overwrite)
+            return _Run(config, listeners, stop_event or threading.Event(), resume=resume_from is not None,
+                        cluster=cluster).run()
+        finally:
+            cluster.close()
     except Exception as error:
+        if distributed.is_peer_failure(error):
+            error = distributed.lost_peer_error()
         failure = describe_failure(error)
         for listener in listeners:
             listener(FailedEvent(failure.message))
-        raise
+        raise error
 
 
 def _config_for_resume(folder: Path) -> TrainingConfig:
@@ -95,7 +103,7 @@ def _absolute_if_local(name: str) -> str:
 
 class _Run:
     def __init__(self, config: TrainingConfig, listeners: list[EventCallback], stop_event: threading.Event,
-                 resume: bool):
+                 resume: bool, cluster: distributed.Cluster = distributed.Cluster()):
         for name in ("model_name_or_path", "train_file", "validation_file"):
             setattr(config, name, _absolute_if_local(getattr(config, name)))
         self.config = config
@@ -106,10 +114,13 @@ class _Run:
         self.output_dir = self.folder.path
         self.claimed = False  # whether this run has made the folder its own (only then may it clean up)
         self.created_folder = False
-        self.state = TrainerState()
+        self.cluster = cluster  # this process among the training processes (one, unless under torchrun)
+        self.state = TrainerState(world_size=cluster.world_size)
 
     # -------------------------------------------------------------------------------------------
     def emit(self, event: TrainingEvent, log: bool = True) -> None:
+        if not self.cluster.is_main:  # process 0 speaks for all of them
+            return
         if log:
             with open(self.folder.metrics_file, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(event_to_dict(event)) + "\n")
@@ -155,6 +166,9 @@ class _Run:
         hf_logging.disable_progress_bar()  # our callers show their own progress
         device = resolve_device(config.device)
         precision = resolve_precision(config.precision, device)
+        self.cluster.check_batch_size(config.train_batch_size)
+        if self.resume:  # before the long set-up: a different number of processes cannot resume
+            self.cluster.check_resume(load_trainer_state(self.folder.checkpoint).world_size)
         set_seed(config.seed)
 
         # ---- model and data, each checked before anything is written
@@ -191,38 +205,43 @@ class _Run:
             self.emit(StatusEvent("Restoring checkpoint…"), log=False)
             self.state = state = load_trainer_state(self.folder.checkpoint)
             restore_checkpoint(self.folder.checkpoint, model, optimizer, scheduler, scaler)
-            _truncate_metrics(self.folder.metrics_file, state.global_step)
-        else:
+            if self.cluster.is_main:
+                _truncate_metrics(self.folder.metrics_file, state.global_step)
+        elif self.cluster.is_main:  # only process 0 writes
             self._claim_output()
         self.emit(DataLoadedEvent(data.report.summary(), data.report.to_dict()))
 
         def save_state() -> None:
+            if not self.cluster.is_main:
+                return
             save_checkpoint(self.folder.checkpoint, model, tokenizer, optimizer, scheduler, scaler, state)
             self.emit(CheckpointEvent(str(self.folder.checkpoint), state.global_step,
                                       state.epoch + state.step_in_epoch / steps_per_epoch))
 
         def finish(reason: str) -> FinishedEvent:
-            if reason != "stopped":  # a finished run needs no resumable state; it is 3× the model's size
-                shutil.rmtree(self.folder.checkpoint, ignore_errors=True)
-            write_summary(self.output_dir, config, labels, state.best_epoch, state.best_metrics, state.history,
-                          reason, data.report.to_dict())
-            write_model_card(self.output_dir, config, labels, state.best_epoch, state.history, reason, precision)
-            if reason != "stopped" and state.best_epoch:  # the best epoch's weights are in the folder
-                calibrate_trained_model(self.output_dir, data.validation["text"], data.validation["label"],
-                                        config.threshold_rule, device, config.eval_batch_size)
+            if self.cluster.is_main:
+                if reason != "stopped":  # a finished run needs no resumable state; it is 3× the model's size
+                    shutil.rmtree(self.folder.checkpoint, ignore_errors=True)
+                write_summary(self.output_dir, config, labels, state.best_epoch, state.best_metrics, state.history,
+                              reason, data.report.to_dict())
+                write_model_card(self.output_dir, config, labels, state.best_epoch, state.history, reason, precision)
+                if reason != "stopped" and state.best_epoch:  # the best epoch's weights are in the folder
+                    calibrate_trained_model(self.output_dir, data.validation["text"], data.validation["label"],
+                                            config.threshold_rule, device, config.eval_batch_size)
             event = FinishedEvent(str(self.output_dir), state.best_epoch, state.best_metrics, reason,
                                   state.global_step, str(self.folder.checkpoint), state.skipped_steps)
             self.emit(event)
             return event
 
         # ---- the loop
+        trained = self.cluster.wrap(model, device)  # DDP over several processes; `model` is what is saved
         skipped_on_device = torch.zeros((), device=device)
         started, steps_this_session = time.perf_counter(), 0
         interval_started = started
 
         def report_steps(pending: list[tuple[Any, float, int]]) -> None:
             """Emit one StepEvent per pending step. The only host synchronisation of the loop."""
-            losses = torch.stack([item[0] for item in pending]).float().tolist()
+            losses = self.cluster.mean_of_weighted(torch.stack([item[0] for item in pending]).float()).tolist()
             now = time.perf_counter()
             samples_per_second = sum(item[2] for item in pending) / max(now - interval_started, 1e-9)
             seconds_per_step = (now - started) / steps_this_session
@@ -240,17 +259,20 @@ class _Run:
         while state.epoch < config.num_epochs:
             epoch_started = time.perf_counter()
             batches = _epoch_batches(train_lengths, config, state.epoch)[state.step_in_epoch:]
+            # This process's rows of each batch (all of them in a single process) and their loss weights.
+            own_rows, loss_weights = self.cluster.shares(batches)
             # A generator of its own: creating a DataLoader iterator draws a seed, and from the global
             # generator that draw would shift dropout's random numbers after a resume.
-            loader = torch.utils.data.DataLoader(train_set, batch_sampler=batches, collate_fn=collate,
+            loader = torch.utils.data.DataLoader(train_set, batch_sampler=own_rows, collate_fn=collate,
                                                  pin_memory=device == "cuda", generator=torch.Generator())
             model.train()
             pending: list[tuple[Any, float, int]] = []  # (loss on device, learning rate, batch size)
-            for batch in loader:
+            for batch, loss_weight, whole_batch in zip(loader, loss_weights, batches):
                 batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
                 learning_rate = scheduler.get_last_lr()[0]
+                self.cluster.seed_step(config.seed, state.global_step)
                 with torch.autocast(**autocast):
-                    loss = model(**batch).loss
+                    loss = trained(**batch).loss * loss_weight
                 scaler.scale(loss).backward()
                 if config.max_grad_norm > 0:
                     scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
@@ -265,18 +287,21 @@ class _Run:
                 state.global_step += 1
                 state.step_in_epoch += 1
                 steps_this_session += 1
-                pending.append((loss.detach(), learning_rate, len(batch["labels"])))
+                pending.append((loss.detach(), learning_rate, len(whole_batch)))
                 mid_epoch = state.step_in_epoch < steps_per_epoch
-                if len(pending) >= config.logging_steps or not mid_epoch or self.stop_event.is_set():
+                # Agreed by all processes (a stop on any of them stops all after this same step).
+                stopping = self.cluster.any_rank(self.stop_event.is_set())
+                if len(pending) >= config.logging_steps or not mid_epoch or stopping:
                     report_steps(pending)
                     pending, interval_started = [], time.perf_counter()
-                if self.stop_event.is_set() and mid_epoch:  # may have been set by a listener just now
+                    stopping = self.cluster.any_rank(self.stop_event.is_set())  # a listener may have asked just now
+                if stopping and mid_epoch:
                     save_state()
                     return finish("stopped")
 
             # ---- end of epoch: evaluate, keep the best weights, decide whether to go on
             metrics, val_loss = _evaluate(model, val_set, val_lengths, collate, config, device, autocast,
-                                          len(labels))
+                                          len(labels), self.cluster)
             _check_finite(val_loss, f"the validation loss after epoch {state.epoch + 1}", config)
             improved = state.best_val_loss is None or val_loss < state.best_val_loss
             epoch_event = EpochEvent(
@@ -286,9 +311,10 @@ class _Run:
                 confusion_matrix=metrics.confusion_matrix, labels=labels,
                 seconds=time.perf_counter() - epoch_started, is_best=improved)
             state.history.append(asdict(epoch_event))
-            if improved:
+            if improved and self.cluster.is_main:
                 model.save_pretrained(self.output_dir)
                 tokenizer.save_pretrained(self.output_dir)
+            if improved:
                 state.best_val_loss, state.best_epoch = val_loss, state.epoch + 1
                 state.best_metrics = {"val_loss": val_loss, "accuracy": metrics.accuracy,
                                       "precision": metrics.precision, "recall": metrics.recall, "f1": metrics.f1}
@@ -301,7 +327,7 @@ class _Run:
             patience = config.early_stopping_patience
             if patience and state.epochs_without_improvement >= patience:
                 return finish("early_stopping")
-            if self.stop_event.is_set():
+            if self.cluster.any_rank(self.stop_event.is_set()):
                 save_state()
                 return finish("stopped")
             if config.save_checkpoint_every_epoch and state.epoch < config.num_epochs:
@@ -344,17 +370,21 @@ def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int) -> li
     return [order[start:start + size] for start in range(0, len(order), size)]
 
 
-def _evaluate(model, val_set, lengths: list[int], collate, config: TrainingConfig, device: str, autocast: dict, num_labels: int):
-    """Validation loss (mean over examples) and metrics; batches of similar length, one host transfer."""
+def _evaluate(model, val_set, lengths: list[int], collate, config: TrainingConfig, device: str, autocast: dict, num_labels: int,
+              cluster: distributed.Cluster = distributed.Cluster()):
+    """Validation loss (mean over examples) and metrics; batches of similar length, one host transfer.
+    Over several processes, each evaluates its share of the batches and all predictions are gathered."""
     import torch
 
     model.eval()
     by_length = sorted(range(len(val_set)), key=lengths.__getitem__)
     batches = [by_length[start:start + config.eval_batch_size] for start in range(0, len(by_length), config.eval_batch_size)]
+    batches = cluster.own_batches(batches)
     loader = torch.utils.data.DataLoader(val_set, batch_sampler=batches, collate_fn=collate,
                                          generator=torch.Generator())
     loss_sum = torch.zeros((), device=device)
-    all_labels, all_predictions = [], []
+    all_labels = [torch.empty(0, dtype=torch.long, device=device)]  # a process may have no batch
+    all_predictions = [torch.empty(0, dtype=torch.long, device=device)]
     with torch.inference_mode(), torch.autocast(**autocast):
         for batch in loader:
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
@@ -364,8 +394,9 @@ def _evaluate(model, val_set, lengths: list[int], collate, config: TrainingConfi
             all_labels.append(labels)
             all_predictions.append(logits.argmax(dim=-1))
     model.train()
-    metrics = metrics_from_predictions(torch.cat(all_labels), torch.cat(all_predictions), num_labels)
-    return metrics, loss_sum.item() / len(val_set)
+    labels, predictions = cluster.gather(torch.cat(all_labels)), cluster.gather(torch.cat(all_predictions))
+    metrics = metrics_from_predictions(labels, predictions, num_labels)
+    return metrics, cluster.sum(loss_sum).item() / len(val_set)
 
 
 def _found_inf(scaler, optimizer):

@@ -1,0 +1,40 @@
+"""Started by torchrun in tests/test_distributed.py: the training engine on one of several processes,
+with a stop requested on a chosen process after a chosen number of steps.
+
+    python -m torch.distributed.run --nproc-per-node 2 tests/distributed_worker.py CONFIG.json RANK STEP
+"""
+
+import json
+import os
+import sys
+import threading
+
+from moderator_app.core.config import TrainingConfig
+from moderator_app.core.training.engine import train
+
+
+class StopAfterSteps(threading.Event):
+    """Set once the engine has asked `steps` times; with logging_steps beyond an epoch's length the
+    engine asks once per step, so the stop request comes after exactly that step."""
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.asked, self.steps = 0, steps
+
+    def is_set(self) -> bool:
+        self.asked += 1
+        if self.asked >= self.steps:
+            self.set()
+        return super().is_set()
+
+
+def main() -> None:
+    config_path, stop_rank, stop_step = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    rank = int(os.environ["RANK"])
+    stop = StopAfterSteps(stop_step) if rank == stop_rank else threading.Event()
+    result = train(TrainingConfig.load(config_path), stop_event=stop)
+    print(json.dumps({"rank": rank, "reason": result.reason, "global_step": result.global_step}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
