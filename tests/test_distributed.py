@@ -214,3 +214,29 @@ def _process_with_rank(ancestor: int, rank: int) -> int:
             if parent == ancestor:
                 return int(entry.name)
     raise AssertionError(f"no process with RANK={rank} under {ancestor}")
+
+
+def test_the_app_trains_on_two_processes_hears_process_0_once_and_stops_them_all(model_without_dropout, data,
+                                                                                 tmp_path):
+    """The desktop app's path: its training process starts two through torchrun's launcher API."""
+    import threading
+
+    from moderator_app.core.training.events import DataLoadedEvent, FinishedEvent, StepEvent
+    from moderator_app.core.training.process import train_in_subprocess
+
+    stop, seen = threading.Event(), []
+
+    def on_event(event):
+        seen.append(event)
+        if isinstance(event, DataLoadedEvent):  # Stop as soon as the run starts: all processes stop together
+            stop.set()
+
+    output = tmp_path / "out"
+    result = train_in_subprocess(settings(model_without_dropout, data, output, num_epochs=6, logging_steps=1),
+                                 on_event, stop, processes=2)
+    assert result.reason == "stopped" and result.global_step < 60
+    steps = [event.global_step for event in seen if isinstance(event, StepEvent)]
+    assert steps == list(range(1, result.global_step + 1))  # process 0's events, each once, in order
+    assert [type(event) for event in seen].count(FinishedEvent) == 1
+    assert (output / "checkpoint" / "trainer_state.json").exists()
+    assert json.loads((output / "checkpoint" / "trainer_state.json").read_text())["world_size"] == 2

@@ -38,8 +38,9 @@ class TrainingProcessError(UserError):
 
 def train_in_subprocess(config: TrainingConfig, on_event: EventCallback | None = None,
                         stop_event: threading.Event | None = None,
-                        resume_from: str | Path | None = None) -> FinishedEvent:
-    """Run `engine.train` in a new process; same arguments, events, result and exceptions.
+                        resume_from: str | Path | None = None, processes: int = 1) -> FinishedEvent:
+    """Run `engine.train` in a new process; same arguments, events, result and exceptions. With
+    `processes` > 1, that process starts as many data-parallel ones (core/training/local_processes.py).
 
     Events reach `on_event` on the calling thread, in order. Setting `stop_event` stops the run
     after the step in flight, as with `engine.train`. An exception raised by the engine is raised
@@ -47,8 +48,10 @@ def train_in_subprocess(config: TrainingConfig, on_event: EventCallback | None =
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     child_stop = context.Event()
-    process = context.Process(target=_run_child, name="moderator-app-training", daemon=True,
-                              args=(config, sender, child_stop, None if resume_from is None else str(resume_from)))
+    # Several processes: this one starts them, which a daemonic process may not (it is joined below anyway).
+    process = context.Process(target=_run_child, name="moderator-app-training", daemon=processes == 1,
+                              args=(config, sender, child_stop, None if resume_from is None else str(resume_from),
+                                    processes))
     process.start()
     sender.close()  # the child holds the only sending end now: its exit ends the pipe
     try:
@@ -92,14 +95,19 @@ def _ended_without_result(process: multiprocessing.process.BaseProcess) -> Train
         "start again; a stopped or interrupted run keeps its last checkpoint for Resume.")
 
 
-def _run_child(config: TrainingConfig, sender: Connection, stop: threading.Event, resume_from: str | None) -> None:
+def _run_child(config: TrainingConfig, sender: Connection, stop: threading.Event, resume_from: str | None,
+               processes: int = 1) -> None:
     # Ctrl-C in the terminal that started the app reaches this process too; the app decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         from moderator_app.core.training.engine import train
+        from moderator_app.core.training.local_processes import train_on_processes
 
-        result = train(config, on_event=lambda event: sender.send(("event", event)), stop_event=stop,
-                       resume_from=resume_from)
+        on_event = lambda event: sender.send(("event", event))  # noqa: E731
+        if processes > 1:
+            result = train_on_processes(config, processes, on_event, stop_event=stop, resume_from=resume_from)
+        else:
+            result = train(config, on_event=on_event, stop_event=stop, resume_from=resume_from)
         message = ("finished", result)
     except BaseException as error:  # the parent raises it; nothing may die silently here
         message = ("error", _portable(error))
