@@ -240,3 +240,23 @@ def test_the_app_trains_on_two_processes_hears_process_0_once_and_stops_them_all
     assert [type(event) for event in seen].count(FinishedEvent) == 1
     assert (output / "checkpoint" / "trainer_state.json").exists()
     assert json.loads((output / "checkpoint" / "trainer_state.json").read_text())["world_size"] == 2
+
+
+def test_the_form_offers_gpus_to_use_only_with_more_than_one_gpu(qtbot):
+    from moderator_app.gui.common.checks import DeviceInfo
+    from moderator_app.gui.common.tasks import BackgroundTasks
+    from moderator_app.gui.training.form import TrainingForm
+
+    form = TrainingForm(BackgroundTasks())
+    qtbot.addWidget(form)
+    form.show()
+    choices = [("auto", "Auto (CUDA)"), ("cuda", "CUDA: two GPUs"), ("cpu", "CPU")]
+    form._devices_ready(DeviceInfo(choices=choices[2:], auto_resolves_to="cpu", bf16={}, gpu_count=0))
+    assert not form.gpu_count.isVisible() and form.processes() == 1
+
+    form._devices_ready(DeviceInfo(choices=choices, auto_resolves_to="cuda", bf16={}, gpu_count=2))
+    assert form.gpu_count.isVisible() and form.gpu_count.maximum() == 2
+    form.gpu_count.setValue(2)
+    assert form.processes() == 2
+    form.fields["device"].set_value("cpu")  # CPU processes are for the command line
+    assert form.processes() == 1

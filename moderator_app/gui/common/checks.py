@@ -16,6 +16,7 @@ class DeviceInfo:
     choices: list[tuple[str, str]]  # (device id, description), "auto" first
     auto_resolves_to: str
     bf16: dict[str, bool]  # device id -> supports bf16
+    gpu_count: int = 0  # CUDA GPUs: more than one offers data-parallel training
 
     def describe(self, device: str) -> str:
         return dict(self.choices).get(device, device)
@@ -34,7 +35,10 @@ def probe_devices() -> DeviceInfo:
             bf16[device] = bool(bf16_supported(real))
         except Exception:
             bf16[device] = False
-    return DeviceInfo(choices=choices, auto_resolves_to=resolved, bf16=bf16)
+    import torch
+
+    return DeviceInfo(choices=choices, auto_resolves_to=resolved, bf16=bf16,
+                      gpu_count=torch.cuda.device_count() if torch.cuda.is_available() else 0)
 
 
 @dataclass

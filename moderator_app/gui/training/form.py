@@ -20,6 +20,7 @@ from moderator_app.gui.common.errors import setting_label_for_gui
 from moderator_app.gui.common.fields import ChoiceField, FieldEditor, connect_all, editor_for
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.data_checks import DataChecks, single_shot
+from moderator_app.gui.training.gpu_count import GpuCountField
 
 FORM_FIELDS = [name for name, spec in FIELD_SPECS.items() if spec["form"]]
 SECTION_TITLES = {"data": "Data", "model": "Model", "training": "Training", "hardware": "Hardware",
@@ -59,6 +60,9 @@ class TrainingForm(QWidget):
             names = SECTION_ORDER.get(section) or [name for name in FORM_FIELDS
                                                    if FIELD_SPECS[name]["section"] == section]
             group = self._group(title, names)
+            if section == "hardware":
+                self.gpu_count = GpuCountField()  # "GPUs to use", shown when more than one GPU is detected
+                self.gpu_count.add_to(group.layout())
             if section == "advanced":
                 self.advanced = group
                 self.advanced_toggle = _disclosure("Advanced settings", group)
@@ -131,6 +135,10 @@ class TrainingForm(QWidget):
             except ValueError as error:
                 raise ConfigError(name, str(error)) from None
         return TrainingConfig(**self.values())
+
+    def processes(self) -> int:
+        """How many processes (GPUs) a run started from this form trains on."""
+        return self.gpu_count.processes(self.fields["device"].value())
 
     def config(self) -> TrainingConfig:
         """The form's configuration; raises a UserError (ConfigError naming every invalid field) when the
@@ -271,6 +279,7 @@ class TrainingForm(QWidget):
             choices.append((current, f"{DEVICE_LABELS.get(current, current)} (not available)"))
         field.set_choices(choices)
         field.set_value(current)
+        self.gpu_count.set_gpu_count(info.gpu_count)
         self.devices_detected.emit(info)
         self._revalidate()
 

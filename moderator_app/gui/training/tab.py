@@ -31,10 +31,13 @@ SPLITTER_KEY = "training/splitter"
 MONITOR_SPLITTER_KEY = "training/monitor-splitter"
 
 
-def run_training(config: TrainingConfig, resume_from: str | None, stop: threading.Event, report, _cancelled):
+def run_training(config: TrainingConfig, resume_from: str | None, stop: threading.Event, report, _cancelled,
+                 processes: int = 1):
     """Job: one training (or resumed) run in a child process; each engine event is reported. Stop is
-    `stop`, not a cancel: a stopped run still returns its FinishedEvent (with a checkpoint)."""
-    return train_in_subprocess(config, on_event=report, stop_event=stop, resume_from=resume_from)
+    `stop`, not a cancel: a stopped run still returns its FinishedEvent (with a checkpoint). With
+    `processes` > 1 (GPUs to use), the child starts that many data-parallel processes."""
+    return train_in_subprocess(config, on_event=report, stop_event=stop, resume_from=resume_from,
+                               processes=processes)
 
 
 class TrainingTab(QWidget):
@@ -235,7 +238,8 @@ class TrainingTab(QWidget):
         self.pages.setCurrentWidget(self.monitor)
 
         self._stop = threading.Event()
-        self.run_worker = ReportingWorker(run_training, config, resume_from, self._stop)
+        self.run_worker = ReportingWorker(run_training, config, resume_from, self._stop,
+                                          processes=self.form.processes())
         self._set_running(True)
         self.status_message.emit("Resuming training…" if resume_from else "Training started…")
         self.run_tasks.start(self.run_worker, on_progress=self.monitor.handle_event, on_done=self._on_succeeded,
