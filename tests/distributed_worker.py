@@ -2,12 +2,15 @@
 with a stop requested on a chosen process after a chosen number of steps.
 
     python -m torch.distributed.run --nproc-per-node 2 tests/distributed_worker.py CONFIG.json RANK STEP
+
+Each process writes its result to result-RANK.json beside CONFIG.json.
 """
 
 import json
 import os
 import sys
 import threading
+from pathlib import Path
 
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.training.engine import train
@@ -33,7 +36,9 @@ def main() -> None:
     rank = int(os.environ["RANK"])
     stop = StopAfterSteps(stop_step) if rank == stop_rank else threading.Event()
     result = train(TrainingConfig.load(config_path), stop_event=stop)
-    print(json.dumps({"rank": rank, "reason": result.reason, "global_step": result.global_step}), flush=True)
+    # A file per process: two processes printing to one pipe may interleave their lines.
+    Path(config_path).with_name(f"result-{rank}.json").write_text(
+        json.dumps({"rank": rank, "reason": result.reason, "global_step": result.global_step}))
 
 
 if __name__ == "__main__":
