@@ -14,7 +14,8 @@ import pytest
 
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.training.distributed import Cluster
-from moderator_app.core.training.engine import TrainingError, train
+from moderator_app.core.errors import SettingsError
+from moderator_app.core.training.engine import train
 from tiny_models import synthetic_rows, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,7 +144,7 @@ def test_a_stop_on_one_process_checkpoints_once_and_resuming_reproduces_the_loss
                        {"rank": 1, "reason": "stopped", "global_step": 6}]
     assert len(events(stopped, "checkpoint")) == 1 and (stopped / "checkpoint").is_dir()
 
-    with pytest.raises(TrainingError, match="stopped while training on 2 processes and is now resumed on one process"):
+    with pytest.raises(SettingsError, match="stopped while training on 2 processes and is now resumed on one process"):
         train(TrainingConfig(), resume_from=stopped)
 
     resumed = moderator_app("--resume", str(stopped), "--nproc", "2")
@@ -170,7 +171,9 @@ def test_dropout_draws_depend_on_seed_step_and_process_only():
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the second process through /proc")
 def test_a_process_that_dies_makes_the_others_exit_with_a_clear_message(tiny_model_dir, data, tmp_path):
     output = tmp_path / "out"
-    settings(tiny_model_dir, data, output, num_epochs=50, logging_steps=1).save(tmp_path / "config.json")
+    # Batches of 2: an epoch of 79 steps, so that the process dies long before the first epoch ends.
+    settings(tiny_model_dir, data, output, num_epochs=50, logging_steps=1, train_batch_size=2).save(
+        tmp_path / "config.json")
     launcher = subprocess.Popen([sys.executable, "-m", "moderator_app", "train", "--nproc", "2", "--config",
                                  str(tmp_path / "config.json")], cwd=REPO, env=environment(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -188,7 +191,8 @@ def test_a_process_that_dies_makes_the_others_exit_with_a_clear_message(tiny_mod
     assert launcher.returncode == 1
     assert "training process 2 of 2 was killed by signal 9" in stderr
     assert "Traceback" not in stderr
-    assert len(events(output, "epoch")) < 50
+    # A run that fails before its first epoch ends leaves nothing behind; in no case a finished run.
+    assert not output.exists() or not events(output, "finished")
 
 
 def _has_steps(output: Path) -> bool:
