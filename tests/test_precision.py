@@ -183,3 +183,11 @@ def test_review_model_panel_shows_the_precision():
     info = ModelInfo(model_id="m", labels=["hate", "not-hate"], positive_label="hate", base_model="b", device="cpu",
                      max_length=64, precision="bf16, chosen by auto: this CPU computes bf16 natively (AMX-BF16)")
     assert "Precision: bf16, chosen by auto" in describe_info(info)
+
+
+def test_train_prints_the_precision_it_will_run_in():
+    from moderator_app.commands.train import describe_precision
+
+    assert describe_precision(TrainingConfig(device="cpu", precision="fp32")) == "Precision: fp32, as set: full precision"
+    assert describe_precision(TrainingConfig(device="cpu")).startswith("Precision: ")
+    assert "chosen by auto" in describe_precision(TrainingConfig(device="cpu"))
