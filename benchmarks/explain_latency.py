@@ -52,7 +52,8 @@ def main() -> int:
         return 0
     import torch
 
-    from moderator_app.gui.review.workers import explain_text, load_model
+    from moderator_app.core.inference.shared_model import explain_text
+    from moderator_app.gui.review.workers import load_model
 
     warm_up, *texts = thirty_word_texts(args.texts)
     with tempfile.TemporaryDirectory(prefix="explain-latency-") as scratch:
