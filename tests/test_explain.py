@@ -1,6 +1,7 @@
 import pytest
 
 from moderator_app.core.inference.explain import explain
+from test_inference import tiny_classifier_dir  # noqa: F401 (fixture)
 
 
 def keyword_model(texts):
@@ -61,3 +62,20 @@ def test_a_text_whose_words_barely_matter_is_shaded_faintly(qapp):
     view = ExplanationView(model_tasks=None)  # shows a finished explanation: no jobs
     view.show_explanation(Explained(text, "hate", 1, 0.02, influences), "P(hate)")
     assert "at most 0.005" in view.title.text()
+
+
+def test_the_review_worker_explains_in_as_few_forward_passes_as_the_token_budget_allows(tiny_classifier_dir):
+    """A tweet's occlusions take one forward pass; a 100-word text's 101 variants two (three before: the
+    classifier's default batch of 64 texts capped them at 64 × 64 tokens)."""
+    from moderator_app.core.inference.shared_model import explain_text, load_model
+    from tiny_models import NEUTRAL_WORDS
+
+    handle = load_model(str(tiny_classifier_dir), device="cpu")
+    handle.classifier.max_length = 512  # it was trained at 64 tokens; a long text must not be cut here
+    passes = []
+    handle.classifier.model.register_forward_hook(lambda module, args, kwargs_or_output: passes.append(1))
+    for words, most in ((20, 1), (100, 2)):
+        passes.clear()
+        text = " ".join(NEUTRAL_WORDS[index % len(NEUTRAL_WORDS)] for index in range(words))
+        explained = explain_text(handle, text, 0)
+        assert len(explained.influences) == words and len(passes) <= most
