@@ -78,7 +78,7 @@ def peak_rss_mib(model: Path, source: Path, output: Path, precision: str = "auto
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"moderator-app label failed: {process.stderr.read().decode()[-2000:]}")
-    used = re.search(r"; on \S+ in (.+)$", process.stderr.read().decode(), re.MULTILINE)
+    used = re.search(r"; on \S+ in (.+?)(?:; |$)", process.stderr.read().decode(), re.MULTILINE)
     process.stderr.close()
     return usage.ru_maxrss / 1024, seconds, used.group(1).strip() if used else "unknown"  # Linux reports KiB
 

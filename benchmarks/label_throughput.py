@@ -101,7 +101,7 @@ def run_label_command(model: Path, source: Path, output: Path, precision: str = 
     if result.returncode != 0:
         raise SystemExit(f"moderator-app label failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
     labelling = re.search(r" in ([0-9.]+) s ", result.stdout)
-    used = re.search(r"; on \S+ in (.+)$", result.stderr, re.MULTILINE)
+    used = re.search(r"; on \S+ in (.+?)(?:; |$)", result.stderr, re.MULTILINE)
     return seconds, float(labelling.group(1)), used.group(1).strip() if used else "unknown"
 
 

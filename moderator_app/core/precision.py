@@ -119,7 +119,7 @@ def training_precision(choice: str, device: str, hardware: Hardware | None = Non
         if kind == "cuda":
             return Precision("fp16", device, "chosen by auto: fp16 mixed precision with loss scaling "
                                              "on CUDA, the recipe's native AMP")
-        return _auto_off_cuda(device, _hardware(hardware, kind), "; fp32 master weights")
+        return _auto_off_cuda(device, _hardware(hardware, kind), ", fp32 master weights")
     if choice == "fp16":
         if kind != "cuda":
             raise SettingsError(f"fp16 mixed precision needs a CUDA GPU; this run is on {_device_words(kind)}.",
@@ -192,7 +192,7 @@ def _bf16(device: str, hardware: Hardware, reason: str) -> Precision:
         raise SettingsError(f"bf16 is not available on {_device_words(kind)}.", "Set {precision} to auto or fp32.",
                             setting="precision")
     if kind == "cpu" and hardware.cpu_bf16 is None:
-        reason += f"; this CPU has {NO_NATIVE_BF16}, so it is emulated and several times slower than fp32"
+        reason += f" — this CPU has {NO_NATIVE_BF16}, so it is emulated and several times slower than fp32"
     return Precision("bf16", device, reason)
 
 
