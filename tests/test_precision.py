@@ -3,6 +3,7 @@ master weights and predicts what fp32 predicts."""
 
 from __future__ import annotations
 
+import sys
 import types
 
 import pytest
@@ -160,13 +161,14 @@ def test_bf16_inference_agrees_with_fp32(tiny_classifier_dir):
     assert not np.array_equal(full_probabilities, half_probabilities)  # bf16 really ran
 
 
-def test_label_and_classify_offer_and_print_the_precision(tiny_classifier_dir, tmp_path, capsys):
+def test_label_and_classify_offer_and_print_the_precision(tiny_classifier_dir, tmp_path, capsys, monkeypatch):
     from moderator_app.cli import main
 
     for command in ("label", "classify"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "--precision {auto,bf16,fp32}" in capsys.readouterr().out
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)  # a person at a terminal
     assert main(["classify", "vermin scum", "--model", str(tiny_classifier_dir), "--precision", "bf16",
                  "--device", "cpu"]) == 0
     captured = capsys.readouterr()
