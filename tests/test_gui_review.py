@@ -350,7 +350,9 @@ def test_explanation_for_the_selected_row(qtbot, tab):
     strongest = max(explained.influences, key=lambda word: word.influence)
     assert strongest.word in HATEFUL_WORDS and strongest.influence > 0
     html = tab.explanation.browser.toHtml()
-    assert "vermin" in html and "background-color" in html
+    # Shaded by the absolute change in probability: the saturated tiny model moves it by < 0.001, left unshaded.
+    assert "vermin" in html and ("background-color" in html) == (strongest.influence >= 0.001)
+    assert f"at most {strongest.influence:.3f}" in tab.explanation.title.text()
     assert "Strongest: vermin +" in tab.explanation.status.text()
 
 
@@ -501,3 +503,12 @@ def test_a_classification_during_batch_labelling_waits_for_one_batch_not_the_fil
     with qtbot.waitSignal(tab.batch_ended, timeout=TIMEOUT_MS) as ended:
         tab.cancel_batch()
     assert ended.args == ["cancelled"]
+
+
+def test_precision_choice_reloads_the_model_and_is_shown(qtbot, tab):
+    assert f"Precision: {tab.handle.classifier.precision.name}, chosen by auto" in tab.model_panel.details.text()
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.model_panel.precision.setCurrentIndex(tab.model_panel.precision.findData("bf16"))
+    assert tab.handle.classifier.precision.name == "bf16"
+    assert "Precision: bf16, as set" in tab.model_panel.details.text()
+    assert settings.load_value("review/precision") == "bf16"

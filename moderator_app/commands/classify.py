@@ -48,6 +48,8 @@ def classify(args: argparse.Namespace) -> None:
     from moderator_app.core.inference.labelling import ModelOutputError, check_threshold
 
     classifier = load_classifier(args)
+    if sys.stderr.isatty():  # the model and its precision for a person; a script's stderr stays empty on success
+        print(f"Model {classifier.describe()}", file=sys.stderr)
     threshold = decision_threshold(args, classifier)
     check_threshold(classifier, threshold)
     score_name = f"P({classifier.positive_label})" if classifier.is_binary else None

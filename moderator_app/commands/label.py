@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
+from moderator_app.core.precision import INFERENCE_PRECISIONS  # plain Python: --help stays instant
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 ONLINE_MODEL_HINT = "valurank/distilroberta-hatespeech"
@@ -50,6 +51,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="texts per forward pass (default: 64 on the CPU, 256 on a GPU); long texts go "
                              "in smaller batches of at most N × 64 tokens")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="where the model runs")
+    parser.add_argument("--precision", choices=INFERENCE_PRECISIONS, default="auto",
+                        help="number format of the model's arithmetic: auto is bf16 on a CPU that computes it "
+                             "natively (AMX, AVX-512 BF16, Arm BF16), fp16 on a CUDA GPU, fp32 elsewhere "
+                             "(default: auto; the choice and why are printed)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load pickle weights (pytorch_model.bin), with weights_only; only for models "
                              "whose source you trust")
@@ -75,7 +80,7 @@ def load_classifier(args: argparse.Namespace):
     quiet_transformers()
     from moderator_app.core.inference.classifier import Classifier
 
-    return Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle)
+    return Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle, precision=args.precision)
 
 
 def decision_threshold(args: argparse.Namespace, classifier) -> float | None:

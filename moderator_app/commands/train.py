@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
         if config is not None:
             print(f"Base model: {config.model_name_or_path}   output: {config.output_dir}")
+            print(describe_precision(config))
         result = train(config or TrainingConfig(), progress.on_event, stop, resume_from=args.resume)
     except KeyboardInterrupt:
         progress.close()
@@ -107,3 +108,15 @@ def run(args: argparse.Namespace) -> int:
           + (f"; {result.skipped_steps} fp16 steps skipped on overflow" if result.skipped_steps else ""))
     print(f"Model saved to {result.output_dir}")
     return EXIT_OK
+
+
+def describe_precision(config: TrainingConfig) -> str:
+    """"Precision: bf16, chosen by auto: …": what the engine will run in and why (the same core rule)."""
+    from moderator_app.core.devices import resolve_device
+    from moderator_app.core.errors import UserError
+    from moderator_app.core.precision import training_precision
+
+    try:
+        return f"Precision: {training_precision(config.precision, resolve_device(config.device)).describe()}"
+    except (RuntimeError, UserError) as error:  # the engine reports it as the run's failure
+        return f"Precision: {config.precision} ({error})"

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from moderator_app.core.errors import SettingsError
+from moderator_app.core.precision import TRAINING_PRECISIONS, precision_conflict
 
-PRECISIONS = ("auto", "fp16", "bf16", "fp32")
+PRECISIONS = TRAINING_PRECISIONS
 DEVICES = ("auto", "cuda", "mps", "cpu")
 SCHEDULERS = ("linear", "cosine", "constant_with_warmup", "constant")
 SECTIONS = ("data", "model", "training", "hardware", "output", "advanced")
@@ -141,8 +142,9 @@ class TrainingConfig:
         "auto", "Device", "Where to train: auto picks CUDA, then Apple MPS, then the CPU.", section="hardware",
         choices={"auto": "Auto", "cuda": "CUDA GPU", "mps": "Apple MPS", "cpu": "CPU"})
     precision: str = setting(
-        "auto", "Precision", "auto: fp16 mixed precision on CUDA (the recipe's native AMP), fp32 elsewhere.",
-        section="hardware", choices={"auto": "Auto (fp16 on CUDA, fp32 elsewhere)",
+        "auto", "Precision", "auto: fp16 mixed precision on CUDA (the recipe's native AMP), bf16 on a CPU that "
+        "computes it natively (AMX, AVX-512 BF16, Arm BF16), fp32 elsewhere. Weights stay fp32.",
+        section="hardware", choices={"auto": "Auto (fp16 on CUDA, bf16 on a CPU with native bf16, else fp32)",
                                      "fp16": "fp16 mixed precision (CUDA)", "bf16": "bf16 mixed precision",
                                      "fp32": "fp32 (full precision)"})
     # Speed switches; none changes what is computed, only batch composition and layout
@@ -167,9 +169,10 @@ class TrainingConfig:
             problem = _field_problem(spec, getattr(self, spec.name), require_data)
             if problem:
                 found[spec.name] = problem
-        if "precision" not in found and "device" not in found and self.device == "cpu" \
-                and self.precision == "fp16":
-            found["precision"] = "fp16 needs a CUDA GPU; use fp32 or bf16 on the CPU"
+        if "precision" not in found and "device" not in found:
+            conflict = precision_conflict(self.precision, self.device)  # core.precision: the one rule
+            if conflict:
+                found["precision"] = conflict
         if "threshold_rule" not in found:
             from moderator_app.core.evaluation.threshold_rule import RULE_FORMS, parse_threshold_rule
 

@@ -41,11 +41,3 @@ def describe(device: str) -> str:
     if device == "mps":
         return "Apple MPS"
     return f"CPU ({torch.get_num_threads()} threads)"
-
-
-def bf16_supported(device: str) -> bool:
-    import torch
-
-    if device == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return device == "cpu"

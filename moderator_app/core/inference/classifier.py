@@ -6,7 +6,6 @@ transformers are imported inside the functions that need them, so importing this
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import numpy as np
 
 from moderator_app.core.errors import ModelNotUsableError, is_out_of_memory
 from moderator_app.core.hub import ensure_model_available, hub_reachable
+from moderator_app.core.precision import Precision, inference_precision
 
 # Sorting by length only pays off within a group of texts, and the group's token ids are held in
 # memory: a few thousand texts keeps that small while batches of similar length are easy to form.
@@ -89,10 +89,13 @@ class Classifier:
     and `max_length` describe it; predict() classifies texts."""
 
     def __init__(self, model, tokenizer, device: str, name_or_path: str, *, max_length: int,
-                 base_model: str, training_summary: dict | None, operating_point=None):
+                 base_model: str, training_summary: dict | None, operating_point=None,
+                 precision: Precision | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
+        # The weights stay fp32; predictions run under autocast at this precision (core.precision's rule).
+        self.precision = precision or Precision("fp32", device, "as set: full precision")
         self.name_or_path = name_or_path
         self.max_length = max_length
         self.base_model = base_model
@@ -110,12 +113,14 @@ class Classifier:
     # ------------------------------------------------------------------------------- loading
     @classmethod
     def load(cls, name_or_path: str | Path, device: str = "auto", allow_pickle: bool = False,
-             max_length: int | None = None) -> "Classifier":
+             max_length: int | None = None, precision: str = "auto") -> "Classifier":
         """Load a folder written by `moderator-app train`, any Hugging Face classifier folder, or a
         hub id (downloaded when online). Weights must be safetensors unless `allow_pickle`, and
         even then a pickle is loaded with `weights_only`. Custom model code is never run.
+        `precision` (auto, bf16, fp32) is resolved by core.precision.inference_precision.
 
-        Raises ModelNotAvailableError (not downloaded and offline) or ModelLoadError."""
+        Raises ModelNotAvailableError (not downloaded and offline), ModelLoadError, or SettingsError
+        (a precision this device cannot run)."""
         name = str(name_or_path)
         ensure_model_available(name)
         folder = Path(name).expanduser()
@@ -134,6 +139,7 @@ class Classifier:
             device = resolve_device(device)
         except RuntimeError as error:  # the device asked for is not there
             raise ModelLoadError(str(error), "Choose another {device}.", setting="device") from None
+        resolved_precision = inference_precision(precision, device)  # before the slow load
         # A cached hub model with the hub out of reach: load from the cache at once instead of
         # letting transformers retry the network.
         local_only = not is_folder and not hub_reachable()
@@ -184,7 +190,7 @@ class Classifier:
         if max_length is None:
             max_length = default_max_length(tokenizer, model.config, training_config.get("max_length"))
         return cls(model, tokenizer, device, name, max_length=int(max_length), base_model=str(base_model),
-                   training_summary=training_summary, operating_point=operating_point)
+                   training_summary=training_summary, operating_point=operating_point, precision=resolved_precision)
 
     @property
     def positive_label(self) -> str | None:
@@ -280,32 +286,25 @@ class Classifier:
         lengths = np.array([len(ids) for ids in encoded["input_ids"]])
         order = np.argsort(-lengths, kind="stable")
         output = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        autocast = self._autocast()
-        with torch.inference_mode():
+        # In half precision, one autocast region for the group under no_grad: autocast then keeps its
+        # half-precision copies of the weights until the region ends and casts them once per group. Under
+        # inference_mode it casts every weight again for every batch (MiniLM: 22 M values per batch).
+        no_gradients = torch.inference_mode() if self.precision.name == "fp32" else torch.no_grad()
+        with no_gradients, self.precision.autocast():
             for indices in token_budget_batches(order, lengths, batch_size):
                 batch = self.tokenizer.pad({column: [encoded[column][index] for index in indices]
                                             for column in columns}, return_tensors="pt")
                 batch = {key: value.to(self.device) for key, value in batch.items()}
-                with autocast:
-                    logits = self.model(**batch).logits.float()
+                logits = self.model(**batch).logits.float()
                 output[indices] = transform(logits).cpu().numpy()
                 if on_batch is not None:
                     on_batch(len(indices))
         return output
 
-    def _autocast(self):
-        if self.device.startswith("cuda"):
-            import torch
-
-            from moderator_app.core.devices import bf16_supported
-
-            return torch.autocast("cuda", dtype=torch.bfloat16 if bf16_supported("cuda") else torch.float16)
-        # On the CPU, fp32 keeps labels identical to the reference pipeline; bf16 would change them.
-        return contextlib.nullcontext()
-
     def describe(self) -> str:
         """A one-line description for logs and the command line."""
-        parts = [f"{self.name_or_path}: labels {', '.join(self.labels)}", f"base {self.base_model}"]
+        parts = [f"{self.name_or_path}: labels {', '.join(self.labels)}", f"base {self.base_model}",
+                 f"on {self.device} in {self.precision.describe()}"]
         metrics = (self.training_summary or {}).get("best_metrics") or {}
         if "f1" in metrics and "accuracy" in metrics:
             parts.append(f"validation accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['f1']:.3f}")

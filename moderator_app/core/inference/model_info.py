@@ -26,6 +26,7 @@ class ModelInfo:
     best_epoch: int | None = None
     train_rows: int | None = None
     identity: str = ""  # model_identity(): what decisions are keyed by
+    precision: str = ""  # core.precision.Precision.describe(): the number format it computes in, and why
 
 
 def model_source(name: str) -> str:
@@ -62,7 +63,8 @@ def describe_model(classifier) -> ModelInfo:
     info = ModelInfo(model_id=classifier.name_or_path, labels=list(classifier.labels),
                      positive_label=classifier.positive_label, base_model=str(classifier.base_model),
                      device=str(classifier.device), max_length=int(classifier.max_length),
-                     identity=model_identity(classifier.name_or_path, list(classifier.labels)))
+                     identity=model_identity(classifier.name_or_path, list(classifier.labels)),
+                     precision=classifier.precision.describe())
     summary = classifier.training_summary or {}
     metrics = summary.get("best_metrics") or {}
     if isinstance(metrics, dict) and metrics:

@@ -118,15 +118,16 @@ class GatedClassifier:
             return self._handle.classifier.predict_probabilities(texts, batch_size, on_batch=between_batches)
 
 
-def load_model(name: str, allow_pickle: bool = False, device: str = "auto") -> ModelHandle:
-    """Load a classifier (a folder or a hub id) for sharing. Raises what Classifier.load raises."""
+def load_model(name: str, allow_pickle: bool = False, device: str = "auto", precision: str = "auto") -> ModelHandle:
+    """Load a classifier (a folder or a hub id) for sharing, predicting at `precision` (auto, bf16, fp32).
+    Raises what Classifier.load raises."""
     from transformers.utils import logging
 
     from moderator_app.core.inference.classifier import Classifier
 
     logging.set_verbosity_error()
     logging.disable_progress_bar()
-    classifier = Classifier.load(model_source(name), device=device, allow_pickle=allow_pickle)
+    classifier = Classifier.load(model_source(name), device=device, allow_pickle=allow_pickle, precision=precision)
     return ModelHandle(classifier, describe_model(classifier))
 
 
@@ -181,8 +182,8 @@ def explain_text(handle: ModelHandle, text: str, label_index: int,
     rows: list[np.ndarray] = []
 
     def probabilities(texts):
-        with handle.gate.interactive():
-            result = classifier.predict_probabilities(list(texts))
+        with handle.gate.interactive():  # all occlusions at once: as few forward passes as the token budget allows
+            result = classifier.predict_probabilities(list(texts), batch_size=max(len(texts), 1))
         rows.append(result[0])
         return result
 

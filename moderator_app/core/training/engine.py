@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from moderator_app.core.config import ConfigError, TrainingConfig
+from moderator_app.core.config import TrainingConfig
 from moderator_app.core.evaluation.operating_point import calibrate_trained_model
 from moderator_app.core.errors import OutputNotWritableError, UserError, describe_failure
 from moderator_app.core.hub import ensure_model_available, hub_reachable
@@ -78,20 +78,6 @@ def _config_for_resume(folder: Path) -> TrainingConfig:
     config = TrainingConfig.load(run_folder.config_file)
     config.output_dir = str(folder)
     return config
-
-
-def resolve_precision(precision: str, device: str) -> str:
-    """"auto" is the recipe's native AMP (fp16 with loss scaling) on CUDA, fp32 elsewhere."""
-    if precision == "auto":
-        return "fp16" if device == "cuda" else "fp32"
-    if precision == "fp16" and device != "cuda":
-        raise ConfigError("precision", f"fp16 mixed precision needs a CUDA GPU, not {device}; use fp32 or auto")
-    if precision == "bf16":
-        from moderator_app.core.devices import bf16_supported
-
-        if not bf16_supported(device):
-            raise ConfigError("precision", f"bf16 is not supported on this {device}; use fp16 or auto")
-    return precision
 
 
 def _absolute_if_local(name: str) -> str:
@@ -160,12 +146,13 @@ class _Run:
         from transformers.utils import logging as hf_logging
 
         from moderator_app.core.devices import resolve_device
+        from moderator_app.core.precision import training_precision
 
         config, state = self.config, self.state
         hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
         hf_logging.disable_progress_bar()  # our callers show their own progress
         device = resolve_device(config.device)
-        precision = resolve_precision(config.precision, device)
+        precision = training_precision(config.precision, device)  # core.precision: raises SettingsError
         self.cluster.check_batch_size(config.train_batch_size)
         if self.resume:  # before the long set-up: a different number of processes cannot resume
             self.cluster.check_resume(load_trainer_state(self.folder.checkpoint).world_size)
@@ -196,9 +183,9 @@ class _Run:
                                       fused=device in ("cuda", "cpu") or None)  # one kernel, not one per tensor
         scheduler = get_scheduler(config.lr_scheduler, optimizer, num_warmup_steps=config.warmup_steps,
                                   num_training_steps=total_steps)
-        scaler = torch.amp.GradScaler(device if device == "cuda" else "cpu", enabled=precision == "fp16")
-        autocast = dict(device_type=device if device != "mps" else "cpu", enabled=precision in ("fp16", "bf16"),
-                        dtype=torch.float16 if precision == "fp16" else torch.bfloat16)
+        # Autocast only: the weights and the optimiser's state stay fp32 (master weights) at every precision.
+        scaler = torch.amp.GradScaler(device if device == "cuda" else "cpu", enabled=precision.scales_loss)
+        autocast = precision.autocast_arguments()
 
         # ---- where we start: fresh, or exactly where a checkpoint left off
         if self.resume:
@@ -224,7 +211,8 @@ class _Run:
                     shutil.rmtree(self.folder.checkpoint, ignore_errors=True)
                 write_summary(self.output_dir, config, labels, state.best_epoch, state.best_metrics, state.history,
                               reason, data.report.to_dict())
-                write_model_card(self.output_dir, config, labels, state.best_epoch, state.history, reason, precision)
+                write_model_card(self.output_dir, config, labels, state.best_epoch, state.history, reason,
+                                 precision.name, precision_reason=precision.reason)
                 if reason != "stopped" and state.best_epoch:  # the best epoch's weights are in the folder
                     calibrate_trained_model(self.output_dir, data.validation["text"], data.validation["label"],
                                             config.threshold_rule, device, config.eval_batch_size)

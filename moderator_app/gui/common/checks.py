@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from moderator_app.core.config import TrainingConfig
+from moderator_app.core.precision import Hardware, detect_hardware
 from moderator_app.gui.common import libraries
 
 
@@ -15,7 +16,7 @@ from moderator_app.gui.common import libraries
 class DeviceInfo:
     choices: list[tuple[str, str]]  # (device id, description), "auto" first
     auto_resolves_to: str
-    bf16: dict[str, bool]  # device id -> supports bf16
+    hardware: Hardware  # what the precision rule needs to know (native bf16 on the CPU, on the GPU)
     gpu_count: int = 0  # CUDA GPUs: more than one offers data-parallel training
 
     def describe(self, device: str) -> str:
@@ -24,20 +25,12 @@ class DeviceInfo:
 
 def probe_devices() -> DeviceInfo:
     libraries.import_model_libraries()
-    from moderator_app.core.devices import available_devices, bf16_supported, resolve_device
+    from moderator_app.core.devices import available_devices, resolve_device
 
-    choices = available_devices()
-    resolved = resolve_device("auto")
-    bf16 = {}
-    for device, _ in choices:
-        real = resolved if device == "auto" else device
-        try:
-            bf16[device] = bool(bf16_supported(real))
-        except Exception:
-            bf16[device] = False
     import torch
 
-    return DeviceInfo(choices=choices, auto_resolves_to=resolved, bf16=bf16,
+    return DeviceInfo(choices=available_devices(), auto_resolves_to=resolve_device("auto"),
+                      hardware=detect_hardware(),
                       gpu_count=torch.cuda.device_count() if torch.cuda.is_available() else 0)
 
 

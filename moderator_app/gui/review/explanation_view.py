@@ -11,25 +11,26 @@ import math
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
+from moderator_app.core.inference.explain import shade, strongest
 from moderator_app.core.inference.shared_model import Explained, ModelHandle, explain_text
 from moderator_app.gui.common.errors import describe
 from moderator_app.gui.common.tasks import BackgroundTasks
 
 UP_RGB, DOWN_RGB = (214, 39, 40), (31, 119, 180)
 STRONGEST_SHOWN = 6
-MIN_SHADE = 0.02  # influences smaller than this share of the largest are left unshaded
+MIN_SHADED_CHANGE = 0.001  # words changing the probability by less are left unshaded
 
 
-def influence_html(text: str, influences, scale: float) -> str:
-    """The text as HTML with one shaded span per word; `scale` is the influence of full shade."""
+def influence_html(text: str, influences) -> str:
+    """The text as HTML with one span per word shaded by the absolute change in probability (core's shade())."""
     parts, position = [], 0
     for word in influences:
         parts.append(html.escape(text[position:word.start]))
-        strength = min(abs(word.influence) / scale, 1.0) if scale > 0 else 0.0
+        strength = shade(word.influence)
         piece = html.escape(text[word.start:word.end])
-        if strength >= MIN_SHADE:
+        if abs(word.influence) >= MIN_SHADED_CHANGE:
             red, green, blue = UP_RGB if word.influence > 0 else DOWN_RGB
-            alpha = 0.12 + 0.68 * strength
+            alpha = 0.06 + 0.74 * strength
             parts.append(f'<span style="background-color: rgba({red},{green},{blue},{alpha:.2f});" '
                          f'title="{word.influence:+.3f}">{piece}</span>')
         else:
@@ -108,14 +109,17 @@ class ExplanationView(QWidget):
         """`score_name`: what the probability is called, e.g. "P(hate)"."""
         self.explained = explained
         influences = explained.influences
-        self.title.setText(f"<b>Why this label</b> — {html.escape(score_name)} = {explained.probability:.3f}")
+        top = strongest(influences)
+        change = (f"; leaving out one word changes it by at most {abs(top.influence):.3f}"
+                  if top is not None and math.isfinite(top.influence) else "")
+        self.title.setText(f"<b>Why this label</b> — {html.escape(score_name)} = {explained.probability:.3f}"
+                           f"{change}")
         if not influences:
             self.status.setText("This text has no words to explain.")
             self.browser.clear()
             return
-        scale = max(abs(word.influence) for word in influences)
-        strongest = sorted(influences, key=lambda word: -abs(word.influence))[:STRONGEST_SHOWN]
-        listed = ", ".join(f"{html.escape(word.word)} {word.influence:+.3f}" for word in strongest
+        strongest_words = sorted(influences, key=lambda word: -abs(word.influence))[:STRONGEST_SHOWN]
+        listed = ", ".join(f"{html.escape(word.word)} {word.influence:+.3f}" for word in strongest_words
                            if abs(word.influence) > 0)
         label = html.escape(explained.label)
         self.status.setText(
@@ -123,7 +127,7 @@ class ExplanationView(QWidget):
             f"words pushed the probability of '{label}' up, "
             f'<span style="background-color: rgba({DOWN_RGB[0]},{DOWN_RGB[1]},{DOWN_RGB[2]},0.55)">&nbsp;blue&nbsp;'
             f"</span> pulled it down (change when the word is left out). Strongest: {listed or 'none'}.")
-        body = influence_html(explained.text, influences, scale if math.isfinite(scale) else 0.0)
+        body = influence_html(explained.text, influences)
         if len(explained.text) > influences[-1].end + 1 and len(explained.text.split()) > len(influences):
             body += f'<div style="color:#777">(the first {len(influences)} words are explained)</div>'
         self.browser.setHtml(f'<div style="font-size: 11pt; line-height: 150%">{body}</div>')

@@ -15,6 +15,8 @@ from moderator_app.gui.common.fields import ERROR_COLOR, HINT_COLOR
 from moderator_app.core.inference.model_info import ModelInfo
 
 RECENT_KEY = "review/recent_models"
+PRECISION_KEY = "review/precision"
+PRECISION_CHOICES = (("auto", "Auto"), ("bf16", "bf16"), ("fp32", "fp32"))  # core.precision.INFERENCE_PRECISIONS
 RECENT_COUNT = 8
 METRIC_NAMES = (("accuracy", "accuracy"), ("f1", "macro F1"), ("precision", "precision"), ("recall", "recall"),
                 ("val_loss", "loss"))
@@ -44,6 +46,8 @@ def describe_info(info: ModelInfo) -> str:
     extra = f"; trained on {info.train_rows:,} rows" if info.train_rows else ""
     lines.append(f"<span style='color:#555'>Base {html.escape(info.base_model)}{extra}; runs on "
                  f"{html.escape(info.device)}, texts cut at {info.max_length} tokens</span>")
+    if info.precision:
+        lines.append(f"<span style='color:#555'>Precision: {html.escape(info.precision)}</span>")
     return "<br>".join(lines)
 
 
@@ -73,6 +77,15 @@ class ModelPanel(QWidget):
         self.allow_pickle = QCheckBox("Allow pickle weights")
         self.allow_pickle.setToolTip("Also load pytorch_model.bin weights (with weights_only). A pickle can run code "
                                      "when loaded: only for models whose source you trust.")
+        self.precision = QComboBox()
+        for value, text in PRECISION_CHOICES:
+            self.precision.addItem(text, value)
+        saved = settings.load_value(PRECISION_KEY, "auto")
+        self.precision.setCurrentIndex(max(0, self.precision.findData(saved)))
+        self.precision.setToolTip("The number format the model computes in. Auto: bf16 on a CPU that computes it "
+                                  "natively (AMX, AVX-512 BF16, Arm BF16), fp16 on a CUDA GPU, fp32 elsewhere. "
+                                  "Changing it reloads the model.")
+        self.precision.currentIndexChanged.connect(self._precision_changed)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setMaximumHeight(10)
@@ -103,7 +116,14 @@ class ModelPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addLayout(row)
-        layout.addWidget(self.allow_pickle)
+        options = QHBoxLayout()
+        options.addWidget(self.allow_pickle)
+        options.addStretch(1)
+        precision_label = QLabel("Precision")
+        precision_label.setBuddy(self.precision)
+        options.addWidget(precision_label)
+        options.addWidget(self.precision)
+        layout.addLayout(options)
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
         layout.addWidget(self.details)
@@ -135,6 +155,14 @@ class ModelPanel(QWidget):
             self.set_name(chosen)
             self.request_load()
 
+    def precision_choice(self) -> str:
+        return str(self.precision.currentData())
+
+    def _precision_changed(self) -> None:
+        settings.save_value(PRECISION_KEY, self.precision_choice())
+        if self.info is not None:  # a new handle: a batch run keeps the precision it started with
+            self.request_load()
+
     def request_load(self) -> None:
         name = self.name()
         if not name:
@@ -151,6 +179,7 @@ class ModelPanel(QWidget):
         self.load_button.setEnabled(False)
         self.combo.setEnabled(False)
         self.browse_button.setEnabled(False)
+        self.precision.setEnabled(False)
         self._set_message(f"Loading {name}…", HINT_COLOR)
 
     def set_loaded(self, info: ModelInfo, name: str) -> None:
@@ -176,6 +205,7 @@ class ModelPanel(QWidget):
         self.load_button.setEnabled(True)
         self.combo.setEnabled(True)
         self.browse_button.setEnabled(True)
+        self.precision.setEnabled(True)
 
     def _set_message(self, text: str, colour) -> None:
         self.message.setText(text)

@@ -174,7 +174,8 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
     def load_model(self, name: str, allow_pickle: bool = False) -> None:
         self.model_panel.set_loading(name)
         self.status_message.emit(f"Loading the model {name}…")
-        self.model_tasks.submit(load_model, name, allow_pickle, key="load",
+        self.model_tasks.submit(load_model, name, allow_pickle, "auto", self.model_panel.precision_choice(),
+                                key="load",
                                 on_done=lambda handle: self._on_model_loaded(handle, name),
                                 on_error=self._on_model_failed)
 

@@ -23,10 +23,10 @@ from moderator_app.gui.common import libraries
 GUI_CHUNK_ROWS = 1024
 
 
-def load_model(name: str, allow_pickle: bool = False, device: str = "auto") -> ModelHandle:
+def load_model(name: str, allow_pickle: bool = False, device: str = "auto", precision: str = "auto") -> ModelHandle:
     """Job: load a classifier to share between the Review tab's jobs."""
     libraries.import_model_libraries()
-    return load_shared_model(name, allow_pickle, device)
+    return load_shared_model(name, allow_pickle, device, precision)
 
 
 # ------------------------------------------------------------------------------------------- files

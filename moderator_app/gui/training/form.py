@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QSizePolicy, QToolButton, 
 
 from moderator_app.core.config import FIELD_SPECS, ConfigError, TrainingConfig
 from moderator_app.core.errors import UserError
+from moderator_app.core.precision import training_precision
 from moderator_app.core.training.run_folder import FolderState, RunFolder
 from moderator_app.gui.common import checks
 from moderator_app.gui.common.errors import setting_label_for_gui
@@ -255,14 +256,11 @@ class TrainingForm(QWidget):
             return {"device": ("error", f"{DEVICE_LABELS.get(device, device)} is not available on this "
                                         "computer; choose Auto or the CPU.")}
         real = info.auto_resolves_to if device == "auto" else device
-        if precision == "fp16" and real != "cuda":
-            return {"precision": ("error", "fp16 needs a CUDA GPU; choose Auto, fp32 or bf16.")}
-        if precision == "bf16" and not info.bf16.get(device, False):
-            return {"precision": ("error", "This device does not support bf16; choose Auto or fp32.")}
-        if precision == "auto":
-            resolved = "fp16 mixed precision" if real == "cuda" else "fp32"
-            return {"precision": ("hint", f"Auto uses {resolved} on {info.describe(real)}.")}
-        return {}
+        try:
+            chosen = training_precision(precision, real, info.hardware)  # core.precision: the one rule
+        except UserError as error:
+            return {"precision": ("error", error.render(setting_label_for_gui))}
+        return {"precision": ("hint", f"{info.describe(real)}: {chosen.describe()}.")}
 
     # --------------------------------------------------------------------------------- devices
     def detect_devices(self) -> None:
