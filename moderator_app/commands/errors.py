@@ -15,6 +15,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; partial outputs removed or a checkp
 # settings whose flag is not simply --field-name
 FLAG_OVERRIDES: dict[str, str] = {
     "train_file": "--data",
+    "sources": "--source",
     "validation_file": "--validation",
     "model_name_or_path": "--model",
     "output_dir": "--output",

@@ -14,8 +14,9 @@ import threading
 
 from moderator_app.commands import train_launch
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, flag_for, report_failure
-from moderator_app.core.config import FIELD_SPECS, TrainingConfig
+from moderator_app.core.config import FIELD_SPECS, ConfigError, TrainingConfig
 from moderator_app.core.training import distributed
+from moderator_app.core.training.sources import SHORT_FORM_HELP, SourceFormError, parse_source_form
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help_text = spec["help"] + (f" (default: {default})" if default != "" else "")
         if spec["choices"]:
             help_text += f" Choices: {', '.join(spec['choices'])}."
-        if spec["type"] is bool:
+        if name == "sources":  # the short form, parsed in config_from_args
+            parser.add_argument(flag_for(name), dest=name, action="append", default=argparse.SUPPRESS,
+                                metavar="SPEC",
+                                help=spec["help"] + " Here: " + SHORT_FORM_HELP + " Added to the sources of --config.")
+        elif name == "train_file":  # repeatable: the first is the training file, the others more sources
+            parser.add_argument(flag_for(name), dest=name, action="append", default=argparse.SUPPRESS,
+                                metavar="FILE", help=help_text + " Repeat it for more training files that need no "
+                                "label map (each is a source, split for validation on its own).")
+        elif spec["type"] is bool:
             parser.add_argument(flag_for(name), dest=name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_text)
         else:
@@ -38,11 +47,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                 help=help_text, metavar=name.split("_")[-1].upper())
 
 
+
+
 def config_from_args(args: argparse.Namespace) -> TrainingConfig:
     config = TrainingConfig.load(args.config) if args.config else TrainingConfig()
     for name in FIELD_SPECS:
-        if hasattr(args, name):
+        if hasattr(args, name) and name not in ("train_file", "sources"):
             setattr(config, name, getattr(args, name))
+    if hasattr(args, "train_file"):
+        config.train_file, *more = args.train_file
+        config.sources = list(config.sources) + [{"path": path} for path in more]
+    for form in getattr(args, "sources", []):
+        try:
+            config.sources = list(config.sources) + [parse_source_form(form)]
+        except SourceFormError as error:
+            raise ConfigError("sources", str(error)) from None
     return config.validate()
 
 
@@ -103,8 +122,11 @@ def run(args: argparse.Namespace) -> int:
               + (f" --nproc {os.environ['WORLD_SIZE']}" if process else ""))
         return EXIT_INTERRUPTED if interrupted else EXIT_OK
     best = result.best_metrics
+    if result.warning:
+        print(f"moderator-app train: warning: the best epoch's model is not usable as it is. {result.warning}",
+              file=sys.stderr)
     print(f"Best epoch {result.best_epoch}: validation loss {best['val_loss']:.4f}, accuracy "
-          f"{best['accuracy']:.4f}, F1 {best['f1']:.4f}"
+          f"{best['accuracy']:.4f} (majority baseline {best.get('majority_baseline', 0):.4f}), F1 {best['f1']:.4f}"
           + (f"; {result.skipped_steps} fp16 steps skipped on overflow" if result.skipped_steps else ""))
     print(f"Model saved to {result.output_dir}")
     return EXIT_OK

@@ -10,7 +10,7 @@ from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent
                                                 FinishedEvent, StatusEvent, StepEvent)
 
 TABLE_HEADER = (f"{'Training Loss':>13} | {'Epoch':>5} | {'Step':>6} | {'Validation Loss':>15} | "
-                f"{'Accuracy':>8} | {'F1':>6}")
+                f"{'Accuracy':>8} | {'Baseline':>8} | {'F1':>6}")
 
 
 class ConsoleProgress:
@@ -46,9 +46,15 @@ class ConsoleProgress:
         if not self.table_started:
             self._write(TABLE_HEADER)
             self.table_started = True
-        mark = "  ← best" if event.is_best else ""
+        mark = ("  ← lowest loss, but degenerate" if event.warning else "  ← best") if event.is_best else ""
         self._write(f"{event.train_loss:>13.4f} | {event.epoch:>5.1f} | {event.global_step:>6} | "
-                    f"{event.val_loss:>15.4f} | {event.accuracy:>8.4f} | {event.f1:>6.4f}{mark}")
+                    f"{event.val_loss:>15.4f} | {event.accuracy:>8.4f} | {event.majority_baseline:>8.4f} | "
+                    f"{event.f1:>6.4f}{mark}")
+        for name, scores in event.per_source.items():  # the same metrics on each source's validation rows
+            self._write(f"{'':>13}   {'':>5}   {'':>6}   {name[:15]:>15} | {scores['accuracy']:>8.4f} | "
+                        f"{scores['majority_baseline']:>8.4f} | {scores['f1']:>6.4f}  (n={scores['n']:,})")
+        if event.warning:
+            self._write(f"  warning (epoch {event.epoch}): {event.warning}")
 
     def _write(self, text: str) -> None:
         if self.bar is not None:

@@ -49,11 +49,12 @@ def _literal(text: str) -> str:
 def setting(default: Any, label: str, help: str, *, section: str, minimum: float | None = None,
             maximum: float | None = None, above: float | None = None, below: float | None = None,
             choices: dict[str, str] | None = None, unit: str = "", cli: bool = True, form: bool = True,
-            required: str = "") -> Any:
+            required: str = "", default_factory: Any = None) -> Any:
     """A TrainingConfig field with its metadata. `minimum`/`maximum` are inclusive bounds, `above`/`below`
     exclusive ones; `choices` maps each allowed value to its on-screen name; `required` is what to tell
     a user who left a text field empty (empty: the field may be empty)."""
-    return field(default=default, metadata=dict(
+    default_kwargs = dict(default_factory=default_factory) if default_factory else dict(default=default)
+    return field(**default_kwargs, metadata=dict(
         label=label, help=help, section=section, minimum=minimum, maximum=maximum, above=above, below=below,
         choices=choices, unit=unit, cli=cli, form=form, required=required))
 
@@ -68,6 +69,12 @@ class TrainingConfig:
     train_file: str = setting(
         "", "Training file", "CSV, TSV, JSON Lines or Parquet file with one text and one label per row, or a "
         "hub dataset id.", section="data", required="Choose a training data file.")
+    sources: list = setting(
+        None, "Training sources", "Several training files in one run: a list of objects with 'path' and optional "
+        "'text_column', 'label_column', 'label_map' (file value → label, or null to drop those rows), "
+        "'score_threshold' (0–1 score labels), 'weight' (share per epoch) and 'max_rows' (a seeded sample). "
+        "The training file, when given, is one more source.", section="data", form=False,
+        default_factory=list)
     validation_file: str = setting(
         "", "Validation file", "Optional separate validation file; without it a stratified split of the "
         "training data is used.", section="data")
@@ -137,6 +144,11 @@ class TrainingConfig:
     early_stopping_patience: int = setting(
         3, "Early-stopping patience", "Stop after this many epochs without a lower validation loss (recipe: 3); "
         "0 disables.", section="training", minimum=0, maximum=10_000, unit="epochs")
+    class_weighting: str = setting(
+        "none", "Class weighting", "none: every row counts the same (recipe); balanced: the loss weighs each "
+        "label inversely to its frequency in the training rows (scikit-learn's 'balanced'), against a model "
+        "that learns to predict the majority label.", section="training",
+        choices={"none": "None (recipe)", "balanced": "Balanced"})
     # Hardware
     device: str = setting(
         "auto", "Device", "Where to train: auto picks CUDA, then Apple MPS, then the CPU.", section="hardware",
@@ -173,6 +185,11 @@ class TrainingConfig:
             conflict = precision_conflict(self.precision, self.device)  # core.precision: the one rule
             if conflict:
                 found["precision"] = conflict
+        if self.sources and found.get("train_file") == _field_problem_required("train_file"):
+            del found["train_file"]  # the sources are the training data
+        if "sources" not in found and self.sources and self.validation_file.strip():
+            found["validation_file"] = ("a validation file cannot be combined with training sources; each source "
+                                        "is split for validation")
         if "threshold_rule" not in found:
             from moderator_app.core.evaluation.threshold_rule import RULE_FORMS, parse_threshold_rule
 
@@ -239,11 +256,13 @@ class TrainingConfig:
 
 
 FIELD_NAMES: tuple[str, ...] = tuple(spec.name for spec in fields(TrainingConfig))
-_FIELD_TYPES: dict[str, type] = {spec.name: {"str": str, "int": int, "float": float, "bool": bool}[spec.type]
+_FIELD_TYPES: dict[str, type] = {spec.name: {"str": str, "int": int, "float": float, "bool": bool,
+                                              "list": list}[spec.type]
                                  for spec in fields(TrainingConfig)}
-FIELD_SPECS: dict[str, dict[str, Any]] = {spec.name: dict(spec.metadata, type=_FIELD_TYPES[spec.name],
-                                                          default=spec.default)
-                                          for spec in fields(TrainingConfig)}
+FIELD_SPECS: dict[str, dict[str, Any]] = {
+    spec.name: dict(spec.metadata, type=_FIELD_TYPES[spec.name],
+                    default=spec.default_factory() if spec.default is dataclasses.MISSING else spec.default)
+    for spec in fields(TrainingConfig)}
 FIELD_HELP: dict[str, str] = {name: spec["help"] for name, spec in FIELD_SPECS.items()}
 
 
@@ -253,8 +272,17 @@ def setting_label(field_name: str) -> str:
     return spec["label"] if spec else field_name.replace("_", " ")
 
 
+def _field_problem_required(field_name: str) -> str:
+    required = FIELD_SPECS[field_name]["required"]
+    return required[0].lower() + required[1:].rstrip(".")
+
+
 def _field_problem(spec: dataclasses.Field, value: Any, require_data: bool) -> str | None:
     meta, expected = spec.metadata, _FIELD_TYPES[spec.name]
+    if spec.name == "sources":
+        from moderator_app.core.training.sources import sources_problem
+
+        return sources_problem(value)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):

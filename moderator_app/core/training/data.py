@@ -125,6 +125,7 @@ class DataReport:
     validation_rows: int = 0
     warnings: list[str] = field(default_factory=list)  # things that load but look wrong (label spellings …)
     validation_file_rows: int = 0  # rows read from a separate validation file (included in rows_read)
+    sources: list[dict[str, Any]] = field(default_factory=list)  # per training source (core/training/multi_source)
 
     @property
     def rows_dropped(self) -> int:
@@ -137,13 +138,22 @@ class DataReport:
                  f"for validation + {self.rows_dropped:,} dropped{self._rows_read_by_file()}"]
         for reason, count in self.dropped.items():
             examples = ", ".join(str(row) for row in self.dropped_examples.get(reason, []))
-            lines.append(f"    {reason}: {count:,} (rows {examples}{', …' if count > 5 else ''})")
+            lines.append(f"    {reason}: {count:,}" + (f" (rows {examples}{', …' if count > 5 else ''})"
+                                                        if examples else ""))
         total = sum(self.label_counts.values()) or 1
         counts = ", ".join(f"{label} {count:,} ({count / total:.0%})" for label, count in self.label_counts.items())
         lines.append(f"  labels (training and validation rows): {counts}")
         lines.append(f"  training rows: {self.train_rows:,}; validation rows: {self.validation_rows:,} "
                      f"({self.validation_source})")
         lines.extend(f"  warning: {warning}" for warning in self.warnings)
+        for source in self.sources:
+            lines.append(f"  source {source['name']} ({source['path']}): text '{source['text_column']}', label "
+                         f"'{source['label_column']}' ({source['label_kind']}), label map {source['label_map']}, "
+                         f"weight {source['weight']:g}")
+            dropped = "".join(f", {reason} {count:,}" for reason, count in source["dropped"].items())
+            labels = ", ".join(f"{label} {count:,}" for label, count in source["label_counts"].items())
+            lines.append(f"    rows read {source['rows_read']:,} = {source['train_rows']:,} training + "
+                         f"{source['validation_rows']:,} validation{dropped}; labels: {labels}")
         return "\n".join(lines)
 
     def _rows_read_by_file(self) -> str:
@@ -162,6 +172,11 @@ class LoadedData:
     validation: Any
     label_names: list[str]
     report: DataReport
+    # Several sources (core/training/multi_source): each row's source (an index into source_names)
+    train_sources: list[int] = field(default_factory=list)
+    validation_sources: list[int] = field(default_factory=list)
+    source_names: list[str] = field(default_factory=list)
+    source_weights: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -180,6 +195,10 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
     import datasets
 
     datasets.disable_progress_bars()  # the data report says what was read; no bars on the console
+    if getattr(config, "sources", None):
+        from moderator_app.core.training.multi_source import load_source_data
+
+        return load_source_data(config)
 
     missing_words_are_missing = getattr(config, "treat_na_labels_as_missing", True)
     table = read_table(config.train_file)

@@ -24,6 +24,8 @@ from moderator_app.core.training import base_model, distributed
 from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_state, restore_checkpoint,
                                                     save_checkpoint)
 from moderator_app.core.training.data import load_training_data
+from moderator_app.core.training.epoch_quality import (class_weights, degenerate_warning_for, majority_baseline,
+                                                       per_source_metrics)
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback,
                                                 FailedEvent, FinishedEvent, StatusEvent, StepEvent, TrainingEvent,
                                                 event_to_dict)
@@ -92,6 +94,7 @@ class _Run:
                  resume: bool, cluster: distributed.Cluster = distributed.Cluster()):
         for name in ("model_name_or_path", "train_file", "validation_file"):
             setattr(config, name, _absolute_if_local(getattr(config, name)))
+        config.sources = [dict(source, path=_absolute_if_local(source["path"])) for source in config.sources]
         self.config = config
         self.listeners = listeners
         self.stop_event = stop_event
@@ -173,9 +176,14 @@ class _Run:
         (train_set, train_lengths), (val_set, val_lengths) = (_tokenize(split, tokenizer, config.max_length)
                                                               for split in (data.train, data.validation))
         collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None)
+        weights = class_weights(data.train["label"], len(labels), config.class_weighting)
+        class_loss_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
+
+        def epoch_batches(epoch: int) -> list[list[int]]:
+            return _epoch_batches(train_lengths, config, epoch, data.train_sources, data.source_weights)
 
         # ---- optimisation: the recipe's Adam, linear schedule with warm-up, native AMP
-        steps_per_epoch = math.ceil(len(train_set) / config.train_batch_size)
+        steps_per_epoch = len(epoch_batches(0))  # the same every epoch: source weights fix each share's size
         total_steps = steps_per_epoch * config.num_epochs
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                       betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_epsilon,
@@ -217,7 +225,8 @@ class _Run:
                     calibrate_trained_model(self.output_dir, data.validation["text"], data.validation["label"],
                                             config.threshold_rule, device, config.eval_batch_size)
             event = FinishedEvent(str(self.output_dir), state.best_epoch, state.best_metrics, reason,
-                                  state.global_step, str(self.folder.checkpoint), state.skipped_steps)
+                                  state.global_step, str(self.folder.checkpoint), state.skipped_steps,
+                                  warning=state.best_metrics.get("warning") if state.best_epoch else None)
             self.emit(event)
             return event
 
@@ -246,7 +255,7 @@ class _Run:
 
         while state.epoch < config.num_epochs:
             epoch_started = time.perf_counter()
-            batches = _epoch_batches(train_lengths, config, state.epoch)[state.step_in_epoch:]
+            batches = epoch_batches(state.epoch)[state.step_in_epoch:]
             # This process's rows of each batch (all of them in a single process) and their loss weights.
             own_rows, loss_weights = self.cluster.shares(batches)
             # A generator of its own: creating a DataLoader iterator draws a seed, and from the global
@@ -260,7 +269,7 @@ class _Run:
                 learning_rate = scheduler.get_last_lr()[0]
                 self.cluster.seed_step(config.seed, state.global_step)
                 with torch.autocast(**autocast):
-                    loss = trained(**batch).loss * loss_weight
+                    loss = batch_loss(trained, batch, class_loss_weights) * loss_weight
                 scaler.scale(loss).backward()
                 if config.max_grad_norm > 0:
                     scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
@@ -288,8 +297,8 @@ class _Run:
                     return finish("stopped")
 
             # ---- end of epoch: evaluate, keep the best weights, decide whether to go on
-            metrics, val_loss = _evaluate(model, val_set, val_lengths, collate, config, device, autocast,
-                                          len(labels), self.cluster)
+            metrics, val_loss, truth, predicted = _evaluate(model, val_set, val_lengths, collate, config, device,
+                                                            autocast, len(labels), self.cluster)
             _check_finite(val_loss, f"the validation loss after epoch {state.epoch + 1}", config)
             improved = state.best_val_loss is None or val_loss < state.best_val_loss
             epoch_event = EpochEvent(
@@ -297,7 +306,11 @@ class _Run:
                 train_loss=state.epoch_loss_sum / steps_per_epoch, val_loss=val_loss, accuracy=metrics.accuracy,
                 precision=metrics.precision, recall=metrics.recall, f1=metrics.f1,
                 confusion_matrix=metrics.confusion_matrix, labels=labels,
-                seconds=time.perf_counter() - epoch_started, is_best=improved)
+                seconds=time.perf_counter() - epoch_started, is_best=improved,
+                majority_baseline=majority_baseline(metrics.confusion_matrix),
+                per_source=per_source_metrics(truth, predicted, data.validation_sources, data.source_names,
+                                              len(labels)) if data.source_names else {},
+                warning=degenerate_warning_for(metrics.confusion_matrix, labels))
             state.history.append(asdict(epoch_event))
             if improved and self.cluster.is_main:
                 model.save_pretrained(self.output_dir)
@@ -305,7 +318,9 @@ class _Run:
             if improved:
                 state.best_val_loss, state.best_epoch = val_loss, state.epoch + 1
                 state.best_metrics = {"val_loss": val_loss, "accuracy": metrics.accuracy,
-                                      "precision": metrics.precision, "recall": metrics.recall, "f1": metrics.f1}
+                                      "precision": metrics.precision, "recall": metrics.recall, "f1": metrics.f1,
+                                      "majority_baseline": epoch_event.majority_baseline,
+                                      "warning": epoch_event.warning}
                 state.epochs_without_improvement = 0
             else:
                 state.epochs_without_improvement += 1
@@ -340,33 +355,56 @@ def _tokenize(dataset, tokenizer, max_length: int):
     return tokenized, [len(ids) for ids in tokenized["input_ids"]]
 
 
-def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int) -> list[list[int]]:
+def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int, row_sources: list[int] | None = None,
+                   source_weights: list[float] | None = None) -> list[list[int]]:
     """This epoch's batches as lists of row indices, a pure function of (seed, epoch) so that a
     resumed run sees exactly the batches the interrupted one would have.
 
     With group_by_length, batches hold texts of similar length (less padding: faster), in random
-    order, as transformers.Trainer's group_by_length."""
+    order, as transformers.Trainer's group_by_length. Source weights other than 1 scale each source's
+    rows in the epoch (`multi_source.epoch_rows`)."""
     import torch
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
+    from moderator_app.core.training.multi_source import epoch_rows
+
+    rows = list(range(len(lengths)))
+    if row_sources and source_weights and any(weight != 1 for weight in source_weights):
+        rows = epoch_rows(row_sources, source_weights, config.seed, epoch)
     generator = torch.Generator().manual_seed(config.seed + epoch)
     if config.group_by_length:
-        order = list(LengthGroupedSampler(config.train_batch_size, lengths=lengths, generator=generator))
+        order = list(LengthGroupedSampler(config.train_batch_size, lengths=[lengths[row] for row in rows],
+                                          generator=generator))
     else:
-        order = torch.randperm(len(lengths), generator=generator).tolist()
+        order = torch.randperm(len(rows), generator=generator).tolist()
+    order = [rows[position] for position in order]
     size = config.train_batch_size
     return [order[start:start + size] for start in range(0, len(order), size)]
 
 
+def batch_loss(model, batch: dict, class_loss_weights=None):
+    """The training loss of a batch: the model's own cross-entropy (the recipe), or with
+    `class_loss_weights` (class weighting) a cross-entropy weighting each label's rows by its weight."""
+    import torch
+
+    if class_loss_weights is None:
+        return model(**batch).loss
+    inputs = {key: value for key, value in batch.items() if key != "labels"}
+    logits = model(**inputs).logits.float()
+    return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=class_loss_weights)
+
+
 def _evaluate(model, val_set, lengths: list[int], collate, config: TrainingConfig, device: str, autocast: dict, num_labels: int,
               cluster: distributed.Cluster = distributed.Cluster()):
-    """Validation loss (mean over examples) and metrics; batches of similar length, one host transfer.
-    Over several processes, each evaluates its share of the batches and all predictions are gathered."""
+    """Validation loss (mean over examples), metrics, and each row's true and predicted label in the
+    validation set's order; batches of similar length, one host transfer. Over several processes,
+    each evaluates its share of the batches and all predictions are gathered."""
     import torch
 
     model.eval()
     by_length = sorted(range(len(val_set)), key=lengths.__getitem__)
     batches = [by_length[start:start + config.eval_batch_size] for start in range(0, len(by_length), config.eval_batch_size)]
+    every_batch = batches
     batches = cluster.own_batches(batches)
     loader = torch.utils.data.DataLoader(val_set, batch_sampler=batches, collate_fn=collate,
                                          generator=torch.Generator())
@@ -384,7 +422,15 @@ def _evaluate(model, val_set, lengths: list[int], collate, config: TrainingConfi
     model.train()
     labels, predictions = cluster.gather(torch.cat(all_labels)), cluster.gather(torch.cat(all_predictions))
     metrics = metrics_from_predictions(labels, predictions, num_labels)
-    return metrics, cluster.sum(loss_sum).item() / len(val_set)
+    # gathered in rank order, each rank's batches in turn: back to the validation set's order (per-source metrics)
+    world = getattr(cluster, "world_size", 1) if cluster.is_distributed else 1
+    gathered_rows = [row for rank in range(world) for batch in every_batch[rank::world] for row in batch]
+    in_order = [0] * len(val_set)
+    for position, row in enumerate(gathered_rows):
+        in_order[row] = position
+    truth, predicted = labels.cpu().tolist(), predictions.cpu().tolist()
+    return (metrics, cluster.sum(loss_sum).item() / len(val_set), [truth[i] for i in in_order],
+            [predicted[i] for i in in_order])
 
 
 def _found_inf(scaler, optimizer):

@@ -49,6 +49,11 @@ class EpochEvent:
     seconds: float
     is_best: bool
     kind: str = "epoch"
+    majority_baseline: float = 0.0  # accuracy of predicting the most frequent validation label everywhere
+    # per training source (several sources): name -> n, accuracy, precision, recall, f1, majority_baseline,
+    # confusion_matrix
+    per_source: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    warning: str | None = None  # the model predicts one class for (nearly) all rows or does not beat the baseline
 
 
 @dataclass
@@ -71,6 +76,7 @@ class FinishedEvent:
     checkpoint_dir: str  # resume from here
     skipped_steps: int = 0  # fp16 steps skipped by the GradScaler because of inf/nan gradients
     kind: str = "finished"
+    warning: str | None = None  # the best epoch's model is degenerate (see EpochEvent.warning): not a success
 
     @property
     def resumable(self) -> bool:

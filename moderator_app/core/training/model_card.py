@@ -40,12 +40,16 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
              "pipeline_tag: text-classification", "tags:", "- generated_from_moderator_app", "---", "",
              f"# {name}", "",
              f"This model is a fine-tuned version of [{config.model_name_or_path}]"
-             f"({_link(config.model_name_or_path)}) on {Path(config.train_file).name or config.train_file}.",
+             f"({_link(config.model_name_or_path)}) on {_data_names(config)}.",
              f"Labels: {', '.join(labels)}."]
     if best:
         lines += ["It achieves the following results on the evaluation set (best epoch, "
-                  f"{best_epoch}):", f"- Loss: {best['val_loss']:.4f}", f"- Accuracy: {best['accuracy']:.4f}",
-                  f"- F1 (macro): {best['f1']:.4f}"]
+                  f"{best_epoch}):", f"- Loss: {best['val_loss']:.4f}",
+                  f"- Accuracy: {best['accuracy']:.4f} (majority-class baseline: "
+                  f"{best.get('majority_baseline', 0.0):.4f})", f"- F1 (macro): {best['f1']:.4f}"]
+        if best.get("warning"):
+            lines += ["", "## Warning: this model has not learned the task", "", best["warning"]]
+    lines += _sources_section(config, best)
     lines += ["", "## Training procedure", "", "### Training hyperparameters", "",
               "The following hyperparameters were used during training:",
               f"- learning_rate: {config.learning_rate:g}",
@@ -58,6 +62,7 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
               f"- lr_scheduler_warmup_steps: {config.warmup_steps}",
               f"- num_epochs: {config.num_epochs}",
               f"- max_length: {config.max_length}",
+              f"- class_weighting: {getattr(config, 'class_weighting', 'none')}",
               f"- early_stopping: validation loss, patience {config.early_stopping_patience}",
               f"- mixed_precision_training: {_precision_text(precision)}"
               + (f" ({precision_reason})" if precision_reason else ""),
@@ -75,6 +80,34 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
               "### Framework versions", ""]
     lines += [f"- {package} {version}" for package, version in framework_versions().items()]
     (folder / CARD_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _data_names(config: TrainingConfig) -> str:
+    from moderator_app.core.training.sources import training_sources
+
+    return ", ".join(Path(source.path).name or source.path for source in training_sources(config))
+
+
+def _sources_section(config: TrainingConfig, best: dict[str, Any] | None) -> list[str]:
+    """The training sources, how each was read, and the best epoch's metrics on each one's validation rows."""
+    if not config.sources:
+        return []
+    from moderator_app.core.training.sources import describe_label_map, training_sources
+
+    per_source = (best or {}).get("per_source", {})
+    lines = ["", "## Training sources", "",
+             "Each source was split for validation on its own (stratified); the metrics are the best epoch's on "
+             "that source's validation rows.", "",
+             "| Source | File | Label map | Weight | Max rows | n | Accuracy | Baseline | F1 (macro) |",
+             "|:--|:--|:--|--:|--:|--:|--:|--:|--:|"]
+    for source in training_sources(config):
+        scores = per_source.get(source.name)
+        numbers = (f"{scores['n']} | {scores['accuracy']:.4f} | {scores['majority_baseline']:.4f} | "
+                   f"{scores['f1']:.4f}" if scores else "– | – | – | –")
+        label_map = describe_label_map(source.label_map).replace("|", "\\|")
+        lines.append(f"| {source.name} | {Path(source.path).name} | {label_map} | {source.weight:g} | "
+                     f"{source.max_rows or 'all'} | {numbers} |")
+    return lines
 
 
 def _link(model: str) -> str:

@@ -1,0 +1,179 @@
+"""Loading several training sources into one run (`TrainingConfig.sources`).
+
+Each source is read by the shared readers, its labels mapped by the evaluation's label maps
+(`core/evaluation/label_map`), capped to `max_rows` by a seeded sample, and split for validation by
+a stratified split of its own, so that every source is in the validation set in its own proportions
+and can be scored on its own. The report says, per source and in total, what was read, dropped,
+capped and kept."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from types import SimpleNamespace
+from typing import Any
+
+from moderator_app.core.config import TrainingConfig
+from moderator_app.core.evaluation.label_map import map_labels, parse_label_map
+from moderator_app.core.training.data import (DROP_EMPTY_TEXT, MAX_CLASSES, MISSING_LABEL_WORDS, DataError,
+                                              DataReport, LoadedData, _choose_columns, label_warnings, read_table)
+from moderator_app.core.training.sources import Source, describe_label_map, training_sources
+
+CAPPED = "left out by max_rows (seeded sample)"
+
+
+def _literal(text: str) -> str:
+    return str(text).replace("{", "{{").replace("}", "}}")
+
+
+def load_source_data(config: TrainingConfig) -> LoadedData:
+    import datasets
+
+    datasets.disable_progress_bars()
+    sources = training_sources(config)
+    maps = [parse_label_map(source.label_map) for source in sources]
+    # With label maps the run's labels are what the maps name; without any, the files' values.
+    targets = sorted({target for label_map in maps for target in label_map.mapping.values() if target is not None})
+    known = targets or None
+    read = [_read_source(source, label_map, known, config) for source, label_map in zip(sources, maps)]
+    label_names = known or sorted({label for part in read for label in part["labels"]},
+                                  key=lambda label: (not label.isdigit(), int(label) if label.isdigit() else 0, label))
+    if len(label_names) < 2:
+        raise DataError(f"The training sources hold a single label ({', '.join(label_names) or 'none'}); a "
+                        "classifier needs examples of at least two.", "Add a source or fix a {sources} label map.",
+                        setting="sources")
+    if len(label_names) > MAX_CLASSES:
+        raise DataError(f"The training sources have {len(label_names):,} distinct labels; is a label column wrong?",
+                        "Choose each source's label column in {sources}.", setting="sources")
+    label_ids = {name: index for index, name in enumerate(label_names)}
+    train_rows: dict[str, list] = {"text": [], "label": [], "source": []}
+    val_rows: dict[str, list] = {"text": [], "label": [], "source": []}
+    per_source, dropped, examples, missing_words = [], Counter(), {}, Counter()
+    for index, (source, part) in enumerate(zip(sources, read)):
+        ids = [label_ids[label] for label in part["labels"]]
+        train_index, val_index = _stratified_split(source, ids, label_names, config)
+        for rows, chosen in ((train_rows, train_index), (val_rows, val_index)):
+            rows["text"].extend(part["texts"][i] for i in chosen)
+            rows["label"].extend(ids[i] for i in chosen)
+            rows["source"].extend([index] * len(chosen))
+        counts = Counter(part["labels"])
+        per_source.append(dict(
+            name=source.name, path=source.path, text_column=part["text_column"], label_column=part["label_column"],
+            label_kind=part["kind"], label_map=describe_label_map(source.label_map), weight=source.weight,
+            max_rows=source.max_rows, rows_read=part["rows_read"], dropped=dict(part["dropped"]),
+            value_counts=dict(part["value_counts"]),
+            label_counts={name: counts.get(name, 0) for name in label_names},
+            train_rows=len(train_index), validation_rows=len(val_index)))
+        for reason, count in part["dropped"].items():
+            dropped[f"{reason} ({source.name})"] += count
+            examples[f"{reason} ({source.name})"] = part["examples"].get(reason, [])
+        missing_words.update(part["missing_words"])
+
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=label_names)})
+    train = datasets.Dataset.from_dict({"text": train_rows["text"], "label": train_rows["label"]}, features=features)
+    validation = datasets.Dataset.from_dict({"text": val_rows["text"], "label": val_rows["label"]}, features=features)
+    totals = Counter(train_rows["label"]) + Counter(val_rows["label"])
+    label_counts = {name: totals.get(index, 0) for index, name in enumerate(label_names)}
+    kinds = sorted({part["kind"] for part in read})
+    report = DataReport(
+        train_source=", ".join(source.name for source in sources),
+        validation_source=f"stratified split of {config.validation_split:.0%} per source, seed {config.seed}",
+        text_column="per source", label_column="per source", label_kind=" / ".join(kinds),
+        rows_read=sum(part["rows_read"] for part in read), dropped=dict(dropped), dropped_examples=examples,
+        label_counts=label_counts, train_rows=len(train), validation_rows=len(validation),
+        warnings=label_warnings(label_counts, "strings" if known else kinds[0], missing_words,
+                                config.treat_na_labels_as_missing),
+        sources=per_source)
+    return LoadedData(train, validation, label_names, report, train_sources=train_rows["source"],
+                      validation_sources=val_rows["source"], source_names=[source.name for source in sources],
+                      source_weights=[source.weight for source in sources])
+
+
+def _read_source(source: Source, label_map, known: list[str] | None, config: TrainingConfig) -> dict[str, Any]:
+    """One source's texts and mapped labels, with what was dropped (and why) and what was capped."""
+    table = read_table(source.path)
+    text_column, label_column = _choose_columns(table.columns, SimpleNamespace(
+        text_column=source.text_column, label_column=source.label_column), source.path)
+    raw_texts, raw_labels = table.values([text_column, label_column], text=text_column)
+    if not raw_texts:
+        raise DataError(f"{_literal(source.path)}: the file has a header but no rows.")
+    missing_words = Counter(label.strip() for label in raw_labels
+                            if isinstance(label, str) and label.strip().lower() in MISSING_LABEL_WORDS)
+    if config.treat_na_labels_as_missing:
+        raw_labels = [None if isinstance(label, str) and label.strip().lower() in MISSING_LABEL_WORDS else label
+                      for label in raw_labels]
+    # the raw values before mapping, as the form's label-map table shows them
+    from moderator_app.core.evaluation.label_map import label_reader, is_missing
+
+    kind, read_value = label_reader(raw_labels, label_column, _literal(source.path), source.score_threshold)
+    value_counts = Counter(read_value(label) for label in raw_labels if not is_missing(label))
+    mapped = map_labels(raw_labels, label_map, None, _literal(source.path), label_column, source.score_threshold)
+    if known is not None:
+        stray = Counter(label for label in mapped.labels if label is not None and label not in known)
+        if stray:
+            value, count = stray.most_common(1)[0]
+            raise DataError(f"{_literal(source.path)}: label {_literal(repr(value))} in column '{label_column}' "
+                            f"({count:,} rows) is not one of the run's labels ({', '.join(known)})"
+                            f"{' and not in its label map' if label_map else ''}.",
+                            "Map it to a label, or to null to leave those rows out, in this source's label map "
+                            "in {sources}.", setting="sources")
+    texts, labels = [], []
+    for row, (text, label) in enumerate(zip(raw_texts, mapped.labels), start=1):
+        if label is None:
+            continue
+        text = "" if text is None else str(text)
+        if not text.strip():
+            mapped.leave_out(row, DROP_EMPTY_TEXT)
+            continue
+        texts.append(text)
+        labels.append(label)
+    if source.max_rows is not None and len(texts) > source.max_rows:
+        keep = sorted(random.Random(config.seed).sample(range(len(texts)), source.max_rows))
+        mapped.dropped[CAPPED] += len(texts) - source.max_rows
+        texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+    if not texts:
+        raise DataError(f"{_literal(source.path)}: no usable rows ({', '.join(f'{reason} {count:,}' for reason, count in mapped.dropped.items())}).",
+                        "Check this source's columns and label map in {sources}.", setting="sources")
+    return dict(texts=texts, labels=labels, kind=mapped.kind, rows_read=len(raw_texts), dropped=mapped.dropped,
+                examples=mapped.examples, missing_words=missing_words, value_counts=value_counts,
+                text_column=text_column, label_column=label_column)
+
+
+def _stratified_split(source: Source, label_ids: list[int], label_names: list[str],
+                      config: TrainingConfig) -> tuple[list[int], list[int]]:
+    """Row positions of this source's training and validation rows: a stratified split of its own."""
+    from sklearn.model_selection import train_test_split
+
+    counts = Counter(label_ids)
+    rare = [label_names[label] for label, count in counts.items() if count < 2]
+    if rare:
+        raise DataError(f"{_literal(source.path)}: label(s) {', '.join(rare)} occur only once in this source; a "
+                        "stratified validation split needs at least two rows of each.",
+                        "Add rows, map them elsewhere in {sources}, or change {validation_split}.",
+                        setting="sources")
+    positions = list(range(len(label_ids)))
+    try:
+        train_index, val_index = train_test_split(positions, test_size=config.validation_split,
+                                                  random_state=config.seed, stratify=label_ids)
+    except ValueError:
+        raise DataError(f"{_literal(source.path)}: a validation split of {config.validation_split:g} of its "
+                        f"{len(positions):,} rows cannot hold a row of each of its {len(counts)} labels on both "
+                        "sides.", "Change {validation_split} or add rows.", setting="validation_split") from None
+    return sorted(train_index), sorted(val_index)
+
+
+def epoch_rows(train_sources: list[int], weights: list[float], seed: int, epoch: int) -> list[int]:
+    """This epoch's training rows with each source's share scaled by its weight, a pure function of
+    (seed, epoch): weight 1 keeps a source's rows once each, 0.5 a seeded half of them, 2.5 every row
+    twice plus a seeded half. Sources all of weight 1 give every row once (the order is the sampler's)."""
+    by_source: dict[int, list[int]] = {}
+    for row, source in enumerate(train_sources):
+        by_source.setdefault(source, []).append(row)
+    generator = random.Random(seed * 1_000_003 + epoch)
+    rows: list[int] = []
+    for source, members in sorted(by_source.items()):
+        wanted = round(len(members) * weights[source])
+        whole, rest = divmod(wanted, len(members))
+        rows.extend(members * whole)
+        rows.extend(sorted(generator.sample(members, rest)))
+    return rows

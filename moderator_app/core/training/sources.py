@@ -1,0 +1,196 @@
+"""Training sources: the files of one run, each with its own columns, label map, weight and cap.
+
+A source is a JSON object in the configuration's `sources` list (`TrainingConfig.sources`):
+
+    {"path": "davidson.csv", "text_column": "tweet", "label_column": "class",
+     "label_map": {"0": "hate", "1": "not-hate", "2": "not-hate"}, "weight": 1.0, "max_rows": 3000}
+
+Only `path` is required. The single `train_file` of a configuration is one more source (the first),
+read with the configuration's `text_column` and `label_column`. The command line's short form
+(`--source 'PATH;label_map={…};text_column=tweet'`) is parsed here too, so every front end agrees.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SOURCE_KEYS = ("path", "text_column", "label_column", "label_map", "score_threshold", "weight", "max_rows")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One training file and how to read it. `label_map` is the raw map (dict, JSON text or a file)."""
+
+    path: str
+    text_column: str = ""
+    label_column: str = ""
+    label_map: Any = None
+    score_threshold: float = 0.5
+    weight: float = 1.0
+    max_rows: int | None = None
+    name: str = field(default="", compare=False)  # how reports and metrics name it (the file's name)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {key: getattr(self, key) for key in SOURCE_KEYS}
+        return {key: value for key, value in data.items() if value not in ("", None)}
+
+
+def source_problem(entry: Any, position: int) -> str | None:
+    """What is wrong with one entry of the sources list (1-based `position`), or None."""
+    where = f"source {position}"
+    if not isinstance(entry, dict):
+        return f"{where} must be an object with a 'path', got {entry!r}"
+    unknown = sorted(set(entry) - set(SOURCE_KEYS))
+    if unknown:
+        return f"{where} has the key '{unknown[0]}', which is none of {', '.join(SOURCE_KEYS)}"
+    path = entry.get("path")
+    if not isinstance(path, str) or not path.strip():
+        return f"{where} needs a 'path' (a data file)"
+    for key in ("text_column", "label_column"):
+        if not isinstance(entry.get(key, ""), str):
+            return f"{where} ({path}): '{key}' must be a column name, got {entry[key]!r}"
+    threshold = entry.get("score_threshold", 0.5)
+    if not _is_number(threshold) or not 0.0 < threshold < 1.0:
+        return f"{where} ({path}): 'score_threshold' must be a number between 0 and 1, got {threshold!r}"
+    weight = entry.get("weight", 1.0)
+    if not _is_number(weight) or not 0.0 < weight <= 100.0:
+        return f"{where} ({path}): 'weight' must be a number above 0 and at most 100, got {weight!r}"
+    max_rows = entry.get("max_rows")
+    if max_rows is not None and (not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 2):
+        return f"{where} ({path}): 'max_rows' must be a whole number of at least 2, got {max_rows!r}"
+    label_map = entry.get("label_map")
+    if label_map not in (None, ""):
+        from moderator_app.core.errors import UserError
+        from moderator_app.core.evaluation.label_map import parse_label_map
+
+        try:
+            parse_label_map(label_map)
+        except UserError as error:
+            return f"{where} ({path}): {str(error).rstrip('.')}"
+    return None
+
+
+def sources_problem(value: Any) -> str | None:
+    """What is wrong with a configuration's `sources` list, or None."""
+    if not isinstance(value, list):
+        return f"expected a list of sources, got {value!r}"
+    for position, entry in enumerate(value, start=1):
+        problem = source_problem(entry, position)
+        if problem:
+            return problem
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def training_sources(config) -> list[Source]:
+    """Every source of a configuration, the `train_file` first, named uniquely by their file names."""
+    entries = []
+    if config.train_file.strip():
+        entries.append(dict(path=config.train_file, text_column=config.text_column,
+                            label_column=config.label_column))
+    for entry in config.sources:
+        entry = dict(entry)
+        entry.setdefault("text_column", config.text_column)
+        entry.setdefault("label_column", config.label_column)
+        entries.append(entry)
+    names = _unique_names([str(entry["path"]) for entry in entries])
+    return [Source(path=str(entry["path"]), text_column=entry.get("text_column") or "",
+                   label_column=entry.get("label_column") or "", label_map=entry.get("label_map"),
+                   score_threshold=float(entry.get("score_threshold", 0.5)), weight=float(entry.get("weight", 1.0)),
+                   max_rows=entry.get("max_rows"), name=name)
+            for entry, name in zip(entries, names)]
+
+
+def _unique_names(paths: list[str]) -> list[str]:
+    """A short name per path: the file's stem, with its folder (or a number) where two would collide."""
+    stems = [Path(path).stem or path for path in paths]
+    names = []
+    for index, (path, stem) in enumerate(zip(paths, stems)):
+        if stems.count(stem) == 1:
+            names.append(stem)
+        else:
+            parent = Path(path).parent.name
+            names.append(f"{parent}/{stem}" if parent else f"{stem}-{index + 1}")
+    return names
+
+
+# ------------------------------------------------------------------------------------------------
+# The command line's short form
+# ------------------------------------------------------------------------------------------------
+SHORT_FORM_HELP = ("a training source needing a mapping or other options, as PATH;key=value;… with keys "
+                   "text_column, label_column, label_map (JSON, or a JSON file), score_threshold, weight and "
+                   "max_rows, e.g. --source 'davidson.csv;text_column=tweet;label_column=class;"
+                   "label_map={\"0\": \"hate\", \"1\": \"not-hate\", \"2\": \"not-hate\"}'. Repeatable.")
+
+
+class SourceFormError(ValueError):
+    """A --source argument that does not parse; the message says which part and why."""
+
+
+def parse_source_form(text: str) -> dict[str, Any]:
+    """`PATH;key=value;…` as a source object. A `;` inside a JSON label map is allowed: the map's value
+    runs to its closing brace."""
+    parts = _split_form(text)
+    if not parts or not parts[0].strip():
+        raise SourceFormError(f"{text!r} names no file; write PATH;key=value;…")
+    entry: dict[str, Any] = {"path": parts[0].strip()}
+    for part in parts[1:]:
+        if not part.strip():
+            continue
+        key, equals, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals or key not in SOURCE_KEYS[1:]:
+            raise SourceFormError(f"{part.strip()!r} in {text!r} is not key=value with a key among "
+                                  f"{', '.join(SOURCE_KEYS[1:])}")
+        if key == "label_map":
+            entry[key] = value
+        elif key in ("score_threshold", "weight"):
+            entry[key] = _number(value, key, text, float)
+        elif key == "max_rows":
+            entry[key] = _number(value, key, text, int)
+        else:
+            entry[key] = value
+    return entry
+
+
+def _number(value: str, key: str, text: str, kind: type) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        raise SourceFormError(f"{key}={value!r} in {text!r} is not a {'whole ' if kind is int else ''}number") \
+            from None
+
+
+def _split_form(text: str) -> list[str]:
+    """Split at `;` outside JSON braces and quotes."""
+    parts, current, depth, quoted = [], [], 0, False
+    for character in text:
+        if character == '"' and depth:
+            quoted = not quoted
+        elif not quoted and character == "{":
+            depth += 1
+        elif not quoted and character == "}":
+            depth = max(depth - 1, 0)
+        if character == ";" and depth == 0 and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(character)
+    parts.append("".join(current))
+    return parts
+
+
+def describe_label_map(label_map: Any) -> str:
+    """A label map as one line for reports and the model card."""
+    if label_map in (None, ""):
+        return "labels as they are"
+    from moderator_app.core.evaluation.label_map import parse_label_map
+
+    return json.dumps(parse_label_map(label_map).mapping, ensure_ascii=False)
