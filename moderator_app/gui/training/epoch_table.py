@@ -1,4 +1,7 @@
-"""One row per epoch in the recipe's shape, the best epoch highlighted."""
+"""One row per epoch in the recipe's shape, beside the majority-class baseline, the best epoch
+highlighted — in a warning colour when its model is degenerate (one class for nearly everything, or
+no better than the baseline). With several training sources the table shows one source's metrics
+or all of them together (`show_source`)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,12 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from moderator_app.gui.common.formatting import number
 
-COLUMNS = ("Training Loss", "Epoch", "Step", "Validation Loss", "Accuracy", "F1")
+COLUMNS = ("Training Loss", "Epoch", "Step", "Validation Loss", "Accuracy", "Baseline", "F1")
+BASELINE_TOOLTIP = "Majority-class baseline: the accuracy of predicting the most frequent label for every row."
 BEST_BACKGROUND = QColor(214, 240, 214)
 BEST_TOOLTIP = "Best epoch: the lowest validation loss so far. The saved model comes from this epoch."
+DEGENERATE_BACKGROUND = QColor(255, 214, 153)
+DEGENERATE_FOREGROUND = QColor(110, 50, 0)
 
 
 class EpochTable(QTableWidget):
@@ -24,7 +30,10 @@ class EpochTable(QTableWidget):
         header = self.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header.setHighlightSections(False)
+        self.horizontalHeaderItem(COLUMNS.index("Baseline")).setToolTip(BASELINE_TOOLTIP)
         self.best_epoch: int | None = None
+        self.source: str | None = None  # None: every source together
+        self._epochs: list[dict] = []  # what each row shows, for every source
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -42,25 +51,60 @@ class EpochTable(QTableWidget):
     def clear_rows(self) -> None:
         self.setRowCount(0)
         self.best_epoch = None
+        self._epochs = []
+
+    def sources(self) -> list[str]:
+        """The training sources the epochs so far have metrics for (none for a single file)."""
+        names: list[str] = []
+        for record in self._epochs:
+            names.extend(name for name in record["per_source"] if name not in names)
+        return names
 
     def add_epoch(self, epoch: int, step: int, train_loss: float, val_loss: float, accuracy: float,
-                  f1: float) -> None:
-        for row in range(self.rowCount()):  # a resumed run may repeat an epoch: replace it
-            if self.item(row, 1) and self.item(row, 1).text() == str(epoch):
-                self.setRowCount(row)
-                break
-        row = self.rowCount()
-        self.insertRow(row)
-        values = (number(train_loss), str(epoch), str(step), number(val_loss), number(accuracy), number(f1))
-        for column, text in enumerate(values):
-            item = QTableWidgetItem(text)
-            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.setItem(row, column, item)
-        self.fit_columns()
+                  f1: float, baseline: float | None = None, per_source: dict | None = None,
+                  warning: str | None = None) -> None:
+        # a resumed run may repeat an epoch: replace it and what followed
+        self._epochs = [record for record in self._epochs if record["epoch"] < epoch]
+        self._epochs.append(dict(epoch=epoch, step=step, train_loss=train_loss, val_loss=val_loss,
+                                 accuracy=accuracy, f1=f1, baseline=baseline, per_source=per_source or {},
+                                 warning=warning))
+        self._render()
         self.scrollToBottom()
 
+    def show_source(self, source: str | None) -> None:
+        """Show one source's validation metrics (None: all sources together)."""
+        self.source = source
+        self._render()
+
+    def _render(self) -> None:
+        self.setRowCount(0)
+        for record in self._epochs:
+            scores = record["per_source"].get(self.source) if self.source else None
+            if self.source and scores is None:
+                accuracy = baseline = f1 = None
+            elif scores:
+                accuracy, baseline, f1 = scores["accuracy"], scores["majority_baseline"], scores["f1"]
+            else:
+                accuracy, baseline, f1 = record["accuracy"], record["baseline"], record["f1"]
+            row = self.rowCount()
+            self.insertRow(row)
+            values = (number(record["train_loss"]), str(record["epoch"]), str(record["step"]),
+                      number(record["val_loss"]), _shown(accuracy), _shown(baseline), _shown(f1))
+            for column, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(row, column, item)
+        self.set_best(self.best_epoch)
+        self.fit_columns()
+
+    def warning_of(self, epoch: int | None) -> str | None:
+        return next((record["warning"] for record in self._epochs if record["epoch"] == epoch), None)
+
     def set_best(self, epoch: int | None) -> None:
+        """Highlight the best epoch: green, or a warning colour (with the warning as tooltip) when its
+        model is degenerate — never shown as a success then."""
         self.best_epoch = epoch
+        warning = self.warning_of(epoch)
         for row in range(self.rowCount()):
             best = self.item(row, 1).text() == str(epoch)
             for column in range(self.columnCount()):
@@ -68,12 +112,25 @@ class EpochTable(QTableWidget):
                 font = QFont(item.font())
                 font.setBold(best)
                 item.setFont(font)
-                item.setBackground(QBrush(BEST_BACKGROUND) if best else QBrush())
-                item.setForeground(QBrush(QColor(20, 60, 20)) if best else QBrush())
-                item.setToolTip(BEST_TOOLTIP if best else "")
+                if not best:
+                    item.setBackground(QBrush())
+                    item.setForeground(QBrush())
+                    item.setToolTip(BASELINE_TOOLTIP if COLUMNS[column] == "Baseline" else "")
+                elif warning:
+                    item.setBackground(QBrush(DEGENERATE_BACKGROUND))
+                    item.setForeground(QBrush(DEGENERATE_FOREGROUND))
+                    item.setToolTip("Lowest validation loss, but: " + warning)
+                else:
+                    item.setBackground(QBrush(BEST_BACKGROUND))
+                    item.setForeground(QBrush(QColor(20, 60, 20)))
+                    item.setToolTip(BEST_TOOLTIP)
 
     def best_row(self) -> int | None:
         for row in range(self.rowCount()):
             if self.item(row, 1).text() == str(self.best_epoch):
                 return row
         return None
+
+
+def _shown(value: float | None) -> str:
+    return "–" if value is None else number(value)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -19,6 +20,7 @@ SMOOTH_COLOR = QColor(31, 95, 191)
 VALIDATION_COLOR = QColor(214, 69, 65)
 ACCURACY_COLOR = QColor(46, 139, 87)
 F1_COLOR = QColor(230, 145, 30)
+BASELINE_COLOR = QColor(120, 120, 120)
 
 
 @dataclass
@@ -33,6 +35,7 @@ class RunHistory:
     val_losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
     f1s: list[float] = field(default_factory=list)
+    baselines: list[float] = field(default_factory=list)  # majority-class baseline per epoch
     _ema: float = 0.0
     _ema_count: int = 0
 
@@ -44,7 +47,9 @@ class RunHistory:
         self._ema_count += 1
         self.smoothed.append(self._ema / (1.0 - SMOOTHING ** self._ema_count))
 
-    def add_epoch(self, epoch: int, step: int, val_loss: float, accuracy: float, f1: float) -> None:
+    def add_epoch(self, epoch: int, step: int, val_loss: float, accuracy: float, f1: float,
+                  baseline: float = float("nan")) -> None:
+        self.baselines.append(baseline)
         self.epoch_numbers.append(epoch)
         self.epoch_steps.append(step)
         self.val_losses.append(val_loss)
@@ -56,7 +61,8 @@ class RunHistory:
         while self.steps and self.steps[-1] > step:
             self.steps.pop(), self.losses.pop(), self.smoothed.pop()
         while self.epoch_steps and self.epoch_steps[-1] > step:
-            for values in (self.epoch_numbers, self.epoch_steps, self.val_losses, self.accuracies, self.f1s):
+            for values in (self.epoch_numbers, self.epoch_steps, self.val_losses, self.accuracies, self.f1s,
+                           self.baselines):
                 values.pop()
 
 
@@ -129,11 +135,14 @@ class MetricsPlot(_Plot):
         self.f1_curve = item.plot(pen=pg.mkPen(F1_COLOR, width=2), symbol="s", symbolSize=7,
                                   symbolPen=pg.mkPen(F1_COLOR), symbolBrush=pg.mkBrush(F1_COLOR),
                                   name="F1 (macro)", antialias=True)
+        self.baseline_curve = item.plot(pen=pg.mkPen(BASELINE_COLOR, width=2, style=Qt.PenStyle.DashLine),
+                                        name="majority baseline (accuracy)", antialias=True)
 
     def redraw(self, history: RunHistory) -> None:
         epochs = np.asarray(history.epoch_numbers, dtype=float)
         self.accuracy_curve.setData(epochs, np.asarray(history.accuracies, dtype=float))
         self.f1_curve.setData(epochs, np.asarray(history.f1s, dtype=float))
+        self.baseline_curve.setData(epochs, np.asarray(history.baselines, dtype=float), connect="finite")
         self._integer_ticks(len(history.epoch_numbers))
         if len(epochs):
             self.getPlotItem().setXRange(1, max(2.0, epochs[-1]), padding=0.05)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
                                QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget)
 
 from superqt.utils import qthrottled
@@ -79,6 +79,16 @@ class RunMonitor(QWidget):
             bar.addWidget(button)
         self.result_bar.hide()
 
+        # said loudly: the best epoch's model predicts one class for (nearly) everything or is no better
+        # than the majority baseline
+        self.warning_banner = QLabel()
+        self.warning_banner.setObjectName("degenerateModelBanner")
+        self.warning_banner.setWordWrap(True)
+        self.warning_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning_banner.setStyleSheet("QLabel#degenerateModelBanner { background: #ffd699; color: #6e3200; "
+                                          "border: 1px solid #d98c00; padding: 6px; }")
+        self.warning_banner.hide()
+
         self.loss_plot = LossPlot()
         self.metrics_plot = MetricsPlot()
         plots = QSplitter(Qt.Orientation.Horizontal)
@@ -89,6 +99,17 @@ class RunMonitor(QWidget):
         plots.setChildrenCollapsible(False)
 
         self.table = EpochTable()
+        self.source_choice = QComboBox()
+        self.source_choice.setToolTip("Show the validation metrics of all training sources together, or of one.")
+        self.source_choice.addItem("All sources", None)
+        self.source_choice.currentIndexChanged.connect(
+            lambda: self.table.show_source(self.source_choice.currentData()))
+        self.source_choice.hide()  # shown once a run has several sources
+        epochs_box = QWidget()
+        epochs_layout = QVBoxLayout(epochs_box)
+        epochs_layout.setContentsMargins(0, 0, 0, 0)
+        epochs_layout.addWidget(self.source_choice)
+        epochs_layout.addWidget(self.table, 1)
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
         self.log_view.setMaximumBlockCount(5000)
@@ -96,7 +117,7 @@ class RunMonitor(QWidget):
         self.log_view.setPlaceholderText("The run's log appears here.")
         self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(_titled("Epochs", self.table))
+        bottom.addWidget(_titled("Epochs", epochs_box))
         bottom.addWidget(_titled("Log", self.log_view))
         bottom.setStretchFactor(0, 3)
         bottom.setStretchFactor(1, 2)
@@ -116,6 +137,7 @@ class RunMonitor(QWidget):
         progress_row.addWidget(self.progress_label, 3)
         layout.addLayout(progress_row)
         layout.addWidget(self.result_bar)
+        layout.addWidget(self.warning_banner)
         layout.addWidget(self.splitter, 1)
 
     # ---------------------------------------------------------------------------------------------
@@ -128,6 +150,8 @@ class RunMonitor(QWidget):
         if not resumed:
             self.history = RunHistory()
             self.table.clear_rows()
+            self._update_sources()
+            self.warning_banner.hide()
             self.log_view.clear()
             self._last_step = None
             self._redraw()
@@ -185,11 +209,15 @@ class RunMonitor(QWidget):
                              f"loss {event.loss:.4f}  lr {event.learning_rate:.2e}  "
                              f"{event.samples_per_second:.1f} samples/s")
             elif isinstance(event, EpochEvent):
-                self.history.add_epoch(event.epoch, event.global_step, event.val_loss, event.accuracy, event.f1)
+                self.history.add_epoch(event.epoch, event.global_step, event.val_loss, event.accuracy, event.f1,
+                                       event.majority_baseline)
                 self.table.add_epoch(event.epoch, event.global_step, event.train_loss, event.val_loss,
-                                     event.accuracy, event.f1)
+                                     event.accuracy, event.f1, event.majority_baseline, event.per_source,
+                                     event.warning)
+                self._update_sources()
                 if event.is_best:
                     self.table.set_best(event.epoch)
+                    self._show_warning(event.warning, f"The best epoch so far ({event.epoch})")
                 if not self._replaying:
                     self.log(f"epoch {event.epoch} done in {duration(event.seconds)}: training loss "
                              f"{number(event.train_loss)}, validation loss {number(event.val_loss)}, accuracy "
@@ -205,6 +233,26 @@ class RunMonitor(QWidget):
                 self.log(event.message)
             elif isinstance(event, FailedEvent):
                 pass  # fail() reports it, with the worker's message
+
+    def _update_sources(self) -> None:
+        """Offer each training source in the epoch table's choice (hidden for a single file)."""
+        names = self.table.sources()
+        offered = [self.source_choice.itemData(index) for index in range(1, self.source_choice.count())]
+        if names != offered:
+            self.source_choice.blockSignals(True)
+            while self.source_choice.count() > 1:
+                self.source_choice.removeItem(1)
+            for name in names:
+                self.source_choice.addItem(f"Source: {name}", name)
+            self.source_choice.blockSignals(False)
+        self.source_choice.setVisible(bool(names))
+
+    def _show_warning(self, warning: str | None, which: str) -> None:
+        if warning:
+            self.warning_banner.setText(f"<b>⚠ {which} is not a usable model.</b> {_escape(warning)}")
+            self.warning_banner.show()
+        else:
+            self.warning_banner.hide()
 
     def _redraw(self) -> None:
         self.redraw_count += 1
@@ -229,6 +277,7 @@ class RunMonitor(QWidget):
         self.flush()
         if result.best_epoch is not None:
             self.table.set_best(result.best_epoch)
+            self._show_warning(result.warning, f"The trained model (epoch {result.best_epoch})")
         text = f"<b>{REASONS.get(result.reason, 'Training ended')}</b> at step {result.global_step}"
         metrics = result.best_metrics or {}
         if result.best_epoch is not None:
