@@ -59,3 +59,21 @@ def test_a_good_best_epoch_is_green_and_the_table_switches_source(qtbot):
     assert monitor.table.item(0, accuracy_column).text().startswith("0.95")
     assert monitor.table.item(0, COLUMNS.index("Baseline")).text().startswith("0.9")
     assert _best_row_background(monitor) == BEST_BACKGROUND
+
+
+def test_an_opened_configuration_keeps_its_sources(qtbot, tmp_path):
+    from moderator_app.core.config import TrainingConfig
+    from moderator_app.gui.common import settings
+    from moderator_app.gui.main_window import MainWindow
+
+    settings.use_settings_file(tmp_path / "settings.ini")
+    try:
+        window = MainWindow()
+        qtbot.addWidget(window)
+        form = window.training_tab.form
+        sources = [{"path": "davidson.csv", "label_map": {"0": "hate", "1": "not-hate", "2": "not-hate"}}]
+        form.set_config(TrainingConfig(sources=sources, class_weighting="balanced"))
+        saved = form.config_for_saving()
+        assert saved.sources == sources and saved.class_weighting == "balanced"
+    finally:
+        settings.use_settings_file(None)

@@ -47,6 +47,9 @@ class TrainingForm(QWidget):
         self.fields: dict[str, FieldEditor] = {name: editor_for(name) for name in FORM_FIELDS}
         self.device_info: checks.DeviceInfo | None = None
         self.errors: dict[str, str] = {}
+        # training sources of an opened configuration: kept and trained on as they are (the form has no
+        # editor for them yet), never dropped when the form is saved or started
+        self.sources: list[dict[str, Any]] = []
         self.problem_summary = ""
         self.running = False
         self._valid = False
@@ -114,6 +117,8 @@ class TrainingForm(QWidget):
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Fill the form from a (possibly partial, possibly stale) dict of config values."""
+        if "sources" in values and isinstance(values["sources"], list):
+            self.sources = list(values["sources"])
         for name, value in values.items():
             field = self.fields.get(name)
             if field is None:
@@ -135,7 +140,7 @@ class TrainingForm(QWidget):
                 field.value()
             except ValueError as error:
                 raise ConfigError(name, str(error)) from None
-        return TrainingConfig(**self.values())
+        return TrainingConfig(**self.values(), sources=list(self.sources))
 
     def processes(self) -> int:
         """How many processes (GPUs) a run started from this form trains on."""
@@ -182,7 +187,7 @@ class TrainingForm(QWidget):
                 values[name] = field.value()
             except ValueError as error:
                 errors[name] = str(error)
-        for name, problem in TrainingConfig(**values).problems().items():
+        for name, problem in TrainingConfig(**values, sources=list(self.sources)).problems().items():
             if name in errors or name not in self.fields:
                 continue
             if name in REQUIRED_HINTS and not values.get(name):
