@@ -201,3 +201,23 @@ def test_a_run_on_two_sources_reports_each_in_events_and_the_card(tiny_model_dir
     assert result.best_metrics["majority_baseline"] == epoch.majority_baseline
     # 108 stormfront rows at weight 0.5 → 54, 90 davidson rows → 144 rows in 9 steps of 16
     assert result.global_step == 9
+
+
+def test_the_command_line_adds_repeated_data_and_short_forms_to_the_config_sources(tmp_path):
+    import argparse
+
+    from moderator_app.commands.train import add_arguments, config_from_args
+
+    (tmp_path / "c.json").write_text(json.dumps({"sources": [{"path": "from_config.csv"}]}))
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--config", str(tmp_path / "c.json"), "--data", "a.csv", "--data", "b.csv",
+                              "--source", 'd.csv;label_map={"0": "hate", "1": null}', "--model", "m",
+                              "--output", "o", "--class-weighting", "balanced"])
+    config = config_from_args(args)
+    assert config.train_file == "a.csv" and config.class_weighting == "balanced"
+    assert config.sources == [{"path": "from_config.csv"}, {"path": "b.csv"},
+                              {"path": "d.csv", "label_map": '{"0": "hate", "1": null}'}]
+    bad = parser.parse_args(["--source", "d.csv;weight=heavy", "--model", "m", "--output", "o"])
+    with pytest.raises(ConfigError, match="weight='heavy'"):
+        config_from_args(bad)
