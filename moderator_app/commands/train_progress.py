@@ -51,7 +51,7 @@ class ConsoleProgress:
                     f"{event.val_loss:>15.4f} | {event.accuracy:>8.4f} | {event.majority_baseline:>8.4f} | "
                     f"{event.f1:>6.4f}{mark}")
         for name, scores in event.per_source.items():  # the same metrics on each source's validation rows
-            self._write(f"{'':>13}   {'':>5}   {'':>6}   {name[:15]:>15} | {scores['accuracy']:>8.4f} | "
+            self._write(f"{'source ' + name[:23]:>30} | {'':>15} | {scores['accuracy']:>8.4f} | "
                         f"{scores['majority_baseline']:>8.4f} | {scores['f1']:>6.4f}  (n={scores['n']:,})")
         if event.warning:
             self._write(f"  warning (epoch {event.epoch}): {event.warning}")
