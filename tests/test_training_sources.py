@@ -62,6 +62,12 @@ def test_label_maps_integers_strings_scores_and_dropped_values(tmp_path):
     assert "source davidson" in data.report.summary()
 
 
+def test_with_label_maps_the_labels_are_those_the_maps_name(tmp_path):
+    stormfront = _stormfront_like(tmp_path / "stormfront.csv")
+    with pytest.raises(DataError, match=r"label 'hate' in column 'label' \(30 rows\) is not one of the run's labels"):
+        load_training_data(_config([{"path": str(stormfront), "label_map": {"noHate": "not-hate"}}]))
+
+
 def test_an_unmapped_value_names_the_source_and_the_value(tmp_path):
     davidson = _davidson_like(tmp_path / "davidson.csv")
     stormfront = _stormfront_like(tmp_path / "stormfront.csv")
@@ -221,3 +227,20 @@ def test_the_command_line_adds_repeated_data_and_short_forms_to_the_config_sourc
     bad = parser.parse_args(["--source", "d.csv;weight=heavy", "--model", "m", "--output", "o"])
     with pytest.raises(ConfigError, match="weight='heavy'"):
         config_from_args(bad)
+
+
+def test_a_source_with_its_own_validation_file_is_not_split(tmp_path):
+    first = write_csv(tmp_path / "first.csv", synthetic_rows(60, seed=4))
+    stormfront = _stormfront_like(tmp_path / "stormfront.csv", count=50)
+    stormfront_val = write_csv(tmp_path / "stormfront_val.csv",
+                               [(text, "noHate" if label == "not-hate" else label) for text, label in
+                                synthetic_rows(20, seed=9)] + [("", "hate")])
+    data = load_training_data(_config([
+        {"path": str(first)},
+        {"path": str(stormfront), "label_map": {"noHate": "not-hate", "hate": "hate"},
+         "validation_path": str(stormfront_val)}]))
+    assert data.train_sources.count(1) == 50 and data.validation_sources.count(1) == 20
+    assert data.validation_sources.count(0) == 6  # the other source is still split
+    report = data.report.sources[1]
+    assert report["rows_read"] == 71 and report["dropped"] == {"empty text": 1}
+    assert data.report.train_rows + data.report.validation_rows + data.report.rows_dropped == data.report.rows_read

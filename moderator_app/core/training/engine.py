@@ -94,7 +94,8 @@ class _Run:
                  resume: bool, cluster: distributed.Cluster = distributed.Cluster()):
         for name in ("model_name_or_path", "train_file", "validation_file"):
             setattr(config, name, _absolute_if_local(getattr(config, name)))
-        config.sources = [dict(source, path=_absolute_if_local(source["path"])) for source in config.sources]
+        config.sources = [dict(source, **{key: _absolute_if_local(source[key]) for key in ("path", "validation_path")
+                                          if source.get(key)}) for source in config.sources]
         self.config = config
         self.listeners = listeners
         self.stop_event = stop_event

@@ -2,14 +2,15 @@
 
 Each source is read by the shared readers, its labels mapped by the evaluation's label maps
 (`core/evaluation/label_map`), capped to `max_rows` by a seeded sample, and split for validation by
-a stratified split of its own, so that every source is in the validation set in its own proportions
-and can be scored on its own. The report says, per source and in total, what was read, dropped,
+a stratified split of its own (or on its own `validation_path`), so that every source is in the
+validation set in its own proportions and can be scored on its own. The report says, per source and in total, what was read, dropped,
 capped and kept."""
 
 from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,6 +37,8 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
     targets = sorted({target for label_map in maps for target in label_map.mapping.values() if target is not None})
     known = targets or None
     read = [_read_source(source, label_map, known, config) for source, label_map in zip(sources, maps)]
+    given = {index: _read_source(source, label_map, known, config, source.validation_path)
+             for index, (source, label_map) in enumerate(zip(sources, maps)) if source.validation_path}
     label_names = known or sorted({label for part in read for label in part["labels"]},
                                   key=lambda label: (not label.isdigit(), int(label) if label.isdigit() else 0, label))
     if len(label_names) < 2:
@@ -51,35 +54,53 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
     per_source, dropped, examples, missing_words = [], Counter(), {}, Counter()
     for index, (source, part) in enumerate(zip(sources, read)):
         ids = [label_ids[label] for label in part["labels"]]
-        train_index, val_index = _stratified_split(source, ids, label_names, config)
-        for rows, chosen in ((train_rows, train_index), (val_rows, val_index)):
-            rows["text"].extend(part["texts"][i] for i in chosen)
-            rows["label"].extend(ids[i] for i in chosen)
+        if index in given:  # validated on its own validation file: every row of `path` trains
+            val_part = given[index]
+            train_index, val_index = list(range(len(ids))), list(range(len(val_part["labels"])))
+            splits = ((train_rows, part, ids, train_index),
+                      (val_rows, val_part, [label_ids[label] for label in val_part["labels"]], val_index))
+        else:
+            train_index, val_index = _stratified_split(source, ids, label_names, config)
+            splits = ((train_rows, part, ids, train_index), (val_rows, part, ids, val_index))
+        for rows, origin, origin_ids, chosen in splits:
+            rows["text"].extend(origin["texts"][i] for i in chosen)
+            rows["label"].extend(origin_ids[i] for i in chosen)
             rows["source"].extend([index] * len(chosen))
         counts = Counter(part["labels"])
         per_source.append(dict(
             name=source.name, path=source.path, text_column=part["text_column"], label_column=part["label_column"],
             label_kind=part["kind"], label_map=describe_label_map(source.label_map), weight=source.weight,
-            max_rows=source.max_rows, rows_read=part["rows_read"], dropped=dict(part["dropped"]),
+            max_rows=source.max_rows, validation_path=source.validation_path,
+            rows_read=part["rows_read"] + (given[index]["rows_read"] if index in given else 0),
+            dropped=dict(part["dropped"] + (given[index]["dropped"] if index in given else Counter())),
             value_counts=dict(part["value_counts"]),
             label_counts={name: counts.get(name, 0) for name in label_names},
             train_rows=len(train_index), validation_rows=len(val_index)))
         for reason, count in part["dropped"].items():
             dropped[f"{reason} ({source.name})"] += count
             examples[f"{reason} ({source.name})"] = part["examples"].get(reason, [])
+        if index in given:
+            for reason, count in given[index]["dropped"].items():
+                dropped[f"{reason} ({source.name} validation file)"] += count
+                examples[f"{reason} ({source.name} validation file)"] = given[index]["examples"].get(reason, [])
         missing_words.update(part["missing_words"])
 
     features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=label_names)})
     train = datasets.Dataset.from_dict({"text": train_rows["text"], "label": train_rows["label"]}, features=features)
     validation = datasets.Dataset.from_dict({"text": val_rows["text"], "label": val_rows["label"]}, features=features)
     totals = Counter(train_rows["label"]) + Counter(val_rows["label"])
+    validated_on = ("stratified split of {:.0%} per source".format(config.validation_split) if len(given) < len(sources)
+                    else "each source's validation file")
     label_counts = {name: totals.get(index, 0) for index, name in enumerate(label_names)}
     kinds = sorted({part["kind"] for part in read})
     report = DataReport(
         train_source=", ".join(source.name for source in sources),
-        validation_source=f"stratified split of {config.validation_split:.0%} per source, seed {config.seed}",
+        validation_source=f"{validated_on}" + (f", seed {config.seed}" if len(given) < len(sources) else "")
+        + (f"; validation files for {', '.join(sources[index].name for index in given)}"
+           if given and len(given) < len(sources) else ""),
         text_column="per source", label_column="per source", label_kind=" / ".join(kinds),
-        rows_read=sum(part["rows_read"] for part in read), dropped=dict(dropped), dropped_examples=examples,
+        rows_read=sum(part["rows_read"] for part in [*read, *given.values()]), dropped=dict(dropped),
+        dropped_examples=examples, validation_file_rows=sum(part["rows_read"] for part in given.values()),
         label_counts=label_counts, train_rows=len(train), validation_rows=len(validation),
         warnings=label_warnings(label_counts, "strings" if known else kinds[0], missing_words,
                                 config.treat_na_labels_as_missing),
@@ -89,8 +110,12 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
                       source_weights=[source.weight for source in sources])
 
 
-def _read_source(source: Source, label_map, known: list[str] | None, config: TrainingConfig) -> dict[str, Any]:
-    """One source's texts and mapped labels, with what was dropped (and why) and what was capped."""
+def _read_source(source: Source, label_map, known: list[str] | None, config: TrainingConfig,
+                 path: str = "") -> dict[str, Any]:
+    """One source's texts and mapped labels, with what was dropped (and why) and what was capped.
+    With `path`: the source's validation file, read the same way and never capped."""
+    validation = bool(path)
+    source = replace(source, path=path, max_rows=None) if validation else source
     table = read_table(source.path)
     text_column, label_column = _choose_columns(table.columns, SimpleNamespace(
         text_column=source.text_column, label_column=source.label_column), source.path)

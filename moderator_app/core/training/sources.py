@@ -5,7 +5,8 @@ A source is a JSON object in the configuration's `sources` list (`TrainingConfig
     {"path": "davidson.csv", "text_column": "tweet", "label_column": "class",
      "label_map": {"0": "hate", "1": "not-hate", "2": "not-hate"}, "weight": 1.0, "max_rows": 3000}
 
-Only `path` is required. The single `train_file` of a configuration is one more source (the first),
+Only `path` is required. A source with a `validation_path` (read with the same columns and map) is
+validated on that file instead of a stratified split of its own rows. The single `train_file` of a configuration is one more source (the first),
 read with the configuration's `text_column` and `label_column`. The command line's short form
 (`--source 'PATH;label_map={…};text_column=tweet'`) is parsed here too, so every front end agrees.
 """
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SOURCE_KEYS = ("path", "text_column", "label_column", "label_map", "score_threshold", "weight", "max_rows")
+SOURCE_KEYS = ("path", "text_column", "label_column", "label_map", "score_threshold", "weight", "max_rows",
+               "validation_path")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Source:
     score_threshold: float = 0.5
     weight: float = 1.0
     max_rows: int | None = None
+    validation_path: str = ""
     name: str = field(default="", compare=False)  # how reports and metrics name it (the file's name)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,7 +53,7 @@ def source_problem(entry: Any, position: int) -> str | None:
     path = entry.get("path")
     if not isinstance(path, str) or not path.strip():
         return f"{where} needs a 'path' (a data file)"
-    for key in ("text_column", "label_column"):
+    for key in ("text_column", "label_column", "validation_path"):
         if not isinstance(entry.get(key, ""), str):
             return f"{where} ({path}): '{key}' must be a column name, got {entry[key]!r}"
     threshold = entry.get("score_threshold", 0.5)
@@ -104,7 +107,7 @@ def training_sources(config) -> list[Source]:
     return [Source(path=str(entry["path"]), text_column=entry.get("text_column") or "",
                    label_column=entry.get("label_column") or "", label_map=entry.get("label_map"),
                    score_threshold=float(entry.get("score_threshold", 0.5)), weight=float(entry.get("weight", 1.0)),
-                   max_rows=entry.get("max_rows"), name=name)
+                   max_rows=entry.get("max_rows"), validation_path=entry.get("validation_path") or "", name=name)
             for entry, name in zip(entries, names)]
 
 
@@ -125,8 +128,8 @@ def _unique_names(paths: list[str]) -> list[str]:
 # The command line's short form
 # ------------------------------------------------------------------------------------------------
 SHORT_FORM_HELP = ("a training source needing a mapping or other options, as PATH;key=value;… with keys "
-                   "text_column, label_column, label_map (JSON, or a JSON file), score_threshold, weight and "
-                   "max_rows, e.g. --source 'davidson.csv;text_column=tweet;label_column=class;"
+                   "text_column, label_column, label_map (JSON, or a JSON file), score_threshold, weight, "
+                   "max_rows and validation_path, e.g. --source 'davidson.csv;text_column=tweet;label_column=class;"
                    "label_map={\"0\": \"hate\", \"1\": \"not-hate\", \"2\": \"not-hate\"}'. Repeatable.")
 
 
