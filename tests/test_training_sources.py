@@ -60,6 +60,7 @@ def test_label_maps_integers_strings_scores_and_dropped_values(tmp_path):
     assert data.report.rows_read == 160
     assert data.report.train_rows + data.report.validation_rows + data.report.rows_dropped == 160
     assert "source davidson" in data.report.summary()
+    assert f"values in the file (before the map): '0' ×30" in data.report.summary()
 
 
 def test_with_label_maps_the_labels_are_those_the_maps_name(tmp_path):

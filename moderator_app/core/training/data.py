@@ -152,8 +152,11 @@ class DataReport:
                          f"weight {source['weight']:g}")
             dropped = "".join(f", {reason} {count:,}" for reason, count in source["dropped"].items())
             labels = ", ".join(f"{label} {count:,}" for label, count in source["label_counts"].items())
+            values = ", ".join(f"{value!r} ×{count:,}" for value, count in
+                               sorted(source["value_counts"].items(), key=lambda item: -item[1])[:12])
             lines.append(f"    rows read {source['rows_read']:,} = {source['train_rows']:,} training + "
                          f"{source['validation_rows']:,} validation{dropped}; labels: {labels}")
+            lines.append(f"    values in the file (before the map): {values}")
         return "\n".join(lines)
 
     def _rows_read_by_file(self) -> str:
