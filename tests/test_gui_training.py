@@ -79,8 +79,8 @@ def test_run_from_the_form_plots_every_step_and_fills_the_table(qtbot, window, t
     assert len(monitor.metrics_plot.accuracy_curve.getOriginalDataset()[0]) == 2
     table = monitor.table
     assert table.rowCount() == 2
-    assert [table.horizontalHeaderItem(c).text() for c in range(6)] == [
-        "Training Loss", "Epoch", "Step", "Validation Loss", "Accuracy", "F1"]
+    assert [table.horizontalHeaderItem(c).text() for c in range(7)] == [
+        "Training Loss", "Epoch", "Step", "Validation Loss", "Accuracy", "Baseline", "F1"]
     assert [table.item(row, 1).text() for row in range(2)] == ["1", "2"]
     assert [table.item(row, 2).text() for row in range(2)] == ["14", "28"]
     assert table.best_epoch == result.best_epoch and table.item(table.best_row(), 0).font().bold()
