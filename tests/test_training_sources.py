@@ -204,7 +204,10 @@ def test_a_run_on_two_sources_reports_each_in_events_and_the_card(tiny_model_dir
     assert 0.5 <= epoch.majority_baseline < 1
     card = (tmp_path / "out" / "README.md").read_text()
     assert "## Training sources" in card and "| stormfront | stormfront.csv |" in card
-    assert "class_weighting: balanced" in card and "majority-class baseline" in card
+    assert "class_weighting: balanced" in card and "- Majority-class baseline (accuracy): 0." in card
+    from moderator_app.core.inference.model_info import card_metrics
+
+    assert set(card_metrics(card)) == {"val_loss", "accuracy", "f1"}  # the Review tab still reads the card
     assert result.best_metrics["majority_baseline"] == epoch.majority_baseline
     # 108 stormfront rows at weight 0.5 → 54, 90 davidson rows → 144 rows in 9 steps of 16
     assert result.global_step == 9

@@ -45,8 +45,9 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
     if best:
         lines += ["It achieves the following results on the evaluation set (best epoch, "
                   f"{best_epoch}):", f"- Loss: {best['val_loss']:.4f}",
-                  f"- Accuracy: {best['accuracy']:.4f} (majority-class baseline: "
-                  f"{best.get('majority_baseline', 0.0):.4f})", f"- F1 (macro): {best['f1']:.4f}"]
+                  f"- Accuracy: {best['accuracy']:.4f}", f"- F1 (macro): {best['f1']:.4f}",
+                  # its own line: readers of the card (core.inference.model_info) take "- Name: number" lines
+                  f"- Majority-class baseline (accuracy): {best.get('majority_baseline', 0.0):.4f}"]
         if best.get("warning"):
             lines += ["", "## Warning: this model has not learned the task", "", best["warning"]]
     lines += _sources_section(config, best)
