@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from moderator_app.core.evaluation.messages import data_error, settings_error
+from moderator_app.core.files.readers import is_missing  # noqa: F401 (labelled_data imports it from here)
 
 
 DEFAULT_SCORE_THRESHOLD = 0.5
@@ -206,9 +207,3 @@ def _numbers(values: list[Any]) -> list[float] | None:
     return numbers
 
 
-def is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()

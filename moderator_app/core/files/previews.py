@@ -48,16 +48,29 @@ def preview_for_import(path: str, rows: int = 20) -> FilePreview:
 def read_texts(path: str, column: str | None, limit: int = TABLE_ROW_LIMIT) -> list[str]:
     """Job: the texts of a file, for the results table. Refuses files of more than `limit` rows (they
     are for batch labelling)."""
+    return read_rows(path, column, limit)[0]
+
+
+def read_rows(path: str | Path, column: str | None, limit: int = TABLE_ROW_LIMIT
+              ) -> tuple[list[str], list[list[str]], list[str]]:
+    """(texts, the other columns' values per row, the other columns' names) of a file of at most `limit`
+    rows: a longer file is refused (it is for batch labelling), and so is a file with rows that cannot
+    be read (none is dropped silently)."""
     fmt = detect_format(path)
     source = open_source(fmt, 1024)
     position = resolve_text_column(source.columns, column or None, fmt.path)
+    others = [index for index in range(len(source.columns)) if index != position]
     texts: list[str] = []
+    extras: list[list[str]] = []
     for chunk in source.chunks():
-        texts.extend(as_cell(value) for value in source.texts(chunk, position))
+        chunk_texts = [as_cell(value) for value in source.texts(chunk, position)]
+        columns = [source.texts(chunk, index) for index in others]
+        texts.extend(chunk_texts)
+        extras.extend([as_cell(values[row]) for values in columns] for row in range(len(chunk_texts)))
         if len(texts) > limit:
             raise DataFileError(f"{path}: has more than {limit:,} rows, too many for the table.",
                                 "Batch-label it to a file instead.")
     if source.bad_rows:
         raise DataFileError(f"{path}: {len(source.bad_rows):,} rows cannot be read: "
                             f"{describe_bad_rows(source.bad_rows)}.", "Fix them and try again.")
-    return texts
+    return texts, extras, [str(source.columns[index]) for index in others]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 import sys
 import warnings
@@ -324,3 +325,12 @@ SOURCES = {"csv": CsvSource, "lines": LinesSource, "json": JsonLinesSource, "par
 
 def open_source(fmt: FileFormat, chunk_rows: int = CHUNK_ROWS):
     return SOURCES[fmt.kind](fmt, chunk_rows)
+
+
+def is_missing(value: Any) -> bool:
+    """A cell with no value: None, NaN (pandas, pyarrow) or only whitespace."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()

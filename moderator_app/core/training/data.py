@@ -18,7 +18,7 @@ from moderator_app.core.config import TrainingConfig
 from moderator_app.core.files.columns import (LABEL_COLUMN_NAMES, TEXT_COLUMN_NAMES,  # noqa: F401 (re-exported)
                                               guess_label_column, guess_text_column, resolve_column)
 from moderator_app.core.files.formats import DataFileError, detect_format, is_index_column
-from moderator_app.core.files.readers import describe_bad_rows, first_line, open_source
+from moderator_app.core.files.readers import describe_bad_rows, first_line, is_missing, open_source
 from moderator_app.core.files.previews import preview_file  # noqa: F401 (the training form's preview)
 from moderator_app.core.hub import looks_like_hub_id
 
@@ -370,7 +370,7 @@ def _extract(table: Table, text_column: str, label_column: str, source: str,
         reason = None
         if not text.strip():
             reason = DROP_EMPTY_TEXT
-        elif _is_missing(label):
+        elif is_missing(label):
             reason = DROP_MISSING_LABEL
         if reason:
             dropped[reason] += 1
@@ -382,17 +382,11 @@ def _extract(table: Table, text_column: str, label_column: str, source: str,
     return _Labelled(texts, labels, kind, len(raw_texts), dropped, examples, missing_words)
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
 
 
 def _label_parser(values: list[Any], column: str, source: str):
     """Decide once per column how labels read: strings, integer classes or a 0–1 score."""
-    present = [value for value in values if not _is_missing(value)]
+    present = [value for value in values if not is_missing(value)]
     if not present:
         raise DataError(f"{source}: column '{column}' holds no labels at all; is it the label column?",
                         "Choose the label column with {label_column}.", setting="label_column")

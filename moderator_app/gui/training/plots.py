@@ -109,9 +109,7 @@ class LossPlot(_Plot):
         self.raw_curve.setClipToView(True)
         self.smoothed_curve = item.plot(pen=pg.mkPen(SMOOTH_COLOR, width=2.2), name="training loss (smoothed)",
                                         antialias=True)
-        self.validation_curve = item.plot(pen=pg.mkPen(VALIDATION_COLOR, width=2), symbol="o", symbolSize=7,
-                                          symbolPen=pg.mkPen(VALIDATION_COLOR), symbolBrush=pg.mkBrush(VALIDATION_COLOR),
-                                          name="validation loss (per epoch)", antialias=True)
+        self.validation_curve = _epoch_curve(item, VALIDATION_COLOR, "o", "validation loss (per epoch)")
 
     def redraw(self, history: RunHistory) -> None:
         steps = np.asarray(history.steps, dtype=float)
@@ -119,6 +117,12 @@ class LossPlot(_Plot):
         self.smoothed_curve.setData(steps, np.asarray(history.smoothed, dtype=float))
         self.validation_curve.setData(np.asarray(history.epoch_steps, dtype=float),
                                       np.asarray(history.val_losses, dtype=float))
+
+
+def _epoch_curve(item, color: str, symbol: str, name: str):
+    """A line with a marker per epoch."""
+    return item.plot(pen=pg.mkPen(color, width=2), symbol=symbol, symbolSize=7, symbolPen=pg.mkPen(color),
+                     symbolBrush=pg.mkBrush(color), name=name, antialias=True)
 
 
 class MetricsPlot(_Plot):
@@ -129,12 +133,8 @@ class MetricsPlot(_Plot):
         item = self.getPlotItem()
         item.setYRange(0.0, 1.0, padding=0.02)
         item.setXRange(1, 2)
-        self.accuracy_curve = item.plot(pen=pg.mkPen(ACCURACY_COLOR, width=2), symbol="o", symbolSize=7,
-                                        symbolPen=pg.mkPen(ACCURACY_COLOR), symbolBrush=pg.mkBrush(ACCURACY_COLOR),
-                                        name="accuracy", antialias=True)
-        self.f1_curve = item.plot(pen=pg.mkPen(F1_COLOR, width=2), symbol="s", symbolSize=7,
-                                  symbolPen=pg.mkPen(F1_COLOR), symbolBrush=pg.mkBrush(F1_COLOR),
-                                  name="F1 (macro)", antialias=True)
+        self.accuracy_curve = _epoch_curve(item, ACCURACY_COLOR, "o", "accuracy")
+        self.f1_curve = _epoch_curve(item, F1_COLOR, "s", "F1 (macro)")
         self.baseline_curve = item.plot(pen=pg.mkPen(BASELINE_COLOR, width=2, style=Qt.PenStyle.DashLine),
                                         name="majority baseline (accuracy)", antialias=True)
 
