@@ -10,7 +10,8 @@ explanation of another text warms up first (oneDNN prepares its kernels on the f
     flock /tmp/bench.lock python benchmarks/explain_latency.py [--repeats 3] [--texts 5] [--precision auto]
 
 A run is the median over its texts; the median of --repeats runs is reported, with the 0.3 s target of
-issue 15. Prints one JSON line and a markdown table row for benchmarks/README.md.
+issue 15. The baseline, timed on the same texts in the same run (alternating which goes first), is the
+previous code path: the occlusions through `predict_probabilities` at the classifier's default batch size. Prints one JSON line and a markdown table row for benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def main() -> int:
         return 0
     import torch
 
+    from moderator_app.core.inference.explain import explain
     from moderator_app.core.inference.shared_model import explain_text
     from moderator_app.gui.review.workers import load_model
 
@@ -61,25 +63,40 @@ def main() -> int:
     precision = handle.classifier.precision
     label_index = handle.classifier.positive_index
     explain_text(handle, warm_up, label_index, lambda: True)
-    runs = []
+    def explain_as_before(text: str):  # the previous job: occlusions at the default batch size
+        return explain(text, lambda batch: handle.classifier.predict_probabilities(list(batch)), label_index)
+
+    runs, baseline_runs, ratios = [], [], []
     for repeat in range(args.repeats):
-        seconds = []
-        for text in texts:
-            started = time.perf_counter()
-            explained = explain_text(handle, text, label_index, lambda: True)
-            seconds.append(time.perf_counter() - started)
-            assert len(explained.influences) == WORDS
+        seconds, baseline_seconds = [], []
+        for index, text in enumerate(texts):
+            order = ("ours", "before") if (repeat + index) % 2 == 0 else ("before", "ours")
+            for which in order:
+                started = time.perf_counter()
+                if which == "ours":
+                    explained = explain_text(handle, text, label_index, lambda: True)
+                    seconds.append(time.perf_counter() - started)
+                    assert len(explained.influences) == WORDS
+                else:
+                    explain_as_before(text)
+                    baseline_seconds.append(time.perf_counter() - started)
         runs.append(statistics.median(seconds))
+        baseline_runs.append(statistics.median(baseline_seconds))
+        ratios.append(baseline_runs[-1] / runs[-1])
         print(f"run {repeat + 1}: median {runs[-1]:.3f} s over {len(texts)} texts "
-              f"(fastest {min(seconds):.3f}, slowest {max(seconds):.3f})", file=sys.stderr, flush=True)
+              f"(fastest {min(seconds):.3f}, slowest {max(seconds):.3f}); previous code path "
+              f"{baseline_runs[-1]:.3f} s, {ratios[-1]:.2f}× faster", file=sys.stderr, flush=True)
     median = statistics.median(runs)
     result = {"benchmark": "explain_latency", "words": WORDS, "texts": len(texts), "repeats": args.repeats,
               "precision": precision.name, "precision_reason": precision.reason,
               "median_seconds": round(median, 3), "runs_seconds": [round(run, 3) for run in runs],
+              "baseline_runs_seconds": [round(run, 3) for run in baseline_runs],
+              "speedup_runs": [round(ratio, 2) for ratio in ratios], "median_speedup": round(statistics.median(ratios), 2),
               "target_seconds": TARGET_SECONDS, "threads": torch.get_num_threads(), "torch": torch.__version__}
     print(json.dumps(result))
     print(f"| explain a {WORDS}-word text, MiniLM, {precision.name} | "
-          + " | ".join(f"{run:.3f} s" for run in runs) + f" | **{median:.3f} s** |")
+          + " | ".join(f"{run:.3f} s" for run in runs) + f" | **{median:.3f} s** | "
+          f"{statistics.median(baseline_runs):.3f} s | {statistics.median(ratios):.2f}× |")
     print(f"median {median:.3f} s (target ≤ {TARGET_SECONDS} s) — "
           f"{'target met' if median <= TARGET_SECONDS else 'TARGET NOT MET'}; precision {precision.describe()}")
     return 0

@@ -5,40 +5,22 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
-                               QStyle, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
+                               QToolButton, QVBoxLayout, QWidget)
 from superqt.utils import qdebounced
 
 from moderator_app.core.review.session import (FILTER_ALL, FILTER_DECIDED, FILTER_FLAGGED, FILTER_LABEL,
                                                FILTER_RELABELLED, FILTER_UNDECIDED, SORT_ITEM, SORT_SCORE,
                                                SORT_UNCERTAINTY, ReviewSession)
-from moderator_app.gui.common import settings
+from moderator_app.gui.review.decision_buttons import RelabelButtons
+from moderator_app.gui.review.decision_note import DecisionNoteBar
 from moderator_app.gui.review.input_panel import is_ctrl_enter
 from moderator_app.gui.review.results_table import ResultsFilter, ResultsModel, ResultsView
 
 THRESHOLD_STEPS = 100
-MAX_LABEL_BUTTONS = 5  # more labels than this: relabel from a menu
-MAX_LABEL_SHORTCUTS = 9
 SEARCH_DELAY_MS = 150  # filter once typing pauses, not on every key
-CATEGORIES_KEY = "review/policy-categories"
-DEFAULT_CATEGORIES = ["slur", "threat", "dehumanisation", "harassment", "spam", "other"]
 ORDERS = [("Least sure first", SORT_UNCERTAINTY, False), ("Highest score first", SORT_SCORE, True),
           ("File order", SORT_ITEM, False)]
-
-
-EDIT_CATEGORIES = "\x00edit"  # the drop-down's last item: edit the list
-
-
-def set_policy_categories(categories: list[str]) -> None:
-    settings.save_value(CATEGORIES_KEY, [category.strip() for category in categories if category.strip()])
-
-
-def policy_categories() -> list[str]:
-    """The small list of policy categories a decision can carry (QSettings review/policy-categories)."""
-    value = settings.load_value(CATEGORIES_KEY)
-    if isinstance(value, str):
-        value = [value]
-    return [str(item) for item in value if str(item).strip()] if value else list(DEFAULT_CATEGORIES)
 
 
 def filter_key(mode: str, label: str = "") -> str:
@@ -105,18 +87,9 @@ class ResultsPanel(QWidget):
         filters.addWidget(self.columns_button)
         filters.addWidget(self.stats)
 
-        self.accept_button = QPushButton(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton),
-                                         "Accept (A)")
-        self.accept_button.setToolTip("Agree with the model's label for the selected rows (A or Ctrl+Enter)")
-        self.accept_button.clicked.connect(lambda: self.decide_requested.emit(None))
-        self.label_buttons_layout = QHBoxLayout()
-        self.label_buttons_layout.setSpacing(4)
-        self.label_buttons: list[QPushButton] = []
-        self.relabel_menu_button = QToolButton()
-        self.relabel_menu_button.setText("Relabel as")
-        self.relabel_menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.relabel_menu_button.setMenu(QMenu(self.relabel_menu_button))
-        self.relabel_menu_button.hide()
+        self.relabel = RelabelButtons()
+        self.relabel.decide_requested.connect(self.decide_requested)
+        self.accept_button = self.relabel.accept_button
         self.decision_hint = QLabel()
         self.decision_hint.setStyleSheet("color: #666;")
         self.decision_hint.setWordWrap(True)
@@ -128,23 +101,14 @@ class ResultsPanel(QWidget):
         self.next_button = QPushButton("Next undecided")
         self.next_button.setToolTip("Select the next row nobody has decided yet (Space or J)")
         self.next_button.clicked.connect(self.select_next_undecided)
-        self.category_combo = QComboBox()
-        self.category_combo.setToolTip("A policy category recorded with the next decisions (the list is the "
-                                       "review/policy-categories setting)")
-        self.fill_categories()
-        self.category_combo.activated.connect(self._on_category_chosen)
-        self.note_edit = QLineEdit()
-        self.note_edit.setPlaceholderText("Note for the next decision…")
-        self.note_edit.setToolTip("Recorded with the next decision, then cleared")
+        self.note_bar = DecisionNoteBar()
+        self.category_combo, self.note_edit = self.note_bar.category_combo, self.note_bar.note_edit
         decide = QHBoxLayout()
-        decide.addWidget(self.accept_button)
-        decide.addLayout(self.label_buttons_layout)
-        decide.addWidget(self.relabel_menu_button)
+        decide.addWidget(self.relabel)
         decide.addWidget(self.undo_button)
         decide.addWidget(self.next_button)
         decide.addSpacing(8)
-        decide.addWidget(self.category_combo)
-        decide.addWidget(self.note_edit, 1)
+        decide.addWidget(self.note_bar, 1)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -231,31 +195,8 @@ class ResultsPanel(QWidget):
         self.proxy.refresh()
         self.view_changed.emit()
 
-    def fill_categories(self) -> None:
-        combo = self.category_combo
-        combo.blockSignals(True)
-        combo.clear()
-        combo.addItem("No category", "")
-        for category in policy_categories():
-            combo.addItem(category, category)
-        combo.addItem("Edit the list…", EDIT_CATEGORIES)
-        combo.setCurrentIndex(0)
-        combo.blockSignals(False)
-
-    def _on_category_chosen(self, index: int) -> None:
-        if self.category_combo.itemData(index) != EDIT_CATEGORIES:
-            return
-        text, accepted = QInputDialog.getMultiLineText(self, "Policy categories", "One category per line:",
-                                                       "\n".join(policy_categories()))
-        if accepted:
-            set_policy_categories(text.splitlines())
-        self.fill_categories()
-
     def take_note(self) -> tuple[str, str]:
-        """(note, category) for the decision being recorded; the note is cleared for the next one."""
-        note, category = self.note_edit.text().strip(), self.category_combo.currentData() or ""
-        self.note_edit.clear()
-        return note, category
+        return self.note_bar.take_note()
 
     def selected_items(self) -> list[int]:
         return [self.proxy.item(row) for row in self.table.selected_proxy_rows()]
@@ -275,7 +216,7 @@ class ResultsPanel(QWidget):
 
     def update_enabled(self) -> None:
         has_rows = self.session.count > 0
-        for widget in [self.accept_button, self.relabel_menu_button, self.next_button, *self.label_buttons]:
+        for widget in [self.accept_button, self.relabel.menu_button, self.next_button, *self.label_buttons]:
             widget.setEnabled(has_rows)
 
     def update_stats(self) -> None:
@@ -359,27 +300,12 @@ class ResultsPanel(QWidget):
         self._make_label_buttons(labels)
         self.update_enabled()
 
+    @property
+    def label_buttons(self) -> list[QPushButton]:
+        return self.relabel.label_buttons
+
     def _make_label_buttons(self, labels: list[str]) -> None:
-        for button in self.label_buttons:
-            self.label_buttons_layout.removeWidget(button)
-            button.deleteLater()
-        self.label_buttons = []
-        self.key_labels = labels[:MAX_LABEL_SHORTCUTS]
-        menu = self.relabel_menu_button.menu()
-        menu.clear()
-        for number, label in enumerate(labels, start=1):
-            key = str(number) if number <= MAX_LABEL_SHORTCUTS else ""
-            tip = f"Relabel the selected rows as '{label}'" + (f" ({key})" if key else "")
-            if len(labels) <= MAX_LABEL_BUTTONS:
-                button = QPushButton(f"{key}  {label}" if key else label)
-                button.setToolTip(tip)
-                button.clicked.connect(lambda _checked=False, label=label: self.decide_requested.emit(label))
-                self.label_buttons_layout.addWidget(button)
-                self.label_buttons.append(button)
-            action = menu.addAction(f"{key}  {label}" if key else label)
-            action.setToolTip(tip)
-            action.triggered.connect(lambda _checked=False, label=label: self.decide_requested.emit(label))
-        self.relabel_menu_button.setVisible(len(labels) > MAX_LABEL_BUTTONS)
+        self.key_labels = self.relabel.set_labels(labels)
         keys = ", ".join(f"{number} {label}" for number, label in enumerate(self.key_labels, 1))
         self.decision_hint.setText(f"Keys: A or Ctrl+Enter accepts; {keys} relabels the selected rows; Space or J "
                                    "goes to the next undecided; Ctrl+Z undoes." if labels else "")
