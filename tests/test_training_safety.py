@@ -34,13 +34,17 @@ class Payload:
 
 
 def run_cli(*arguments: str) -> tuple[int, str]:
+    return run_cli_with_output(*arguments)[:2]
+
+
+def run_cli_with_output(*arguments: str) -> tuple[int, str, str]:
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
     err, out = io.StringIO(), io.StringIO()
     with redirect_stderr(err), redirect_stdout(out):
         status = main(["train", *map(str, arguments)])
-    return status, err.getvalue().strip()
+    return status, err.getvalue().strip(), out.getvalue()
 
 
 def one_line(err: str) -> str:
@@ -140,8 +144,9 @@ def test_the_base_models_folder_is_never_an_output(tiny_model_dir, small_csv, tm
     shutil.copytree(tiny_model_dir, model)
     before = (model / "model.safetensors").read_bytes()
     for output in (model, model / "inside"):
-        status, err = run_cli("--data", small_csv, "--model", model, "--output", output)
+        status, err, out = run_cli_with_output("--data", small_csv, "--model", model, "--output", output)
         assert status == 2 and "base model's folder" in one_line(err)
+        assert out == ""  # refused before anything is said about the run
     assert (model / "model.safetensors").read_bytes() == before and not (model / "inside").exists()
 
 

@@ -100,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         from moderator_app.core.training.engine import train
 
         if config is not None:
+            from moderator_app.core.training.run_folder import RunFolder
+
+            if distributed.is_main_process():  # refuse an unusable output folder before saying anything
+                RunFolder(config.output_dir).check_new_run(config.model_name_or_path, config.overwrite)
             print(f"Base model: {config.model_name_or_path}   output: {config.output_dir}")
             print(describe_precision(config))
         result = train(config or TrainingConfig(), progress.on_event, stop, resume_from=args.resume)
