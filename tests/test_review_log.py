@@ -242,6 +242,32 @@ def test_retrain_from_decisions_prepares_the_data_and_the_comparison_runs(tmp_pa
     assert comparisons[0].old == comparisons[0].new  # the same model twice: the same numbers
 
 
+def test_retrain_of_a_model_trained_on_sources_adds_the_decisions_as_one_more_source(tmp_path, tiny_classifier_dir,
+                                                                                       tiny_model_dir):
+    import json
+    import shutil
+
+    from tiny_models import synthetic_rows, write_csv
+
+    from moderator_app.core.review.retrain import prepare_retrain
+
+    first = write_csv(tmp_path / "first.csv", synthetic_rows(20, seed=1))
+    second = write_csv(tmp_path / "second.csv", synthetic_rows(20, seed=2))
+    sources = [{"path": str(first)}, {"path": str(second), "label_map": {"hate": "hate", "not-hate": "not-hate"}}]
+    model = shutil.copytree(tiny_classifier_dir, tmp_path / "model")
+    (model / "training_config.json").write_text(json.dumps({
+        "model_name_or_path": str(tiny_model_dir), "sources": sources, "max_length": 64}))
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    for n in range(12):
+        store.record(decision(f"decided text {n}", "hate" if n % 2 else "not-hate", queue="q"))
+    plan = prepare_retrain(store, model, ["hate", "not-hate"], "q")
+    assert plan.config.sources[:2] == sources
+    assert plan.config.sources[2] == {"path": str(plan.decisions_file), "text_column": "text", "label_column": "label"}
+    assert plan.config.problems() == {}
+    assert len(read_csv(plan.decisions_file)) - 1 + len(read_csv(plan.held_out_file)) - 1 == 12
+    assert any("one more source" in line for line in plan.report)
+
+
 def test_retrain_needs_the_models_training_config(tmp_path, tiny_classifier_dir):
     import shutil
 

@@ -81,6 +81,8 @@ def prepare_retrain(store, model_folder: str | Path, labels: list[str], queue: s
     held_out, trained = shuffled[:held_count], shuffled[held_count:]
     trained.sort(key=decided.index)  # back in the log's order
 
+    if original.sources:  # trained on several sources: keep them, and the decisions become one more
+        return _plan_with_sources(original, folder, output, queue, decided, trained, held_out)
     source = original.train_file
     if not source or not Path(source).is_file():
         raise DataError(f"The model's original training file {source or '(none)'} is not there any more.",
@@ -115,6 +117,34 @@ def prepare_retrain(store, model_folder: str | Path, labels: list[str], queue: s
     config = replace(original, train_file=str(train_file), text_column="text", label_column="label",
                      output_dir=str(output), model_name_or_path=original.model_name_or_path)
     return RetrainPlan(config, str(folder), decisions_file, held_out_file, train_file, report)
+
+
+def _plan_with_sources(original, folder: Path, output: Path, queue: str | None, decided: list, trained: list,
+                       held_out: list) -> RetrainPlan:
+    """A model trained on several sources retrains on the same sources (each with its own columns and
+    label map) plus the decisions as one more source. Original rows are not relabelled here (each source
+    is read as its file says); the report says so."""
+    missing = [entry["path"] for entry in original.sources if not Path(entry["path"]).is_file()]
+    if original.train_file and not Path(original.train_file).is_file():
+        missing.insert(0, original.train_file)
+    if missing:
+        raise DataError(f"The model's original training files are not all there any more: {', '.join(missing)}.",
+                        "Put them back, or export the decisions and train in the Training tab.")
+    decisions_file = output.with_name(output.name + ".decisions.csv")
+    held_out_file = output.with_name(output.name + ".heldout.csv") if held_out else None
+    write_csv_atomically(decisions_file, ["text", "label"], trained)
+    if held_out_file is not None:
+        write_csv_atomically(held_out_file, ["text", "label"], held_out)
+    sources = [dict(entry) for entry in original.sources]
+    sources.append({"path": str(decisions_file), "text_column": "text", "label_column": "label"})
+    report = [f"{len(original.sources) + bool(original.train_file):,} original training sources, read as before.",
+              f"{len(decided):,} decisions{f' in the queue {queue!r}' if queue else ''}: {len(trained):,} trained on "
+              f"as one more source ({decisions_file.name}), {len(held_out):,} held out for the comparison"
+              + (f" ({held_out_file.name})." if held_out_file else " (too few decisions to hold any out)."),
+              "A text that is both in an original source and decided is trained with both labels; the decision "
+              f"does not replace the source's row. The model goes to {output}."]
+    config = replace(original, sources=sources, output_dir=str(output))
+    return RetrainPlan(config, str(folder), decisions_file, held_out_file, decisions_file, report)
 
 
 @dataclass

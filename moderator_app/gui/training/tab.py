@@ -234,7 +234,7 @@ class TrainingTab(QWidget):
         self.last_result = None
         self.monitor.begin(config.num_epochs, config.logging_steps, resumed=resume_from is not None)
         self.monitor.log(("Resuming from " + resume_from) if resume_from else
-                         f"Training {config.model_name_or_path} on {config.train_file}; output: {config.output_dir}")
+                         f"Training {config.model_name_or_path} on {_data_names(config)}; output: {config.output_dir}")
         self.pages.setCurrentWidget(self.monitor)
 
         self._stop = threading.Event()
@@ -320,3 +320,9 @@ class TrainingTab(QWidget):
         self.data_panel.show_preview(role, preview, message)
         if preview is not None and not self.is_running:
             self.pages.setCurrentWidget(self.data_panel)
+
+
+def _data_names(config: TrainingConfig) -> str:
+    """The training file, or the training file and each source, for the log."""
+    names = ([config.train_file] if config.train_file else []) + [entry.get("path", "?") for entry in config.sources]
+    return ", ".join(names) or "(no data)"
