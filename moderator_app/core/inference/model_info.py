@@ -27,6 +27,7 @@ class ModelInfo:
     train_rows: int | None = None
     identity: str = ""  # model_identity(): what decisions are keyed by
     precision: str = ""  # core.precision.Precision.describe(): the number format it computes in, and why
+    warning: str | None = None  # the model is degenerate (predicts one class, or no better than the baseline)
 
 
 def model_source(name: str) -> str:
@@ -79,7 +80,36 @@ def describe_model(classifier) -> ModelInfo:
         if card is not None:
             info.metrics = card_metrics(card.read_text(encoding="utf-8", errors="replace"))
             info.metrics_source = "model card" if info.metrics else ""
+    info.warning = degenerate_model_warning(classifier, summary)
     return info
+
+
+def degenerate_model_warning(classifier, summary: dict) -> str | None:
+    """The warning that the model has not learned the task: its operating point's (validation at the
+    decision it will use), else its best epoch's in the training summary, else its model card's."""
+    point = getattr(classifier, "operating_point", None)
+    if point is not None and point.warning:
+        return str(point.warning)
+    best = summary.get("best_metrics") if isinstance(summary, dict) else None
+    if isinstance(best, dict) and isinstance(best.get("warning"), str) and best["warning"]:
+        return best["warning"]
+    card = model_card_path(classifier.name_or_path)
+    return card_warning(card.read_text(encoding="utf-8", errors="replace")) if card is not None else None
+
+
+def card_warning(card: str) -> str | None:
+    """The text of a model card's "## Warning…" section (as core.training.model_card writes it), or None."""
+    lines = card.splitlines()
+    start = next((index for index, line in enumerate(lines) if line.strip().lower().startswith("## warning")), None)
+    if start is None:
+        return None
+    body = []
+    for line in lines[start + 1:]:
+        if line.startswith("#"):
+            break
+        body.append(line.strip())
+    text = " ".join(line for line in body if line).strip("* ")
+    return text or None
 
 
 def model_card_path(name_or_path: str) -> Path | None:

@@ -18,6 +18,8 @@ RECENT_KEY = "review/recent_models"
 PRECISION_KEY = "review/precision"
 PRECISION_CHOICES = (("auto", "Auto"), ("bf16", "bf16"), ("fp32", "fp32"))  # core.precision.INFERENCE_PRECISIONS
 RECENT_COUNT = 8
+WARNING_STYLE = ("QLabel { background: #fff3e0; color: #7a3e00; border: 1px solid #ef8f00; border-radius: 4px; "
+                 "padding: 6px; }")
 METRIC_NAMES = (("accuracy", "accuracy"), ("f1", "macro F1"), ("precision", "precision"), ("recall", "recall"),
                 ("val_loss", "loss"))
 
@@ -99,6 +101,11 @@ class ModelPanel(QWidget):
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.hide()
+        self.warning = QLabel()  # the model has not learned the task: loud, with what to try
+        self.warning.setWordWrap(True)
+        self.warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning.setStyleSheet(WARNING_STYLE)
+        self.warning.hide()
         self.retrain_button = QPushButton("Retrain from decisions…")
         self.retrain_button.setToolTip("Prepare a run in the Training tab: this model's own settings and training "
                                        "data plus the queue's decisions, into a new folder")
@@ -127,6 +134,7 @@ class ModelPanel(QWidget):
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
         layout.addWidget(self.details)
+        layout.addWidget(self.warning)
         layout.addWidget(self.retrain_button)
         self.refresh_recent()
 
@@ -191,6 +199,8 @@ class ModelPanel(QWidget):
         self._set_message(f"Loaded {info.model_id}", None)
         self.details.setText(describe_info(info))
         self.details.show()
+        self.warning.setText(f"Warning: {info.warning}" if info.warning else "")
+        self.warning.setVisible(bool(info.warning))
         self.retrain_button.setEnabled(True)
 
     def set_failed(self, message: str) -> None:

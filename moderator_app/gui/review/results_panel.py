@@ -63,6 +63,14 @@ class ResultsPanel(QWidget):
         self.threshold_slider.valueChanged.connect(self._on_threshold_moved)
         self.threshold_label = QLabel()
         self.threshold_caption = QLabel("Threshold")
+        # the model's operating point (core.evaluation.operating_point), whose validation curve gives
+        # the precision and recall at the slider's position; None for models without one
+        self.operating_point = None
+        self.validation_label = QLabel()
+        self.validation_label.setStyleSheet("color: #555;")
+        self.validation_label.setToolTip("The flagged label's precision and recall on the model's validation set "
+                                         "at this threshold (calibrated probabilities)")
+        self.validation_label.hide()
         self.stats = QLabel()
         self.stats.setStyleSheet("color: #555;")
         self.order_combo = QComboBox()
@@ -81,7 +89,7 @@ class ResultsPanel(QWidget):
         filters.addWidget(self.filter_combo)
         filters.addWidget(self.search, 1)
         filters.addSpacing(12)
-        for widget in (self.threshold_caption, self.threshold_slider, self.threshold_label):
+        for widget in (self.threshold_caption, self.threshold_slider, self.threshold_label, self.validation_label):
             filters.addWidget(widget)
         filters.addSpacing(12)
         filters.addWidget(self.columns_button)
@@ -239,8 +247,24 @@ class ResultsPanel(QWidget):
     def set_threshold(self, value: float) -> None:
         self.threshold_slider.setValue(round(value * THRESHOLD_STEPS))
 
+    def set_operating_point(self, point) -> None:
+        """The loaded model's OperatingPoint (None without one): its validation precision and recall are
+        shown beside the slider."""
+        self.operating_point = point
+        self._show_validation_scores()
+
+    def _show_validation_scores(self) -> None:
+        point = self.operating_point
+        scores = point.precision_recall_at(self.threshold_value()) if point is not None else None
+        if scores is None:
+            self.validation_label.clear()
+        else:
+            self.validation_label.setText(f"validation: precision {scores[0]:.2f} · recall {scores[1]:.2f}")
+        self.validation_label.setVisible(scores is not None and self.threshold_slider.isVisibleTo(self))
+
     def _on_threshold_moved(self, _value: int) -> None:
         self.threshold_label.setText(f"{self.threshold_value():.2f}")
+        self._show_validation_scores()
         if self.session.is_binary and self.model.relabel(self.threshold_value()):
             self.proxy.refresh()
         self.update_stats()
@@ -297,6 +321,7 @@ class ResultsPanel(QWidget):
             self.threshold_slider.setToolTip(tip)
             self.threshold_caption.setToolTip(tip)
         self.threshold_label.setText(f"{self.threshold_value():.2f}")
+        self._show_validation_scores()
         self._make_label_buttons(labels)
         self.update_enabled()
 

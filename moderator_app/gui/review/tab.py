@@ -185,6 +185,7 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         self.status_message.emit(f"Model loaded: {handle.model_id}")
         if self.results_handle is None or self.results_handle.info.labels != handle.info.labels:
             self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
+        self._apply_operating_point(handle)
         self.input.set_model(handle)
         self.model_loaded.emit(handle.info)
         if self.pending_items is not None:  # an opened queue waited for its model
@@ -193,6 +194,15 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
             self.pending_items = self.current_items()
             self.input.classify(list(self.pending_items.texts), QUEUE_SOURCE)  # by the new model
         self.save_queue_state()
+
+    def _apply_operating_point(self, handle: ModelHandle) -> None:
+        """A binary model with a calibrated operating point starts the slider at its threshold, unless
+        an opened queue restores its own; models without one keep the slider where it is."""
+        point = handle.classifier.operating_point if handle.classifier.is_binary else None
+        self.results.set_operating_point(point)
+        queue_threshold = self.restore_view is not None and self.restore_view.threshold is not None
+        if point is not None and point.threshold is not None and not queue_threshold:
+            self.results.set_threshold(point.threshold)
 
     def _on_model_failed(self, error: BaseException) -> None:
         message = describe(error).message

@@ -1,0 +1,103 @@
+"""The Review tab's side of evaluation: the slider starts at a model's calibrated threshold and shows
+the validation precision and recall at its position; a degenerate model is flagged in the model
+panel; the evaluation view measures a labelled file in a worker and moves the tab's threshold."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from test_gui_review import TIMEOUT_MS, close_window, open_window, private_places  # noqa: E402,F401
+from test_inference import LABELS, tiny_classifier_dir  # noqa: E402,F401 (fixtures)
+from tiny_models import synthetic_rows, write_csv  # noqa: E402
+
+from moderator_app.core.evaluation.operating_point import (compute_operating_point,  # noqa: E402
+                                                           load_operating_point, save_operating_point)
+from moderator_app.core.inference.classifier import Classifier  # noqa: E402
+
+
+def with_operating_point(source, target, warning: str | None = None, threshold: float = 0.73):
+    """A copy of the tiny classifier with an operating point computed on synthetic validation rows;
+    the tiny model separates them at any threshold, so its threshold and curve are set by hand."""
+    shutil.copytree(source, target)
+    classifier = Classifier.load(target, device="cpu")
+    rows = synthetic_rows(80, seed=33)
+    logits = classifier.predict_logits([text for text, _ in rows])
+    truth = [list(classifier.labels).index(label) for _, label in rows]
+    point = compute_operating_point(logits, truth, classifier.labels, "precision>=0.9")
+    point.threshold = threshold
+    point.curve = CURVE
+    if warning is not None:
+        point.warning = warning
+    save_operating_point(target, point)
+    return target, load_operating_point(target, classifier.labels)
+
+CURVE = [{"threshold": 0.2, "precision": 0.61, "recall": 0.95}, {"threshold": 0.6, "precision": 0.8, "recall": 0.7},
+         {"threshold": 0.85, "precision": 0.94, "recall": 0.41}]
+
+
+@pytest.fixture
+def window(qtbot):
+    window, _ = open_window(qtbot)
+    yield window
+    close_window(qtbot, window)
+
+
+def load(qtbot, tab, folder) -> None:
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(folder))
+
+
+def test_the_slider_starts_at_the_operating_point_and_shows_validation_scores(qtbot, window, tiny_classifier_dir,
+                                                                               tmp_path):
+    tab = window.review_tab
+    load(qtbot, tab, tiny_classifier_dir)  # no operating point: the slider stays at 0.50, nothing shown
+    assert tab.results.threshold_value() == pytest.approx(0.5)
+    assert not tab.results.validation_label.isVisible()
+    folder, point = with_operating_point(tiny_classifier_dir, tmp_path / "calibrated")
+    load(qtbot, tab, folder)
+    assert tab.results.threshold_value() == pytest.approx(round(point.threshold * 100) / 100)
+    assert tab.threshold() == tab.results.threshold_value()
+    assert tab.results.validation_label.isVisible()
+    assert tab.results.validation_label.text() == "validation: precision 0.94 · recall 0.41"  # at 0.73
+    for value, expected in ((0.1, "precision 0.61 · recall 0.95"), (0.5, "precision 0.80 · recall 0.70"),
+                            (0.9, "precision 1.00 · recall 0.00")):
+        tab.results.set_threshold(value)
+        assert tab.results.validation_label.text() == f"validation: {expected}"
+
+
+def test_a_queue_keeps_its_own_threshold(qtbot, window, tiny_classifier_dir, tmp_path):
+    from moderator_app.core.review.queues import QueueState
+
+    tab = window.review_tab
+    folder, point = with_operating_point(tiny_classifier_dir, tmp_path / "calibrated")
+    tab.restore_view = QueueState(model_name=str(folder), threshold=0.37)
+    tab.results.set_threshold(0.37)
+    load(qtbot, tab, folder)
+    assert tab.results.threshold_value() == pytest.approx(0.37)
+
+
+def test_a_degenerate_model_is_flagged_in_the_model_panel(qtbot, window, tiny_classifier_dir, tmp_path):
+    tab = window.review_tab
+    load(qtbot, tab, tiny_classifier_dir)
+    assert not tab.model_panel.warning.isVisible()
+    warning = "The model predicts 'not-hate' for 100% of the 80 rows. Try more training data or more epochs."
+    folder, _ = with_operating_point(tiny_classifier_dir, tmp_path / "degenerate", warning=warning)
+    load(qtbot, tab, folder)
+    assert tab.model_panel.warning.isVisible()
+    assert warning in tab.model_panel.warning.text() and "Try more training data" in tab.model_panel.warning.text()
+    load(qtbot, tab, tiny_classifier_dir)  # a good model clears it
+    assert not tab.model_panel.warning.isVisible()
+
+
+def test_the_model_cards_warning_section_is_read(tmp_path):
+    from moderator_app.core.inference.model_info import card_warning
+
+    card = ("# run\n\nIt achieves…\n- Accuracy: 0.58\n\n## Warning: this model has not learned the task\n\n"
+            "The model predicts 'not-hate' for 100% of rows. Try class weighting.\n\n## Training procedure\n")
+    assert card_warning(card) == "The model predicts 'not-hate' for 100% of rows. Try class weighting."
+    assert card_warning("# run\n\n## Training procedure\n") is None
