@@ -118,3 +118,18 @@ def test_no_warning_for_a_good_model_even_on_lopsided_data():
     assert degenerate_warning(evaluate(truth, good, LABELS)) is None
     lopsided = np.array([1] * 97 + [0] * 3)  # a model that is right on all of it predicts 97 % one class
     assert not is_degenerate(evaluate(lopsided, np.eye(2)[lopsided] * 0.8 + 0.1, LABELS))
+
+
+def test_the_prior_baseline_is_the_majority_class_and_ranks_nothing():
+    from sklearn.dummy import DummyClassifier
+    from sklearn.metrics import f1_score
+
+    from moderator_app.core.evaluation.metrics import prior_baseline
+
+    truth = ["hate"] * 3 + ["not-hate"] * 7
+    baseline = prior_baseline(truth, ["hate", "not-hate"])
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((10, 1)), truth)
+    assert baseline.accuracy == pytest.approx(0.7) == pytest.approx(baseline.majority_baseline)
+    assert baseline.macro_f1 == pytest.approx(f1_score(truth, dummy.predict(np.zeros((10, 1))), average="macro"))
+    assert baseline.roc_auc == pytest.approx(0.5) and baseline.average_precision == pytest.approx(0.3)
+    assert baseline.ece == pytest.approx(0.0)

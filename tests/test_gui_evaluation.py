@@ -101,3 +101,89 @@ def test_the_model_cards_warning_section_is_read(tmp_path):
             "The model predicts 'not-hate' for 100% of rows. Try class weighting.\n\n## Training procedure\n")
     assert card_warning(card) == "The model predicts 'not-hate' for 100% of rows. Try class weighting."
     assert card_warning("# run\n\n## Training procedure\n") is None
+
+
+# ------------------------------------------------------------------------------------ evaluation view
+def labelled_csv(folder):
+    rows = [(text, label, "forum" if index % 3 else "tweets") for index, (text, label) in
+            enumerate(synthetic_rows(48, seed=5))]
+    return write_csv(folder / "labelled.csv", rows, header=("text", "label", "source"))
+
+
+def evaluate_in_view(qtbot, view, group: str = "source"):
+    qtbot.waitUntil(lambda: view.evaluate_button.isEnabled(), timeout=TIMEOUT_MS)
+    view.group_combo.setCurrentIndex(view.group_combo.findData(group))
+    with qtbot.waitSignal(view.evaluated, timeout=TIMEOUT_MS):
+        view.evaluate_button.click()
+
+
+def test_the_evaluation_view_shows_what_evaluate_computes(qtbot, window, tiny_classifier_dir, tmp_path):
+    from moderator_app.core.evaluation.file_evaluation import evaluate_file
+    from moderator_app.core.evaluation.metrics import prior_baseline
+
+    tab = window.review_tab
+    load(qtbot, tab, tiny_classifier_dir)
+    tab.results.set_threshold(0.3)
+    data = labelled_csv(tmp_path)
+    view = tab.open_evaluation(str(data))
+    evaluate_in_view(qtbot, view)
+    assert (view.text_combo.currentText(), view.label_combo.currentText()) == ("text", "label")  # guessed
+
+    expected = evaluate_file(Classifier.load(tiny_classifier_dir, device="cpu"), data, group_column="source",
+                             threshold=0.3).result
+    baseline = prior_baseline(synthetic_labels(48, 5), expected.labels)
+    for key in ("accuracy", "macro_f1", "roc_auc", "average_precision", "ece"):
+        assert view.cards[key].value.text() == f"{getattr(expected, key):.3f}"
+        assert view.cards[key].baseline.text() == f"baseline {getattr(baseline, key):.3f}"
+    shown = [[int(view.confusion.item(row, column).text()) for column in range(2)] for row in range(2)]
+    assert shown == expected.confusion_matrix and sum(map(sum, shown)) == 48
+    groups = {view.groups.item(row, 0).text(): int(view.groups.item(row, 1).text())
+              for row in range(view.groups.rowCount())}
+    assert groups == {group: scores.n for group, scores in expected.by.items()} and set(groups) == {"forum", "tweets"}
+    assert view.threshold_line.value() == pytest.approx(0.3)
+    assert len(view.precision_line.getData()[0]) > 0  # the curve is drawn
+
+
+def test_dragging_the_threshold_line_moves_the_tabs_threshold_and_the_metrics(qtbot, window, tiny_classifier_dir,
+                                                                             tmp_path):
+    from moderator_app.core.evaluation.file_evaluation import evaluate_file
+
+    tab = window.review_tab
+    load(qtbot, tab, tiny_classifier_dir)
+    tab.results.set_threshold(0.5)
+    data = labelled_csv(tmp_path)
+    view = tab.open_evaluation(str(data))
+    evaluate_in_view(qtbot, view, group="")
+    view.threshold_line.setValue(0.999)
+    view.threshold_line.sigPositionChangeFinished.emit(view.threshold_line)  # as the end of a drag does
+    assert tab.threshold() == pytest.approx(1.0)
+    expected = evaluate_file(Classifier.load(tiny_classifier_dir, device="cpu"), data, threshold=1.0).result
+    shown = [[int(view.confusion.item(row, column).text()) for column in range(2)] for row in range(2)]
+    assert shown == expected.confusion_matrix
+    assert view.cards["accuracy"].value.text() == f"{expected.accuracy:.3f}"
+    # and the other way round: the tab's slider moves the line
+    tab.results.set_threshold(0.0)
+    assert view.threshold_line.value() == pytest.approx(0.0)
+    assert not view.groups.isVisible()
+
+
+def test_a_file_without_a_usable_label_column_is_one_clear_message(qtbot, window, tiny_classifier_dir, tmp_path,
+                                                                  monkeypatch):
+    from moderator_app.gui.review import evaluation_view
+
+    shown = []
+    monkeypatch.setattr(evaluation_view, "show_failure", lambda parent, error, title: shown.append(title))
+    tab = window.review_tab
+    load(qtbot, tab, tiny_classifier_dir)
+    data = write_csv(tmp_path / "texts.csv", [("hello there", "x"), ("more text", "y")], header=("text", "note"))
+    view = tab.open_evaluation(str(data))
+    qtbot.waitUntil(lambda: view.evaluate_button.isEnabled(), timeout=TIMEOUT_MS)
+    view.label_combo.setCurrentText("note")
+    view.evaluate_button.click()
+    qtbot.waitUntil(lambda: bool(shown), timeout=TIMEOUT_MS)
+    assert shown == ["Cannot evaluate"] and "\n" not in view.status.text() and "note" in view.status.text()
+    assert view.evaluate_button.isEnabled()
+
+
+def synthetic_labels(count: int, seed: int) -> list[str]:
+    return [label for _, label in synthetic_rows(count, seed=seed)]

@@ -185,3 +185,17 @@ def degenerate_warning(result: Evaluation) -> str | None:
     if result.accuracy <= result.majority_baseline:
         return (f"The model does not beat the majority baseline ({scores}). " + TRY_INSTEAD)
     return None
+
+
+# ------------------------------------------------------------------------------------------------
+# The baseline every metric is shown beside
+# ------------------------------------------------------------------------------------------------
+def prior_baseline(y_true: Sequence[str] | Sequence[int], label_names: Sequence[str]) -> Evaluation:
+    """The metrics of a model that knows only the class shares (scikit-learn's DummyClassifier with
+    strategy="prior"): every row gets the shares as probabilities, so it predicts the majority label
+    (accuracy = the majority baseline), ranks nothing (ROC-AUC 0.5, average precision = the positive
+    share) and is perfectly calibrated (ECE 0)."""
+    labels = [str(name) for name in label_names]
+    truth = _as_indices(y_true, labels)
+    shares = np.bincount(truth, minlength=len(labels)) / max(len(truth), 1)
+    return evaluate(truth, np.tile(shares, (len(truth), 1)), labels)

@@ -64,6 +64,7 @@ class InputPanel(QGroupBox):
         self.handle: ModelHandle | None = None  # the model to classify with
         self.classifying: ReportingWorker | None = None
         self.imported_items: dict = {}  # path -> QueueItems (texts and other columns) being classified
+        self.last_imported_path = ""  # offered first by the evaluation view
         self.error_dialog = None
         style = self.style()
         self.text_edit = PasteBox()
@@ -209,6 +210,7 @@ class InputPanel(QGroupBox):
         return dialog
 
     def show_file_in_table(self, path: str, column: str | None = None) -> None:
+        self.last_imported_path = path
         self.status_message.emit(f"Reading {path}…")
         self.hint.setText(f"Reading {Path(path).name}…")
 

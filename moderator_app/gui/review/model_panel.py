@@ -56,6 +56,7 @@ def describe_info(info: ModelInfo) -> str:
 class ModelPanel(QWidget):
     load_requested = Signal(str, bool)  # model folder or hub id, allow pickle weights
     retrain_requested = Signal()
+    evaluate_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -111,6 +112,11 @@ class ModelPanel(QWidget):
                                        "data plus the queue's decisions, into a new folder")
         self.retrain_button.clicked.connect(self.retrain_requested)
         self.retrain_button.setEnabled(False)
+        self.evaluate_button = QPushButton("Evaluate…")
+        self.evaluate_button.setToolTip("Measure this model on a labelled file: metrics beside the baseline, the "
+                                        "confusion matrix, the precision–recall curve and per-group results")
+        self.evaluate_button.clicked.connect(self.evaluate_requested)
+        self.evaluate_button.setEnabled(False)
         self.info: ModelInfo | None = None
         self.loading = False
 
@@ -135,7 +141,10 @@ class ModelPanel(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.details)
         layout.addWidget(self.warning)
-        layout.addWidget(self.retrain_button)
+        model_actions = QHBoxLayout()
+        model_actions.addWidget(self.evaluate_button)
+        model_actions.addWidget(self.retrain_button)
+        layout.addLayout(model_actions)
         self.refresh_recent()
 
     def refresh_recent(self) -> None:
@@ -202,6 +211,7 @@ class ModelPanel(QWidget):
         self.warning.setText(f"Warning: {info.warning}" if info.warning else "")
         self.warning.setVisible(bool(info.warning))
         self.retrain_button.setEnabled(True)
+        self.evaluate_button.setEnabled(True)
 
     def set_failed(self, message: str) -> None:
         self._done()

@@ -84,6 +84,8 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         self.model_panel = ModelPanel()
         self.model_panel.load_requested.connect(self.load_model)
         self.model_panel.retrain_requested.connect(lambda: self.retrain_from_decisions())
+        self.model_panel.evaluate_requested.connect(lambda: self.open_evaluation())
+        self.evaluation_view = None
         self.retrain_plan = None  # the prepared run whose end offers a comparison
         model_box = QGroupBox("Model")
         QVBoxLayout(model_box).addWidget(self.model_panel)
@@ -194,6 +196,19 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
             self.pending_items = self.current_items()
             self.input.classify(list(self.pending_items.texts), QUEUE_SOURCE)  # by the new model
         self.save_queue_state()
+
+    def open_evaluation(self, path: str | None = None):
+        """The evaluation view of the loaded model, on `path` or the last imported file."""
+        from moderator_app.gui.review.evaluation_view import EvaluationView  # its metrics code only when asked
+
+        if self.handle is None:
+            return None
+        if self.evaluation_view is not None:
+            self.evaluation_view.close()
+        self.evaluation_view = EvaluationView(self.handle, self.results, self.tasks,
+                                              path if path is not None else self.input.last_imported_path, self)
+        self.evaluation_view.show()
+        return self.evaluation_view
 
     def _apply_operating_point(self, handle: ModelHandle) -> None:
         """A binary model with a calibrated operating point starts the slider at its threshold, unless

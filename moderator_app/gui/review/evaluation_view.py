@@ -1,0 +1,406 @@
+"""The Review tab's evaluation view: how the loaded model does on a labelled file.
+
+The file is measured by core.evaluation.file_evaluation.evaluate_file in a worker (the window stays
+responsive, and a moderator's classification goes first between two batches, as with batch
+labelling). The view shows metric cards beside the class-prior baseline, the confusion matrix as
+coloured cells, the precision–recall curve with the Review tab's threshold as a draggable line, and
+the metrics per group of a chosen column. Moving the line moves the tab's slider and the other way
+round; the metrics are re-measured at the new threshold from the probabilities already computed."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
+                               QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+
+from moderator_app.core.evaluation.calibration import pr_curve_points
+from moderator_app.core.evaluation.file_evaluation import FileEvaluation, evaluate_file
+from moderator_app.core.evaluation.metrics import Evaluation, degenerate_warning, evaluate, prior_baseline
+from moderator_app.core.files.columns import guess_label_column, guess_text_column
+from moderator_app.core.files.previews import preview_file
+from moderator_app.core.inference.shared_model import GatedClassifier, JobCancelled, ModelHandle
+from moderator_app.gui.common import settings
+from moderator_app.gui.common.errors import describe, show_failure
+from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
+from moderator_app.gui.review.model_panel import WARNING_STYLE
+
+NO_GROUP = "(none)"
+DATA_FILTER = "Labelled data (*.csv *.tsv *.txt *.jsonl *.json *.parquet *.xlsx);;All files (*)"
+# (key in Evaluation, card title, how the baseline reads): the baseline is the class-prior model
+CARDS = (("accuracy", "Accuracy"), ("macro_f1", "Macro F1"), ("roc_auc", "ROC-AUC"),
+         ("average_precision", "Average precision"), ("ece", "Calibration error (ECE)"))
+GROUP_COLUMNS = ("Group", "Rows", "Accuracy", "Baseline", "Macro F1", "ROC-AUC", "Average precision")
+CARD_STYLE = "QFrame#card { border: 1px solid #c8c8c8; border-radius: 4px; }"
+
+
+@dataclass
+class Measured:
+    """What the worker hands back: evaluate_file's result and the probabilities it computed (kept to
+    draw the curve and re-measure at another threshold without running the model again)."""
+
+    evaluation: FileEvaluation
+    probabilities: np.ndarray
+
+
+class _KeepsProbabilities:
+    """The shared model as evaluate_file sees it: batch-gated, and remembering what it predicted."""
+
+    def __init__(self, handle: ModelHandle):
+        self._classifier = GatedClassifier(handle)
+        self.probabilities: np.ndarray | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self._classifier, name)
+
+    def predict_probabilities(self, texts, batch_size=None, on_batch=None):
+        self.probabilities = self._classifier.predict_probabilities(texts, batch_size, on_batch)
+        return self.probabilities
+
+
+def measure_file(handle: ModelHandle, path: str, text_column: str, label_column: str, group_column: str,
+                 threshold: float | None, report, cancelled) -> Measured:
+    """Job: evaluate `path` with the loaded model; report(done, total) after each batch."""
+    classifier = _KeepsProbabilities(handle)
+    done = 0
+
+    def on_batch(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if cancelled():
+            raise JobCancelled()
+        report(done)
+
+    result = evaluate_file(classifier, path, text_column=text_column, label_column=label_column,
+                           group_column=group_column, threshold=threshold, on_batch=on_batch)
+    return Measured(result, classifier.probabilities)
+
+
+def file_columns(path: str) -> list[str]:
+    """Job: the column names of a file (its first row only)."""
+    columns, _rows = preview_file(path, rows=1)
+    return columns
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+class MetricCard(QFrame):
+    def __init__(self, title: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.setStyleSheet(CARD_STYLE)
+        self.title = QLabel(title)
+        self.title.setStyleSheet("color: #555;")
+        self.value = QLabel("—")
+        self.value.setStyleSheet("font-size: 18px; font-weight: bold;")
+        self.baseline = QLabel()
+        self.baseline.setStyleSheet("color: #777;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        for widget in (self.title, self.value, self.baseline):
+            layout.addWidget(widget)
+
+    def show_values(self, value: float | None, baseline: float | None) -> None:
+        self.value.setText(_number(value))
+        self.baseline.setText(f"baseline {_number(baseline)}")
+
+
+class EvaluationView(QDialog):
+    """Evaluate the Review tab's model on a labelled file. `results` is the tab's ResultsPanel: its
+    threshold slider is the decision measured, and the curve's line moves it."""
+
+    evaluated = Signal(object)  # Measured
+
+    def __init__(self, handle: ModelHandle, results, file_tasks: BackgroundTasks, path: str = "",
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Evaluate {Path(handle.model_id).name or handle.model_id}")
+        self.handle, self.results, self.file_tasks = handle, results, file_tasks
+        self.tasks = BackgroundTasks(self, max_threads=1)
+        self.worker: ReportingWorker | None = None
+        self.measured: Measured | None = None
+        self.error_dialog = None
+        self.positive = handle.classifier.positive_index if handle.classifier.is_binary else None
+        self._build()
+        results.threshold_changed.connect(self._on_tab_threshold_changed)
+        if path:
+            self.set_path(path)
+
+    # ------------------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.path_edit = QLineEdit()
+        self.path_edit.setPlaceholderText("a labelled file: CSV, TSV, JSONL, Parquet or Excel")
+        # Enter, not every focus change: re-reading the columns would undo the moderator's choices
+        self.path_edit.returnPressed.connect(lambda: self.set_path(self.path_edit.text().strip()))
+        browse = QToolButton()
+        browse.setText("…")
+        browse.setToolTip("Choose a labelled file…")
+        browse.clicked.connect(self.browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+        self.text_combo, self.label_combo, self.group_combo = QComboBox(), QComboBox(), QComboBox()
+        self.group_combo.setToolTip("Also measure the model on each value of this column (a source, a target "
+                                    "group, a test-case type)")
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.clicked.connect(self.run)
+        self.evaluate_button.setEnabled(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.hide()
+        self.progress = QProgressBar()
+        self.progress.setMaximumHeight(12)
+        self.progress.hide()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form = QFormLayout()
+        form.addRow("Labelled file", path_row)
+        form.addRow("Text column", self.text_combo)
+        form.addRow("Label column", self.label_combo)
+        form.addRow("Group by", self.group_combo)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.evaluate_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.progress, 1)
+
+        self.cards = {key: MetricCard(title) for key, title in CARDS}
+        cards = QGridLayout()
+        for position, card in enumerate(self.cards.values()):
+            cards.addWidget(card, 0, position)
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet(WARNING_STYLE)
+        self.warning.hide()
+
+        self.confusion = QTableWidget()
+        self.confusion.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.confusion.setToolTip("Rows: the file's labels; columns: the model's. The diagonal is right.")
+        self.curve_plot = pg.PlotWidget()
+        self.curve_plot.setBackground("w")
+        self.curve_plot.setLabel("bottom", "threshold")
+        self.curve_plot.setLabel("left", "precision / recall")
+        self.curve_plot.setXRange(0, 1)
+        self.curve_plot.setYRange(0, 1.02)
+        self.curve_plot.addLegend(offset=(-10, 10))
+        self.precision_line = self.curve_plot.plot([], [], pen=pg.mkPen("#1565c0", width=2), name="precision")
+        self.recall_line = self.curve_plot.plot([], [], pen=pg.mkPen("#e65100", width=2), name="recall")
+        self.threshold_line = pg.InfiniteLine(angle=90, movable=True, bounds=(0, 1),
+                                              pen=pg.mkPen("#333", width=2, style=Qt.PenStyle.DashLine),
+                                              label="threshold {value:.2f}",
+                                              labelOpts={"position": 0.1, "color": "#333"})
+        self.threshold_line.sigPositionChangeFinished.connect(self._on_line_moved)
+        self.curve_plot.addItem(self.threshold_line)
+        self.curve_plot.setToolTip("The flagged label's precision and recall on this file at each threshold. "
+                                   "Drag the line to move the Review tab's threshold.")
+        self.groups = QTableWidget(0, len(GROUP_COLUMNS))
+        self.groups.setHorizontalHeaderLabels(GROUP_COLUMNS)
+        self.groups.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.groups.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(self.confusion)
+        upper.addWidget(self.curve_plot)
+        upper.setSizes([300, 500])
+        body = QSplitter(Qt.Orientation.Vertical)
+        body.addWidget(upper)
+        body.addWidget(self.groups)
+        body.setSizes([380, 200])
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addLayout(cards)
+        layout.addWidget(self.warning)
+        layout.addWidget(body, 1)
+        layout.addWidget(close)
+        self.curve_plot.setVisible(self.positive is not None)
+        self.resize(960, 760)
+
+    # ------------------------------------------------------------------------------ the file
+    def browse(self) -> None:
+        start = self.path_edit.text() or settings.last_folder("data")
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a labelled file", start, DATA_FILTER)
+        if path:
+            settings.remember_folder("data", path)
+            self.set_path(path)
+
+    def set_path(self, path: str) -> None:
+        """Read the file's columns (in the background) and guess the text and label columns."""
+        self.path_edit.setText(path)
+        self.evaluate_button.setEnabled(False)
+        if not path:
+            return
+        self.status.setText(f"Reading the columns of {Path(path).name}…")
+        self.file_tasks.submit(file_columns, path, key="evaluation-columns",
+                               on_done=self._show_columns, on_error=self._failed)
+
+    def _show_columns(self, columns: list[str]) -> None:
+        text, label = guess_text_column(columns), guess_label_column(columns)
+        for combo, guess in ((self.text_combo, text), (self.label_combo, label)):
+            combo.clear()
+            combo.addItems(columns)
+            if guess is not None:
+                combo.setCurrentText(guess)
+        self.group_combo.clear()
+        self.group_combo.addItem(NO_GROUP, "")
+        for column in columns:
+            self.group_combo.addItem(column, column)
+        self.status.setText("" if label is not None else "Choose the column that holds the correct labels.")
+        self.evaluate_button.setEnabled(True)
+
+    # ------------------------------------------------------------------------------ the job
+    def threshold(self) -> float | None:
+        return self.results.threshold_value() if self.positive is not None else None
+
+    def run(self) -> None:
+        """Evaluate the file at the Review tab's threshold, in the background."""
+        self.cancel()
+        path = self.path_edit.text().strip()
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.evaluate_button.setEnabled(False)
+        self.status.setText(f"Evaluating {self.handle.model_id} on {Path(path).name}…")
+        self.worker = worker = ReportingWorker(measure_file, self.handle, path, self.text_combo.currentText(),
+                                               self.label_combo.currentText(), self.group_combo.currentData() or "",
+                                               self.threshold())
+        self.tasks.start(worker, key="evaluate", on_progress=self._progress,
+                         on_done=lambda measured: self._done(measured, worker),
+                         on_error=lambda error: self._job_failed(error, worker))
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+            self.tasks.forget("evaluate")
+            self._ended()
+            self.status.setText("Evaluation cancelled.")
+
+    def _progress(self, done: int) -> None:
+        self.progress.setFormat(f"{done:,} rows")
+
+    def _ended(self) -> None:
+        self.worker = None
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.evaluate_button.setEnabled(bool(self.path_edit.text().strip()))
+
+    def _done(self, measured: Measured, worker) -> None:
+        if worker is not self.worker:
+            return
+        self._ended()
+        self.measured = measured
+        self.status.setText(html.escape(measured.evaluation.data.describe()))
+        self._draw_curve()
+        self.show_evaluation(measured.evaluation.result)
+        self.evaluated.emit(measured)
+
+    def _job_failed(self, error: BaseException, worker) -> None:
+        if worker is self.worker:
+            self._ended()
+            self._failed(error)
+
+    def _failed(self, error: BaseException) -> None:
+        if isinstance(error, JobCancelled):
+            return
+        self.status.setText(describe(error).message)
+        self.error_dialog = show_failure(self, error, "Cannot evaluate")
+
+    # ------------------------------------------------------------------------------ showing
+    def show_evaluation(self, result: Evaluation) -> None:
+        """Cards, warning, confusion matrix and per-group table of `result`."""
+        truth = self.measured.evaluation.data.labels
+        baseline = prior_baseline(truth, result.labels)
+        for key, card in self.cards.items():
+            card.show_values(getattr(result, key), getattr(baseline, key))
+        warning = degenerate_warning(result)
+        self.warning.setText(f"Warning: {warning}" if warning else "")
+        self.warning.setVisible(bool(warning))
+        self._show_confusion(result)
+        self._show_groups(result)
+        if result.threshold is not None:
+            self.threshold_line.blockSignals(True)
+            self.threshold_line.setValue(result.threshold)
+            self.threshold_line.blockSignals(False)
+
+    def _show_confusion(self, result: Evaluation) -> None:
+        labels, matrix = result.labels, np.asarray(result.confusion_matrix)
+        table = self.confusion
+        table.setRowCount(len(labels))
+        table.setColumnCount(len(labels))
+        table.setHorizontalHeaderLabels([f"→ {label}" for label in labels])
+        table.setVerticalHeaderLabels(labels)
+        row_totals = matrix.sum(axis=1)
+        for row in range(len(labels)):
+            for column in range(len(labels)):
+                count = int(matrix[row, column])
+                share = count / row_totals[row] if row_totals[row] else 0.0
+                item = QTableWidgetItem(f"{count:,}")
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                item.setToolTip(f"{share:.0%} of the rows labelled '{labels[row]}'")
+                # green on the diagonal, red off it, as strong as the share of the true label's rows
+                hue = 120 if row == column else 0
+                item.setBackground(QColor.fromHsv(hue, int(40 + 160 * share), 235))
+                table.setItem(row, column, item)
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+
+    def _show_groups(self, result: Evaluation) -> None:
+        groups = result.by
+        self.groups.setRowCount(len(groups))
+        for row, (group, scores) in enumerate(groups.items()):
+            values = (group, f"{scores.n:,}", _number(scores.accuracy), _number(scores.majority_baseline),
+                      _number(scores.macro_f1), _number(scores.roc_auc), _number(scores.average_precision))
+            for column, value in enumerate(values):
+                self.groups.setItem(row, column, QTableWidgetItem(value))
+        self.groups.setVisible(bool(groups))
+
+    def _draw_curve(self) -> None:
+        if self.positive is None or self.measured is None:
+            return
+        truth = np.asarray(self.measured.evaluation.data.labels) == self.handle.classifier.labels[self.positive]
+        scores = self.measured.probabilities[:, self.positive]
+        if truth.all() or not truth.any():  # one class only: no curve
+            self.precision_line.setData([], [])
+            self.recall_line.setData([], [])
+            return
+        points = pr_curve_points(truth, scores)
+        thresholds = [point["threshold"] for point in points]
+        self.precision_line.setData(thresholds, [point["precision"] for point in points])
+        self.recall_line.setData(thresholds, [point["recall"] for point in points])
+
+    # ------------------------------------------------------------------------------ threshold
+    def _on_line_moved(self) -> None:
+        """The line was dragged: the tab's slider follows (which re-measures, below)."""
+        self.results.set_threshold(float(self.threshold_line.value()))
+        self._remeasure()  # the slider may not have moved (the same hundredth)
+
+    def _on_tab_threshold_changed(self) -> None:
+        self._remeasure()
+
+    def _remeasure(self) -> None:
+        if self.measured is None or self.positive is None:
+            return
+        data = self.measured.evaluation.data
+        result = evaluate(data.labels, self.measured.probabilities, self.handle.classifier.labels,
+                          threshold=self.threshold(), groups=data.groups)
+        self.show_evaluation(result)
+
+    def done(self, result: int) -> None:
+        self.cancel()
+        try:
+            self.results.threshold_changed.disconnect(self._on_tab_threshold_changed)
+        except (RuntimeError, TypeError):  # already disconnected
+            pass
+        super().done(result)
