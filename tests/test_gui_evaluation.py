@@ -187,3 +187,60 @@ def test_a_file_without_a_usable_label_column_is_one_clear_message(qtbot, window
 
 def synthetic_labels(count: int, seed: int) -> list[str]:
     return [label for _, label in synthetic_rows(count, seed=seed)]
+
+
+# ------------------------------------------------------------------------------------ validation split
+@pytest.fixture(scope="module")
+def trained_run(tiny_model_dir, synthetic_csv, tmp_path_factory):
+    from test_cli_evaluate import train_tiny
+
+    return train_tiny(tiny_model_dir, synthetic_csv, tmp_path_factory.mktemp("validation-split") / "run",
+                      validation_split=0.25)
+
+
+def test_the_validation_split_is_the_one_training_measured(trained_run):
+    from moderator_app.core.evaluation.validation_split import evaluate_validation_split
+
+    classifier = Classifier.load(trained_run, device="cpu")
+    evaluation = evaluate_validation_split(classifier, trained_run)
+    # the operating point was measured by the trainer on its own validation rows at its threshold
+    saved = classifier.operating_point.validation
+    assert evaluation.result.threshold == pytest.approx(classifier.operating_point.threshold)
+    assert evaluation.result.n == saved["n"] == classifier.operating_point.validation_rows
+    assert evaluation.result.confusion_matrix == saved["confusion_matrix"]
+    assert evaluation.result.accuracy == pytest.approx(saved["accuracy"])
+
+
+def test_a_model_without_its_training_config_cannot_offer_a_validation_split(tiny_classifier_dir, tmp_path):
+    from moderator_app.core.errors import ModelNotUsableError
+    from moderator_app.core.evaluation.validation_split import evaluate_validation_split
+
+    folder = shutil.copytree(tiny_classifier_dir, tmp_path / "bare")
+    (folder / "training_config.json").unlink()
+    with pytest.raises(ModelNotUsableError, match="training_config.json"):
+        evaluate_validation_split(Classifier.load(folder, device="cpu"), folder)
+
+
+def test_the_view_evaluates_the_models_validation_split(qtbot, window, trained_run):
+    tab = window.review_tab
+    load(qtbot, tab, trained_run)
+    view = tab.open_evaluation("")
+    assert view.data_choice.isEnabled()
+    view.data_choice.setCurrentIndex(view.data_choice.findData(evaluation_view_module().VALIDATION_SPLIT))
+    assert not view.path_edit.isEnabled() and view.evaluate_button.isEnabled()
+    with qtbot.waitSignal(view.evaluated, timeout=TIMEOUT_MS):
+        view.evaluate_button.click()
+    from moderator_app.core.evaluation.validation_split import evaluate_validation_split
+
+    expected = evaluate_validation_split(Classifier.load(trained_run, device="cpu"), trained_run,
+                                         threshold=tab.threshold()).result
+    shown = [[int(view.confusion.item(row, column).text()) for column in range(2)] for row in range(2)]
+    assert shown == expected.confusion_matrix
+    assert sum(map(sum, shown)) == tab.handle.classifier.operating_point.validation_rows
+    assert "validation split" in view.status.text()
+
+
+def evaluation_view_module():
+    from moderator_app.gui.review import evaluation_view
+
+    return evaluation_view

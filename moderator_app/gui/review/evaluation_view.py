@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 from moderator_app.core.evaluation.calibration import pr_curve_points
 from moderator_app.core.evaluation.file_evaluation import FileEvaluation, evaluate_file
 from moderator_app.core.evaluation.metrics import Evaluation, degenerate_warning, evaluate, prior_baseline
+from moderator_app.core.evaluation.validation_split import SOURCE_GROUP, evaluate_validation_split, has_training_config
 from moderator_app.core.files.columns import guess_label_column, guess_text_column
 from moderator_app.core.files.previews import preview_file
 from moderator_app.core.inference.shared_model import GatedClassifier, JobCancelled, ModelHandle
@@ -33,6 +34,7 @@ from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 from moderator_app.gui.review.model_panel import WARNING_STYLE
 
 NO_GROUP = "(none)"
+LABELLED_FILE, VALIDATION_SPLIT = "file", "validation"
 DATA_FILTER = "Labelled data (*.csv *.tsv *.txt *.jsonl *.json *.parquet *.xlsx);;All files (*)"
 # (key in Evaluation, card title, how the baseline reads): the baseline is the class-prior model
 CARDS = (("accuracy", "Accuracy"), ("macro_f1", "Macro F1"), ("roc_auc", "ROC-AUC"),
@@ -80,6 +82,24 @@ def measure_file(handle: ModelHandle, path: str, text_column: str, label_column:
 
     result = evaluate_file(classifier, path, text_column=text_column, label_column=label_column,
                            group_column=group_column, threshold=threshold, on_batch=on_batch)
+    return Measured(result, classifier.probabilities)
+
+
+def measure_validation_split(handle: ModelHandle, by_source: bool, threshold: float | None, report,
+                             cancelled) -> Measured:
+    """Job: evaluate the model on the validation split of its own training run."""
+    classifier = _KeepsProbabilities(handle)
+    done = 0
+
+    def on_batch(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if cancelled():
+            raise JobCancelled()
+        report(done)
+
+    result = evaluate_validation_split(classifier, handle.classifier.name_or_path, by_source=by_source,
+                                       threshold=threshold, on_batch=on_batch)
     return Measured(result, classifier.probabilities)
 
 
@@ -137,6 +157,14 @@ class EvaluationView(QDialog):
 
     # ------------------------------------------------------------------------------ layout
     def _build(self) -> None:
+        self.data_choice = QComboBox()
+        self.data_choice.addItem("A labelled file", LABELLED_FILE)
+        if has_training_config(self.handle.classifier.name_or_path):  # a model trained here
+            self.data_choice.addItem("The model's validation split", VALIDATION_SPLIT)
+        self.data_choice.setEnabled(self.data_choice.count() > 1)
+        self.data_choice.setToolTip("The validation split is read and split again from the model's training "
+                                    "configuration, as its training run did")
+        self.data_choice.currentIndexChanged.connect(self._data_chosen)
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("a labelled file: CSV, TSV, JSONL, Parquet or Excel")
         # Enter, not every focus change: re-reading the columns would undo the moderator's choices
@@ -164,6 +192,7 @@ class EvaluationView(QDialog):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
+        form.addRow("Data", self.data_choice)
         form.addRow("Labelled file", path_row)
         form.addRow("Text column", self.text_combo)
         form.addRow("Label column", self.label_combo)
@@ -202,6 +231,7 @@ class EvaluationView(QDialog):
         self.curve_plot.addItem(self.threshold_line)
         self.curve_plot.setToolTip("The flagged label's precision and recall on this file at each threshold. "
                                    "Drag the line to move the Review tab's threshold.")
+        self.browse_button = browse
         self.groups = QTableWidget(0, len(GROUP_COLUMNS))
         self.groups.setHorizontalHeaderLabels(GROUP_COLUMNS)
         self.groups.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -254,12 +284,30 @@ class EvaluationView(QDialog):
             combo.addItems(columns)
             if guess is not None:
                 combo.setCurrentText(guess)
+        if self.validation_chosen():  # the moderator switched to the validation split meanwhile
+            return
         self.group_combo.clear()
         self.group_combo.addItem(NO_GROUP, "")
         for column in columns:
             self.group_combo.addItem(column, column)
         self.status.setText("" if label is not None else "Choose the column that holds the correct labels.")
         self.evaluate_button.setEnabled(True)
+
+    def validation_chosen(self) -> bool:
+        return self.data_choice.currentData() == VALIDATION_SPLIT
+
+    def _data_chosen(self) -> None:
+        validation = self.validation_chosen()
+        for widget in (self.path_edit, self.browse_button, self.text_combo, self.label_combo):
+            widget.setEnabled(not validation)
+        self.group_combo.clear()
+        self.group_combo.addItem(NO_GROUP, "")
+        if validation:
+            self.group_combo.addItem("source (several training sources)", SOURCE_GROUP)
+            self.evaluate_button.setEnabled(True)
+            self.status.setText("")
+        else:
+            self.set_path(self.path_edit.text().strip())
 
     # ------------------------------------------------------------------------------ the job
     def threshold(self) -> float | None:
@@ -274,9 +322,16 @@ class EvaluationView(QDialog):
         self.cancel_button.show()
         self.evaluate_button.setEnabled(False)
         self.status.setText(f"Evaluating {self.handle.model_id} on {Path(path).name}…")
-        self.worker = worker = ReportingWorker(measure_file, self.handle, path, self.text_combo.currentText(),
-                                               self.label_combo.currentText(), self.group_combo.currentData() or "",
-                                               self.threshold())
+        if self.validation_chosen():
+            self.status.setText(f"Reading and splitting the training data of {self.handle.model_id}, then "
+                                "evaluating…")
+            worker = ReportingWorker(measure_validation_split, self.handle, self.group_combo.currentData() == SOURCE_GROUP,
+                                     self.threshold())
+        else:
+            worker = ReportingWorker(measure_file, self.handle, path, self.text_combo.currentText(),
+                                     self.label_combo.currentText(), self.group_combo.currentData() or "",
+                                     self.threshold())
+        self.worker = worker
         self.tasks.start(worker, key="evaluate", on_progress=self._progress,
                          on_done=lambda measured: self._done(measured, worker),
                          on_error=lambda error: self._job_failed(error, worker))
@@ -295,7 +350,7 @@ class EvaluationView(QDialog):
         self.worker = None
         self.progress.hide()
         self.cancel_button.hide()
-        self.evaluate_button.setEnabled(bool(self.path_edit.text().strip()))
+        self.evaluate_button.setEnabled(self.validation_chosen() or bool(self.path_edit.text().strip()))
 
     def _done(self, measured: Measured, worker) -> None:
         if worker is not self.worker:
