@@ -9,7 +9,6 @@ round; the metrics are re-measured at the new threshold from the probabilities a
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,6 +189,7 @@ class EvaluationView(QDialog):
         self.progress.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # file names and column names, as they are
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form = QFormLayout()
         form.addRow("Data", self.data_choice)
@@ -357,7 +357,7 @@ class EvaluationView(QDialog):
             return
         self._ended()
         self.measured = measured
-        self.status.setText(html.escape(measured.evaluation.data.describe()))
+        self.status.setText(measured.evaluation.data.describe())
         self._draw_curve()
         self.show_evaluation(measured.evaluation.result)
         self.evaluated.emit(measured)
@@ -385,10 +385,8 @@ class EvaluationView(QDialog):
         self.warning.setVisible(bool(warning))
         self._show_confusion(result)
         self._show_groups(result)
-        if result.threshold is not None:
-            self.threshold_line.blockSignals(True)
+        if result.threshold is not None:  # setValue redraws its label; only a drag's end moves the slider
             self.threshold_line.setValue(result.threshold)
-            self.threshold_line.blockSignals(False)
 
     def _show_confusion(self, result: Evaluation) -> None:
         labels, matrix = result.labels, np.asarray(result.confusion_matrix)
