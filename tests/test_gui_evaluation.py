@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui_review import TIMEOUT_MS, close_window, open_window, private_places  # noqa: E402,F401
-from test_inference import LABELS, tiny_classifier_dir  # noqa: E402,F401 (fixtures)
+from test_gui_review import TIMEOUT_MS, close_window, open_window, private_places  # noqa: E402,F401 (autouse)
+from test_inference import tiny_classifier_dir  # noqa: E402,F401 (fixture)
 from tiny_models import synthetic_rows, write_csv  # noqa: E402
 
 from moderator_app.core.evaluation.operating_point import (compute_operating_point,  # noqa: E402
@@ -244,3 +243,15 @@ def evaluation_view_module():
     from moderator_app.gui.review import evaluation_view
 
     return evaluation_view
+
+
+def test_closing_the_window_cancels_a_running_evaluation(qtbot, tiny_classifier_dir, tmp_path):
+    window, tab = open_window(qtbot)
+    load(qtbot, tab, tiny_classifier_dir)
+    view = tab.open_evaluation(str(labelled_csv(tmp_path)))
+    qtbot.waitUntil(lambda: view.evaluate_button.isEnabled(), timeout=TIMEOUT_MS)
+    view.evaluate_button.click()
+    worker = view.worker
+    assert worker is not None and not worker.cancelled()
+    close_window(qtbot, window)
+    assert worker.cancelled()

@@ -35,7 +35,7 @@ from moderator_app.gui.review.model_panel import WARNING_STYLE
 NO_GROUP = "(none)"
 LABELLED_FILE, VALIDATION_SPLIT = "file", "validation"
 DATA_FILTER = "Labelled data (*.csv *.tsv *.txt *.jsonl *.json *.parquet *.xlsx);;All files (*)"
-# (key in Evaluation, card title, how the baseline reads): the baseline is the class-prior model
+# (key in Evaluation, card title); each card shows the class-prior baseline (metrics.prior_baseline) too
 CARDS = (("accuracy", "Accuracy"), ("macro_f1", "Macro F1"), ("roc_auc", "ROC-AUC"),
          ("average_precision", "Average precision"), ("ece", "Calibration error (ECE)"))
 GROUP_COLUMNS = ("Group", "Rows", "Accuracy", "Baseline", "Macro F1", "ROC-AUC", "Average precision")
@@ -325,8 +325,8 @@ class EvaluationView(QDialog):
         if self.validation_chosen():
             self.status.setText(f"Reading and splitting the training data of {self.handle.model_id}, then "
                                 "evaluating…")
-            worker = ReportingWorker(measure_validation_split, self.handle, self.group_combo.currentData() == SOURCE_GROUP,
-                                     self.threshold())
+            by_source = self.group_combo.currentData() == SOURCE_GROUP
+            worker = ReportingWorker(measure_validation_split, self.handle, by_source, self.threshold())
         else:
             worker = ReportingWorker(measure_file, self.handle, path, self.text_combo.currentText(),
                                      self.label_combo.currentText(), self.group_combo.currentData() or "",
