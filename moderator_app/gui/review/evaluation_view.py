@@ -30,11 +30,11 @@ from moderator_app.core.inference.shared_model import GatedClassifier, JobCancel
 from moderator_app.gui.common import settings
 from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
+from moderator_app.gui.review.input_panel import IMPORT_FILTER
 from moderator_app.gui.review.model_panel import WARNING_STYLE
 
 NO_GROUP = "(none)"
 LABELLED_FILE, VALIDATION_SPLIT = "file", "validation"
-DATA_FILTER = "Labelled data (*.csv *.tsv *.txt *.jsonl *.json *.parquet *.xlsx);;All files (*)"
 # (key in Evaluation, card title); each card shows the class-prior baseline (metrics.prior_baseline) too
 CARDS = (("accuracy", "Accuracy"), ("macro_f1", "Macro F1"), ("roc_auc", "ROC-AUC"),
          ("average_precision", "Average precision"), ("ece", "Calibration error (ECE)"))
@@ -165,7 +165,7 @@ class EvaluationView(QDialog):
                                     "configuration, as its training run did")
         self.data_choice.currentIndexChanged.connect(self._data_chosen)
         self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("a labelled file: CSV, TSV, JSONL, Parquet or Excel")
+        self.path_edit.setPlaceholderText("a labelled file: CSV, TSV, JSON Lines or Parquet (press Enter)")
         # Enter, not every focus change: re-reading the columns would undo the moderator's choices
         self.path_edit.returnPressed.connect(lambda: self.set_path(self.path_edit.text().strip()))
         browse = QToolButton()
@@ -262,7 +262,7 @@ class EvaluationView(QDialog):
     # ------------------------------------------------------------------------------ the file
     def browse(self) -> None:
         start = self.path_edit.text() or settings.last_folder("data")
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a labelled file", start, DATA_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a labelled file", start, IMPORT_FILTER)
         if path:
             settings.remember_folder("data", path)
             self.set_path(path)
