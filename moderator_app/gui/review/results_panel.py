@@ -75,6 +75,7 @@ class ResultsPanel(QWidget):
         self.stats.setStyleSheet("color: #555;")
         self.order_combo = QComboBox()
         self.order_combo.setToolTip("The order to review in; clicking a column header sorts by it instead")
+        self.order_combo.setPlaceholderText("Sorted by a column")  # shown while a header click sets the order
         for title, key, descending in ORDERS:
             self.order_combo.addItem(title, (key, descending))
         self.order_combo.activated.connect(self._apply_order)
