@@ -481,6 +481,36 @@ def test_ten_thousand_rows_sort_and_filter_quickly_and_keep_the_selection(qtbot)
     assert time.perf_counter() - started < 5.0  # fill, two sorts, a filter and a paint of 10,000 rows
 
 
+def test_the_filter_follows_decisions_sorts_and_new_loads_row_by_row(qtbot):
+    from moderator_app.core.review.session import FILTER_UNDECIDED, SORT_SCORE
+
+    session = ReviewSession()
+    model = ResultsModel(session)
+    proxy = ResultsFilter(model)
+    scores = np.array([0.1, 0.9, 0.4, 0.7, 0.3], dtype=np.float32)
+
+    def decide(probabilities, threshold):
+        return ["hate" if p >= 0.5 else "not-hate" for p in probabilities[:, 0]], probabilities[:, 0].astype(float)
+
+    def load(texts, positive):
+        model.reset(lambda: session.load(texts, np.stack([positive, 1 - positive], axis=1), ["hate", "not-hate"],
+                                         0, decide))
+
+    def shown_texts():
+        return [proxy.index(row, TEXT_COLUMN).data() for row in range(proxy.rowCount())]
+
+    load(["a", "b", "c", "d", "e"], scores)
+    proxy.set_filter(FILTER_UNDECIDED)
+    assert shown_texts() == ["a", "b", "c", "d", "e"]
+    if model.set_decisions({1: "hate", 2: "hate"}):  # a decision filter: decided rows go
+        proxy.refresh()
+    assert shown_texts() == ["a", "d", "e"]
+    model.sort_by(SORT_SCORE, descending=True)  # a new order: the rows are looked up again
+    assert shown_texts() == ["d", "e", "a"]
+    load(["f", "g"], np.array([0.2, 0.8], dtype=np.float32))  # a new classification, decisions forgotten
+    assert shown_texts() == ["g", "f"]
+
+
 def test_a_classification_during_batch_labelling_waits_for_one_batch_not_the_file(qtbot, tab, tmp_path,
                                                                                    monkeypatch):
     classifier = tab.handle.classifier

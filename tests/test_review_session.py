@@ -106,3 +106,13 @@ def test_a_new_load_keeps_sort_and_filter_and_forgets_decisions(session):
     assert session.sort_key == SORT_DECISION
     session.load(["x", "y", "z"], np.ones((3, 3)) / 3, ["a", "b", "c"], None, lambda p, t: (["a"] * 3, p[:, 0]))
     assert not session.is_binary and session.counts().flagged is None and shown(session) == []
+
+
+def test_shown_by_row_follows_the_current_order_and_filter(session):
+    assert session.shown_by_row() == [True] * 5  # no filter
+    session.set_filter(FILTER_FLAGGED)
+    assert session.shown_by_row() == [True, False, False, True, False]  # input order
+    session.sort(SORT_SCORE, descending=True)  # 0.9, 0.6, 0.4, 0.2, then the empty text
+    assert [int(item) for item in session.order] == [0, 3, 4, 1, 2]
+    assert session.shown_by_row() == [True, True, False, False, False]
+    assert session.shown_by_row() == [session.shows(session.item(row)) for row in range(5)]

@@ -280,6 +280,13 @@ class ReviewSession:
     def shows(self, item: int) -> bool:
         return True if self.mask is None else bool(self.mask[item])
 
+    def shown_by_row(self) -> list[bool]:
+        """Per row in the current order, whether the filter shows its item: one numpy step, so a
+        table filtering 20,000 rows looks each up in a list instead of calling into the session."""
+        if self.mask is None:
+            return [True] * len(self.order)
+        return self.mask[self.order].tolist()
+
     def folded_texts(self) -> list[str]:
         if self._folded is None:
             self._folded = [text.casefold() for text in self.texts]
