@@ -116,3 +116,13 @@ def test_shown_by_row_follows_the_current_order_and_filter(session):
     assert [int(item) for item in session.order] == [0, 3, 4, 1, 2]
     assert session.shown_by_row() == [True, True, False, False, False]
     assert session.shown_by_row() == [session.shows(session.item(row)) for row in range(5)]
+
+
+def test_counts_of_flagged_decided_and_relabelled_items(session):
+    # labels: hate, not-hate, (empty text), hate, not-hate
+    session.set_decisions({0: "hate", 1: "hate", 3: "not-hate"})  # one accepted, two relabelled
+    counts = session.counts()
+    assert (counts.total, counts.flagged, counts.decided, counts.shown, counts.relabelled) == (5, 2, 3, 5, 2)
+    session.set_decisions({1: None})  # taken back: undecided again
+    counts = session.counts()
+    assert (counts.decided, counts.relabelled) == (2, 1)

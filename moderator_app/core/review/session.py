@@ -9,6 +9,7 @@ tab's table model is a view over a ReviewSession, and a test drives one without 
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -94,7 +95,7 @@ class ReviewSession:
     def set_extras(self, columns: Sequence[str], extras: Sequence[Sequence[str]]) -> None:
         """The imported file's other columns and, per item, their values (kept beside the text)."""
         self.extra_columns = list(columns)
-        self.extras = [list(values) for values in extras]
+        self.extras = list(extras)  # the rows themselves: the session only reads them (no copy of 20,000 lists)
         self.shown_columns = [name for name in self.shown_columns if name in self.extra_columns]
 
     def extra_value(self, item: int, column: str) -> str:
@@ -319,9 +320,11 @@ class ReviewSession:
     # ------------------------------------------------------------------------------ counts
     def counts(self) -> Counts:
         total = len(self.texts)
-        flagged = sum(1 for label in self.labels if label == self.positive_label) if self.is_binary else None
-        decided = sum(1 for decision in self.decisions if decision is not None)
+        # list.count and map(operator.ne) run in C: counts are shown after every filter and decision
+        flagged = self.labels.count(self.positive_label) if self.is_binary else None
+        undecided = self.decisions.count(None)
+        decided = total - undecided
         shown = total if self.mask is None else int(self.mask.sum())
-        relabelled = sum(1 for decision, label in zip(self.decisions, self.labels)
-                         if decision is not None and decision != label)
+        # an undecided item's None differs from every label (a string): take those back out
+        relabelled = sum(map(operator.ne, self.decisions, self.labels)) - undecided
         return Counts(total, flagged, decided, shown, relabelled)

@@ -143,10 +143,9 @@ class ResultsPanel(QWidget):
                 self.session.set_extras(columns, extras or [])
                 self.session.shown_columns = [name for name in shown_columns or columns if name in columns]
 
-        self.model.reset(load)
+        self.model.reset(load)  # the filter proxy filters the new rows on the reset: no second pass
         self._make_column_actions()
         self.table.configure_columns(self.model)
-        self.proxy.refresh()
         self.update_stats()
         self.update_enabled()
 
