@@ -307,3 +307,26 @@ def test_uncertainty_of_a_multi_class_model_is_the_margin_of_its_two_most_probab
     session.load(["x", "y", "z", ""], probabilities, names, None, decide)
     session.sort(SORT_UNCERTAINTY)
     assert list(session.order) == [1, 2, 0, 3]  # margins 0.05, 0.1, 0.7; the empty text last
+
+
+def test_the_review_lookup_takes_the_latest_decision_per_text_and_model(tmp_path):
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    store.record(decision("changed", "hate"))
+    store.record(decision("changed", "not-hate"))  # the latest for m1 wins
+    store.record(decision("undone", "hate", model="old"))
+    store.record(decision("undone", "not-hate", model="older"))  # the latest of the other models
+    taken_back = store.record(decision("undone", "hate"))
+    store.revert(taken_back.id, "ann")  # undecided for m1 again: its other models' decision shows
+    store.record(decision("only before", "hate", model="old"))
+    store.record(decision("both", "hate", model="old"))
+    store.record(decision("both", "not-hate"))  # decided for m1: not "decided before"
+    texts = ["changed", "undone", "only before", "both", "never", "changed"]  # a text twice
+    current, earlier = store.lookup_for_review(texts, "m1")
+    assert current == {"changed": "not-hate", "both": "not-hate"}
+    assert earlier == {"undone": ("not-hate", "/models/older"), "only before": ("hate", "/models/old")}
+    assert store.lookup_for_review(["changed"], "m1") == ({"changed": "not-hate"}, {})  # nothing left over
+    plans = [" ".join(row[-1] for row in store._connection.execute(f"EXPLAIN QUERY PLAN SELECT t.text, MAX(e.id) "
+                                                                    f"FROM lookup_texts t CROSS JOIN decisions e "
+                                                                    f"ON {condition} GROUP BY t.rowid", ("m1",)))
+             for condition in ("e.model_id = ? AND e.text = t.text", "e.text = t.text AND e.model_id != ?")]
+    assert all("SCAN t" in plan and "SEARCH e USING" in plan and "TEMP B-TREE" not in plan for plan in plans), plans

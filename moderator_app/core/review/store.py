@@ -167,21 +167,22 @@ class DecisionStore:
         of the latest decision made with another model, for texts not decided for this one). Two
         joins over a temporary table of the texts: a 20,000-item queue is looked up in one go."""
         connection = self._connection
-        # one transaction: the temporary table's rows are not committed one by one; CROSS JOIN makes
-        # SQLite walk the texts and probe the indexes, never scan the whole log
+        # one transaction: the temporary table's rows are not committed one by one. The texts go in
+        # once each (deduplicated here) in rowid order, so grouping by rowid needs no sort; CROSS JOIN
+        # makes SQLite walk the texts and probe the indexes, never scan the whole log; with MAX(id)
+        # SQLite takes the other columns from that same (the latest) row
         connection.execute("BEGIN")
         try:
-            connection.execute("CREATE TEMP TABLE IF NOT EXISTS lookup_texts (text TEXT PRIMARY KEY) WITHOUT ROWID")
+            connection.execute("CREATE TEMP TABLE IF NOT EXISTS lookup_texts (text TEXT NOT NULL)")
             connection.execute("DELETE FROM lookup_texts")
-            connection.executemany("INSERT OR IGNORE INTO lookup_texts VALUES (?)", ((text,) for text in texts))
-            current = {text: label for text, label in connection.execute(
-                "SELECT d.text, d.moderator_label FROM decisions d JOIN (SELECT t.text AS text, MAX(e.id) AS id "
-                "FROM lookup_texts t CROSS JOIN decisions e ON e.model_id = ? AND e.text = t.text GROUP BY t.text) "
-                "latest ON d.id = latest.id WHERE d.moderator_label IS NOT NULL", (model_id,))}
-            earlier = {text: (label, model) for text, label, model in connection.execute(
-                "SELECT d.text, d.moderator_label, d.model_name FROM decisions d JOIN (SELECT t.text AS text, MAX(e.id) AS id "
-                "FROM lookup_texts t CROSS JOIN decisions e ON e.text = t.text AND e.model_id != ? GROUP BY t.text) "
-                "latest ON d.id = latest.id WHERE d.moderator_label IS NOT NULL", (model_id,)) if text not in current}
+            connection.executemany("INSERT INTO lookup_texts VALUES (?)", ((text,) for text in dict.fromkeys(texts)))
+            current = {text: label for text, _latest, label in connection.execute(
+                "SELECT t.text, MAX(e.id), e.moderator_label FROM lookup_texts t CROSS JOIN decisions e "
+                "ON e.model_id = ? AND e.text = t.text GROUP BY t.rowid", (model_id,)) if label is not None}
+            earlier = {text: (label, model) for text, _latest, label, model in connection.execute(
+                "SELECT t.text, MAX(e.id), e.moderator_label, e.model_name FROM lookup_texts t CROSS JOIN decisions e "
+                "ON e.text = t.text AND e.model_id != ? GROUP BY t.rowid", (model_id,))
+                if label is not None and text not in current}
             connection.execute("DELETE FROM lookup_texts")
         finally:
             connection.execute("COMMIT")
