@@ -4,6 +4,7 @@ becomes messages under the file fields and, for a report that fails, a problem t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -26,8 +27,10 @@ class DataChecks(QObject):
     report_changed = Signal(str, str)
     changed = Signal()  # field messages or the data problem changed: the form revalidates
 
-    def __init__(self, tasks: BackgroundTasks, fields: dict[str, FieldEditor], name_setting, parent: QObject):
+    def __init__(self, tasks: BackgroundTasks, fields: dict[str, FieldEditor], name_setting, parent: QObject,
+                 sources=list):
         super().__init__(parent)
+        self.sources = sources  # () -> the configuration's `sources` list: the report covers them too
         self.tasks = tasks
         self.fields = fields
         self.name_setting = name_setting
@@ -88,6 +91,7 @@ class DataChecks(QObject):
             values = tuple(self.fields[name].value() for name in REPORT_INPUTS)
         except ValueError:
             return None
+        values += (json.dumps(self.sources(), sort_keys=True),)
         if not values[0] or any(self.field_messages.get(name, ("",))[0] == "error" for name in ROLES.values()):
             return None
         return values
@@ -111,7 +115,8 @@ class DataChecks(QObject):
             return
         self.report_state = "pending"
         self.report_changed.emit("pending", "Reading the data…")
-        self.tasks.submit(checks.data_report, TrainingConfig(**dict(zip(REPORT_INPUTS, inputs))),
+        self.tasks.submit(checks.data_report, TrainingConfig(**dict(zip(REPORT_INPUTS, inputs)),
+                                                         sources=json.loads(inputs[-1])),
                           on_done=self._report_ready, on_error=self._report_failed, key="report")
 
     def _report_ready(self, summary: checks.DataSummary) -> None:

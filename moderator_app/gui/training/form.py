@@ -22,6 +22,7 @@ from moderator_app.gui.common.fields import ChoiceField, FieldEditor, connect_al
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.data_checks import DataChecks, single_shot
 from moderator_app.gui.training.gpu_count import GpuCountField
+from moderator_app.gui.training.sources_editor import SourcesEditor
 
 FORM_FIELDS = [name for name, spec in FIELD_SPECS.items() if spec["form"]]
 SECTION_TITLES = {"data": "Data", "model": "Model", "training": "Training", "hardware": "Hardware",
@@ -47,9 +48,8 @@ class TrainingForm(QWidget):
         self.fields: dict[str, FieldEditor] = {name: editor_for(name) for name in FORM_FIELDS}
         self.device_info: checks.DeviceInfo | None = None
         self.errors: dict[str, str] = {}
-        # training sources of an opened configuration: kept and trained on as they are (the form has no
-        # editor for them yet), never dropped when the form is saved or started
-        self.sources: list[dict[str, Any]] = []
+        # the run's training sources beyond the training file (issue 13)
+        self.sources_editor = SourcesEditor(tasks)
         self.problem_summary = ""
         self.running = False
         self._valid = False
@@ -64,6 +64,8 @@ class TrainingForm(QWidget):
             names = SECTION_ORDER.get(section) or [name for name in FORM_FIELDS
                                                    if FIELD_SPECS[name]["section"] == section]
             group = self._group(title, names)
+            if section == "data":
+                group.layout().addRow("More sources", self.sources_editor)
             if section == "hardware":
                 self.gpu_count = GpuCountField()  # "GPUs to use", shown when more than one GPU is detected
                 self.gpu_count.add_to(group.layout())
@@ -74,15 +76,18 @@ class TrainingForm(QWidget):
             layout.addWidget(group)
         layout.addStretch(1)
 
-        self.data = DataChecks(tasks, self.fields, setting_label_for_gui, self)
+        self.data = DataChecks(tasks, self.fields, setting_label_for_gui, self, self.sources_editor.sources)
         self.data.preview_changed.connect(self.preview_changed)
         self.data.report_changed.connect(self.report_changed)
         self.data.changed.connect(self._revalidate)
         self._revalidate_timer = single_shot(self, 0, self._revalidate)
         self._model_timer = single_shot(self, 400, self._check_model)
+        self._main_file_timer = single_shot(self, 300, self._read_run_labels)
+        self._main_file: list[str] | None = None
 
         self.set_config(TrainingConfig())
         connect_all(list(self.fields.values()), self._on_edited)
+        self.sources_editor.changed.connect(self._on_edited)
         self.fields["model_name_or_path"].edited.connect(self._model_timer.start)
         self.fields["allow_pickle"].edited.connect(self._model_timer.start)
         self.fields["validation_file"].edited.connect(self._update_split_enabled)
@@ -101,6 +106,20 @@ class TrainingForm(QWidget):
             form.addRow(field.label, field)
         return box
 
+    @property
+    def sources(self) -> list[dict[str, Any]]:
+        """The training sources beyond the training file, as the configuration's `sources` list."""
+        return self.sources_editor.sources()
+
+    def _read_run_labels(self) -> None:
+        try:
+            names = [self.fields[name].value() for name in ("train_file", "text_column", "label_column")]
+        except ValueError:
+            return
+        if names != self._main_file:
+            self._main_file = names
+            self.sources_editor.set_main_file(*names)
+
     def _update_split_enabled(self) -> None:
         self.fields["validation_split"].editor.setEnabled(not self.fields["validation_file"].value())
 
@@ -113,12 +132,13 @@ class TrainingForm(QWidget):
                 result[name] = field.value()
             except ValueError:
                 pass
+        result["sources"] = self.sources
         return result
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Fill the form from a (possibly partial, possibly stale) dict of config values."""
         if "sources" in values and isinstance(values["sources"], list):
-            self.sources = list(values["sources"])
+            self.sources_editor.set_sources(values["sources"])
         for name, value in values.items():
             field = self.fields.get(name)
             if field is None:
@@ -140,7 +160,7 @@ class TrainingForm(QWidget):
                 field.value()
             except ValueError as error:
                 raise ConfigError(name, str(error)) from None
-        return TrainingConfig(**self.values(), sources=list(self.sources))
+        return TrainingConfig(**self.values())
 
     def processes(self) -> int:
         """How many processes (GPUs) a run started from this form trains on."""
@@ -176,6 +196,7 @@ class TrainingForm(QWidget):
     def _on_edited(self) -> None:
         self.values_changed.emit()
         self._revalidate_timer.start()
+        self._main_file_timer.start()
         self.data.schedule_report()
 
     def _revalidate(self) -> None:
@@ -187,7 +208,12 @@ class TrainingForm(QWidget):
                 values[name] = field.value()
             except ValueError as error:
                 errors[name] = str(error)
-        for name, problem in TrainingConfig(**values, sources=list(self.sources)).problems().items():
+        problems = TrainingConfig(**values, sources=self.sources).problems()
+        sources_problem = problems.pop("sources", "")
+        if sources_problem:
+            errors["sources"] = sources_problem
+        self.sources_editor.set_message(sources_problem[:1].upper() + sources_problem[1:] if sources_problem else "")
+        for name, problem in problems.items():
             if name in errors or name not in self.fields:
                 continue
             if name in REQUIRED_HINTS and not values.get(name):
@@ -227,7 +253,7 @@ class TrainingForm(QWidget):
     def _summary(self, errors: dict[str, str], values: dict[str, Any], model_pending: bool) -> str:
         """Why Start waits, in one line ("" when it need not)."""
         if errors:
-            names = [self.fields[name].label.text() for name in errors]
+            names = [self.fields[name].label.text() if name in self.fields else "More sources" for name in errors]
             return ("Fix the marked field: " if len(names) == 1 else "Fix the marked fields: ") + ", ".join(names) + "."
         if not values.get("train_file"):
             return "Choose a training data file."
