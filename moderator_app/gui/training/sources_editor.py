@@ -219,7 +219,7 @@ class SourcesEditor(QWidget):
             self.map_table.setItem(row, 0, QTableWidgetItem(value))
             self.map_table.setItem(row, 1, QTableWidgetItem(f"{count:,}"))
             combo = QComboBox()
-            targets = [label for label in self.run_labels]
+            targets = self._offered_labels()
             current = mapping.get(value, KEEP) if value in mapping else KEEP
             if current not in (KEEP, None) and current not in targets:
                 targets.append(current)
@@ -230,6 +230,17 @@ class SourcesEditor(QWidget):
             combo.setCurrentIndex(1 if current is None else max(combo.findData(current), 0))
             combo.activated.connect(lambda _index, value=value, combo=combo: self._map_chosen(value, combo))
             self.map_table.setCellWidget(row, 2, combo)
+
+    def _offered_labels(self) -> list[str]:
+        """The training file's labels, then any other label a source's map already names."""
+        offered = list(self.run_labels)
+        for entry in self.entries:
+            try:
+                mapping = parse_label_map(entry.get("label_map"), "sources").mapping if isinstance(entry, dict) else {}
+            except UserError:
+                continue
+            offered += [label for label in mapping.values() if label is not None and label not in offered]
+        return offered
 
     def _map_chosen(self, value: str, combo: QComboBox) -> None:
         entry = self._current()
