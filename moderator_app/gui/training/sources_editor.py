@@ -88,7 +88,7 @@ class SourcesEditor(QWidget):
 
     # ----------------------------------------------------------------------------- the list
     def sources(self) -> list[dict[str, Any]]:
-        return [dict(entry) for entry in self.entries]
+        return [dict(entry) if isinstance(entry, dict) else entry for entry in self.entries]
 
     def set_sources(self, sources: list[dict[str, Any]]) -> None:
         self.entries = [dict(entry) if isinstance(entry, dict) else entry for entry in sources]
