@@ -167,3 +167,16 @@ def test_start_trains_on_the_sources_and_the_run_page_switches_between_them(qtbo
     offered = [choice.itemText(index) for index in range(choice.count())]
     assert not choice.isHidden()
     assert any("davidson" in text for text in offered) and any("stormfront" in text for text in offered)
+
+
+def test_a_score_column_is_cut_at_the_sources_threshold(qtbot, window, tmp_path):
+    rows = [(f"text {index}", score) for index, score in enumerate([0.1, 0.3, 0.6, 0.8, 0.95])]
+    ethos = write_csv(tmp_path / "ethos.csv", rows, header=("comment", "isHate"))
+    editor = window.training_tab.form.sources_editor
+    editor.add_source(str(ethos))
+    qtbot.waitUntil(lambda: editor.map_table.rowCount() == 2, timeout=30_000)
+    assert {value: rows for value, (rows, _) in _table(editor).items()} == {"1": "3", "0": "2"}
+    editor.score_threshold.setValue(0.9)
+    qtbot.waitUntil(lambda: {value: rows for value, (rows, _) in _table(editor).items()} == {"1": "1", "0": "4"},
+                    timeout=30_000)
+    assert window.training_tab.form.sources[0]["score_threshold"] == 0.9

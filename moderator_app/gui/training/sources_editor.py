@@ -48,6 +48,10 @@ class SourcesEditor(QWidget):
         self.weight = QDoubleSpinBox()
         self.weight.setRange(0.01, 100.0)
         self.weight.setSingleStep(0.1)
+        self.score_threshold = QDoubleSpinBox()  # for a label column of 0–1 scores: rows at or above are 1
+        self.score_threshold.setRange(0.01, 0.99)
+        self.score_threshold.setSingleStep(0.05)
+        self.score_threshold.setToolTip("For a label column of 0–1 scores: a score at or above it is 1, below it 0.")
         self.max_rows = QSpinBox()
         self.max_rows.setRange(1, 100_000_000)
         self.max_rows.setSpecialValueText("all rows")  # 1 (below max_rows' minimum of 2) means no cap
@@ -68,6 +72,7 @@ class SourcesEditor(QWidget):
         detail.addRow("Label column", self.label_column)
         detail.addRow("Weight", self.weight)
         detail.addRow("Max rows", self.max_rows)
+        detail.addRow("Score threshold", self.score_threshold)
         detail.addRow("Label map", self.map_status)
         detail.addRow(self.map_table)
         layout = QVBoxLayout(self)
@@ -83,6 +88,7 @@ class SourcesEditor(QWidget):
         self.text_column.activated.connect(lambda: self._column_chosen("text_column", self.text_column))
         self.label_column.activated.connect(lambda: self._column_chosen("label_column", self.label_column))
         self.weight.valueChanged.connect(lambda value: self._edit("weight", float(value)))
+        self.score_threshold.valueChanged.connect(self._threshold_chosen)
         self.max_rows.valueChanged.connect(lambda value: self._edit("max_rows", value if value > 1 else None))
         self._show(-1)
 
@@ -157,6 +163,7 @@ class SourcesEditor(QWidget):
         self._filling = True
         self.weight.setValue(float(entry.get("weight", 1.0) or 1.0))
         self.max_rows.setValue(entry.get("max_rows") or 1)
+        self.score_threshold.setValue(float(entry.get("score_threshold", 0.5)))
         self._filling = False
         values = self.values_of.get(self._values_key(entry))
         if values is None:
@@ -259,6 +266,12 @@ class SourcesEditor(QWidget):
         entry = self._current()
         if entry is not None:
             self._show(self.list.currentRow())
+
+    def _threshold_chosen(self, value: float) -> None:
+        if self._filling:
+            return
+        self._edit("score_threshold", None if round(value, 2) == 0.5 else round(value, 2))
+        self._show(self.list.currentRow())  # the values are read again, cut at the new threshold
 
     def _edit(self, key: str, value: Any) -> None:
         entry = self._current()
