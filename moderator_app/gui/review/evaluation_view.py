@@ -9,24 +9,22 @@ round; the metrics are re-measured at the new threshold from the probabilities a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGridLayout,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from moderator_app.core.evaluation.calibration import pr_curve_points
-from moderator_app.core.evaluation.file_evaluation import FileEvaluation, evaluate_file
+from moderator_app.core.evaluation.jobs import Measured, file_columns, measure_file, measure_validation_split
 from moderator_app.core.evaluation.metrics import Evaluation, degenerate_warning, evaluate, prior_baseline
-from moderator_app.core.evaluation.validation_split import SOURCE_GROUP, evaluate_validation_split, has_training_config
+from moderator_app.core.evaluation.validation_split import SOURCE_GROUP, has_training_config
 from moderator_app.core.files.columns import guess_label_column, guess_text_column
-from moderator_app.core.files.previews import preview_file
-from moderator_app.core.inference.shared_model import GatedClassifier, JobCancelled, ModelHandle
+from moderator_app.core.inference.shared_model import JobCancelled, ModelHandle
+from moderator_app.gui.review.evaluation_widgets import MetricCard, fill_confusion_table, format_number
 from moderator_app.gui.common import settings
 from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
@@ -39,98 +37,6 @@ LABELLED_FILE, VALIDATION_SPLIT = "file", "validation"
 CARDS = (("accuracy", "Accuracy"), ("macro_f1", "Macro F1"), ("roc_auc", "ROC-AUC"),
          ("average_precision", "Average precision"), ("ece", "Calibration error (ECE)"))
 GROUP_COLUMNS = ("Group", "Rows", "Accuracy", "Baseline", "Macro F1", "ROC-AUC", "Average precision")
-CARD_STYLE = "QFrame#card { border: 1px solid #c8c8c8; border-radius: 4px; }"
-
-
-@dataclass
-class Measured:
-    """What the worker hands back: evaluate_file's result and the probabilities it computed (kept to
-    draw the curve and re-measure at another threshold without running the model again)."""
-
-    evaluation: FileEvaluation
-    probabilities: np.ndarray
-
-
-class _KeepsProbabilities:
-    """The shared model as evaluate_file sees it: batch-gated, and remembering what it predicted."""
-
-    def __init__(self, handle: ModelHandle):
-        self._classifier = GatedClassifier(handle)
-        self.probabilities: np.ndarray | None = None
-
-    def __getattr__(self, name: str):
-        return getattr(self._classifier, name)
-
-    def predict_probabilities(self, texts, batch_size=None, on_batch=None):
-        self.probabilities = self._classifier.predict_probabilities(texts, batch_size, on_batch)
-        return self.probabilities
-
-
-def measure_file(handle: ModelHandle, path: str, text_column: str, label_column: str, group_column: str,
-                 threshold: float | None, report, cancelled) -> Measured:
-    """Job: evaluate `path` with the loaded model; report(done, total) after each batch."""
-    classifier = _KeepsProbabilities(handle)
-    done = 0
-
-    def on_batch(rows: int) -> None:
-        nonlocal done
-        done += rows
-        if cancelled():
-            raise JobCancelled()
-        report(done)
-
-    result = evaluate_file(classifier, path, text_column=text_column, label_column=label_column,
-                           group_column=group_column, threshold=threshold, on_batch=on_batch)
-    return Measured(result, classifier.probabilities)
-
-
-def measure_validation_split(handle: ModelHandle, by_source: bool, threshold: float | None, report,
-                             cancelled) -> Measured:
-    """Job: evaluate the model on the validation split of its own training run."""
-    classifier = _KeepsProbabilities(handle)
-    done = 0
-
-    def on_batch(rows: int) -> None:
-        nonlocal done
-        done += rows
-        if cancelled():
-            raise JobCancelled()
-        report(done)
-
-    result = evaluate_validation_split(classifier, handle.classifier.name_or_path, by_source=by_source,
-                                       threshold=threshold, on_batch=on_batch)
-    return Measured(result, classifier.probabilities)
-
-
-def file_columns(path: str) -> list[str]:
-    """Job: the column names of a file (its first row only)."""
-    columns, _rows = preview_file(path, rows=1)
-    return columns
-
-
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
-class MetricCard(QFrame):
-    def __init__(self, title: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("card")
-        self.setStyleSheet(CARD_STYLE)
-        self.title = QLabel(title)
-        self.title.setStyleSheet("color: #555;")
-        self.value = QLabel("—")
-        self.value.setStyleSheet("font-size: 18px; font-weight: bold;")
-        self.baseline = QLabel()
-        self.baseline.setStyleSheet("color: #777;")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
-        for widget in (self.title, self.value, self.baseline):
-            layout.addWidget(widget)
-
-    def show_values(self, value: float | None, baseline: float | None) -> None:
-        self.value.setText(_number(value))
-        self.baseline.setText(f"baseline {_number(baseline)}")
 
 
 class EvaluationView(QDialog):
@@ -389,32 +295,14 @@ class EvaluationView(QDialog):
             self.threshold_line.setValue(result.threshold)
 
     def _show_confusion(self, result: Evaluation) -> None:
-        labels, matrix = result.labels, np.asarray(result.confusion_matrix)
-        table = self.confusion
-        table.setRowCount(len(labels))
-        table.setColumnCount(len(labels))
-        table.setHorizontalHeaderLabels([f"→ {label}" for label in labels])
-        table.setVerticalHeaderLabels(labels)
-        row_totals = matrix.sum(axis=1)
-        for row in range(len(labels)):
-            for column in range(len(labels)):
-                count = int(matrix[row, column])
-                share = count / row_totals[row] if row_totals[row] else 0.0
-                item = QTableWidgetItem(f"{count:,}")
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                item.setToolTip(f"{share:.0%} of the rows labelled '{labels[row]}'")
-                # green on the diagonal, red off it, as strong as the share of the true label's rows
-                hue = 120 if row == column else 0
-                item.setBackground(QColor.fromHsv(hue, int(40 + 160 * share), 235))
-                table.setItem(row, column, item)
-        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        fill_confusion_table(self.confusion, result)
 
     def _show_groups(self, result: Evaluation) -> None:
         groups = result.by
         self.groups.setRowCount(len(groups))
         for row, (group, scores) in enumerate(groups.items()):
-            values = (group, f"{scores.n:,}", _number(scores.accuracy), _number(scores.majority_baseline),
-                      _number(scores.macro_f1), _number(scores.roc_auc), _number(scores.average_precision))
+            values = (group, f"{scores.n:,}", format_number(scores.accuracy), format_number(scores.majority_baseline),
+                      format_number(scores.macro_f1), format_number(scores.roc_auc), format_number(scores.average_precision))
             for column, value in enumerate(values):
                 self.groups.setItem(row, column, QTableWidgetItem(value))
         self.groups.setVisible(bool(groups))
