@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSlider,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton,
                                QToolButton, QVBoxLayout, QWidget)
 from superqt.utils import qdebounced
 
@@ -16,8 +16,8 @@ from moderator_app.gui.review.decision_buttons import RelabelButtons
 from moderator_app.gui.review.decision_note import DecisionNoteBar
 from moderator_app.gui.review.input_panel import is_ctrl_enter
 from moderator_app.gui.review.results_table import ResultsFilter, ResultsModel, ResultsView
+from moderator_app.gui.review.threshold_control import ThresholdControl
 
-THRESHOLD_STEPS = 100
 SEARCH_DELAY_MS = 150  # filter once typing pauses, not on every key
 ORDERS = [("Least sure first", SORT_UNCERTAINTY, False), ("Highest score first", SORT_SCORE, True),
           ("File order", SORT_ITEM, False)]
@@ -56,21 +56,10 @@ class ResultsPanel(QWidget):
         self.search.setPlaceholderText("Search the texts…")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._apply_search)
-        self.threshold_slider = QSlider(Qt.Orientation.Horizontal)
-        self.threshold_slider.setRange(0, THRESHOLD_STEPS)
-        self.threshold_slider.setValue(THRESHOLD_STEPS // 2)
-        self.threshold_slider.setMinimumWidth(120)
-        self.threshold_slider.valueChanged.connect(self._on_threshold_moved)
-        self.threshold_label = QLabel()
-        self.threshold_caption = QLabel("Threshold")
-        # the model's operating point (core.evaluation.operating_point), whose validation curve gives
-        # the precision and recall at the slider's position; None for models without one
-        self.operating_point = None
-        self.validation_label = QLabel()
-        self.validation_label.setStyleSheet("color: #555;")
-        self.validation_label.setToolTip("The flagged label's precision and recall on the model's validation set "
-                                         "at this threshold (calibrated probabilities)")
-        self.validation_label.hide()
+        self.threshold = ThresholdControl()
+        self.threshold.slider.valueChanged.connect(self._on_threshold_moved)
+        self.threshold_slider, self.threshold_label = self.threshold.slider, self.threshold.value_label
+        self.validation_label = self.threshold.validation_label
         self.stats = QLabel()
         self.stats.setStyleSheet("color: #555;")
         self.order_combo = QComboBox()
@@ -90,8 +79,7 @@ class ResultsPanel(QWidget):
         filters.addWidget(self.filter_combo)
         filters.addWidget(self.search, 1)
         filters.addSpacing(12)
-        for widget in (self.threshold_caption, self.threshold_slider, self.threshold_label, self.validation_label):
-            filters.addWidget(widget)
+        filters.addWidget(self.threshold)
         filters.addSpacing(12)
         filters.addWidget(self.columns_button)
         filters.addWidget(self.stats)
@@ -242,29 +230,18 @@ class ResultsPanel(QWidget):
 
     # ------------------------------------------------------------------------------ threshold
     def threshold_value(self) -> float:
-        return self.threshold_slider.value() / THRESHOLD_STEPS
+        return self.threshold.value()
 
     def set_threshold(self, value: float) -> None:
-        self.threshold_slider.setValue(round(value * THRESHOLD_STEPS))
+        self.threshold.set_value(value)
 
     def set_operating_point(self, point) -> None:
         """The loaded model's OperatingPoint (None without one): its validation precision and recall are
         shown beside the slider."""
-        self.operating_point = point
-        self._show_validation_scores()
-
-    def _show_validation_scores(self) -> None:
-        point = self.operating_point
-        scores = point.precision_recall_at(self.threshold_value()) if point is not None else None
-        if scores is None:
-            self.validation_label.clear()
-        else:
-            self.validation_label.setText(f"validation: precision {scores[0]:.2f} · recall {scores[1]:.2f}")
-        self.validation_label.setVisible(scores is not None and self.threshold_slider.isVisibleTo(self))
+        self.threshold.set_operating_point(point)
 
     def _on_threshold_moved(self, _value: int) -> None:
-        self.threshold_label.setText(f"{self.threshold_value():.2f}")
-        self._show_validation_scores()
+        self.threshold.show_value()
         if self.session.is_binary and self.model.relabel(self.threshold_value()):
             self.proxy.refresh()
         self.update_stats()
@@ -313,15 +290,7 @@ class ResultsPanel(QWidget):
         combo.blockSignals(False)
         self._apply_filter()
 
-        for widget in (self.threshold_slider, self.threshold_label, self.threshold_caption):
-            widget.setVisible(binary)
-        if binary:
-            tip = (f"Label a row '{labels[positive_index]}' when its probability is at least this. The table "
-                   "relabels at once, from the probabilities already computed.")
-            self.threshold_slider.setToolTip(tip)
-            self.threshold_caption.setToolTip(tip)
-        self.threshold_label.setText(f"{self.threshold_value():.2f}")
-        self._show_validation_scores()
+        self.threshold.configure(labels[positive_index] if binary else None)
         self._make_label_buttons(labels)
         self.update_enabled()
 
