@@ -88,7 +88,7 @@ class TrainingConfig:
         0.1, "Validation split", "Fraction of the training data held out for validation when no validation "
         "file is given.", section="data", above=0.0, below=1.0)
     treat_na_labels_as_missing: bool = setting(
-        True, "Treat NaN-like labels as missing", "Labels spelled NaN, null, None, N/A … count as missing, and "
+        True, "Missing labels", "Labels spelled NaN, null, None, N/A … count as missing, and "
         "their rows are dropped and reported.", section="data")
     # Model and output
     model_name_or_path: str = setting(

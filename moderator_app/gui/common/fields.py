@@ -318,7 +318,8 @@ class ColumnField(FieldEditor):
 # What the form shows beside a checkbox and in empty text fields; labels, help and ranges are core's.
 CHECKBOX_TEXTS = {"group_by_length": "Group texts of similar length",
                   "save_checkpoint_every_epoch": "Write a checkpoint every epoch",
-                  "allow_pickle": "pytorch_model.bin, from a source I trust"}
+                  "allow_pickle": "pytorch_model.bin, from a source I trust",
+                  "treat_na_labels_as_missing": "NaN, null, None, N/A count as missing"}
 PATH_FIELDS = {  # name: (file or folder, remembered-folder key, placeholder, dialog title)
     "train_file": ("file", "data", "CSV, TSV, JSON Lines or Parquet", "Choose the training data"),
     "validation_file": ("file", "data", "optional: a split of the training data otherwise",
