@@ -157,6 +157,10 @@ class IntField(FieldEditor):
 class ChoiceField(FieldEditor):
     def __init__(self, name: str, label: str, choices: Sequence[tuple[str, str]]):
         self.combo = QComboBox()
+        # a long choice (the precision rule's, a GPU's name) must not widen the whole form: the field
+        # takes the width it is given and the drop-down list still shows each choice in full
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(16)
         super().__init__(name, label, self.combo)
         self.set_choices(choices)
         self.combo.currentIndexChanged.connect(self.edited)
@@ -318,8 +322,8 @@ class ColumnField(FieldEditor):
 # What the form shows beside a checkbox and in empty text fields; labels, help and ranges are core's.
 CHECKBOX_TEXTS = {"group_by_length": "Group texts of similar length",
                   "save_checkpoint_every_epoch": "Write a checkpoint every epoch",
-                  "allow_pickle": "pytorch_model.bin, from a source I trust",
-                  "treat_na_labels_as_missing": "NaN, null, None, N/A count as missing"}
+                  "allow_pickle": "only from a source I trust",
+                  "treat_na_labels_as_missing": "NaN, null, N/A … are missing"}
 PATH_FIELDS = {  # name: (file or folder, remembered-folder key, placeholder, dialog title)
     "train_file": ("file", "data", "CSV, TSV, JSON Lines or Parquet", "Choose the training data"),
     "validation_file": ("file", "data", "optional: a split of the training data otherwise",
