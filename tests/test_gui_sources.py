@@ -12,32 +12,9 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from moderator_app.gui.common import settings  # noqa: E402
-from moderator_app.gui.main_window import MainWindow  # noqa: E402
 from moderator_app.gui.training.sources_editor import DROP, KEEP  # noqa: E402
+from test_gui_training import RUN_TIMEOUT_MS, private_settings, window  # noqa: E402,F401 (the same window and settings)
 from tiny_models import synthetic_rows, write_csv  # noqa: E402
-
-RUN_TIMEOUT_MS = 90_000
-
-
-@pytest.fixture(autouse=True)
-def private_settings(tmp_path):
-    settings.use_settings_file(tmp_path / "settings.ini")
-    yield
-    settings.use_settings_file(None)
-
-
-@pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    with qtbot.waitSignal(window.first_shown, timeout=10_000):
-        window.show()
-    yield window
-    tab = window.training_tab
-    if tab.is_running:
-        tab.stop()
-        qtbot.waitUntil(lambda: not tab.is_running, timeout=RUN_TIMEOUT_MS)
 
 
 def _davidson_like(path):

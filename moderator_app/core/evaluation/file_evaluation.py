@@ -33,22 +33,27 @@ class FileEvaluation:
                 "model": self.model, "data": self.data.to_dict()}
 
 
+def decision_threshold(classifier, threshold: float | None) -> tuple[float | None, str]:
+    """(threshold, where it came from): the one given (binary models only), else the model's saved
+    operating point, else None (the most probable label)."""
+    if threshold is not None and not classifier.is_binary:
+        raise settings_error(f"A decision threshold needs a binary model; this one has {len(classifier.labels)} "
+                            f"labels ({', '.join(classifier.labels)}).", "Leave {threshold} empty.",
+                            setting="threshold")
+    if threshold is not None:
+        return threshold, THRESHOLD_GIVEN
+    if classifier.default_threshold is not None:
+        return classifier.default_threshold, THRESHOLD_OPERATING_POINT
+    return None, THRESHOLD_NONE
+
+
 def evaluate_file(classifier, path: str | Path, *, text_column: str = "", label_column: str = "",
                   label_map: LabelMap | None = None, score_threshold: float = DEFAULT_SCORE_THRESHOLD,
                   group_column: str = "", threshold: float | None = None, batch_size: int | None = None,
                   on_batch: Callable[[int], None] | None = None) -> FileEvaluation:
     """Evaluate a loaded `Classifier` on a labelled file. Without `threshold`, a binary model decides
     at its saved operating point when it has one, else every model takes the most probable label."""
-    if threshold is not None and not classifier.is_binary:
-        raise settings_error(f"A decision threshold needs a binary model; this one has {len(classifier.labels)} "
-                            f"labels ({', '.join(classifier.labels)}).", "Leave {threshold} empty.",
-                            setting="threshold")
-    if threshold is not None:
-        source = THRESHOLD_GIVEN
-    elif classifier.default_threshold is not None:
-        threshold, source = classifier.default_threshold, THRESHOLD_OPERATING_POINT
-    else:
-        source = THRESHOLD_NONE
+    threshold, source = decision_threshold(classifier, threshold)
     rows = read_labelled_rows(path, classifier.labels, text_column, label_column, label_map, score_threshold,
                               group_column)
     probabilities = classifier.predict_probabilities(rows.texts, batch_size, on_batch)

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from moderator_app.core.errors import ModelNotUsableError
-from moderator_app.core.evaluation.file_evaluation import (THRESHOLD_GIVEN, THRESHOLD_NONE, THRESHOLD_OPERATING_POINT,
-                                                           FileEvaluation)
+from moderator_app.core.evaluation.file_evaluation import FileEvaluation, decision_threshold
 from moderator_app.core.evaluation.labelled_data import LabelledRows
 from moderator_app.core.evaluation.metrics import degenerate_warning, evaluate
 from moderator_app.core.training.run_folder import CONFIG_FILE
@@ -50,12 +49,7 @@ def evaluate_validation_split(classifier, model_folder: str | Path, *, by_source
                               threshold: float | None = None, batch_size: int | None = None,
                               on_batch: Callable[[int], None] | None = None) -> FileEvaluation:
     """As file_evaluation.evaluate_file, on the model's own validation split."""
-    if threshold is not None:
-        source = THRESHOLD_GIVEN
-    elif classifier.default_threshold is not None:
-        threshold, source = classifier.default_threshold, THRESHOLD_OPERATING_POINT
-    else:
-        source = THRESHOLD_NONE
+    threshold, source = decision_threshold(classifier, threshold)
     rows = validation_rows(model_folder, list(classifier.labels))
     if not by_source:
         rows.groups, rows.group_column = None, None
