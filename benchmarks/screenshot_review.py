@@ -137,7 +137,7 @@ def main() -> int:
         selection = tab.results.table.selectionModel()
         selection.clearSelection()
         for row in rows:
-            selection.select(tab.results.proxy.index(row, 0),
+            selection.select(tab.results.model.index(row, 0),
                              QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
 
     def decide(rows: list[int], label: str | None) -> None:
@@ -154,8 +154,8 @@ def main() -> int:
     # explain the flagged tweet (of the first eight with ten words or more) whose words matter most
     explained: list = []
     tab.explanation_ready.connect(explained.append)
-    candidates = [r for r in range(tab.results.proxy.rowCount())
-                  if len(tab.results.session.texts[tab.results.proxy.item(r)].split()) >= 10][:8]
+    candidates = [r for r in range(tab.results.model.rowCount())
+                  if len(tab.results.session.texts[tab.results.model.item(r)].split()) >= 10][:8]
     strength = {}
     for row in candidates:
         explained.clear()

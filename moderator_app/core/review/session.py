@@ -2,8 +2,9 @@
 makes of them, the moderators' decisions, which rows a filter shows and the order a sort puts them in.
 
 Everything is by *item* (the position in the classified input); `order` is the permutation a sort
-made, `mask` the items a filter keeps. Sorting, filtering and counting are numpy work done once per
-change, so a front end showing tens of thousands of rows only looks values up. Qt-free: the Review
+made, `mask` the items a filter keeps, and `rows` the items shown, in order: a table's row n is item
+`rows[n]`. Sorting, filtering and counting are numpy work done once per change, so a front end showing
+tens of thousands of rows only looks values up (no Qt filter proxy asking about every row). Qt-free: the Review
 tab's table model is a view over a ReviewSession, and a test drives one without a window."""
 
 from __future__ import annotations
@@ -61,13 +62,14 @@ class ReviewSession:
         self.decisions: list[str | None] = []
         self.earlier: dict[int, tuple[str, str]] = {}  # item -> (label, model name) decided with another model
         self.extra_columns: list[str] = []  # an imported file's other columns
-        self.extras: list[list[str]] = []  # per item, their values
+        self.extras: Sequence[Sequence[str]] = []  # per item, their values
         self.shown_columns: list[str] = []  # those shown in the table
         self.order = np.zeros(0, dtype=np.int64)
         self.sort_key: str | None = None
         self.descending = False
         self.filter_mode, self.filter_label, self.search = FILTER_ALL, "", ""
         self.mask: np.ndarray | None = None  # None: every item is shown
+        self.rows = np.zeros(0, dtype=np.int64)  # the shown items in order: row -> item
         self._decide: DecideRule | None = None
         self._folded: list[str] | None = None
 
@@ -91,11 +93,12 @@ class ReviewSession:
             self.sort_key = None
         self.order = self._sorted_order() if self.sort_key else np.arange(len(self.texts), dtype=np.int64)
         self.mask = self._compute_mask()
+        self._update_rows()
 
     def set_extras(self, columns: Sequence[str], extras: Sequence[Sequence[str]]) -> None:
         """The imported file's other columns and, per item, their values (kept beside the text)."""
         self.extra_columns = list(columns)
-        self.extras = list(extras)  # the rows themselves: the session only reads them (no copy of 20,000 lists)
+        self.extras = extras  # only read, row by row (a queue's rows are parsed when first shown)
         self.shown_columns = [name for name in self.shown_columns if name in self.extra_columns]
 
     def extra_value(self, item: int, column: str) -> str:
@@ -118,7 +121,18 @@ class ReviewSession:
         refilter = self.filter_mode in LABEL_FILTERS
         if refilter:
             self.mask = self._compute_mask()
+        if moved or refilter:
+            self._update_rows()
         return moved or refilter
+
+    def threshold_moves_rows(self) -> bool:
+        """Whether a new threshold may change the shown rows or their order (sorted or filtered by label)."""
+        return bool(self.texts) and (self.sort_key in (SORT_LABEL, SORT_DECISION, SORT_UNCERTAINTY)
+                                     or self.filter_mode in LABEL_FILTERS)
+
+    def decisions_move_rows(self) -> bool:
+        """Whether new decisions may change the shown rows (a decision filter); never their order."""
+        return self.filter_mode in DECISION_FILTERS
 
     def _labelled(self, threshold: float | None) -> tuple[list[str], np.ndarray]:
         if not self.texts or self._decide is None:
@@ -157,6 +171,7 @@ class ReviewSession:
             self.decisions[item] = label
         if decided and self.filter_mode in DECISION_FILTERS:
             self.mask = self._compute_mask()
+            self._update_rows()
             return True
         return False
 
@@ -165,12 +180,14 @@ class ReviewSession:
         self.earlier = {item: found[text] for item, text in enumerate(self.texts) if text in found}
 
     def next_undecided(self, after_row: int) -> int | None:
-        """The first shown, undecided row after `after_row` in the current order (wrapping round), if any."""
-        count = len(self.order)
-        for step in range(1, count + 1):
-            row = (after_row + step) % count
-            item = int(self.order[row])
-            if self.decisions[item] is None and self.shows(item) and self.labels[item]:
+        """The first shown row after `after_row` (wrapping round) whose item is undecided, if any."""
+        count = len(self.rows)
+        if not count:
+            return None
+        start = (after_row + 1) % count
+        for row in (*range(start, count), *range(start)):
+            item = int(self.rows[row])
+            if self.decisions[item] is None and self.labels[item]:
                 return row
         return None
 
@@ -210,14 +227,29 @@ class ReviewSession:
         if key is not None and not self._knows_sort_key(key):
             self.sort_key = None
         self.order = self._sorted_order() if self.sort_key else np.arange(len(self.texts), dtype=np.int64)
+        self._update_rows()
+
+    @property
+    def row_count(self) -> int:
+        """How many rows are shown."""
+        return len(self.rows)
 
     def item(self, row: int) -> int:
-        return int(self.order[row])
+        """The item shown at `row`."""
+        return int(self.rows[row])
 
     def rows_of(self, items: Sequence[int]) -> np.ndarray:
-        inverse = np.empty_like(self.order)
-        inverse[self.order] = np.arange(len(self.order))
-        return inverse[np.asarray(items, dtype=np.int64)]
+        """The rows showing `items`; -1 for an item the filter hides."""
+        return self.row_lookup()[np.asarray(items, dtype=np.int64)]
+
+    def row_lookup(self) -> np.ndarray:
+        """Per item, the row showing it (-1: hidden by the filter)."""
+        lookup = np.full(len(self.texts), -1, dtype=np.int64)
+        lookup[self.rows] = np.arange(len(self.rows))
+        return lookup
+
+    def _update_rows(self) -> None:
+        self.rows = self.order if self.mask is None else self.order[self.mask[self.order]]
 
     def _knows_sort_key(self, key: str) -> bool:
         if key.startswith("probability:"):
@@ -274,19 +306,13 @@ class ReviewSession:
         if search is not None:
             self.search = search
         self.mask = self._compute_mask()
+        self._update_rows()
 
     def set_search(self, search: str) -> None:
         self.set_filter(self.filter_mode, self.filter_label, search)
 
     def shows(self, item: int) -> bool:
         return True if self.mask is None else bool(self.mask[item])
-
-    def shown_by_row(self) -> list[bool]:
-        """Per row in the current order, whether the filter shows its item: one numpy step, so a
-        table filtering 20,000 rows looks each up in a list instead of calling into the session."""
-        if self.mask is None:
-            return [True] * len(self.order)
-        return self.mask[self.order].tolist()
 
     def folded_texts(self) -> list[str]:
         if self._folded is None:

@@ -120,8 +120,9 @@ class DecisionsPanel(QGroupBox):
                 texts = {decision.text: decision.moderator_label for decision in rows}
                 items = {item: texts[text] for item, text in enumerate(results.session.texts) if text in texts}
                 results.apply_decisions(items)
-                if items:
-                    results.select_item(min(items, key=lambda item: results.session.rows_of([item])[0]))
+                shown = [row for row in results.session.rows_of(list(items)) if row >= 0]
+                if shown:  # the first undone row the filter shows
+                    results.select_item(results.session.item(min(shown)))
             self.undone.emit(len(rows))
             self.status_message.emit(f"Undid {len(rows)} decision{'s' if len(rows) != 1 else ''}; the log keeps "
                                      "them, with the undo.")

@@ -15,7 +15,7 @@ from moderator_app.core.review.session import (FILTER_ALL, FILTER_DECIDED, FILTE
 from moderator_app.gui.review.decision_buttons import RelabelButtons
 from moderator_app.gui.review.decision_note import DecisionNoteBar
 from moderator_app.gui.review.input_panel import is_ctrl_enter
-from moderator_app.gui.review.results_table import ResultsFilter, ResultsModel, ResultsView
+from moderator_app.gui.review.results_table import ResultsModel, ResultsView
 from moderator_app.gui.review.threshold_control import ThresholdControl
 
 SEARCH_DELAY_MS = 150  # filter once typing pauses, not on every key
@@ -39,9 +39,8 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         self.session = ReviewSession()
         self.model = ResultsModel(self.session, self)
-        self.proxy = ResultsFilter(self.model, self)
         self.table = ResultsView()
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.configure_columns(self.model)
         self.table.selectionModel().selectionChanged.connect(self.selection_changed)
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._on_header_sorted)
@@ -131,15 +130,14 @@ class ResultsPanel(QWidget):
                 self.session.set_extras(columns, extras or [])
                 self.session.shown_columns = [name for name in shown_columns or columns if name in columns]
 
-        self.model.reset(load)  # the filter proxy filters the new rows on the reset: no second pass
+        self.model.reset(load)
         self._make_column_actions()
         self.table.configure_columns(self.model)
         self.update_stats()
         self.update_enabled()
 
     def apply_decisions(self, decided: dict[int, str | None]) -> None:
-        if self.model.set_decisions(decided):
-            self.proxy.refresh()
+        self.model.set_decisions(decided)
         self.update_stats()
 
     def show_earlier(self, found: dict[str, tuple[str, str]]) -> None:
@@ -166,9 +164,8 @@ class ResultsPanel(QWidget):
 
     def select_next_undecided(self) -> bool:
         """Select the next undecided row after the current one (wrapping round); False when none is left."""
-        rows = self.table.selected_proxy_rows()
-        current = self.session.rows_of([self.proxy.item(rows[-1])])[0] if rows else -1
-        row = self.session.next_undecided(int(current))
+        rows = self.table.selected_rows()
+        row = self.session.next_undecided(rows[-1] if rows else -1)
         if row is None:
             return False
         self.select_item(self.session.item(row))
@@ -188,27 +185,26 @@ class ResultsPanel(QWidget):
         shown = [action.text() for action in self.columns_button.menu().actions() if action.isChecked()]
         self.model.set_extra_columns(shown)
         self.table.configure_columns(self.model)
-        self.proxy.refresh()
         self.view_changed.emit()
 
     def take_note(self) -> tuple[str, str]:
         return self.note_bar.take_note()
 
     def selected_items(self) -> list[int]:
-        return [self.proxy.item(row) for row in self.table.selected_proxy_rows()]
+        return [self.model.item(row) for row in self.table.selected_rows()]
 
     def item_after_selection(self) -> int | None:
         """The item below a single selected row (decisions move on to it), if any."""
-        rows = self.table.selected_proxy_rows()
-        if len(rows) == 1 and rows[0] + 1 < self.proxy.rowCount():
-            return self.proxy.item(rows[0] + 1)
+        rows = self.table.selected_rows()
+        if len(rows) == 1 and rows[0] + 1 < self.model.rowCount():
+            return self.model.item(rows[0] + 1)
         return None
 
     def select_item(self, item: int) -> None:
-        row = self.proxy.proxy_row(item)
+        row = self.model.row_of(item)
         if row >= 0:
             self.table.selectRow(row)
-            self.table.scrollTo(self.proxy.index(row, 0))
+            self.table.scrollTo(self.model.index(row, 0))
 
     def update_enabled(self) -> None:
         has_rows = self.session.count > 0
@@ -242,15 +238,15 @@ class ResultsPanel(QWidget):
 
     def _on_threshold_moved(self, _value: int) -> None:
         self.threshold.show_value()
-        if self.session.is_binary and self.model.relabel(self.threshold_value()):
-            self.proxy.refresh()
+        if self.session.is_binary:
+            self.model.relabel(self.threshold_value())
         self.update_stats()
         self.threshold_changed.emit()
 
     # ------------------------------------------------------------------------------ filters
     def _apply_filter(self, *_args) -> None:
         mode, _, label = (self.filter_combo.currentData() or FILTER_ALL).partition(":")
-        self.proxy.set_filter(mode, label)
+        self.model.set_filter(mode, label)
         self.update_stats()
         self.view_changed.emit()
 
@@ -261,12 +257,12 @@ class ResultsPanel(QWidget):
         index = self.filter_combo.findData(key)
         self.filter_combo.setCurrentIndex(max(index, 0))
         self.search.setText(search)
-        self.proxy.set_search(search.strip())
+        self.model.set_search(search.strip())
         self.update_stats()
 
     @qdebounced(timeout=SEARCH_DELAY_MS)
     def _apply_search(self, text: str) -> None:
-        self.proxy.set_search(text.strip())
+        self.model.set_search(text.strip())
         self.update_stats()
         self.view_changed.emit()
 
