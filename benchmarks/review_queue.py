@@ -1,11 +1,14 @@
 """How fast a 20,000-item review queue opens, sorts by uncertainty, filters and takes a decision.
 
 A queue of --items texts (TweetEval texts from ../shared/data, repeated and numbered; synthetic ones
-without the data) is created in a fresh decision store with half of its items already decided.
-Each repeat then times, in the Review tab's own objects (offscreen):
-  open    reading the queue (state and items) from the store, filling the results table
-          (ResultsPanel.show_results) and applying its decisions found by the store's lookup;
-          the model's classification is not part of it (probabilities are given, seeded)
+without the data) is created in a fresh decision store with half of its items already decided, and
+the scores its model gave them kept with it (as the Review tab keeps them); --log N adds N decisions
+of other texts first (a store after months of work: the lookup then probes the queue's texts one by
+one instead of reading the model's decisions). Each repeat then times, in the Review tab's own
+objects (offscreen):
+  open    reading the queue (state, items and its model's saved scores) from the store, filling the
+          results table (ResultsPanel.show_results) and applying its decisions found by the store's
+          lookup
   sort    ordering the table by uncertainty (closest to the threshold first)
   filter  showing only the undecided items
   decide  recording one decision in the store (one fsync'd transaction), showing it, and moving
@@ -14,7 +17,7 @@ Target (issue 14): each under 100 ms, median of three repeats. "open" is also gi
 reading the queue and looking up its decisions run on the store thread (the window stays
 responsive meanwhile); filling the table and showing the decisions run on the GUI thread.
 
-    flock /tmp/bench.lock python benchmarks/review_queue.py [--items 20000] [--repeats 3]
+    flock /tmp/bench.lock python benchmarks/review_queue.py [--items 20000] [--repeats 3] [--log N]
     python benchmarks/review_queue.py --quick     # 2,000 items, one repeat: checks the script runs
 
 Prints one JSON object: the median and every repeat's milliseconds for each step, and the machine.
@@ -60,7 +63,7 @@ def decide_rule(probabilities, threshold):
     return list(labels), positive.astype(np.float64)
 
 
-def run_once(items: int, work: Path) -> dict[str, float]:
+def run_once(items: int, work: Path, log: int = 0) -> dict[str, float]:
     import numpy as np
 
     from moderator_app.core.review.session import FILTER_UNDECIDED, SORT_UNCERTAINTY
@@ -77,6 +80,12 @@ def run_once(items: int, work: Path) -> dict[str, float]:
     positive = rng.random(items).astype(np.float32)
     probabilities = np.stack([positive, 1 - positive], axis=1)
     model_id = "sha256:benchmark"
+    store.queues.save_scores(queue.id, model_id, LABELS, probabilities)
+    with store._transaction():  # the months before: decisions of other texts (in one transaction, to set up fast)
+        store.connection.executemany(
+            "INSERT INTO decisions (text, model_label, moderator_label, model_id, decided_at) VALUES (?, ?, ?, ?, ?)",
+            ((f"an earlier text {n}", LABELS[0], LABELS[n % 2], model_id, "2026-01-01T00:00:00+00:00")
+             for n in range(log)))
     for n in range(0, items, 2):  # half decided before
         store.record(Decision(texts[n], LABELS[0], float(positive[n]), LABELS[n % 4 // 2], model_id,
                               moderator="bench", queue=queue.name, queue_id=queue.id))
@@ -87,9 +96,10 @@ def run_once(items: int, work: Path) -> dict[str, float]:
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
-    opened, queue_items = store.queues.get(queue.id), store.queues.items(queue.id)
+    opened, queue_items = store.queues.get(queue.id, progress=False), store.queues.items(queue.id)
+    scores = store.queues.scores(queue.id, model_id, LABELS, opened.items)
     read = time.perf_counter()
-    panel.show_results(queue_items.texts, probabilities, LABELS, 0, decide_rule, queue_items.columns,
+    panel.show_results(queue_items.texts, scores, LABELS, 0, decide_rule, queue_items.columns,
                        queue_items.extras, opened.columns)
     shown = time.perf_counter()
     current, earlier = access.lookup(queue_items.texts, model_id)
@@ -111,9 +121,9 @@ def run_once(items: int, work: Path) -> dict[str, float]:
     started = time.perf_counter()
     panel.filter_combo.setCurrentIndex(panel.filter_combo.findData(filter_key(FILTER_UNDECIDED)))
     timings["filter"] = (time.perf_counter() - started) * 1000
-    assert panel.proxy.rowCount() == items // 2
+    assert panel.model.rowCount() == items // 2
 
-    panel.select_item(panel.proxy.item(0))
+    panel.select_item(panel.model.item(0))
     started = time.perf_counter()
     item = panel.selected_items()[0]
     kept, decisions = panel.session.new_decisions([item], None, model_id, moderator="bench", queue=queue.name,
@@ -132,6 +142,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--log", type=int, default=0, help="decisions of other texts in the store before the queue's")
     parser.add_argument("--quick", action="store_true", help="2,000 items, one repeat: checks the script runs")
     args = parser.parse_args()
     if args.quick:
@@ -143,10 +154,10 @@ def main() -> int:
     runs = []
     for _ in range(args.repeats):
         with tempfile.TemporaryDirectory(prefix="moderator-review-queue-") as work:
-            runs.append(run_once(args.items, Path(work)))
+            runs.append(run_once(args.items, Path(work), args.log))
     steps = list(runs[0])
     medians = {step: round(statistics.median(run[step] for run in runs), 1) for step in steps}
-    print(json.dumps({"items": args.items, "repeats": args.repeats, "median_ms": medians,
+    print(json.dumps({"items": args.items, "log": args.log, "repeats": args.repeats, "median_ms": medians,
                       "runs_ms": [{step: round(value, 1) for step, value in run.items()} for run in runs],
                       "under_target": {step: value < TARGET_MS for step, value in medians.items()
                                        if ":" not in step},

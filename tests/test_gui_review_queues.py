@@ -41,12 +41,18 @@ def test_a_queue_survives_closing_and_reopening_with_its_position_threshold_and_
     select_rows(tab, [3])
     press(qtbot, tab, Qt.Key.Key_A)
     position = tab.results.selected_items()[0]  # moved on to the next row
-    name = tab.queue.name
+    name, probabilities = tab.queue.name, tab.results.session.probabilities.copy()
     window.close()
 
     window, tab = open_window(qtbot)  # no model loaded by hand: the queue brings its own
+    messages = []
+    tab.status_message.connect(messages.append)
+    classified = []
+    tab.input.classify = lambda texts, source: classified.append(source)
     qtbot.waitUntil(lambda: tab.results.session.count == len(TEXTS) and tab.results.session.counts().decided == 1,
                     timeout=TIMEOUT_MS)
+    assert classified == [] and "Opened 8 items with the scores this model gave them before" in " ".join(messages)
+    assert (tab.results.session.probabilities == probabilities).all()  # kept with the queue, not classified again
     assert tab.queue.name == name and tab.handle.model_id == str(tiny_classifier_dir.resolve())
     assert tab.results.threshold_value() == 0.3 and tab.results.session.threshold == 0.3
     assert tab.results.session.sort_key == SORT_SCORE and tab.results.session.descending
@@ -87,7 +93,7 @@ def test_a_decision_changed_twice_leaves_three_rows_undo_reverts_and_history_sho
     tab.results.filter_combo.setCurrentIndex(0)
     select_rows(tab, [0])
     qtbot.keyClick(tab.results.table, Qt.Key.Key_Space)  # next undecided
-    assert tab.results.table.selected_proxy_rows() == [1]
+    assert tab.results.table.selected_rows() == [1]
 
 
 def test_importing_into_a_queue_that_holds_work_asks_first(qtbot, tab, monkeypatch):
@@ -119,13 +125,13 @@ def test_an_imported_files_other_columns_are_kept_and_can_be_shown(qtbot, tab, t
         tab.input.show_file_in_table(str(source), "text")
     qtbot.waitUntil(lambda: tab.queue is not None, timeout=TIMEOUT_MS)
     assert tab.queue.name == "comments" and tab.queue.columns == ["id", "author"]
-    headers = [tab.results.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(tab.results.proxy.columnCount())]
+    headers = [tab.results.model.headerData(c, Qt.Orientation.Horizontal) for c in range(tab.results.model.columnCount())]
     assert headers[-2:] == ["id", "author"]
     tab.results.sort_by(None)
     assert [cell(tab, row, len(headers) - 1) for row in range(2)] == ["@a", "@b"]
     id_action = tab.results.columns_button.menu().actions()[0]
     id_action.setChecked(False)  # hide the id column
-    assert tab.results.proxy.headerData(len(headers) - 2, Qt.Orientation.Horizontal) == "author"
+    assert tab.results.model.headerData(len(headers) - 2, Qt.Orientation.Horizontal) == "author"
 
 
 def test_decisions_of_an_earlier_model_show_as_decided_before(qtbot, tab, tiny_classifier_dir, tmp_path):

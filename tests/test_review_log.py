@@ -117,6 +117,40 @@ def test_a_queue_keeps_items_columns_state_and_progress(tmp_path):
     assert len(store.decisions()) == 3  # the log outlives the queue
 
 
+def test_a_queue_keeps_a_models_scores_until_its_items_change(tmp_path):
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    queue = store.queues.create("Monday", ["a", "", "c"])
+    probabilities = np.array([[0.9, 0.1], [np.nan, np.nan], [0.25, 0.75]], dtype=np.float32)
+    store.queues.save_scores(queue.id, "sha256:m1", ["hate", "not-hate"], probabilities)
+    store.close()
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    kept = store.queues.scores(queue.id, "sha256:m1", ["hate", "not-hate"], 3)
+    np.testing.assert_array_equal(kept, probabilities)  # NaN rows (empty texts) too
+    assert store.queues.scores(queue.id, "sha256:m2", ["hate", "not-hate"], 3) is None  # another model
+    assert store.queues.scores(queue.id, "sha256:m1", ["not-hate", "hate"], 3) is None  # other labels
+    store.queues.add_items(queue.id, ["d"])
+    assert store.queues.scores(queue.id, "sha256:m1", ["hate", "not-hate"], 4) is None  # "d" was never scored
+    store.queues.delete(queue.id)
+    assert store.connection.execute("SELECT COUNT(*) FROM queue_scores").fetchone()[0] == 0
+
+
+def test_a_version_2_store_gains_the_scores_table_and_keeps_its_rows(tmp_path):
+    from moderator_app.core.review.schema import VERSION
+
+    path = tmp_path / "d.sqlite3"
+    store = DecisionStore(path)
+    queue = store.queues.create("Monday", ["a", "b"])
+    store.record(decision("a", "hate", queue="Monday", queue_id=queue.id))
+    store.connection.execute("DROP TABLE queue_scores")
+    store.connection.execute("PRAGMA user_version = 2")  # as the previous release left it
+    store.close()
+    store = DecisionStore(path)
+    assert store.connection.execute("PRAGMA user_version").fetchone()[0] == VERSION == 3
+    assert len(store.decisions()) == 1 and store.queues.items(queue.id).texts == ["a", "b"]
+    store.queues.save_scores(queue.id, "sha256:m1", ["hate", "not-hate"], np.zeros((2, 2)))
+    assert store.queues.scores(queue.id, "sha256:m1", ["hate", "not-hate"], 2).shape == (2, 2)
+
+
 def test_uncertainty_order_puts_the_closest_to_the_threshold_first():
     session = ReviewSession()
     positive = np.array([0.9, 0.45, 0.05, 0.62, 0.5])
@@ -325,6 +359,15 @@ def test_the_review_lookup_takes_the_latest_decision_per_text_and_model(tmp_path
     assert current == {"changed": "not-hate", "both": "not-hate"}
     assert earlier == {"undone": ("not-hate", "/models/older"), "only before": ("hate", "/models/old")}
     assert store.lookup_for_review(["changed"], "m1") == ({"changed": "not-hate"}, {})  # nothing left over
+    # the same answers whichever way each half is found: reading the models' decisions (more texts than
+    # decisions) or looking each text up (fewer)
+    assert store.lookup_for_review(texts + [f"filler {n}" for n in range(20)], "m1") == (current, earlier)
+    assert store.lookup_for_review(texts[:4], "m1") == (current, earlier)
+    assert store.lookup_for_review(["undone", "only before", "both"], "m1") == (
+        {"both": "not-hate"}, {"undone": ("not-hate", "/models/older"), "only before": ("hate", "/models/old")})
+    store.revert(store.record(decision("only before", "not-hate", model="older")).id, "bob")
+    for asked in (texts, ["only before"]):  # the other models' latest row is an undo: nothing shows as before
+        assert "only before" not in store.lookup_for_review(asked, "m1")[1]
     plans = [" ".join(row[-1] for row in store._connection.execute(f"EXPLAIN QUERY PLAN SELECT t.text, MAX(e.id) "
                                                                     f"FROM lookup_texts t CROSS JOIN decisions e "
                                                                     f"ON {condition} GROUP BY t.rowid", ("m1",)))

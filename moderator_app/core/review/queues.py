@@ -10,7 +10,9 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
+
+import numpy as np
 
 from moderator_app.core.errors import StoreNotWritableError
 
@@ -41,18 +43,45 @@ class Queue:
     columns: list[str]  # the imported file's other columns
     source: str = ""
     items: int = 0
-    reviewed: int = 0  # items whose current decision in this queue is a label
+    reviewed: int | None = 0  # items whose current decision in this queue is a label (None: not counted)
 
     @property
     def progress(self) -> str:
+        if self.reviewed is None:
+            return f"{self.items:,} items"
         return f"{self.reviewed:,} of {self.items:,} reviewed"
 
 
 @dataclass
 class QueueItems:
     texts: list[str]
-    extras: list[list[str]]  # per item, the values of `columns`
+    extras: Sequence[list[str]]  # per item, the values of `columns`
     columns: list[str]
+
+
+class JsonRows(Sequence):
+    """Per item, the values of the other columns, each parsed from the store's JSON when first read:
+    opening a 20,000-item queue does not parse the rows nobody scrolls to."""
+
+    def __init__(self, raw: list[str]):
+        self._raw = raw
+        self._parsed: dict[int, list[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(len(self._raw)))]
+        if index < 0:
+            index += len(self._raw)
+        row = self._parsed.get(index)
+        if row is None:
+            row = self._parsed[index] = json.loads(self._raw[index])
+        return row
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return (self[index] for index in range(len(self._raw)))
 
 
 class QueueError(StoreNotWritableError):
@@ -126,8 +155,36 @@ class QueueTable:
         from moderator_app.core.review.store import transaction
 
         with self._writing("delete the queue"), transaction(self._connection):
+            self._connection.execute("DELETE FROM queue_scores WHERE queue_id = ?", (queue_id,))
             self._connection.execute("DELETE FROM queue_items WHERE queue_id = ?", (queue_id,))
             self._connection.execute("DELETE FROM queues WHERE id = ?", (queue_id,))
+
+    # ------------------------------------------------------------------------------ saved scores
+    def save_scores(self, queue_id: int, model_identity: str, labels: Sequence[str], probabilities) -> None:
+        """Keep the class probabilities a model gave the queue's first len(probabilities) items, so that
+        reopening the queue with that model shows them at once instead of classifying every item again.
+        A cache, not the log: a later classification by the same model replaces it."""
+        from moderator_app.core.review.store import transaction
+
+        values = np.ascontiguousarray(probabilities, dtype=np.float32)
+        with self._writing("keep the queue's scores"), transaction(self._connection):
+            self._connection.execute(
+                "INSERT OR REPLACE INTO queue_scores (queue_id, model_identity, labels, items, probabilities) "
+                "VALUES (?, ?, ?, ?, ?)", (queue_id, model_identity, json.dumps(list(labels)), len(values),
+                                           values.tobytes()))
+
+    def scores(self, queue_id: int, model_identity: str, labels: Sequence[str], items: int) -> np.ndarray | None:
+        """The saved probabilities of this model (same identity and labels) for all `items` of the queue,
+        or None when it has not classified them all (items were added since, or never)."""
+        row = self._connection.execute(
+            "SELECT labels, items, probabilities FROM queue_scores WHERE queue_id = ? AND model_identity = ?",
+            (queue_id, model_identity)).fetchone()
+        if row is None or json.loads(row[0]) != list(labels) or row[1] != items:
+            return None
+        values = np.frombuffer(row[2], dtype=np.float32)
+        if values.size != items * len(labels):
+            return None
+        return values.reshape(items, len(labels)).copy()
 
     # ------------------------------------------------------------------------------ reading
     def find(self, name: str) -> int | None:
@@ -146,7 +203,9 @@ class QueueTable:
         ids = [row[0] for row in self._connection.execute("SELECT id FROM queues ORDER BY id DESC")]
         return [self.get(queue_id) for queue_id in ids]
 
-    def get(self, queue_id: int) -> Queue:
+    def get(self, queue_id: int, progress: bool = True) -> Queue:
+        """A queue with its state; `progress` False leaves `reviewed` uncounted (opening a queue counts
+        its decisions in the table instead: one pass over its items less)."""
         row = self._connection.execute(
             f"SELECT id, name, created_at, columns, source, {', '.join(STATE_FIELDS)} FROM queues WHERE id = ?",
             (queue_id,)).fetchone()
@@ -159,7 +218,7 @@ class QueueTable:
         items = self._connection.execute("SELECT COUNT(*) FROM queue_items WHERE queue_id = ?",
                                          (queue_id,)).fetchone()[0]
         return Queue(row[0], row[1], row[2], state, json.loads(row[3] or "[]"), row[4], items,
-                     self.reviewed(queue_id))
+                     self.reviewed(queue_id) if progress else None)
 
     def reviewed(self, queue_id: int) -> int:
         """Items whose latest decision made in this queue is a label (not undone)."""
@@ -177,8 +236,7 @@ class QueueTable:
         rows = self._connection.execute("SELECT text, COALESCE(extra, ?) FROM queue_items WHERE queue_id = ? "
                                         "ORDER BY item", (json.dumps([""] * len(columns)), queue_id)).fetchall()
         texts = [text for text, _ in rows]
-        extras = json.loads("[" + ",".join(extra for _, extra in rows) + "]")  # one parse, not one per item
-        return QueueItems(texts, extras, columns)
+        return QueueItems(texts, JsonRows([extra for _, extra in rows]), columns)
 
     def _writing(self, what: str):
         path = self.path

@@ -4,13 +4,15 @@ Version 1 (the store until the review-queue work) kept one row per (text, model 
 `UNIQUE … ON CONFLICT REPLACE`: a changed decision replaced the earlier one. Version 2 is an
 append-only log (a change or an undo is a new row; the current decision of a text is its latest row)
 plus persistent review queues. Migrating copies every version-1 row into the log, unchanged, with the
-moderator unknown and the model named by the folder path it was keyed by."""
+moderator unknown and the model named by the folder path it was keyed by. Version 3 adds
+`queue_scores`, the class probabilities a model gave a queue's items, so that reopening a queue does
+not classify every item again (a cache: not part of the log)."""
 
 from __future__ import annotations
 
 import sqlite3
 
-VERSION = 2
+VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -56,6 +58,14 @@ CREATE TABLE IF NOT EXISTS queue_items (
     text TEXT NOT NULL,
     extra TEXT,                        -- JSON list: the other columns' values, in `columns` order
     PRIMARY KEY (queue_id, item)
+);
+CREATE TABLE IF NOT EXISTS queue_scores (
+    queue_id INTEGER NOT NULL REFERENCES queues(id) ON DELETE CASCADE,
+    model_identity TEXT NOT NULL,      -- the model's identity (a hash of its weights and labels)
+    labels TEXT NOT NULL,              -- JSON list: the model's labels, the columns of `probabilities`
+    items INTEGER NOT NULL,            -- how many of the queue's items (in item order) they cover
+    probabilities BLOB NOT NULL,       -- float32, items x labels, row-major (NaN rows: empty texts)
+    PRIMARY KEY (queue_id, model_identity)
 );
 """
 

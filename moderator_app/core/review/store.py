@@ -164,29 +164,60 @@ class DecisionStore:
 
     def lookup_for_review(self, texts: list[str], model_id: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
         """What a table of `texts` shows: ({text: current label for this model}, {text: (label, model name)}
-        of the latest decision made with another model, for texts not decided for this one). Two
-        joins over a temporary table of the texts: a 20,000-item queue is looked up in one go."""
+        of the latest decision made with another model, for texts not decided for this one).
+
+        Each half is found the cheaper of two ways, as a query planner would if SQLite could count
+        first: when the log holds fewer decisions of those models than there are texts, by reading
+        those decisions (one index range, grouped by text) and keeping the texts asked about; otherwise
+        by looking each text up (a temporary table of the texts joined to the index)."""
         connection = self._connection
-        # one transaction: the temporary table's rows are not committed one by one. The texts go in
-        # once each (deduplicated here) in rowid order, so grouping by rowid needs no sort; CROSS JOIN
-        # makes SQLite walk the texts and probe the indexes, never scan the whole log; with MAX(id)
-        # SQLite takes the other columns from that same (the latest) row
-        connection.execute("BEGIN")
+        unique = list(dict.fromkeys(texts))
+        connection.execute("BEGIN")  # one read snapshot; the temporary table's rows are not committed one by one
         try:
-            connection.execute("CREATE TEMP TABLE IF NOT EXISTS lookup_texts (text TEXT NOT NULL)")
-            connection.execute("DELETE FROM lookup_texts")
-            connection.executemany("INSERT INTO lookup_texts VALUES (?)", ((text,) for text in dict.fromkeys(texts)))
-            current = {text: label for text, _latest, label in connection.execute(
-                "SELECT t.text, MAX(e.id), e.moderator_label FROM lookup_texts t CROSS JOIN decisions e "
-                "ON e.model_id = ? AND e.text = t.text GROUP BY t.rowid", (model_id,)) if label is not None}
-            earlier = {text: (label, model) for text, _latest, label, model in connection.execute(
-                "SELECT t.text, MAX(e.id), e.moderator_label, e.model_name FROM lookup_texts t CROSS JOIN decisions e "
-                "ON e.text = t.text AND e.model_id != ? GROUP BY t.rowid", (model_id,))
-                if label is not None and text not in current}
-            connection.execute("DELETE FROM lookup_texts")
+            this_model = connection.execute("SELECT COUNT(*) FROM decisions WHERE model_id = ?",
+                                            (model_id,)).fetchone()[0]
+            other_models = connection.execute("SELECT COUNT(*) FROM decisions WHERE model_id < ?1 OR model_id > ?1",
+                                              (model_id,)).fetchone()[0]
+            probe = max(this_model, other_models) > len(unique)
+            if probe:
+                self._fill_lookup_texts(unique)
+            # with MAX(id), SQLite takes the other columns from that same (the latest) row
+            if this_model <= len(unique):
+                rows = connection.execute("SELECT text, MAX(id), moderator_label FROM decisions WHERE model_id = ? "
+                                          "GROUP BY text", (model_id,))
+            else:  # CROSS JOIN: walk the texts and probe the index, never scan the whole log
+                rows = connection.execute("SELECT t.text, MAX(e.id), e.moderator_label FROM lookup_texts t "
+                                          "CROSS JOIN decisions e ON e.model_id = ? AND e.text = t.text "
+                                          "GROUP BY t.rowid", (model_id,))
+            current = {text: label for text, _latest, label in rows if label is not None}
+            earlier: dict[str, tuple[str, str]] = {}
+            if other_models:
+                if other_models <= len(unique):  # two index ranges, in id order: the latest row per text wins
+                    rows = sorted(connection.execute(
+                        "SELECT text, id, moderator_label, model_name FROM decisions WHERE model_id < ?1 UNION ALL "
+                        "SELECT text, id, moderator_label, model_name FROM decisions WHERE model_id > ?1",
+                        (model_id,)), key=lambda row: row[1])
+                    rows = {row[0]: row for row in rows}.values()
+                else:
+                    rows = connection.execute("SELECT t.text, MAX(e.id), e.moderator_label, e.model_name "
+                                              "FROM lookup_texts t CROSS JOIN decisions e ON e.text = t.text "
+                                              "AND e.model_id != ? GROUP BY t.rowid",
+                                              (model_id,))
+                earlier = {text: (label, model) for text, _latest, label, model in rows if label is not None}
+            if probe:
+                connection.execute("DELETE FROM lookup_texts")
         finally:
             connection.execute("COMMIT")
+        wanted = set(unique)
+        current = {text: label for text, label in current.items() if text in wanted}
+        earlier = {text: found for text, found in earlier.items() if text in wanted and text not in current}
         return current, earlier
+
+    def _fill_lookup_texts(self, texts: list[str]) -> None:
+        """The texts (each once), in rowid order, so that grouping by rowid needs no sort."""
+        self._connection.execute("CREATE TEMP TABLE IF NOT EXISTS lookup_texts (text TEXT NOT NULL)")
+        self._connection.execute("DELETE FROM lookup_texts")
+        self._connection.executemany("INSERT INTO lookup_texts VALUES (?)", ((text,) for text in texts))
 
     def _latest(self, texts: list[str], condition: str, parameters: tuple) -> dict[str, Decision]:
         found: dict[str, Decision] = {}

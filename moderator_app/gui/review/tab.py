@@ -38,7 +38,7 @@ from moderator_app.gui.review.model_panel import ModelPanel
 from moderator_app.gui.review.moderator import moderator_name
 from moderator_app.gui.review.queue_panel import QueuePanel
 from moderator_app.gui.review.results_panel import ResultsPanel
-from moderator_app.gui.review.tab_queues import QUEUE_SOURCE, QueueFlow
+from moderator_app.gui.review.tab_queues import QueueFlow
 from moderator_app.gui.review.tab_retrain import RetrainFlow
 from moderator_app.gui.review.workers import load_model
 
@@ -191,10 +191,10 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         self.input.set_model(handle)
         self.model_loaded.emit(handle.info)
         if self.pending_items is not None:  # an opened queue waited for its model
-            self.input.classify(list(self.pending_items.texts), QUEUE_SOURCE)
+            self.classify_queue_items()
         elif self.results.session.texts and self.results_handle is not handle:
             self.pending_items = self.current_items()
-            self.input.classify(list(self.pending_items.texts), QUEUE_SOURCE)  # by the new model
+            self.classify_queue_items()  # by the new model
         self.save_queue_state()
 
     def open_evaluation(self, path: str | None = None):

@@ -1,7 +1,9 @@
 """The Review tab's queues, as a part of ReviewTab (a mixin: it uses the tab's panels and model): each
 classified paste or import becomes a queue in the decision store, or is added to the open one when
 the moderator says so; a queue opens with its model, threshold, order, filter and position, and its
-state is saved as the moderator works. Store calls run on the DecisionsPanel's store thread."""
+state is saved as the moderator works. The model's scores for a queue's items are kept with it, so a
+queue reopens with the same model without classifying every item again. Store calls run on the
+DecisionsPanel's store thread."""
 
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ class QueueFlow:
             items = self.pending_items if self.pending_items is not None else self.current_items()
             self.pending_items = None
             self._show(result, items, source)
+            if self.queue is not None and len(items.texts) == len(result.texts):
+                self._keep_scores(self.queue.id, result)
             return
         items = self.input.imported_items.pop(source, None)
         if items is None or items.texts != result.texts:
@@ -45,19 +49,23 @@ class QueueFlow:
         state = self.view_state()
 
         def create() -> Queue:
-            queue = self.decisions.store.store().queues.create(name, items.texts, items.columns, items.extras,
-                                                               source if source != "pasted text" else "", state)
+            queues = self.decisions.store.store().queues
+            queue = queues.create(name, items.texts, items.columns, items.extras,
+                                  source if source != "pasted text" else "", state)
             self.decisions.queue = (queue.name, queue.id)  # for the decisions queued after this job
             return queue
 
-        self.decisions.tasks.submit(create, on_done=self._set_queue,
-                                    on_error=lambda error: self.decisions._failed(error, ""))
+        def created(queue: Queue) -> None:
+            self._set_queue(queue)
+            self._keep_scores(queue.id, result)
+
+        self.decisions.tasks.submit(create, on_done=created, on_error=lambda error: self.decisions._failed(error, ""))
 
     def _add_to_queue(self, result: Classified, new: QueueItems) -> None:
         """Append newly classified items to the open queue (asked first) and show them all."""
         old, queue = self.current_items(), self.queue
         columns = old.columns or new.columns
-        extras = old.extras + [[dict(zip(new.columns, values)).get(name, "") for name in columns]
+        extras = list(old.extras) + [[dict(zip(new.columns, values)).get(name, "") for name in columns]
                                for values in new.extras]
         combined = QueueItems(old.texts + new.texts, extras, columns)
         aligned = [[dict(zip(new.columns, values)).get(name, "") for name in columns] for values in new.extras]
@@ -66,12 +74,52 @@ class QueueFlow:
         session = self.results.session
         if self.results_handle is result.handle and session.class_names == list(result.handle.info.labels):
             probabilities = np.concatenate([session.probabilities, result.probabilities])
-            self._show(Classified(combined.texts, probabilities, result.handle, result.seconds), combined, QUEUE_SOURCE)
+            everything = Classified(combined.texts, probabilities, result.handle, result.seconds)
+            self._show(everything, combined, QUEUE_SOURCE)
+            self._keep_scores(queue.id, everything)
         else:
             self.pending_items = combined
             self.input.classify(list(combined.texts), QUEUE_SOURCE)
 
-    def _show(self, result: Classified, items: QueueItems, source: str) -> None:
+    def _keep_scores(self, queue_id: int, result: Classified) -> None:
+        """Save the model's probabilities with the queue (after the jobs before it: the queue and its items
+        exist by then). Only a cache: when it cannot be written, the queue is classified again next time."""
+        handle = result.handle
+
+        def keep() -> None:
+            self.decisions.store.store().queues.save_scores(queue_id, handle.identity, handle.info.labels,
+                                                            result.probabilities)
+
+        self.decisions.tasks.submit(keep, on_error=lambda error: self.status_message.emit(
+            f"The scores were not kept with the queue ({error}); it will be classified again when reopened."))
+
+    def classify_queue_items(self) -> None:
+        """The opened queue's items (`pending_items`) by the loaded model: the scores this model gave them
+        when the store has them all (a 20,000-item queue reopens at once), else classified again."""
+        items, handle, queue = self.pending_items, self.handle, self.queue
+        if items is None or handle is None:
+            return
+        if queue is None:
+            self.input.classify(list(items.texts), QUEUE_SOURCE)
+            return
+
+        def saved_scores():
+            return self.decisions.store.store().queues.scores(queue.id, handle.identity, handle.info.labels,
+                                                              len(items.texts))
+
+        def found(probabilities) -> None:
+            if self.pending_items is not items or self.handle is not handle:
+                return  # another queue or model since: its own call takes over
+            if probabilities is None:
+                self.input.classify(list(items.texts), QUEUE_SOURCE)
+                return
+            self.pending_items = None
+            self._show(Classified(list(items.texts), probabilities, handle, 0.0), items, QUEUE_SOURCE, saved=True)
+
+        self.decisions.tasks.submit(saved_scores, key="queue-scores", on_done=found,
+                                    on_error=lambda _error: found(None))
+
+    def _show(self, result: Classified, items: QueueItems, source: str, saved: bool = False) -> None:
         handle = result.handle
         if self.results_handle is None or self.results_handle.info.labels != handle.info.labels:
             self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
@@ -91,9 +139,13 @@ class QueueFlow:
             if 0 <= restore.position < len(result.texts):
                 self.results.select_item(restore.position)
         self.explanation.show_message("Select a row to see which words pushed its score up or down.")
-        rate = len(result.texts) / result.seconds if result.seconds > 0 else 0.0
-        self.status_message.emit(f"Classified {len(result.texts):,} items in {result.seconds:.1f} s "
-                                 f"({rate:,.0f} per second).")
+        if saved:
+            self.status_message.emit(f"Opened {len(result.texts):,} items with the scores this model gave them "
+                                     "before (kept with the queue).")
+        else:
+            rate = len(result.texts) / result.seconds if result.seconds > 0 else 0.0
+            self.status_message.emit(f"Classified {len(result.texts):,} items in {result.seconds:.1f} s "
+                                     f"({rate:,.0f} per second).")
         self.results_changed.emit()
         self.decisions.show_earlier(list(result.texts), handle)
         self.update_stats()
@@ -133,7 +185,7 @@ class QueueFlow:
 
         def read():
             queues = self.decisions.store.store().queues
-            queue = queues.get(queue_id)
+            queue = queues.get(queue_id, progress=False)  # the table counts its decisions
             self.decisions.queue = (queue.name, queue.id)  # for the decisions queued after this job
             return queue, queues.items(queue_id)
 
@@ -149,7 +201,7 @@ class QueueFlow:
             if model and (self.handle is None or self.handle.model_id != model):
                 self.load_model(model, self.model_panel.allow_pickle.isChecked())
             elif self.handle is not None:
-                self.input.classify(list(items.texts), QUEUE_SOURCE)
+                self.classify_queue_items()
             self.queue_opened.emit(queue)
 
         def failed(error: BaseException) -> None:
@@ -163,12 +215,12 @@ class QueueFlow:
 
     def view_state(self) -> QueueState:
         session, results = self.results.session, self.results
-        rows = results.table.selected_proxy_rows()
+        rows = results.table.selected_rows()
         handle = self.results_handle or self.handle
         return QueueState(model_name=handle.model_id if handle is not None else "",
                           threshold=results.threshold_value() if session.is_binary else None,
                           filter=results.filter_value(), search=results.search.text(), sort_key=session.sort_key,
-                          descending=session.descending, position=results.proxy.item(rows[0]) if rows else 0,
+                          descending=session.descending, position=results.model.item(rows[0]) if rows else 0,
                           shown_columns=list(session.shown_columns))
 
     @qdebounced(timeout=STATE_SAVE_DELAY_MS)
