@@ -141,11 +141,15 @@ def test_a_version_2_store_gains_the_scores_table_and_keeps_its_rows(tmp_path):
     store = DecisionStore(path)
     queue = store.queues.create("Monday", ["a", "b"])
     store.record(decision("a", "hate", queue="Monday", queue_id=queue.id))
-    store.connection.execute("DROP TABLE queue_scores")
-    store.connection.execute("PRAGMA user_version = 2")  # as the previous release left it
+    store.connection.execute("DROP TABLE queue_scores")  # as the previous release left it:
+    store.connection.execute("DROP INDEX decisions_by_model_label")
+    store.connection.execute("CREATE INDEX decisions_by_model ON decisions (model_id, text, id)")
+    store.connection.execute("PRAGMA user_version = 2")
     store.close()
     store = DecisionStore(path)
     assert store.connection.execute("PRAGMA user_version").fetchone()[0] == VERSION == 3
+    indexes = {name for name, in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "decisions_by_model_label" in indexes and "decisions_by_model" not in indexes
     assert len(store.decisions()) == 1 and store.queues.items(queue.id).texts == ["a", "b"]
     store.queues.save_scores(queue.id, "sha256:m1", ["hate", "not-hate"], np.zeros((2, 2)))
     assert store.queues.scores(queue.id, "sha256:m1", ["hate", "not-hate"], 2).shape == (2, 2)

@@ -233,10 +233,15 @@ class QueueTable:
             raise QueueError(f"The decision store {self.path} has no queue {queue_id}.",
                              "It may have been deleted in another window; choose another queue.")
         columns = json.loads(row[0] or "[]")
-        rows = self._connection.execute("SELECT text, COALESCE(extra, ?) FROM queue_items WHERE queue_id = ? "
-                                        "ORDER BY item", (json.dumps([""] * len(columns)), queue_id)).fetchall()
-        texts = [text for text, _ in rows]
-        return QueueItems(texts, JsonRows([extra for _, extra in rows]), columns)
+        texts = [text for text, in self._connection.execute(
+            "SELECT text FROM queue_items WHERE queue_id = ? ORDER BY item", (queue_id,))]
+        # the other columns as one string, split in C: JSON escapes every control character, so the
+        # record separator (char 30) cannot occur inside a row
+        extras = self._connection.execute(
+            "SELECT group_concat(COALESCE(extra, ?), char(30)) FROM "
+            "(SELECT extra FROM queue_items WHERE queue_id = ? ORDER BY item)",
+            (json.dumps([""] * len(columns)), queue_id)).fetchone()[0]
+        return QueueItems(texts, JsonRows(extras.split("\x1e") if texts else []), columns)
 
     def _writing(self, what: str):
         path = self.path

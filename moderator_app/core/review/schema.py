@@ -6,7 +6,8 @@ append-only log (a change or an undo is a new row; the current decision of a tex
 plus persistent review queues. Migrating copies every version-1 row into the log, unchanged, with the
 moderator unknown and the model named by the folder path it was keyed by. Version 3 adds
 `queue_scores`, the class probabilities a model gave a queue's items, so that reopening a queue does
-not classify every item again (a cache: not part of the log)."""
+not classify every item again (a cache: not part of the log), and carries the moderator's label in the
+by-model index, so that looking up a queue's decisions reads the index alone."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     reverts INTEGER REFERENCES decisions(id)
 );
 CREATE INDEX IF NOT EXISTS decisions_by_text ON decisions (text, id);
-CREATE INDEX IF NOT EXISTS decisions_by_model ON decisions (model_id, text, id);
+CREATE INDEX IF NOT EXISTS decisions_by_model_label ON decisions (model_id, text, id, moderator_label);
 CREATE INDEX IF NOT EXISTS decisions_by_queue ON decisions (queue_id, text, id);
 CREATE TABLE IF NOT EXISTS queues (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -86,6 +87,7 @@ def migrate(connection: sqlite3.Connection) -> None:
                 "model_id FROM decisions_v1 ORDER BY id")
             connection.execute("DROP TABLE decisions_v1")
         else:
+            connection.execute("DROP INDEX IF EXISTS decisions_by_model")  # version 2's, without the label
             _create_tables(connection)
         connection.execute(f"PRAGMA user_version = {VERSION}")
         connection.execute("COMMIT")

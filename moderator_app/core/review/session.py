@@ -177,7 +177,7 @@ class ReviewSession:
 
     def set_earlier(self, found: dict[str, tuple[str, str]]) -> None:
         """Decisions made with other models (text -> (label, model name)): shown as "decided before"."""
-        self.earlier = {item: found[text] for item, text in enumerate(self.texts) if text in found}
+        self.earlier = {item: found[text] for item, text in enumerate(self.texts) if text in found} if found else {}
 
     def next_undecided(self, after_row: int) -> int | None:
         """The first shown row after `after_row` (wrapping round) whose item is undecided, if any."""
