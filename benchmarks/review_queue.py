@@ -56,11 +56,10 @@ def queue_texts(count: int) -> list[str]:
 
 
 def decide_rule(probabilities, threshold):
-    import numpy as np
+    """The classifier's own rule (Classifier.decide) for a binary model whose first label is flagged."""
+    from moderator_app.core.inference.classifier import decide_labels
 
-    positive = probabilities[:, 0]
-    labels = np.where(positive >= (0.5 if threshold is None else threshold), LABELS[0], LABELS[1])
-    return list(labels), positive.astype(np.float64)
+    return decide_labels(probabilities, LABELS, 0, threshold)
 
 
 def run_once(items: int, work: Path, log: int = 0) -> dict[str, float]:
