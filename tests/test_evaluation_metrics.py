@@ -109,7 +109,15 @@ def test_degenerate_warning_fires_when_the_baseline_is_not_beaten():
     p_hate = np.array([0.9] * 10 + [0.1] * 20 + [0.9] * 20 + [0.1] * 50)
     result = evaluate(truth, np.column_stack([p_hate, 1 - p_hate]), LABELS)
     assert result.accuracy == pytest.approx(0.6)
-    assert "does not beat the majority baseline" in degenerate_warning(result)
+    assert "does not beat the majority baseline" in degenerate_warning(result)  # balanced accuracy 0.52
+
+
+def test_no_warning_when_a_threshold_trades_accuracy_for_the_rare_labels_recall():
+    truth = np.array([0] * 100 + [1] * 900)  # 10 % hate: the majority baseline is 0.9
+    # flags 80 of the 100 hateful rows and 120 benign ones: accuracy 0.86 < 0.9, balanced accuracy 0.83
+    p_hate = np.array([0.9] * 80 + [0.1] * 20 + [0.9] * 120 + [0.1] * 780)
+    result = evaluate(truth, np.column_stack([p_hate, 1 - p_hate]), LABELS)
+    assert result.accuracy < result.majority_baseline and not is_degenerate(result)
 
 
 def test_no_warning_for_a_good_model_even_on_lopsided_data():

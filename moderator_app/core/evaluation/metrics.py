@@ -17,6 +17,11 @@ ECE_BINS = 15
 # "Nearly everything": one class predicted for at least this share of the rows while the data
 # holds clearly fewer of it.
 NEARLY_ALL = 0.95
+# On lopsided data a model whose threshold favours the rare label (best F1, a precision or recall
+# rule) may trade accuracy below the majority baseline for recall; it still beats the baseline when
+# its balanced accuracy (the mean recall of the labels, 1/k for any constant or random guess) is
+# clearly above chance. Below both, it has learned (nearly) nothing.
+ABOVE_CHANCE = 0.05
 TRY_INSTEAD = ("Try more training data or more epochs, a higher learning rate, or class weighting; "
                "do not use this model to flag content.")
 
@@ -167,7 +172,8 @@ def _as_indices(y_true: Sequence[str] | Sequence[int], labels: list[str]) -> np.
 # ------------------------------------------------------------------------------------------------
 def is_degenerate(result: Evaluation) -> bool:
     """True when the model predicts one label for (nearly) every row although the rows are not
-    (nearly) all of that label, or when its accuracy does not beat the majority-class baseline."""
+    (nearly) all of that label, or when neither its accuracy beats the majority-class baseline nor
+    its balanced accuracy beats chance (by ABOVE_CHANCE)."""
     return degenerate_warning(result) is not None
 
 
@@ -182,8 +188,12 @@ def degenerate_warning(result: Evaluation) -> str | None:
         return (f"The model predicts '{top_label}' for {predicted_share:.0%} of the {result.n:,} rows, which hold "
                 f"{true_share:.0%} '{top_label}' ({scores}): it has not learned to tell the labels apart. "
                 + TRY_INSTEAD)
-    if result.accuracy <= result.majority_baseline:
-        return (f"The model does not beat the majority baseline ({scores}). " + TRY_INSTEAD)
+    recalls = [metrics.recall for metrics in result.per_class.values() if metrics.support]
+    balanced = sum(recalls) / len(recalls) if recalls else 0.0
+    chance = 1 / len(result.per_class) if result.per_class else 0.0
+    if result.accuracy <= result.majority_baseline and balanced <= chance + ABOVE_CHANCE:
+        return (f"The model does not beat the majority baseline ({scores}, balanced accuracy {balanced:.3f} "
+                f"where guessing gives {chance:.3f}). " + TRY_INSTEAD)
     return None
 
 
