@@ -4,8 +4,8 @@ A queue of --items texts (TweetEval texts from ../shared/data, repeated and numb
 without the data) is created in a fresh decision store with half of its items already decided, and
 the scores its model gave them kept with it (as the Review tab keeps them); --log N adds N decisions
 of other texts first (a store after months of work: the lookup then probes the queue's texts one by
-one instead of reading the model's decisions). Each repeat then times, in the Review tab's own
-objects (offscreen):
+one instead of reading the model's decisions). The store is then closed and opened again, as by the
+next sitting, and each repeat times, in the Review tab's own objects (offscreen):
   open    reading the queue (state, items and its model's saved scores) from the store, filling the
           results table (ResultsPanel.show_results) and applying its decisions found by the store's
           lookup
@@ -88,6 +88,9 @@ def run_once(items: int, work: Path, log: int = 0) -> dict[str, float]:
     for n in range(0, items, 2):  # half decided before
         store.record(Decision(texts[n], LABELS[0], float(positive[n]), LABELS[n % 4 // 2], model_id,
                               moderator="bench", queue=queue.name, queue_id=queue.id))
+    access.close()  # as when the app closed after a sitting: the next one opens the store afresh
+    access = StoreAccess(work / "decisions.sqlite3")
+    store = access.store()
     panel = ResultsPanel()
     panel.resize(1200, 800)
     panel.show()

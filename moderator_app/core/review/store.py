@@ -184,15 +184,15 @@ class DecisionStore:
             probe = max(this_model, other_models) > len(wanted)
             if probe:
                 self._fill_lookup_texts(list(dict.fromkeys(texts)))
-            # with MAX(id), SQLite takes the other columns from that same (the latest) row
-            if this_model <= len(wanted):
-                rows = connection.execute("SELECT text, MAX(id), moderator_label FROM decisions WHERE model_id = ? "
-                                          "GROUP BY text", (model_id,))
-            else:  # CROSS JOIN: walk the texts and probe the index, never scan the whole log
-                rows = connection.execute("SELECT t.text, MAX(e.id), e.moderator_label FROM lookup_texts t "
-                                          "CROSS JOIN decisions e ON e.model_id = ? AND e.text = t.text "
-                                          "GROUP BY t.rowid", (model_id,))
-            current = {text: label for text, _latest, label in rows if label is not None}
+            if this_model <= len(wanted):  # in index order (text, then id): a text's last row, its latest, wins
+                latest = dict(connection.execute("SELECT text, moderator_label FROM decisions WHERE model_id = ? "
+                                                 "ORDER BY text, id", (model_id,)))
+            else:  # CROSS JOIN: walk the texts and probe the index, never scan the whole log; with MAX(id),
+                # SQLite takes the other columns from that same (the latest) row
+                latest = {text: label for text, _latest, label in connection.execute(
+                    "SELECT t.text, MAX(e.id), e.moderator_label FROM lookup_texts t CROSS JOIN decisions e "
+                    "ON e.model_id = ? AND e.text = t.text GROUP BY t.rowid", (model_id,))}
+            current = {text: label for text, label in latest.items() if label is not None and text in wanted}
             earlier: dict[str, tuple[str, str]] = {}
             if other_models:
                 if other_models <= len(wanted):  # two index ranges, in id order: the latest row per text wins
@@ -211,7 +211,6 @@ class DecisionStore:
                 connection.execute("DELETE FROM lookup_texts")
         finally:
             connection.execute("COMMIT")
-        current = {text: label for text, label in current.items() if text in wanted}
         earlier = {text: found for text, found in earlier.items() if text in wanted and text not in current}
         return current, earlier
 
