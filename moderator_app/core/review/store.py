@@ -171,7 +171,7 @@ class DecisionStore:
 
         Each half is found the cheaper of two ways, as a query planner would if SQLite could count
         first: when the log holds fewer decisions of those models than there are texts, by reading
-        those decisions (one index range, grouped by text) and keeping the texts asked about; otherwise
+        those decisions (index ranges, the latest row per text kept) and keeping the texts asked about; otherwise
         by looking each text up (a temporary table of the texts joined to the index)."""
         connection = self._connection
         wanted = set(texts)
