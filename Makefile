@@ -19,8 +19,14 @@ install: $(VENV)/.installed
 run: install
 	$(VENV)/bin/moderator-app
 
+TEST_ENV := QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+
+# The whole suite with this CPU's own answer to "native bf16?", then the precision-sensitive tests with
+# the answer forced both ways (MODERATOR_APP_CPU_BF16), so that a machine of either kind checks both paths.
 test: install
-	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q
+	$(TEST_ENV) $(PY) -m pytest -q
+	$(TEST_ENV) $(PY) -m pytest -q -m precision --cpu-bf16=on
+	$(TEST_ENV) $(PY) -m pytest -q -m precision --cpu-bf16=off
 
 # the layer contracts of pyproject.toml: core imports no Qt and no front end; the GUI no CLI
 lint: install

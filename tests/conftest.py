@@ -19,6 +19,22 @@ from tiny_models import build_tiny_roberta, synthetic_rows, write_csv  # noqa: E
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--cpu-bf16", choices=("native", "on", "off"), default="native",
+                     help="what the precision rule takes this CPU for: its own detection (native), or one "
+                          "with (on) or without (off) native bf16; sets MODERATOR_APP_CPU_BF16 for the "
+                          "whole run and the processes it starts. `make test` runs the tests marked "
+                          "`precision` both ways, whatever the machine.")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "precision: a test whose outcome depends on what `auto` precision "
+                                       "resolves to; `make test` runs these with --cpu-bf16=on and =off too")
+    choice = config.getoption("--cpu-bf16")
+    if choice != "native":
+        os.environ["MODERATOR_APP_CPU_BF16"] = choice
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory) -> Path:
     return build_tiny_roberta(tmp_path_factory.mktemp("tiny-roberta"))

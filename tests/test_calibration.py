@@ -17,6 +17,9 @@ from moderator_app.core.evaluation.operating_point import (OPERATING_POINT_FILE,
 from moderator_app.core.evaluation.threshold_rule import ThresholdRule, parse_threshold_rule
 from moderator_app.core.inference.classifier import ModelLoadError
 
+# auto resolves to bf16 or fp32 by the CPU: `make test` runs this module both ways (--cpu-bf16)
+pytestmark = pytest.mark.precision
+
 LABELS = ["hate", "not-hate"]
 
 

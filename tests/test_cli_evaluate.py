@@ -16,6 +16,9 @@ from tiny_models import synthetic_rows, write_csv
 
 from moderator_app.cli import main
 
+# auto resolves to bf16 or fp32 by the CPU: `make test` runs this module both ways (--cpu-bf16)
+pytestmark = pytest.mark.precision
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REQUIRED_KEYS = {"n", "accuracy", "majority_baseline", "macro_f1", "per_class", "confusion_matrix", "roc_auc",
                  "average_precision", "ece", "threshold", "by"}

@@ -8,10 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from test_inference import tiny_classifier_dir  # noqa: F401 (fixture)
 from tiny_models import synthetic_rows, write_csv
 
 from moderator_app.cli import main
+
+# auto resolves to bf16 or fp32 by the CPU: `make test` runs this module both ways (--cpu-bf16)
+pytestmark = pytest.mark.precision
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,6 +4,9 @@ import pytest
 
 from moderator_app.cli import main
 
+# auto resolves to bf16 or fp32 by the CPU: `make test` runs this module both ways (--cpu-bf16)
+pytestmark = pytest.mark.precision
+
 
 def test_train_end_to_end(tiny_model_dir, synthetic_csv, tmp_path, capsys):
     output = tmp_path / "model"

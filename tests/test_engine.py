@@ -9,6 +9,9 @@ from moderator_app.core.training.engine import TrainingError, train
 from moderator_app.core.training.events import EpochEvent, FailedEvent, StepEvent
 from tiny_models import synthetic_rows, write_csv
 
+# auto resolves to bf16 or fp32 by the CPU: `make test` runs this module both ways (--cpu-bf16)
+pytestmark = pytest.mark.precision
+
 
 def tiny_config(tiny_model_dir, train_csv, output_dir, **overrides) -> TrainingConfig:
     settings = dict(train_file=str(train_csv), model_name_or_path=str(tiny_model_dir), output_dir=str(output_dir),

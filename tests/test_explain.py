@@ -3,6 +3,9 @@ import pytest
 from moderator_app.core.inference.explain import explain
 from test_inference import tiny_classifier_dir  # noqa: F401 (fixture)
 
+# auto resolves to bf16 or fp32 by the CPU: `make test` runs this module both ways (--cpu-bf16)
+pytestmark = pytest.mark.precision
+
 
 def keyword_model(texts):
     """Probability of class 1 rises with each 'vermin' and falls with each 'lovely'."""

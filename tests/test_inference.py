@@ -11,6 +11,8 @@ import pytest
 
 from tiny_models import synthetic_rows
 
+pytestmark = pytest.mark.precision
+
 LABELS = ("hate", "not-hate")
 _BUILT: dict[str, Path] = {}
 
@@ -60,9 +62,12 @@ def tiny_classifier_dir(tiny_model_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def classifier(tiny_classifier_dir):
+    """The classifier of the logic tests (order, batching, chunking, one-at-a-time equivalence): fp32,
+    pinned, because under bf16 a score's last digits depend on the batch it was computed in and `auto`
+    picks bf16 on a CPU with native bf16. The bf16 path has tests of its own (test_precision.py)."""
     from moderator_app.core.inference.classifier import Classifier
 
-    return Classifier.load(tiny_classifier_dir, device="cpu")
+    return Classifier.load(tiny_classifier_dir, device="cpu", precision="fp32")
 
 
 def copy_without_training_files(source: Path, target: Path) -> Path:

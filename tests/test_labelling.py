@@ -16,6 +16,8 @@ from moderator_app.core.errors import DataError
 from moderator_app.core.inference.labelling import (LabellingCancelled, LabellingError, check_output_path,
                                           default_output_path, label_file)
 
+pytestmark = pytest.mark.precision
+
 ADDED = ["predicted_label", "score", "probability_hate", "probability_not-hate"]
 ODD_ROWS = [
     ("007", "line one\nline two, with a comma", "x"),

@@ -16,6 +16,8 @@ from moderator_app.core.precision import (Hardware, inference_precision, native_
 from test_inference import tiny_classifier_dir  # noqa: F401 (fixture)
 from tiny_models import synthetic_rows, write_csv
 
+pytestmark = pytest.mark.precision
+
 WITHOUT_BF16 = Hardware(cpu_bf16=None, cuda_bf16=False)
 WITH_BF16 = Hardware(cpu_bf16="AVX-512 BF16", cuda_bf16=True)
 
@@ -83,7 +85,8 @@ def fake_torch(monkeypatch, capabilities: dict, onednn_bf16: bool) -> None:
 
 
 @pytest.fixture
-def fresh_detection():
+def fresh_detection(monkeypatch):
+    monkeypatch.delenv("MODERATOR_APP_CPU_BF16", raising=False)  # the processor's own answer, not --cpu-bf16's
     native_cpu_bf16.cache_clear()
     yield
     native_cpu_bf16.cache_clear()
@@ -102,6 +105,24 @@ def test_detection_reads_the_processor_and_onednn(monkeypatch, fresh_detection, 
     assert native_cpu_bf16() == expected
     assert training_precision("auto", "cpu").name == ("bf16" if expected else "fp32")
     assert inference_precision("auto", "cpu").name == ("bf16" if expected else "fp32")
+
+
+@pytest.mark.parametrize("forced, expected", [("on", "bf16"), ("off", "fp32"), (" OFF ", "fp32")])
+def test_the_override_poses_as_either_kind_of_cpu(monkeypatch, fresh_detection, forced, expected):
+    """MODERATOR_APP_CPU_BF16 decides, whatever the processor (faked here as the other kind)."""
+    fake_torch(monkeypatch, {"avx512_bf16": expected == "fp32"}, True)
+    monkeypatch.setenv("MODERATOR_APP_CPU_BF16", forced)
+    chosen = inference_precision("auto", "cpu")
+    assert chosen.name == expected
+    assert training_precision("auto", "cpu").name == expected
+    if expected == "bf16":
+        assert "MODERATOR_APP_CPU_BF16=on" in chosen.reason
+
+
+def test_a_misspelt_override_is_a_settings_error(monkeypatch, fresh_detection):
+    monkeypatch.setenv("MODERATOR_APP_CPU_BF16", "yes please")
+    with pytest.raises(SettingsError, match="MODERATOR_APP_CPU_BF16 is 'yes please'; it must be on, off or unset"):
+        native_cpu_bf16()
 
 
 # ------------------------------------------------------------------------------------ bf16 at work
@@ -159,6 +180,46 @@ def test_bf16_inference_agrees_with_fp32(tiny_classifier_dir):
     assert agreement >= 0.995
     assert np.abs(full_probabilities - half_probabilities).max() < 0.05
     assert not np.array_equal(full_probabilities, half_probabilities)  # bf16 really ran
+
+
+def test_bf16_batched_scores_stay_within_bf16_rounding_of_one_at_a_time(tiny_classifier_dir):
+    """The bf16 path's own tolerance: batch composition changes bf16 rounding (so the last digits of a
+    score differ between batchings), by a few 1e-3 at most, and no label away from the threshold flips.
+    Runs on any CPU: bf16 is emulated, slowly, where it is not native, so the texts are few."""
+    import numpy as np
+
+    from moderator_app.core.inference.classifier import Classifier
+
+    half = Classifier.load(tiny_classifier_dir, device="cpu", precision="bf16")
+    texts = [text for text, _ in synthetic_rows(24, seed=3)] + ["short", "a much longer text " * 9]
+    batched = half.predict_probabilities(texts, batch_size=5)
+    alone = np.concatenate([half.predict_probabilities([text], batch_size=1) for text in texts])
+    assert np.abs(batched - alone).max() < 5e-3
+    clear = np.abs(alone[:, 0] - 0.5) > 0.05  # away from the 0.5 cut
+    assert clear.sum() >= len(texts) // 2
+    assert (batched.argmax(1) == alone.argmax(1))[clear].all()
+
+
+def test_bf16_labelled_file_agrees_with_fp32_away_from_the_threshold(tiny_classifier_dir, tmp_path):
+    """`label` in bf16 and fp32 write the same rows and labels; scores differ by bf16 rounding only."""
+    import csv
+
+    from moderator_app.core.inference.classifier import Classifier
+    from moderator_app.core.inference.labelling import label_file
+
+    source = write_csv(tmp_path / "in.csv", [(str(i), text) for i, (text, _) in enumerate(synthetic_rows(30, seed=9))],
+                       header=("id", "comment"))
+    outputs = {}
+    for name in ("fp32", "bf16"):
+        model = Classifier.load(tiny_classifier_dir, device="cpu", precision=name)
+        label_file(source, tmp_path / f"{name}.csv", model, chunk_rows=7, batch_size=3)
+        with open(tmp_path / f"{name}.csv", newline="", encoding="utf-8") as handle:
+            outputs[name] = list(csv.DictReader(handle))
+    assert [row["id"] for row in outputs["bf16"]] == [row["id"] for row in outputs["fp32"]]
+    for full, half in zip(outputs["fp32"], outputs["bf16"]):
+        assert abs(float(full["score"]) - float(half["score"])) < 5e-3
+        if abs(float(full["score"]) - 0.5) > 0.05:
+            assert full["predicted_label"] == half["predicted_label"]
 
 
 def test_label_and_classify_offer_and_print_the_precision(tiny_classifier_dir, tmp_path, capsys, monkeypatch):

@@ -54,7 +54,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=INFERENCE_PRECISIONS, default="auto",
                         help="number format of the model's arithmetic: auto is bf16 on a CPU that computes it "
                              "natively (AMX, AVX-512 BF16, Arm BF16), fp16 on a CUDA GPU, fp32 elsewhere "
-                             "(default: auto; the choice and why are printed)")
+                             "(default: auto; the choice and why are printed). Under bf16 the last digits of "
+                             "a score can depend on batch composition (which texts share a batch: --batch-size, "
+                             "the file's other rows); --precision fp32 gives scores independent of it")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load pickle weights (pytorch_model.bin), with weights_only; only for models "
                              "whose source you trust")

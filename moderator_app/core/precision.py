@@ -12,12 +12,18 @@ Detection asks torch (`torch.cpu.get_capabilities()`, the cpuinfo flags) and one
 (`torch.ops.mkldnn._is_mkldnn_bf16_supported()`): it is never assumed from the architecture.
 Everything else here is plain logic over a `Hardware` value, so that tests can pose as any processor
 and the Training form can resolve a choice on the GUI thread from hardware probed in the background.
+
+`MODERATOR_APP_CPU_BF16=on|off` overrides the detection (and so what `auto` picks on a CPU) for this
+process and the processes it starts: the test suite runs its precision-sensitive tests both ways with it
+(`pytest --cpu-bf16`), so that a machine of either kind checks the other kind's path too. `on` where the
+CPU has no native bf16 computes correctly, only slowly (emulated).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +43,7 @@ ACCURACY_BAR_POINTS = 0.5
 CPU_BF16_FEATURES = (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX-512 BF16"), ("sve_bf16", "Arm SVE BF16"),
                      ("bf16", "Arm BF16"))
 NO_NATIVE_BF16 = "no native bf16 (AMX, AVX-512 BF16 or Arm BF16)"
+CPU_BF16_OVERRIDE = "MODERATOR_APP_CPU_BF16"
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,20 @@ class Hardware:
 
 @functools.cache
 def native_cpu_bf16() -> str | None:
-    """The name of this CPU's native bf16 feature when torch can use it, else None."""
+    """The name of this CPU's native bf16 feature when torch can use it, else None (or what
+    MODERATOR_APP_CPU_BF16 forces: `on` poses as a native bf16 CPU, `off` as one without)."""
+    forced = os.environ.get(CPU_BF16_OVERRIDE, "").strip().lower()
+    if forced == "off":
+        return None
+    if forced == "on":
+        return f"{CPU_BF16_OVERRIDE}=on"
+    if forced:
+        raise SettingsError(f"{CPU_BF16_OVERRIDE} is {forced!r}; it must be on, off or unset.",
+                            f"Unset {CPU_BF16_OVERRIDE} to detect the CPU's bf16 support.")
+    return _detected_cpu_bf16()
+
+
+def _detected_cpu_bf16() -> str | None:
     import torch
 
     get_capabilities = getattr(getattr(torch, "cpu", None), "get_capabilities", None)
