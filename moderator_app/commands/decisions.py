@@ -3,10 +3,12 @@
     moderator-app decisions export --output day.csv [--provenance] [--queue Q] [--moderator M]
                                    [--since 2026-11-30] [--until …] [--model M] [--store S]
     moderator-app decisions conflicts --output conflicts.csv [same filters]
+    moderator-app decisions agreement [--queue Q] [--since D] [--until D] [--model M] [--json OUT]
 
 `export` writes the latest decision per text as a `text,label` training file (plus moderator,
 decided_at, model, model_id and queue with --provenance); `conflicts` the texts two moderators
-labelled differently, one row per moderator."""
+labelled differently, one row per moderator; `agreement` how often the moderators agree (Cohen's
+kappa per pair, Krippendorff's alpha over all, each against the model) with counts and intervals."""
 
 from __future__ import annotations
 
@@ -23,14 +25,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     export.add_argument("--provenance", action="store_true",
                         help="add moderator, decided_at, model, model_id and queue columns")
     conflicts = actions.add_parser("conflicts", help="texts that two moderators labelled differently")
-    for action in (export, conflicts):
-        action.add_argument("--output", required=True, metavar="FILE", help="the CSV file to write")
-        action.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    agreement = actions.add_parser(
+        "agreement", help="how often moderators agree: Cohen's kappa per pair, Krippendorff's alpha, vs the model",
+        description="Agreement between the moderators' current decisions of the same texts: Cohen's kappa for "
+                    "each pair (scikit-learn), Krippendorff's alpha over all (nominal, the krippendorff package), "
+                    "and each moderator against the label the model showed them, each with the number of texts "
+                    "it rests on and a bootstrap confidence interval over those texts (seeded).")
+    agreement.add_argument("--json", metavar="OUT", help="also write every figure to this JSON file")
+    agreement.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    agreement.add_argument("--resamples", type=int, default=1000, metavar="N",
+                           help="bootstrap resamples for the 95%% intervals (default 1000; 0: no intervals)")
+    for action in (export, conflicts, agreement):
+        if action is not agreement:
+            action.add_argument("--output", required=True, metavar="FILE", help="the CSV file to write")
+            action.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
         action.add_argument("--store", metavar="FILE",
                             help="the decision store (default: the app's, or $MODERATOR_APP_DATA/decisions.sqlite3)")
         filters = action.add_argument_group("filters")
         filters.add_argument("--queue", help="only decisions made in this queue")
-        filters.add_argument("--moderator", help="only this moderator's decisions")
+        if action is not agreement:
+            filters.add_argument("--moderator", help="only this moderator's decisions")
         filters.add_argument("--since", metavar="DATE", help="only decisions from this date (YYYY-MM-DD) on")
         filters.add_argument("--until", metavar="DATE", help="only decisions up to this date, inclusive")
         filters.add_argument("--model", help="only decisions made with this model (its folder or identity)")
@@ -46,10 +60,17 @@ def run(args: argparse.Namespace) -> int:
         store_path = args.store or default_store_path()
         if args.store and not Path(args.store).is_file():
             raise DataError(f"There is no decision store at {args.store}.", "Give the app's store with {store}.")
-        where = ExportFilter(args.queue, args.moderator, args.since, args.until, args.model)
+        where = ExportFilter(args.queue, getattr(args, "moderator", None), args.since, args.until, args.model)
+        output = None
+        if args.action == "agreement" and args.json:
+            from moderator_app.commands.evaluate import check_json_output
+
+            output = check_json_output(args.json, args.overwrite)
         store = DecisionStore(store_path)
         try:
-            if args.action == "export":
+            if args.action == "agreement":
+                report_agreement(store, where, args.resamples, output, args.overwrite)
+            elif args.action == "export":
                 summary = export_decisions(store, args.output, where, args.provenance, args.overwrite)
                 undone = f"; {summary.undone:,} texts whose last decision was undone left out" if summary.undone else ""
                 print(f"Wrote {summary.rows:,} decisions to {summary.path}{undone}.")
@@ -64,3 +85,29 @@ def run(args: argparse.Namespace) -> int:
         return report_failure(command, error)
     sys.stdout.flush()
     return EXIT_OK
+
+
+def report_agreement(store, where, resamples: int, output: Path | None, overwrite: bool) -> None:
+    from moderator_app.core.review.agreement import measure_agreement
+
+    report = measure_agreement(store, where, resamples=max(resamples, 0))
+    scope = f" in queue '{where.queue}'" if where.queue else ""
+    print(f"{report.items:,} texts decided{scope} by {len(report.moderators)} moderators "
+          f"({', '.join(report.moderators) or 'none'}); {report.shared_items:,} decided by two or more.")
+    interval = f" [{report.confidence:.0%} interval]" if resamples > 0 else ""
+    print(f"Krippendorff's alpha (nominal){interval}: {report.alpha.describe()}")
+    if report.pairs:
+        print(f"Cohen's kappa per pair{interval}:")
+        for pair in report.pairs:
+            same = "" if pair.agreement is None else f", {pair.agreement:.0%} labelled alike"
+            print(f"  {pair.first} – {pair.second}: {pair.kappa.describe()}{same}")
+    if report.model:
+        print(f"Each moderator against the model (the label it showed, at its threshold){interval}:")
+        for entry in report.model:
+            same = "" if entry.agreement is None else f", {entry.agreement:.0%} accepted"
+            print(f"  {entry.moderator}: kappa {entry.kappa.describe()}{same}")
+    if output is not None:
+        from moderator_app.commands.evaluate import write_json_atomically
+
+        write_json_atomically(output, report.to_json(), overwrite)
+        print(f"Wrote {output}.")

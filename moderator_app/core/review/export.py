@@ -84,23 +84,32 @@ def export_decisions(store, destination: str | Path, where: ExportFilter, proven
     return ExportSummary(destination, len(decisions), undone)
 
 
-def conflicts(store, where: ExportFilter) -> list[tuple]:
-    """Rows (CONFLICT_COLUMNS) of texts whose moderators' current labels differ, by text then moderator."""
+def decisions_per_moderator(store, where: ExportFilter) -> dict[str, dict]:
+    """Each moderator's current decision of each text under the filter, {text: {moderator: Decision}}
+    by text then moderator: their latest decision that was not undone. (An undo row restores the text's
+    label from before, which may be another moderator's: it is not the undoing moderator's own call.)"""
     condition, parameters = where.where()
     from moderator_app.core.review.store import COLUMNS, decision_from_row
 
     rows = store.connection.execute(
         f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT MAX(id) FROM decisions WHERE {condition} "
-        "GROUP BY text, moderator) ORDER BY text, moderator", parameters).fetchall()
-    by_text: dict[str, list] = {}
+        "AND kind = 'decision' AND id NOT IN (SELECT reverts FROM decisions WHERE kind = 'revert' "
+        "AND reverts IS NOT NULL) GROUP BY text, moderator) ORDER BY text, moderator", parameters).fetchall()
+    by_text: dict[str, dict] = {}
     for row in rows:
         decision = decision_from_row(row)
         if decision.decided:
-            by_text.setdefault(decision.text, []).append(decision)
+            by_text.setdefault(decision.text, {})[decision.moderator] = decision
+    return by_text
+
+
+def conflicts(store, where: ExportFilter) -> list[tuple]:
+    """Rows (CONFLICT_COLUMNS) of texts whose moderators' current labels differ, by text then moderator."""
     return [(decision.text, decision.moderator, decision.moderator_label, decision.decided_at, decision.model_name,
              decision.queue)
-            for decisions in by_text.values() if len({decision.moderator_label for decision in decisions}) > 1
-            for decision in decisions]
+            for decisions in decisions_per_moderator(store, where).values()
+            if len({decision.moderator_label for decision in decisions.values()}) > 1
+            for decision in decisions.values()]
 
 
 def export_conflicts(store, destination: str | Path, where: ExportFilter, overwrite: bool = True) -> ExportSummary:

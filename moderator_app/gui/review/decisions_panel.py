@@ -55,11 +55,17 @@ class DecisionsPanel(QGroupBox):
         self.conflicts_button = QPushButton("Conflicts report…")
         self.conflicts_button.setToolTip("Write the texts that two moderators labelled differently")
         self.conflicts_button.clicked.connect(lambda: self.export_conflicts())
+        self.agreement_button = QPushButton("Agreement…")
+        self.agreement_button.setToolTip("How often the moderators agree on the same texts: Cohen's kappa per "
+                                         "pair, Krippendorff's alpha, each against the model")
+        self.agreement_button.clicked.connect(lambda: self.open_agreement_dialog())
         self.error_dialog = None
         self.export_dialog = None
+        self.agreement_dialog = None
         buttons = QHBoxLayout()
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.conflicts_button)
+        buttons.addWidget(self.agreement_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
         layout.addLayout(buttons)
@@ -207,6 +213,28 @@ class DecisionsPanel(QGroupBox):
 
         self.tasks.submit(lambda: export_conflicts(self.store.store(), path, where or ExportFilter()), key="export",
                           on_done=written, on_error=lambda error: self._failed(error, "Nothing was written."))
+
+    def open_agreement_dialog(self):
+        from moderator_app.gui.review.agreement_dialog import AgreementDialog
+
+        self.agreement_dialog = AgreementDialog(self.queue[0], self)
+        self.agreement_dialog.measure_requested.connect(self.measure_agreement)
+        self.agreement_dialog.open()
+        return self.agreement_dialog
+
+    def measure_agreement(self, where: ExportFilter) -> None:
+        """Agreement under `where`, on the store's thread; the open dialog shows it."""
+        from moderator_app.core.review.agreement import measure_agreement
+
+        dialog = self.agreement_dialog
+
+        def failed(error: BaseException) -> None:
+            if dialog is not None:
+                dialog.show_failure(describe(error).message)
+
+        self.tasks.submit(lambda: measure_agreement(self.store.store(), where), key="agreement",
+                          on_done=lambda report: dialog.show_report(report) if dialog is not None else None,
+                          on_error=failed)
 
     def _ask_path(self, title: str, name: str) -> str:
         start = str(Path(settings.last_folder("data") or Path.home()) / name)
