@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if args.store and not Path(args.store).is_file():
             raise DataError(f"There is no decision store at {args.store}.", "Give the app's store with {store}.")
         where = ExportFilter(args.queue, args.moderator, args.since, args.until, args.model)
-        store = DecisionStore(store_path)
+        store = DecisionStore(store_path, read_only=True)  # exports only read
         try:
             if args.action == "export":
                 summary = export_decisions(store, args.output, where, args.provenance, args.overwrite)
