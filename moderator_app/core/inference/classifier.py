@@ -394,7 +394,7 @@ def read_training_files(folder: Path) -> dict[str, dict | None]:
     for key in ("training_config", "training_summary"):
         try:
             data = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             data = None
         found[key] = data if isinstance(data, dict) else None
     return found
