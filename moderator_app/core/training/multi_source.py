@@ -8,9 +8,11 @@ capped and kept."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -32,6 +34,7 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
 
     datasets.disable_progress_bars()
     sources = training_sources(config)
+    _refuse_a_file_given_twice(sources)
     maps = [parse_label_map(source.label_map) for source in sources]
     # With label maps the run's labels are what the maps name; without any, the files' values.
     targets = sorted({target for label_map in maps for target in label_map.mapping.values() if target is not None})
@@ -103,11 +106,60 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
         dropped_examples=examples, validation_file_rows=sum(part["rows_read"] for part in given.values()),
         label_counts=label_counts, train_rows=len(train), validation_rows=len(validation),
         warnings=label_warnings(label_counts, "strings" if known else kinds[0], missing_words,
-                                config.treat_na_labels_as_missing),
+                                config.treat_na_labels_as_missing, lambda labels: _holding(per_source, labels))
+        + single_source_labels(per_source, label_names),
         sources=per_source)
     return LoadedData(train, validation, label_names, report, train_sources=train_rows["source"],
                       validation_sources=val_rows["source"], source_names=[source.name for source in sources],
                       source_weights=[source.weight for source in sources])
+
+
+def _refuse_a_file_given_twice(sources: list[Source]) -> None:
+    """The same file as two sources (`--data X --data X`, a path written two ways, a link) would train
+    every row of it twice without a word; a user who wants that gives it `weight: 2`."""
+    seen: dict[Any, int] = {}
+    for position, source in enumerate(sources, start=1):
+        path = Path(source.path).expanduser()
+        key = path.resolve() if path.exists() else source.path
+        if path.exists():
+            key = next((other for other in seen if isinstance(other, Path) and _same_file(other, path)), key)
+        if key in seen:
+            raise DataError(f"{_literal(source.path)} is given twice as a training source (sources {seen[key]} and "
+                            f"{position}); every row of it would be trained twice.",
+                            "Give it once, with weight 2 in {sources} if its rows should count twice.",
+                            setting="sources")
+        seen[key] = position
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
+
+
+def _holding(per_source: list[dict], labels) -> str:
+    """The files and label columns of the sources that hold any of `labels` (for a warning's start)."""
+    holders = [source for source in per_source if any(source["label_counts"].get(label) for label in labels)]
+    return "; ".join(f"{source['path']}, column '{source['label_column']}'" for source in holders) or "the sources"
+
+
+def single_source_labels(per_source: list[dict], label_names: list[str]) -> list[str]:
+    """A warning for each label that only one of several sources has: the model may learn that source's
+    style, topic or time as the label (and a source whose label map missed a value adds a class)."""
+    if len(per_source) < 2:
+        return []
+    warnings = []
+    for label in label_names:
+        holders = [source for source in per_source if source["label_counts"].get(label)]
+        if len(holders) == 1:
+            source = holders[0]
+            warnings.append(f"label {label!r} comes only from source {source['name']} ({source['path']}, column "
+                            f"'{source['label_column']}', {source['label_counts'][label]:,} rows); no other source "
+                            "has it, so the model may learn that source's style as the label. Map it to a label the "
+                            "other sources have (or to null) in that source's label map if it is not a class of "
+                            "its own.")
+    return warnings
 
 
 def _read_source(source: Source, label_map, known: list[str] | None, config: TrainingConfig,
