@@ -275,19 +275,27 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
         raise FileNotFoundError(2, "No such file", str(path))
     uri = "file:" + quote(str(path.resolve()))
     try:
-        connection = sqlite3.connect(uri + "?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
-        version = check_version(connection)
+        connection, version = _connect_checked(uri + "?mode=ro")
     except sqlite3.OperationalError as error:
         if getattr(error, "sqlite_errorname", "") != "SQLITE_CANTOPEN" or path.with_name(path.name + "-wal").exists():
             raise
-        connection = sqlite3.connect(uri + "?immutable=1", uri=True, check_same_thread=False, isolation_level=None)
-        version = check_version(connection)
+        connection, version = _connect_checked(uri + "?immutable=1")
     if version < VERSION:
         memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
         connection.backup(memory)
         connection.close()
         connection = memory
     return connection
+
+
+def _connect_checked(uri: str) -> tuple[sqlite3.Connection, int]:
+    """A connection to `uri` and the store's version; nothing stays open when it is no usable store."""
+    connection = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    try:
+        return connection, check_version(connection)
+    except BaseException:
+        connection.close()
+        raise
 
 
 def store_open_error(path: Path, error: BaseException, read_only: bool = False) -> DecisionStoreError:
@@ -306,6 +314,12 @@ def store_open_error(path: Path, error: BaseException, read_only: bool = False) 
     if isinstance(error, FileNotFoundError) and read_only:
         return DecisionStoreError(f"There is no decision store at {where}.",
                                   "Decisions are saved there once one is made in the Review tab.")
+    wal = path.with_name(path.name + "-wal")
+    if read_only and getattr(error, "sqlite_errorname", "") == "SQLITE_CANTOPEN" and wal.exists():
+        return DecisionStoreError(f"The decision store {where} cannot be read here: its write-ahead log {wal.name} "
+                                  "holds decisions not yet in the file, and SQLite cannot create the index it needs "
+                                  "to read it in that folder.", "Copy the store with its -wal file to a folder you "
+                                  "can write to and export from there, or open the app on it once.")
     reason = (getattr(error, "strerror", None) or str(error)).replace("{", "{{").replace("}", "}}")
     advice = ("Check that the file can be read." if read_only
               else "Check that the folder exists and is writable.")
