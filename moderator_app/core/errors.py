@@ -143,6 +143,8 @@ def is_disk_full(error: BaseException) -> bool:
     "No space left on device (os error 28)")."""
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return True
+    if isinstance(error, UserError):  # already in words; a path or a label might hold these words
+        return False
     return any(words in str(error).lower() for words in _DISK_FULL_WORDS)
 
 
