@@ -296,3 +296,11 @@ def test_data_given_twice_on_the_command_line_is_one_line_and_exit_2(tmp_path, t
     err = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and f"{first} is given twice as a training source" in err[-1] and "--source" in err[-1]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_given_twice_is_a_problem_of_the_sources_setting_before_anything_loads(tmp_path):
+    first = write_csv(tmp_path / "first.csv", synthetic_rows(10, seed=4))
+    config = TrainingConfig(train_file=str(first), sources=[{"path": str(tmp_path / "." / "first.csv")}],
+                            model_name_or_path="m", output_dir=str(tmp_path / "out"))
+    assert "is given twice as a training source (sources 1 and 2)" in config.problems()["sources"]
+    assert "sources" not in TrainingConfig(train_file=str(first), sources=[{"path": "other.csv"}]).problems()

@@ -187,6 +187,12 @@ class TrainingConfig:
                 found["precision"] = conflict
         if self.sources and found.get("train_file") == _field_problem_required("train_file"):
             del found["train_file"]  # the sources are the training data
+        if "sources" not in found and self.sources:
+            from moderator_app.core.training.sources import repeated_source, training_sources
+
+            repeated = repeated_source(training_sources(self))
+            if repeated:
+                found["sources"] = f"{repeated}; give it once, with weight 2 if its rows should count twice"
         if "sources" not in found and self.sources and self.validation_file.strip():
             found["validation_file"] = ("a validation file cannot be combined with training sources; each source "
                                         "is split for validation")

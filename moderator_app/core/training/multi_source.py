@@ -8,11 +8,9 @@ capped and kept."""
 
 from __future__ import annotations
 
-import os
 import random
 from collections import Counter
 from dataclasses import replace
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,7 +18,7 @@ from moderator_app.core.config import TrainingConfig
 from moderator_app.core.evaluation.label_map import map_labels, parse_label_map
 from moderator_app.core.training.data import (DROP_EMPTY_TEXT, MAX_CLASSES, MISSING_LABEL_WORDS, DataError,
                                               DataReport, LoadedData, _choose_columns, label_warnings, read_table)
-from moderator_app.core.training.sources import Source, describe_label_map, training_sources
+from moderator_app.core.training.sources import Source, describe_label_map, repeated_source, training_sources
 
 CAPPED = "left out by max_rows (seeded sample)"
 
@@ -115,27 +113,10 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
 
 
 def _refuse_a_file_given_twice(sources: list[Source]) -> None:
-    """The same file as two sources (`--data X --data X`, a path written two ways, a link) would train
-    every row of it twice without a word; a user who wants that gives it `weight: 2`."""
-    seen: dict[Any, int] = {}
-    for position, source in enumerate(sources, start=1):
-        path = Path(source.path).expanduser()
-        key = path.resolve() if path.exists() else source.path
-        if path.exists():
-            key = next((other for other in seen if isinstance(other, Path) and _same_file(other, path)), key)
-        if key in seen:
-            raise DataError(f"{_literal(source.path)} is given twice as a training source (sources {seen[key]} and "
-                            f"{position}); every row of it would be trained twice.",
-                            "Give it once, with weight 2 in {sources} if its rows should count twice.",
-                            setting="sources")
-        seen[key] = position
-
-
-def _same_file(one: Path, other: Path) -> bool:
-    try:
-        return os.path.samefile(one, other)
-    except OSError:
-        return False
+    repeated = repeated_source(sources)
+    if repeated:
+        raise DataError(_literal(repeated[0].upper() + repeated[1:]) + ".",
+                        "Give it once, with weight 2 in {sources} if its rows should count twice.", setting="sources")
 
 
 def _holding(per_source: list[dict], labels) -> str:

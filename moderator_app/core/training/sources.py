@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,27 @@ def training_sources(config) -> list[Source]:
                    score_threshold=float(entry.get("score_threshold", 0.5)), weight=float(entry.get("weight", 1.0)),
                    max_rows=entry.get("max_rows"), validation_path=entry.get("validation_path") or "", name=name)
             for entry, name in zip(entries, names)]
+
+
+def repeated_source(sources: list[Source]) -> str | None:
+    """The same file as two sources (`--data X --data X`, a path written two ways, a link) would train
+    every row of it twice without a word; a user who wants that gives it weight 2. Says which, or None."""
+    seen: list[tuple[str, int]] = []
+    for position, source in enumerate(sources, start=1):
+        for other, other_position in seen:
+            if _same_file(other, source.path):
+                return (f"{source.path} is given twice as a training source (sources {other_position} and "
+                        f"{position}); every row of it would be trained twice")
+        seen.append((source.path, position))
+    return None
+
+
+def _same_file(one: str, other: str) -> bool:
+    first, second = Path(one).expanduser(), Path(other).expanduser()
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # not both files on disk (a hub id, a missing file): the same name is the same source
+        return one.strip() == other.strip()
 
 
 def _unique_names(paths: list[str]) -> list[str]:
