@@ -107,16 +107,83 @@ def test_an_existing_json_output_is_kept(tmp_path, tiny_classifier_dir, capsys):
 
 def test_an_unwritable_json_folder_is_named(tmp_path, tiny_classifier_dir, capsys, monkeypatch):
     import errno
-    import tempfile
+
+    from moderator_app.core.files import atomic
 
     def refuse(*args, **kwargs):  # as a read-only folder does, even for root on a read-only mount
-        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / ".m.json.x.part"))
+        raise PermissionError(errno.EACCES, "Permission denied", str(args[0]))
 
     data = labelled_file(tmp_path)
-    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(atomic, "open", refuse, raising=False)
     status = main(["evaluate", str(tiny_classifier_dir), str(data), "--json", str(tmp_path / "m.json")])
     err = capsys.readouterr().err
-    assert status == 2 and f"Cannot write {tmp_path / 'm.json'}: Permission denied" in err and ".part" not in err
+    assert status == 2 and f"{tmp_path}: this folder cannot be written to (Permission denied)" in err
+    assert ".part" not in err
+
+
+def test_a_full_disk_while_writing_the_json_names_the_file(tmp_path, tiny_classifier_dir, capsys, monkeypatch):
+    import errno
+
+    data = labelled_file(tmp_path)
+
+    def disk_full(data, handle, **kwargs):
+        handle.write('{"n": ')
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(json, "dump", disk_full)
+    status = main(["evaluate", str(tiny_classifier_dir), str(data), "--json", str(tmp_path / "m.json"),
+                   "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1, err
+    assert f"No space left on the disk while writing {tmp_path / 'm.json'}" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["test.csv"]  # no half file, no temporary
+
+
+def test_evaluation_json_gets_the_users_usual_permissions(tmp_path, tiny_classifier_dir):
+    import os
+    import stat
+
+    data = labelled_file(tmp_path)
+    previous = os.umask(0o027)
+    try:
+        assert main(["evaluate", str(tiny_classifier_dir), str(data), "--json", str(tmp_path / "m.json"),
+                     "--device", "cpu"]) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "m.json").stat().st_mode) == 0o640  # 0666 & ~umask, not mkstemp's 0600
+
+
+def by_column_file(folder: Path, groups) -> Path:
+    rows = [(text, label, group) for (text, label), group in zip(synthetic_rows(len(groups), seed=21), groups)]
+    return write_csv(folder / "groups.csv", rows, header=("text", "label", "group"))
+
+
+@pytest.mark.parametrize("groups, words", [
+    (["", " "] * 10, "the group column 'group' is empty in every row evaluated"),
+    ([f"user{index}" for index in range(120)], "the group column 'group' has 120 distinct values in 120 rows"),
+])
+def test_a_by_column_that_holds_no_groups_is_refused_before_predicting(tmp_path, tiny_classifier_dir, capsys,
+                                                                     monkeypatch, groups, words):
+    from moderator_app.core.inference.classifier import Classifier
+
+    def not_reached(*args, **kwargs):
+        raise AssertionError("the model ran before the group column was checked")
+
+    monkeypatch.setattr(Classifier, "predict_probabilities", not_reached)
+    data = by_column_file(tmp_path, groups)
+    status = main(["evaluate", str(tiny_classifier_dir), str(data), "--by", "group", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and words in err and "--by" in err, err
+
+
+def test_group_limits():
+    from moderator_app.core.evaluation.labelled_data import MAX_GROUPS, check_groups
+    from moderator_app.core.errors import DataError
+
+    check_groups(["a", "(missing)", "b"], "f.csv", "g")  # some rows without a group: fine
+    check_groups([str(index % 40) for index in range(60)], "f.csv", "g")  # 40 small groups: allowed
+    with pytest.raises(DataError, match="1,001 distinct values"):
+        check_groups([str(index % (MAX_GROUPS + 1)) for index in range(100_000)], "f.csv", "g")
 
 
 def test_a_missing_model_is_one_line_in_a_real_process(tmp_path):

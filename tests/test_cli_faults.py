@@ -140,6 +140,9 @@ def broken_copy(source: Path, folder: Path, breakage: str) -> Path:
         config["id2label"] = {"0": "a", "1": "b", "2": "c"}
         config["label2id"] = {"a": 0, "b": 1, "c": 2}
         (folder / "config.json").write_text(json.dumps(config))
+    elif breakage == "deeply nested config":
+        text = (folder / "config.json").read_text().rstrip().rstrip("}")
+        (folder / "config.json").write_text(text + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
     elif breakage == "no tokenizer":
         for path in folder.iterdir():
             if path.name.startswith(("tokenizer", "vocab", "merges", "special_tokens")):
@@ -150,6 +153,7 @@ def broken_copy(source: Path, folder: Path, breakage: str) -> Path:
 @pytest.mark.parametrize("breakage, expected", [
     ("truncated", "damaged or incomplete"), ("garbage", "damaged or incomplete"),
     ("label count", "config.json does not match the weights"), ("no tokenizer", "holds no tokenizer"),
+    ("deeply nested config", "config or tokenizer) is nested too deeply to read"),
 ])
 def test_broken_model_folders_are_one_line(tmp_path, tiny_classifier_dir, capsys, breakage, expected):
     folder = broken_copy(tiny_classifier_dir, tmp_path / "model", breakage)
@@ -198,6 +202,18 @@ def test_classify_into_a_closed_pipe_is_not_an_error(tiny_classifier_dir, tmp_pa
         reader.stdout.close()  # what `head -1` does after its line
         assert reader.wait(timeout=300) == 0
     assert reader.stderr.read() == b""
+
+
+def test_label_outputs_get_the_users_usual_permissions(tmp_path, tiny_classifier_dir):
+    import stat
+
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+    previous = os.umask(0o027)
+    try:
+        assert main(["label", str(source), "--model", str(tiny_classifier_dir)]) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "in.labelled.csv").stat().st_mode) == 0o640  # 0666 & ~umask
 
 
 def test_a_read_only_output_folder_is_named(tmp_path, tiny_classifier_dir, capsys, monkeypatch):

@@ -47,3 +47,106 @@ def test_default_location_follows_the_environment(tmp_path, monkeypatch):
 
     monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path))
     assert default_store_path() == tmp_path / "decisions.sqlite3"
+
+
+# ------------------------------------------------------------------------ stores that cannot be used
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err.strip()
+
+
+def export_command(store, output):
+    from moderator_app.cli import main
+
+    return main(["decisions", "export", "--store", str(store), "--output", str(output)])
+
+
+def test_a_store_of_a_newer_version_is_refused_by_name_and_left_as_it_is(tmp_path, capsys):
+    path = tmp_path / "d.sqlite3"
+    store = DecisionStore(path)
+    store.record(Decision("text", "hate", 0.9, "hate", "m"))
+    store.close()
+    newer = sqlite3.connect(path)
+    newer.execute("ALTER TABLE decisions RENAME COLUMN moderator TO reviewer")  # what a version 4 might do
+    newer.execute("PRAGMA user_version = 4")
+    newer.commit()
+    newer.close()
+    before = path.read_bytes()
+    with pytest.raises(DecisionStoreError, match="made by a newer version of moderator-app"):
+        DecisionStore(path)
+    assert export_command(path, tmp_path / "out.csv") == 2
+    line = one_error_line(capsys)
+    assert f"{path} was made by a newer version of moderator-app (store version 4" in line
+    assert "no such column" not in line
+    assert path.read_bytes() == before and not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "someone else's database"])
+def test_a_file_that_is_no_store_is_named_without_sqlites_words(tmp_path, capsys, damage):
+    import os
+
+    path = tmp_path / "d.sqlite3"
+    if damage == "garbage":
+        path.write_bytes(os.urandom(8192))
+    elif damage == "truncated":
+        store = DecisionStore(path)
+        store.record(Decision("text " * 2000, "hate", 0.9, "hate", "m"))
+        store.close()
+        path.write_bytes(path.read_bytes()[:6000])
+    else:
+        other = sqlite3.connect(path)
+        other.execute("CREATE TABLE contacts (name TEXT)")
+        other.commit()
+        other.close()
+    before = path.read_bytes()
+    with pytest.raises(DecisionStoreError, match=r"is not a moderator-app decision store \(or is damaged\)") as raised:
+        DecisionStore(path)
+    assert "writable" not in str(raised.value) and "file is not a database" not in str(raised.value)
+    assert export_command(path, tmp_path / "out.csv") == 2
+    line = one_error_line(capsys)
+    assert f"{path} is not a moderator-app decision store (or is damaged)" in line and "malformed" not in line
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["d.sqlite3"]
+
+
+def test_exports_only_read_the_store(tmp_path, capsys):
+    """An export opens the store read-only: an older store is migrated in memory, the file stays as it was."""
+    from moderator_app.cli import main
+    from test_review_log import VERSION_1_SCHEMA
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(VERSION_1_SCHEMA)
+    old.execute("INSERT INTO decisions (text, model_label, model_score, moderator_label, model_id, decided_at) "
+                "VALUES ('vermin', 'hate', 0.9, 'hate', '/models/m', '2026-11-01T10:00:00+00:00')")
+    old.commit()
+    old.close()
+    before = path.read_bytes()
+    assert export_command(path, tmp_path / "out.csv") == 0
+    assert main(["decisions", "conflicts", "--store", str(path), "--output", str(tmp_path / "c.csv")]) == 0
+    with open(tmp_path / "out.csv", newline="", encoding="utf-8") as handle:
+        assert list(csv.reader(handle)) == [["text", "label"], ["vermin", "hate"]]
+    assert path.read_bytes() == before  # not migrated, not switched to WAL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv", "old.sqlite3", "out.csv"]
+    assert export_command(tmp_path / "none.sqlite3", tmp_path / "x.csv") == 2
+    assert "There is no decision store at" in capsys.readouterr().err
+
+
+def test_a_read_only_store_in_a_read_only_folder_exports(tmp_path):
+    import os
+    import stat
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    store = DecisionStore(folder / "d.sqlite3")
+    store.record(Decision("vermin", "hate", 0.9, "hate", "m"))
+    store.close()  # the last connection removes the -wal and -shm files
+    (folder / "d.sqlite3").chmod(stat.S_IRUSR)
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user whom permissions do not stop (root)")
+        assert export_command(folder / "d.sqlite3", tmp_path / "out.csv") == 0
+        assert (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines() == ["text,label", "vermin,hate"]
+    finally:
+        folder.chmod(stat.S_IRWXU)

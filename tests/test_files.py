@@ -232,3 +232,19 @@ def test_a_txt_labelled_in_the_window_and_on_the_command_line_gives_the_same_fil
                 lambda *progress: None, lambda: False)
     assert (tmp_path / "gui.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
     assert read_rows(tmp_path / "cli.csv")[1][0] == "vermin, scum and filth"
+
+
+def test_a_misspelt_label_with_few_rows_is_warned_naming_file_column_and_both_spellings(tmp_path):
+    rows = [(f"t{i}", "hate") for i in range(8)] + [("x", "haet")] + [(f"u{i}", "not-hate") for i in range(8)]
+    path = write_csv(tmp_path / "labels.csv", rows * 2)
+    warnings = train_data(path).report.warnings
+    assert warnings == [f"{path}, column 'label': label 'haet' (2 rows) looks like a misspelling of 'hate' (16 rows); "
+                        "it is trained as a class of its own. Correct the file if it is a typo."]
+
+
+@pytest.mark.parametrize("labels", [("hate", "not-hate"), ("offensive", "not-offensive"), ("0", "1", "2"),
+                                    ("male", "female"), ("hate", "hateful", "neither"),
+                                    ("racism", "sexism", "neither")])
+def test_real_label_sets_are_no_misspellings(tmp_path, labels):
+    rows = [(f"t{i}", label) for index, label in enumerate(labels) for i in range(30 if index == 0 else 3)]
+    assert train_data(write_csv(tmp_path / "ok.csv", rows)).report.warnings == []

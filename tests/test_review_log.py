@@ -234,6 +234,77 @@ def test_the_command_line_exports_decisions_and_conflicts(tmp_path, capsys):
     assert main(["decisions", "export", "--output", str(tmp_path / "x.csv"), "--store", str(tmp_path / "no")]) == 2
 
 
+def command_line_store(tmp_path) -> list[str]:
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    store.record(decision("=HYPERLINK(\"http://x\")", "hate", moderator="@ann"))
+    store.record(decision("plain", "not-hate", moderator="bob"))
+    store.record(decision("plain", "hate", moderator="ann"))
+    store.close()
+    return ["--store", str(tmp_path / "d.sqlite3")]
+
+
+def test_decisions_export_has_labels_excel_safe_option(tmp_path):
+    from moderator_app.cli import main
+
+    common = command_line_store(tmp_path)
+    assert main(["decisions", "export", "--output", str(tmp_path / "safe.csv"), "--provenance", "--excel-safe",
+                 *common]) == 0
+    rows = read_csv(tmp_path / "safe.csv")
+    assert rows[1][:3] == ["'=HYPERLINK(\"http://x\")", "hate", "'@ann"] and rows[2][:2] == ["plain", "hate"]
+    assert main(["decisions", "conflicts", "--output", str(tmp_path / "c.csv"), "--excel-safe", *common]) == 0
+    assert main(["decisions", "export", "--output", str(tmp_path / "raw.csv"), *common]) == 0
+    assert read_csv(tmp_path / "raw.csv")[1][0] == "=HYPERLINK(\"http://x\")"  # as decided, without the option
+
+
+def test_an_export_ended_by_sigterm_leaves_nothing_and_a_killed_ones_leftover_is_cleaned(tmp_path, capsys,
+                                                                                         monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from moderator_app.cli import main
+
+    common = command_line_store(tmp_path)
+    target = tmp_path / "out.csv"
+    real_writer = csv.writer
+
+    def terminated_while_writing(handle, *args, **kwargs):
+        assert any(name.endswith(".part") for name in os.listdir(tmp_path))  # mid-export: the hidden file exists
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real_writer(handle, *args, **kwargs)
+
+    monkeypatch.setattr(csv, "writer", terminated_while_writing)
+    assert main(["decisions", "export", "--output", str(target), *common]) == 130
+    assert "interrupted; no output was written" in capsys.readouterr().err
+    outputs = lambda: sorted(name for name in os.listdir(tmp_path) if not name.startswith("d.sqlite3"))  # noqa: E731
+    assert outputs() == [] and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    monkeypatch.undo()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".out.csv.{dead.pid}-0123abcd.part"  # what a killed export leaves
+    stale.write_text("text,label\npartial")
+    assert main(["decisions", "export", "--output", str(target), *common]) == 0
+    assert outputs() == ["out.csv"]
+
+
+def test_exports_get_the_users_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from moderator_app.cli import main
+
+    common = command_line_store(tmp_path)
+    previous = os.umask(0o027)
+    try:
+        assert main(["decisions", "export", "--output", str(tmp_path / "out.csv"), *common]) == 0
+        assert main(["decisions", "conflicts", "--output", str(tmp_path / "c.csv"), *common]) == 0
+    finally:
+        os.umask(previous)
+    for name in ("out.csv", "c.csv"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o640  # 0666 & ~umask, not mkstemp's 0600
+
+
 def test_retrain_from_decisions_prepares_the_data_and_the_comparison_runs(tmp_path, tiny_classifier_dir,
                                                                           tiny_model_dir):
     import json

@@ -283,6 +283,33 @@ def test_a_full_or_read_only_disk_during_the_first_epoch_is_one_line_naming_the_
     assert not output.exists()  # the run created the folder, and removed it again
 
 
+@pytest.mark.parametrize("saving", ["the best epoch's model", "a checkpoint"])
+def test_a_full_disk_reported_by_safetensors_is_one_line_naming_the_folder(tiny_model_dir, small_csv, tmp_path,
+                                                                           monkeypatch, saving):
+    """safetensors says "No space left" in a SafetensorError, not an OSError: it was 'Unexpected error', exit 1."""
+    from safetensors import SafetensorError
+    from transformers import PreTrainedModel
+
+    real = PreTrainedModel.save_pretrained
+
+    def disk_full(self, folder, *args, **kwargs):
+        if saving == "the best epoch's model" or str(folder).endswith("checkpoint.partial"):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / "model.safetensors").write_bytes(b"half")
+            raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+        return real(self, folder, *args, **kwargs)
+
+    monkeypatch.setattr(PreTrainedModel, "save_pretrained", disk_full)
+    output = tmp_path / "out"
+    status, err = run_cli("--data", small_csv, "--model", tiny_model_dir, "--output", output, "--epochs", "2",
+                          "--save-checkpoint-every-epoch")
+    last = err.splitlines()[-1]
+    assert status == 2 and f"No space left on the disk while writing into {output}" in last, err
+    assert "Unexpected error" not in err and "SafetensorError" not in last
+    if output.exists():  # the first epoch's model stays; nothing half-written does
+        assert not (output / "checkpoint.partial").exists() and (output / "model.safetensors").read_bytes() != b"half"
+
+
 # ---------------------------------------------------------------------------------------- point 5
 def test_sigterm_checkpoints_and_stops_like_ctrl_c(tiny_model_dir, small_csv, tmp_path):
     output = tmp_path / "out"
@@ -372,3 +399,45 @@ def test_a_finished_run_with_its_operating_point_is_a_run_of_ours(tiny_model_dir
     assert (output / run_folder.OPERATING_POINT_FILE).exists()
     assert run_folder.RunFolder(output).state() is run_folder.FolderState.FINISHED_RUN
     train(quick(tiny_model_dir, small_csv, output, overwrite=True))  # replaced when asked
+
+
+def deeply_nested(depth: int = 100_000) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [600, 100_000])  # parses (but is no setting), and beyond the JSON parser's limit
+def test_a_deeply_nested_config_is_one_line_naming_the_file(tmp_path, depth):
+    config = tmp_path / "deep.json"
+    config.write_text('{"learning_rate": ' + deeply_nested(depth) + "}")
+    status, err = run_cli("--config", config, "--data", "x.csv", "--output", tmp_path / "o")
+    line = one_line(err)
+    assert status == 2 and str(config) in line and "RecursionError" not in line and len(line) < 400, line
+
+
+@pytest.mark.parametrize("where", ["label map file", "label map in --source", "source in the config"])
+def test_a_deeply_nested_label_map_or_source_is_one_line_naming_it(tmp_path, where):
+    deep_map = '{"a": ' * 100_000 + '"hate"' + "}" * 100_000
+    if where == "label map file":
+        (tmp_path / "map.json").write_text(deep_map)
+        arguments = ["--source", f"x.csv;label_map={tmp_path / 'map.json'}"]
+        named = str(tmp_path / "map.json")
+    elif where == "label map in --source":
+        arguments = ["--source", "x.csv;label_map=" + '{"a": ' * 600 + '"hate"' + "}" * 600]
+        named = "x.csv"
+    else:
+        config = tmp_path / "deep.json"
+        config.write_text('{"sources": [{"path": "x.csv", "label_map": ' + deep_map + "}]}")
+        arguments = ["--config", config]
+        named = str(config)
+    status, err = run_cli(*arguments, "--data", "y.csv", "--output", tmp_path / "o")
+    line = one_line(err)
+    assert status == 2 and named in line and "Unexpected" not in line and len(line) < 400, line
+
+
+def test_a_deeply_nested_json_lines_record_is_a_bad_row(tmp_path):
+    from moderator_app.core.training.data import read_table
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "fine", "label": "hate"}\n{"text": ' + deeply_nested() + ', "label": "x"}\n')
+    with pytest.raises(Exception, match=r"line 2 \(JSON nested too deeply to read\)"):
+        read_table(data).values(["text", "label"])

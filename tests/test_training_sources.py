@@ -248,3 +248,59 @@ def test_a_source_with_its_own_validation_file_is_not_split(tmp_path):
     report = data.report.sources[1]
     assert report["rows_read"] == 71 and report["dropped"] == {"empty text": 1}
     assert data.report.train_rows + data.report.validation_rows + data.report.rows_dropped == data.report.rows_read
+
+
+# ------------------------------------------------------------------------ bad inputs (issue 22)
+def test_a_label_only_one_source_has_is_warned_naming_the_source(tmp_path, capsys):
+    davidson = _davidson_like(tmp_path / "davidson.csv")
+    stormfront = _stormfront_like(tmp_path / "stormfront.csv")
+    data = load_training_data(_config([
+        {"path": str(davidson), "text_column": "tweet", "label_column": "class",
+         "label_map": {"0": "hate", "1": "offensive", "2": "not-hate"}},
+        {"path": str(stormfront), "label_map": {"noHate": "not-hate", "hate": "hate"}}]))
+    assert data.label_names == ["hate", "not-hate", "offensive"]
+    offensive = data.report.sources[0]["label_counts"]["offensive"]
+    expected = f"label 'offensive' comes only from source davidson ({davidson}, column 'class', {offensive:,} rows)"
+    single = [warning for warning in data.report.warnings if "comes only from" in warning]
+    assert len(single) == 1 and single[0].startswith(expected)
+    assert f"warning: {expected}" in data.report.summary()
+    from moderator_app.core.training.events import DataLoadedEvent
+
+    progress = ConsoleProgress()  # the command repeats the data report's warnings when the run ends
+    progress.on_event(DataLoadedEvent(data.report.summary(), data.report.to_dict()))
+    assert progress.data_warnings == data.report.warnings
+    copy = write_csv(tmp_path / "more.csv", synthetic_rows(60, seed=9))
+    both = load_training_data(_config([{"path": str(stormfront), "label_map": {"noHate": "not-hate", "hate": "hate"}},
+                                       {"path": str(copy)}]))
+    assert not any("comes only from" in warning for warning in both.report.warnings)  # every label in both
+
+
+@pytest.mark.parametrize("second", ["same", "written another way", "a link"])
+def test_the_same_file_given_twice_is_refused_naming_it(tmp_path, second):
+    first = write_csv(tmp_path / "first.csv", synthetic_rows(40, seed=4))
+    other = {"same": str(first), "written another way": str(tmp_path / "." / "first.csv"),
+             "a link": str(tmp_path / "link.csv")}[second]
+    if second == "a link":
+        (tmp_path / "link.csv").symlink_to(first)
+    with pytest.raises(DataError, match=r"is given twice as a training source \(sources 1 and 2\)") as raised:
+        load_training_data(TrainingConfig(train_file=str(first), sources=[{"path": other}]))
+    assert other in str(raised.value) and "weight 2" in str(raised.value) and raised.value.setting == "sources"
+
+
+def test_data_given_twice_on_the_command_line_is_one_line_and_exit_2(tmp_path, tiny_model_dir, capsys):
+    from moderator_app.cli import main
+
+    first = write_csv(tmp_path / "first.csv", synthetic_rows(40, seed=4))
+    status = main(["train", "--data", str(first), "--data", str(first), "--model", str(tiny_model_dir),
+                   "--output", str(tmp_path / "out"), "--epochs", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and f"{first} is given twice as a training source" in err[-1] and "--source" in err[-1]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_file_given_twice_is_a_problem_of_the_sources_setting_before_anything_loads(tmp_path):
+    first = write_csv(tmp_path / "first.csv", synthetic_rows(10, seed=4))
+    config = TrainingConfig(train_file=str(first), sources=[{"path": str(tmp_path / "." / "first.csv")}],
+                            model_name_or_path="m", output_dir=str(tmp_path / "out"))
+    assert "is given twice as a training source (sources 1 and 2)" in config.problems()["sources"]
+    assert "sources" not in TrainingConfig(train_file=str(first), sources=[{"path": "other.csv"}]).problems()

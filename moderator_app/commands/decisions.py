@@ -16,7 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from moderator_app.commands.errors import EXIT_OK, report_failure
+from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
+from moderator_app.commands.label import add_excel_safe_argument, terminate_as_interrupt
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if action is not agreement:
             action.add_argument("--output", required=True, metavar="FILE", help="the CSV file to write")
             action.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+            add_excel_safe_argument(action)
         action.add_argument("--store", metavar="FILE",
                             help="the decision store (default: the app's, or $MODERATOR_APP_DATA/decisions.sqlite3)")
         filters = action.add_argument_group("filters")
@@ -53,6 +55,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     command = f"decisions {args.action}"
     try:
+        with terminate_as_interrupt():  # SIGTERM like Ctrl-C: the hidden temporary file is removed
+            return _run(args, command)
+    except KeyboardInterrupt:
+        print(f"moderator-app {command}: interrupted; no output was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace, command: str) -> int:
+    try:
         from moderator_app.core.errors import DataError
         from moderator_app.core.review.export import ExportFilter, export_conflicts, export_decisions
         from moderator_app.core.review.store import DecisionStore, default_store_path
@@ -66,21 +77,20 @@ def run(args: argparse.Namespace) -> int:
             from moderator_app.commands.evaluate import check_json_output
 
             output = check_json_output(args.json, args.overwrite)
-        store = DecisionStore(store_path)
+        store = DecisionStore(store_path, read_only=True)  # exports and agreement only read
         try:
             if args.action == "agreement":
                 report_agreement(store, where, args.resamples, output, args.overwrite)
             elif args.action == "export":
-                summary = export_decisions(store, args.output, where, args.provenance, args.overwrite)
+                summary = export_decisions(store, args.output, where, args.provenance, args.overwrite,
+                                           args.excel_safe)
                 undone = f"; {summary.undone:,} texts whose last decision was undone left out" if summary.undone else ""
                 print(f"Wrote {summary.rows:,} decisions to {summary.path}{undone}.")
             else:
-                summary = export_conflicts(store, args.output, where, args.overwrite)
+                summary = export_conflicts(store, args.output, where, args.overwrite, args.excel_safe)
                 print(f"Wrote {summary.rows:,} texts labelled differently by two moderators to {summary.path}.")
         finally:
             store.close()
-    except KeyboardInterrupt:
-        return 130
     except Exception as error:  # the boundary: one line, never a traceback
         return report_failure(command, error)
     sys.stdout.flush()

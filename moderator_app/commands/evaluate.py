@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
@@ -117,28 +116,15 @@ def check_json_output(path: str, overwrite: bool) -> Path:
 
 
 def write_json_atomically(target: Path, data: dict, overwrite: bool) -> None:
-    """Write to a temporary file beside `target`, then claim the name: with `overwrite` by renaming
-    over it, otherwise by a hard link that fails if the name was taken meanwhile."""
-    try:
-        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.",
-                                             suffix=".part", delete=False)
-    except OSError as error:  # named by the folder, not by the temporary file's name
-        raise output_error(f"Cannot write {target}: {error.strerror or error}.",
-                           "Choose a folder you can write to.") from None
-    try:
-        with handle:
+    """Through the one atomic-output helper (core/files/atomic.py), as `label` writes: a hidden
+    temporary file beside `target`, claimed under its name only when complete (without `overwrite`
+    never over a file that appeared meanwhile); a full disk or a read-only folder is named by the file."""
+    from moderator_app.core.files.atomic import atomic_output
+
+    with atomic_output(target, overwrite) as temporary:
+        with open(temporary, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, ensure_ascii=False)
             handle.write("\n")
-        if overwrite:
-            os.replace(handle.name, target)
-        else:
-            try:
-                os.link(handle.name, target)
-            except FileExistsError:
-                raise output_error(f"{target} appeared while evaluating; nothing was replaced.",
-                                             "Choose another file, or replace it with {overwrite}.") from None
-    finally:
-        Path(handle.name).unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -73,6 +73,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="leave out rows the CSV parser cannot read (listed in the summary) instead of failing")
+    add_excel_safe_argument(parser)
+
+
+def add_excel_safe_argument(parser: argparse.ArgumentParser) -> None:
+    """--excel-safe, as `label` and `decisions export|conflicts` offer it (core/files/writers.neutralise_formula)."""
     parser.add_argument("--excel-safe", action="store_true",
                         help="prefix cells (and column names) starting with = + - @ with ' so spreadsheets do not "
                              "run them as formulas")

@@ -120,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         for number, handler in previous.items():
             signal.signal(number, handler)
     progress.close()
+    for warning in progress.data_warnings:  # said in the data report too, long since scrolled away
+        print(f"moderator-app train: warning: {warning}", file=sys.stderr)
     if result.reason == "stopped":
         print(f"Stopped at step {result.global_step}. Resume with:\n"
               f"  moderator-app train --resume {result.output_dir}"

@@ -18,10 +18,12 @@ class ConsoleProgress:
         self.stream = stream or sys.stderr
         self.bar: tqdm | None = None
         self.table_started = False
+        self.data_warnings: list[str] = []  # the data report's, repeated when the run ends
 
     def on_event(self, event) -> None:
         if isinstance(event, DataLoadedEvent):
             self._write(event.summary)
+            self.data_warnings = list(event.report.get("warnings", []))
         elif isinstance(event, StepEvent):
             self._step(event)
         elif isinstance(event, EpochEvent):

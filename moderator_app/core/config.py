@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from moderator_app.core.errors import SettingsError
+from moderator_app.core.errors import SettingsError, shown
 from moderator_app.core.precision import TRAINING_PRECISIONS, precision_conflict
 
 PRECISIONS = TRAINING_PRECISIONS
@@ -187,6 +187,12 @@ class TrainingConfig:
                 found["precision"] = conflict
         if self.sources and found.get("train_file") == _field_problem_required("train_file"):
             del found["train_file"]  # the sources are the training data
+        if "sources" not in found and self.sources:
+            from moderator_app.core.training.sources import repeated_source, training_sources
+
+            repeated = repeated_source(training_sources(self))
+            if repeated:
+                found["sources"] = f"{repeated}; give it once, with weight 2 if its rows should count twice"
         if "sources" not in found and self.sources and self.validation_file.strip():
             found["validation_file"] = ("a validation file cannot be combined with training sources; each source "
                                         "is split for validation")
@@ -241,10 +247,13 @@ class TrainingConfig:
                 else raw.decode("utf-8-sig")
             data = json.loads(text)
         except UnicodeDecodeError:
-            raise ConfigError("config", f"{path} is not UTF-8 text (nor UTF-16 with a byte-order mark)",
+            raise ConfigError("config", f"{path} is not UTF-8 text (nor UTF-16 with a byte-order mark).",
                               hint="Save it as UTF-8 JSON.") from None
         except json.JSONDecodeError as error:
             raise ConfigError("config", f"{path} is not valid JSON (line {error.lineno}): {error.msg}") from None
+        except RecursionError:
+            raise ConfigError("config", f"{path} is nested too deeply to be a configuration (brackets inside "
+                              "brackets, about a thousand levels deep).", hint="Use a saved configuration.") from None
         if not isinstance(data, dict):
             raise ConfigError("config", f"{path} must hold a JSON object of settings")
         config = cls.from_dict(data, source=str(path))
@@ -286,26 +295,26 @@ def _field_problem(spec: dataclasses.Field, value: Any, require_data: bool) -> s
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        return f"expected {'a number' if expected in (int, float) else expected.__name__}, got {value!r}"
+        return f"expected {'a number' if expected in (int, float) else expected.__name__}, got {shown(value)}"
     if expected is str:
         if meta["required"] and not value.strip() and (require_data or spec.name == "model_name_or_path"):
             return meta["required"][0].lower() + meta["required"][1:].rstrip(".")
         if meta["choices"] and value not in meta["choices"]:
-            return f"one of {', '.join(meta['choices'])}, got {value!r}"
+            return f"one of {', '.join(meta['choices'])}, got {shown(value)}"
         return None
     if expected is float and not math.isfinite(value):
-        return f"must be a finite number, got {value!r}"
+        return f"must be a finite number, got {shown(value)}"
     low, high, above, below = meta["minimum"], meta["maximum"], meta["above"], meta["below"]
     if above is not None and below is not None and not above < value < below:
-        return f"must be between {above:g} and {below:g}, got {value!r}"
+        return f"must be between {above:g} and {below:g}, got {shown(value)}"
     if above is not None and value <= above:
-        return f"must be > {above:g}, got {value!r}"
+        return f"must be > {above:g}, got {shown(value)}"
     if low is not None and below is not None and not low <= value < below:
-        return f"must be in [{low:g}, {below:g}), got {value!r}"
+        return f"must be in [{low:g}, {below:g}), got {shown(value)}"
     if below is not None and value >= below:
-        return f"must be < {below:g}, got {value!r}"
+        return f"must be < {below:g}, got {shown(value)}"
     if low is not None and value < low:
-        return f"must be ≥ {low:g}, got {value!r}"
+        return f"must be ≥ {low:g}, got {shown(value)}"
     if high is not None and value > high:
-        return f"must be at most {high:g}, got {value!r}"
+        return f"must be at most {high:g}, got {shown(value)}"
     return None

@@ -14,11 +14,23 @@ from __future__ import annotations
 
 import errno
 import re
+import reprlib
 import traceback
 from dataclasses import dataclass
 from typing import Callable
 
 SettingNamer = Callable[[str], str]
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxdict, _SHORT_REPR.maxstring, _SHORT_REPR.maxother = \
+    3, 6, 4, 80, 80
+
+
+def shown(value) -> str:
+    """A user's value as a message quotes it: repr(), cut short, so that a huge or deeply nested value
+    (a JSON file of brackets inside brackets) is a few characters and never a RecursionError."""
+    return _SHORT_REPR.repr(value)
 
 
 def quote_setting(field_name: str) -> str:
@@ -122,6 +134,20 @@ def is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
 
 
+# How libraries that are not Python say "disk full": Rust's io::Error (safetensors) and C's strerror
+_DISK_FULL_WORDS = ("no space left on device", "os error 28", "disk quota exceeded", "os error 122")
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """ENOSPC/EDQUOT, also when a library re-raises it as its own error (safetensors' SafetensorError
+    "No space left on device (os error 28)")."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return True
+    if isinstance(error, UserError):  # already in words; a path or a label might hold these words
+        return False
+    return any(words in str(error).lower() for words in _DISK_FULL_WORDS)
+
+
 def describe_failure(error: BaseException, name_setting: SettingNamer = quote_setting) -> Failure:
     """Any exception → a `Failure`. UserErrors speak for themselves; the known library failures
     (memory, disk, permissions, undecodable text) get a sentence naming what is affected; anything
@@ -136,6 +162,13 @@ def describe_failure(error: BaseException, name_setting: SettingNamer = quote_se
         return Failure(ResourceExhaustedError.title, f"The {where} ran out of memory. {hint}", True, details)
     if isinstance(error, OSError):
         return Failure(*_describe_os_error(error), True, details)
+    if is_disk_full(error):
+        return Failure(ResourceExhaustedError.title, "No space left on the disk while writing "
+                       f"({type(error).__name__}). Free some space or choose another folder.", True, details)
+    if isinstance(error, RecursionError):
+        return Failure(DataError.title, "An input is nested too deeply to read (brackets inside brackets, about a "
+                                        "thousand levels deep, as in a damaged or hostile JSON file). Check the "
+                                        "files given.", True, details)
     if isinstance(error, UnicodeError):
         return Failure(DataError.title, f"Text that is not valid in its encoding: {error}. Save the file as "
                                         "UTF-8 and try again.", True, details)
@@ -146,8 +179,9 @@ def describe_failure(error: BaseException, name_setting: SettingNamer = quote_se
 
 def _describe_os_error(error: OSError) -> tuple[str, str]:
     name = error.filename or "a file"
-    if error.errno == errno.ENOSPC:
-        return ResourceExhaustedError.title, f"No space left on the disk while writing {name}. Free some space or choose another folder."
+    if is_disk_full(error):
+        where = f" while writing {error.filename}" if error.filename else ""
+        return ResourceExhaustedError.title, f"No space left on the disk{where}. Free some space or choose another folder."
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputNotWritableError.title, f"Permission denied: {name}. Choose a file or folder you can write to."
     if error.errno == errno.ENOENT:

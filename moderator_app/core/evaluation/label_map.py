@@ -62,11 +62,19 @@ def parse_label_map(value: str | Mapping[str, Any] | None, setting: str = "label
         except json.JSONDecodeError as error:
             raise settings_error(f"{_capitalised(origin)} is not valid JSON (line {error.lineno}, column "
                                 f"{error.colno}): {error.msg}.", "Fix {" + setting + "}.", setting=setting) from None
+        except RecursionError:
+            raise settings_error(f"{_capitalised(origin)} is nested too deeply to be a label map (a label map is "
+                                "one object from a value to a label).", "Fix {" + setting + "}.",
+                                setting=setting) from None
     if not isinstance(value, Mapping):
         raise settings_error(f"{_capitalised(origin)} must be a JSON object from a file's value to a label, "
                             f"not {type(value).__name__}.", "Fix {" + setting + "}.", setting=setting)
     mapping: dict[str, str | None] = {}
     for key, target in value.items():
+        if isinstance(target, (dict, list)):  # repr() of a deeply nested value would itself overflow
+            raise settings_error(f"{_capitalised(origin)} maps {key!r} to a JSON {type(target).__name__}; a label "
+                                "must be a text or null (to leave those rows out).", "Fix {" + setting + "}.",
+                                setting=setting)
         if target is not None and not isinstance(target, (str, int)) or isinstance(target, bool):
             raise settings_error(f"{_capitalised(origin)} maps {key!r} to {target!r}; a label must be a text or "
                                 "null (to leave those rows out).", "Fix {" + setting + "}.", setting=setting)

@@ -55,6 +55,11 @@ class LabelledRows:
         return data
 
 
+# a group column with more distinct values than this (or, past SMALL_GROUP_COUNT, than half the rows) is refused
+MAX_GROUPS = 1_000
+SMALL_GROUP_COUNT = 50
+
+
 def read_labelled_rows(path: str | Path, known_labels: Sequence[str], text_column: str = "", label_column: str = "",
                        label_map: LabelMap | None = None, score_threshold: float = DEFAULT_SCORE_THRESHOLD,
                        group_column: str = "") -> LabelledRows:
@@ -98,10 +103,28 @@ def read_labelled_rows(path: str | Path, known_labels: Sequence[str], text_colum
         rows.labels.append(label)
         if raw_groups is not None:
             group = raw_groups[index]
-            rows.groups.append(MISSING_GROUP if is_missing(group) else str(group).strip())
+            rows.groups.append(MISSING_GROUP if is_missing(group) or not str(group).strip() else str(group).strip())
     if not rows.texts:
         raise data_error(f"{source}: no row is left to evaluate ({rows.describe()}).")
+    if rows.groups is not None:
+        check_groups(rows.groups, source, group_column)
     return rows
+
+
+def check_groups(groups: Sequence[str], source: str, column: str) -> None:
+    """Refuse a group column that cannot mean groups, before the model runs: one that is empty in every
+    row (one "(missing)" group would say nothing), or one with so many distinct values — more than
+    MAX_GROUPS, or more than half the rows once past SMALL_GROUP_COUNT — that it is an id or the text,
+    whose per-group table would take minutes and say nothing either."""
+    distinct = len(set(groups))
+    if distinct == 1 and groups[0] == MISSING_GROUP:
+        raise data_error(f"{source}: the group column '{column}' is empty in every row evaluated.",
+                        "Choose a column that holds groups with {by}, or leave it out.", setting="by")
+    if distinct > MAX_GROUPS or (distinct > SMALL_GROUP_COUNT and distinct > len(groups) / 2):
+        raise data_error(f"{source}: the group column '{column}' has {distinct:,} distinct values in "
+                        f"{len(groups):,} rows; per-group metrics need groups of many rows (a source, a target "
+                        "group), not an id or a text.", "Choose another column with {by}, or leave it out.",
+                        setting="by")
 
 
 def _column(columns: list[str], wanted: str, guessed: str | None, role: str, setting: str, source: str) -> str:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,6 +19,7 @@ import numpy as np
 from moderator_app.core.evaluation.calibration import calibrate, choose_threshold, pr_curve_points, softmax
 from moderator_app.core.evaluation.metrics import degenerate_warning, evaluate
 from moderator_app.core.evaluation.threshold_rule import ThresholdRule, parse_threshold_rule
+from moderator_app.core.files.atomic import atomic_output
 from moderator_app.core.inference.classifier import ModelLoadError, positive_class_index
 
 OPERATING_POINT_FILE = "operating_point.json"
@@ -139,16 +138,10 @@ def _with_most_probable_label(warning: str | None) -> str | None:
 def save_operating_point(folder: str | Path, point: OperatingPoint) -> Path:
     """Write operating_point.json into a model folder of ours, atomically (a temporary file renamed)."""
     target = Path(folder) / OPERATING_POINT_FILE
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=".part", delete=False)
-    try:
-        with handle:
+    with atomic_output(target, overwrite=True) as temporary:  # the user's usual permissions, as every output
+        with open(temporary, "w", encoding="utf-8") as handle:
             json.dump(point.to_dict(), handle, indent=2, ensure_ascii=False)
             handle.write("\n")
-        os.replace(handle.name, target)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
     return target
 
 

@@ -223,7 +223,7 @@ class JsonLinesSource:
                     self._record_count += 1
                     try:
                         record = json.loads(line)
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         continue  # listed as a bad row by chunks()
                     if isinstance(record, dict):
                         columns.update(dict.fromkeys(record))
@@ -246,6 +246,9 @@ class JsonLinesSource:
                     record = json.loads(line)
                 except ValueError as error:
                     self.bad_rows.append(BadRow(line_number, f"invalid JSON: {getattr(error, 'msg', error)}"))
+                    continue
+                except RecursionError:
+                    self.bad_rows.append(BadRow(line_number, "JSON nested too deeply to read"))
                     continue
                 if not isinstance(record, dict):
                     self.bad_rows.append(BadRow(line_number, "not a JSON object"))

@@ -381,6 +381,10 @@ def explain_load_failure(name: str, error: Exception, allow_pickle: bool) -> Mod
         return ModelLoadError(f"{name}: no safetensors weights ({message}).",
                               "If you trust its source, allow pickle weights with {allow_pickle}.",
                               setting="allow_pickle")
+    if isinstance(error, RecursionError):
+        return ModelLoadError(f"{name}: a JSON file of the model (config or tokenizer) is nested too deeply to read "
+                              "(brackets inside brackets, about a thousand levels deep).",
+                              "Copy or download the model again.")
     if isinstance(error, json.JSONDecodeError) or "json" in type(error).__name__.lower():
         return ModelLoadError(f"{name}: a JSON file of the model (config or tokenizer) is not valid: {message}.",
                               "Copy or download the model again.")
@@ -394,7 +398,7 @@ def read_training_files(folder: Path) -> dict[str, dict | None]:
     for key in ("training_config", "training_summary"):
         try:
             data = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             data = None
         found[key] = data if isinstance(data, dict) else None
     return found

@@ -1,19 +1,22 @@
 """The decision log as files: the latest decision per text as a training file (text, label, and on
 request who decided, when, with which model, in which queue), and a report of texts that two
-moderators labelled differently. Both are written to a temporary name beside the destination and
-renamed into place, so a failed export leaves no half file; an existing file is replaced only when
-the caller says so."""
+moderators labelled differently. Both are written by the one atomic-output helper
+(core/files/atomic.py) that `label` uses: a hidden temporary file beside the destination, claimed under
+its name only when complete, removed when the export fails or is interrupted and, when a killed export
+left it, at the next start for the same output; the file gets the user's usual permissions. An existing
+file is replaced only when the caller says so. `excel_safe` neutralises cells that a spreadsheet would
+run as formulas, as `label --excel-safe` does."""
 
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from moderator_app.core.errors import OutputNotWritableError, SettingsError
+from moderator_app.core.files.atomic import atomic_output
+from moderator_app.core.files.writers import neutralise_formula
 
 PROVENANCE_COLUMNS = ("moderator", "decided_at", "model", "model_id", "queue")
 CONFLICT_COLUMNS = ("text", "moderator", "label", "decided_at", "model", "queue")
@@ -71,7 +74,7 @@ def latest_decisions(store, where: ExportFilter) -> tuple[list, int]:
 
 
 def export_decisions(store, destination: str | Path, where: ExportFilter, provenance: bool = False,
-                     overwrite: bool = True) -> ExportSummary:
+                     overwrite: bool = True, excel_safe: bool = False) -> ExportSummary:
     """The current decision of each text as `text,label` (+ PROVENANCE_COLUMNS): a file the Training
     tab and `train --data` accept as it is."""
     destination = _checked_destination(store, destination, overwrite)
@@ -80,7 +83,7 @@ def export_decisions(store, destination: str | Path, where: ExportFilter, proven
     rows = ([decision.text, decision.moderator_label,
              *((decision.moderator, decision.decided_at, decision.model_name, decision.model_id, decision.queue)
                if provenance else ())] for decision in decisions)
-    write_csv_atomically(destination, header, rows)
+    write_csv_atomically(destination, header, rows, overwrite, excel_safe)
     return ExportSummary(destination, len(decisions), undone)
 
 
@@ -112,35 +115,25 @@ def conflicts(store, where: ExportFilter) -> list[tuple]:
             for decision in decisions.values()]
 
 
-def export_conflicts(store, destination: str | Path, where: ExportFilter, overwrite: bool = True) -> ExportSummary:
+def export_conflicts(store, destination: str | Path, where: ExportFilter, overwrite: bool = True,
+                     excel_safe: bool = False) -> ExportSummary:
     destination = _checked_destination(store, destination, overwrite)
     found = conflicts(store, where)
-    write_csv_atomically(destination, list(CONFLICT_COLUMNS), found)
+    write_csv_atomically(destination, list(CONFLICT_COLUMNS), found, overwrite, excel_safe)
     return ExportSummary(destination, len({row[0] for row in found}))
 
 
-def write_csv_atomically(destination: Path, header: list[str], rows: Iterable) -> None:
-    """Write to a temporary file in the destination's folder, then rename it into place."""
-    try:
-        handle = tempfile.NamedTemporaryFile("w", newline="", encoding="utf-8", dir=destination.parent,
-                                             prefix=f".{destination.name}.", suffix=".partial", delete=False)
-    except OSError as error:
-        raise OutputNotWritableError(f"Cannot write {destination}: {error.strerror}.",
-                                     "Choose a folder you can write to.") from None
-    partial = Path(handle.name)
-    try:
-        with handle:
+def write_csv_atomically(destination: Path, header: list[str], rows: Iterable, overwrite: bool = True,
+                         excel_safe: bool = False) -> None:
+    """The CSV written whole under `destination` or not at all (core/files/atomic.py)."""
+    if excel_safe:
+        header = [neutralise_formula(name) for name in header]
+        rows = ([neutralise_formula(value) for value in row] for row in rows)
+    with atomic_output(destination, overwrite) as temporary:
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerows(rows)
-        os.replace(partial, destination)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise OutputNotWritableError(f"Cannot write {destination}: {error.strerror}.",
-                                     "Choose a folder you can write to.") from None
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
 
 
 def _checked_destination(store, destination: str | Path, overwrite: bool) -> Path:

@@ -15,6 +15,18 @@ import sqlite3
 
 VERSION = 3
 
+
+class NewerStoreError(Exception):
+    """The store's schema is newer than this version of the app knows (`version` > VERSION)."""
+
+    def __init__(self, version: int):
+        super().__init__(f"store version {version}")
+        self.version = version
+
+
+class ForeignDatabaseError(Exception):
+    """An SQLite database with tables of its own and none of ours: someone else's file."""
+
 TABLES = """
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -73,8 +85,8 @@ CREATE TABLE IF NOT EXISTS queue_scores (
 
 def migrate(connection: sqlite3.Connection) -> None:
     """Bring the store to VERSION in one transaction (a failed migration leaves it as it was)."""
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version >= VERSION:
+    version = check_version(connection)
+    if version == VERSION:
         return
     connection.execute("BEGIN IMMEDIATE")
     try:
@@ -94,6 +106,17 @@ def migrate(connection: sqlite3.Connection) -> None:
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+
+
+def check_version(connection: sqlite3.Connection) -> int:
+    """The store's schema version; a newer one than ours, or a database that is not a store, raises."""
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > VERSION:
+        raise NewerStoreError(version)
+    if version == 0 and not _has_table(connection, "decisions") and connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchone():
+        raise ForeignDatabaseError()
+    return version
 
 
 def _create_tables(connection: sqlite3.Connection) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from moderator_app.core.errors import StoreNotWritableError
-from moderator_app.core.review.schema import migrate
+from moderator_app.core.review.schema import VERSION, ForeignDatabaseError, NewerStoreError, check_version, migrate
 
 DECISION, REVERT = "decision", "revert"
 COLUMNS = ("text, model_label, model_score, moderator_label, model_id, decided_at, moderator, model_name, threshold, "
@@ -75,24 +75,41 @@ def default_store_path() -> Path:
 
 
 class DecisionStore:
-    def __init__(self, path: str | Path | None = None):
+    """The decision store at `path`. With `read_only` (the exports) the file is opened for reading
+    only: nothing is written to it, not even a migration (an older store is migrated in memory), so a
+    store on a read-only disk or of another user can still be exported."""
+
+    def __init__(self, path: str | Path | None = None, read_only: bool = False):
         self.path = Path(path) if path else default_store_path()
+        self.read_only = read_only
+        companions = [self.path.with_name(self.path.name + suffix) for suffix in ("-wal", "-shm")]
+        had_companions = [companion.exists() for companion in companions]
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # check_same_thread=False: the GUI writes from its own thread; sqlite3 serialises access.
-            self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._connection.execute("PRAGMA journal_mode=WAL")
-            # FULL: each decision is on disk when record() returns, even after a power cut; decisions
-            # come at human speed, so the fsync per commit costs nothing noticeable.
-            self._connection.execute("PRAGMA synchronous=FULL")
+            if read_only:
+                self._connection = _open_read_only(self.path)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # check_same_thread=False: the GUI writes from its own thread; sqlite3 serialises access.
+                self._connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                check_version(self._connection)  # before anything is written to it
+                self._connection.execute("PRAGMA journal_mode=WAL")
+                # FULL: each decision is on disk when record() returns, even after a power cut; decisions
+                # come at human speed, so the fsync per commit costs nothing noticeable.
+                self._connection.execute("PRAGMA synchronous=FULL")
             # 64 MB of page cache instead of SQLite's 2 MB: opening a 20,000-item queue reads its items and
             # the model's decisions (about 10 MB), which then stay in memory instead of being read again
             self._connection.execute("PRAGMA cache_size=-65536")
             self._connection.execute("PRAGMA foreign_keys=ON")
             migrate(self._connection)
-        except (OSError, sqlite3.Error) as error:
-            raise DecisionStoreError(f"Cannot open the decision store {self.path}: {error}.",
-                                     "Check that the folder exists and is writable.") from None
+        except (OSError, sqlite3.Error, NewerStoreError, ForeignDatabaseError) as error:
+            connection = getattr(self, "_connection", None)
+            if connection is not None:
+                connection.close()
+            wal = companions[0]
+            if not any(had_companions) and wal.exists() and wal.stat().st_size == 0:
+                for companion in companions:  # SQLite's empty log and index of a file it could not use
+                    companion.unlink(missing_ok=True)
+            raise store_open_error(self.path, error, read_only) from None
         from moderator_app.core.review.queues import QueueTable
 
         self.queues = QueueTable(self._connection, self.path)
@@ -245,6 +262,68 @@ class DecisionStore:
 
     def _transaction(self):
         return transaction(self._connection)
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """`path` opened read-only (SQLite's mode=ro). A WAL store in a folder we cannot write, with no
+    shared-memory file left beside it, cannot be opened so; when no write-ahead log is left either
+    (every decision is in the file itself) it is read as immutable. An older store is copied into
+    memory and migrated there, leaving the file as it is."""
+    from urllib.parse import quote
+
+    if not path.is_file():
+        raise FileNotFoundError(2, "No such file", str(path))
+    uri = "file:" + quote(str(path.resolve()))
+    try:
+        connection, version = _connect_checked(uri + "?mode=ro")
+    except sqlite3.OperationalError as error:
+        if getattr(error, "sqlite_errorname", "") != "SQLITE_CANTOPEN" or path.with_name(path.name + "-wal").exists():
+            raise
+        connection, version = _connect_checked(uri + "?immutable=1")
+    if version < VERSION:
+        memory = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        connection.backup(memory)
+        connection.close()
+        connection = memory
+    return connection
+
+
+def _connect_checked(uri: str) -> tuple[sqlite3.Connection, int]:
+    """A connection to `uri` and the store's version; nothing stays open when it is no usable store."""
+    connection = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    try:
+        return connection, check_version(connection)
+    except BaseException:
+        connection.close()
+        raise
+
+
+def store_open_error(path: Path, error: BaseException, read_only: bool = False) -> DecisionStoreError:
+    """Why the store at `path` cannot be opened, in one sentence with what to do."""
+    where = str(path).replace("{", "{{").replace("}", "}}")
+    if isinstance(error, NewerStoreError):
+        return DecisionStoreError(f"The decision store {where} was made by a newer version of moderator-app (store "
+                                  f"version {error.version}; this version reads up to {VERSION}).",
+                                  "Update moderator-app to open it; it was left as it is.")
+    damaged = isinstance(error, ForeignDatabaseError) or getattr(error, "sqlite_errorname", "") in (
+        "SQLITE_NOTADB", "SQLITE_CORRUPT")
+    if damaged:
+        return DecisionStoreError(f"{where} is not a moderator-app decision store (or is damaged); it was left as "
+                                  "it is.", "Give the app's store, or move this file aside (the app then starts a "
+                                  "new, empty store there) and restore the store from a backup if it was one.")
+    if isinstance(error, FileNotFoundError) and read_only:
+        return DecisionStoreError(f"There is no decision store at {where}.",
+                                  "Decisions are saved there once one is made in the Review tab.")
+    wal = path.with_name(path.name + "-wal")
+    if read_only and getattr(error, "sqlite_errorname", "") == "SQLITE_CANTOPEN" and wal.exists():
+        return DecisionStoreError(f"The decision store {where} cannot be read here: its write-ahead log {wal.name} "
+                                  "holds decisions not yet in the file, and SQLite cannot create the index it needs "
+                                  "to read it in that folder.", "Copy the store with its -wal file to a folder you "
+                                  "can write to and export from there, or open the app on it once.")
+    reason = (getattr(error, "strerror", None) or str(error)).replace("{", "{{").replace("}", "}}")
+    advice = ("Check that the file can be read." if read_only
+              else "Check that the folder exists and is writable.")
+    return DecisionStoreError(f"Cannot open the decision store {where}: {reason}.", advice)
 
 
 def decision_from_row(row) -> Decision:

@@ -46,12 +46,16 @@ def save_checkpoint(folder: Path, model, tokenizer, optimizer, scheduler, scaler
 
     partial = folder.with_name(folder.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict()}, partial / "optimizer.pt")
-    _save_rng_state(partial)
-    (partial / STATE_FILE).write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")
+    try:
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict()}, partial / "optimizer.pt")
+        _save_rng_state(partial)
+        (partial / STATE_FILE).write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")
+    except BaseException:  # a full disk, a kill: the half-written checkpoint goes, the previous one stays
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
 
@@ -59,7 +63,7 @@ def save_checkpoint(folder: Path, model, tokenizer, optimizer, scheduler, scaler
 def load_trainer_state(folder: Path) -> TrainerState:
     try:
         return TrainerState(**json.loads((folder / STATE_FILE).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, RecursionError) as error:
         raise CheckpointError(f"{str(folder / STATE_FILE).replace('{', '{{').replace('}', '}}')} cannot be read "
                               f"({type(error).__name__}).", "Start a new run instead of resuming.") from None
 

@@ -269,7 +269,8 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
         text_column=text_column, label_column=label_column, label_kind=train.kind, rows_read=rows_read,
         dropped=dict(dropped), dropped_examples=examples, label_counts=label_counts,
         train_rows=len(train_set), validation_rows=len(validation), validation_file_rows=validation_file_rows,
-        warnings=label_warnings(label_counts, train.kind, missing_words, missing_words_are_missing))
+        warnings=label_warnings(label_counts, train.kind, missing_words, missing_words_are_missing,
+                                lambda labels: f"{config.train_file}, column '{label_column}'"))
     if len(train_set) == 0 or len(validation) == 0:
         raise DataError(f"{config.train_file}: too few usable rows to train and validate ({len(full)}).")
     return LoadedData(train_set, validation, label_names, report)
@@ -294,10 +295,19 @@ def _check_split_sizes(config: TrainingConfig, label_ids: list[int], label_names
                      "Change {validation_split}, add rows, or give a {validation_file}.", setting="validation_split")
 
 
+# A label this much rarer than another one typo away from it is probably that label misspelt
+# (`haet` ×1 beside `hate` ×8); one that is merely similar must be ten times rarer.
+TYPO_RATIO, SIMILAR_RATIO = 3, 10
+
+
 def label_warnings(label_counts: dict[str, int], kind: str, missing_words: Counter,
-                   missing_words_are_missing: bool) -> list[str]:
+                   missing_words_are_missing: bool, where: Any = None) -> list[str]:
     """Labels that load but probably should not be classes of their own: spellings of "missing",
-    and labels differing only by case or spacing, or by a small typo from a much more common one."""
+    and labels differing only by case or spacing, or by a small typo from a more common one.
+    `where(labels)` names the file(s) and column holding those labels, to start each warning with."""
+    def located(*labels: str) -> str:
+        return f"{where(labels)}: " if where else ""
+
     warnings = []
     if missing_words:
         spelled = ", ".join(f"{word!r} ×{count:,}" for word, count in missing_words.most_common())
@@ -313,17 +323,48 @@ def label_warnings(label_counts: dict[str, int], kind: str, missing_words: Count
         by_form.setdefault(re.sub(r"[\s_-]+", "", label.lower()), []).append(label)
     for spellings in by_form.values():
         if len(spellings) > 1:
-            warnings.append(f"labels {', '.join(map(repr, spellings))} differ only in case or spacing; they are "
-                            "trained as different classes. Correct the file if they mean the same.")
+            warnings.append(f"{located(*spellings)}labels {', '.join(map(repr, spellings))} differ only in case or "
+                            "spacing; they are trained as different classes. Correct the file if they mean the same.")
     for rare, rare_count in label_counts.items():
         for common, common_count in label_counts.items():
-            if (rare != common and common_count >= 10 * rare_count and rare.lower() != common.lower()
-                    and difflib.SequenceMatcher(None, rare.lower(), common.lower()).ratio() >= 0.75):
-                warnings.append(f"label {rare!r} ({rare_count:,} rows) looks like a misspelling of {common!r} "
-                                f"({common_count:,} rows); it is trained as a class of its own. Correct the file "
-                                "if it is a typo.")
+            if rare != common and rare.lower() != common.lower() and _looks_misspelt(rare, rare_count, common,
+                                                                                        common_count):
+                warnings.append(f"{located(rare, common)}label {rare!r} ({_rows(rare_count)}) looks like a "
+                                f"misspelling of {common!r} ({_rows(common_count)}); it is trained as a class of its "
+                                "own. Correct the file if it is a typo.")
                 break
     return warnings
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" + ("" if count == 1 else "s")
+
+
+def _looks_misspelt(rare: str, rare_count: int, common: str, common_count: int) -> bool:
+    """`rare` one typo from `common` (a letter wrong, missing, extra, or two swapped) and TYPO_RATIO× rarer,
+    or merely similar and SIMILAR_RATIO× rarer. Labels of fewer than three characters or without a letter
+    (0/1/2, A/B) are never taken for typos of each other; hate/not-hate, offensive/not-offensive, male/female
+    are not typos either."""
+    a, b = rare.lower(), common.lower()
+    if min(len(a), len(b)) < 3 or not (any(c.isalpha() for c in a) and any(c.isalpha() for c in b)):
+        return False
+    if common_count >= TYPO_RATIO * rare_count and _one_typo_apart(a, b):
+        return True
+    if a in b or b in a:  # male/female, hate/hateful: one label inside another is a word of its own
+        return False
+    return common_count >= SIMILAR_RATIO * rare_count and difflib.SequenceMatcher(None, a, b).ratio() >= 0.75
+
+
+def _one_typo_apart(a: str, b: str) -> bool:
+    """Whether `a` becomes `b` by one substitution, insertion, deletion or swap of two neighbours."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    start = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    if len(a) == len(b):
+        swapped = a[start + 2:] == b[start + 2:] and a[start:start + 2] == b[start:start + 2][::-1]
+        return a[start + 1:] == b[start + 1:] or swapped
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[start + 1:] == shorter[start:]
 
 
 def _counts(label_ids: list[int], n: int) -> list[int]:

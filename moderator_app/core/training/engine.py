@@ -18,7 +18,7 @@ from typing import Any
 
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.evaluation.operating_point import calibrate_trained_model
-from moderator_app.core.errors import OutputNotWritableError, UserError, describe_failure
+from moderator_app.core.errors import OutputNotWritableError, UserError, describe_failure, is_disk_full
 from moderator_app.core.hub import ensure_model_available, hub_reachable
 from moderator_app.core.training import base_model, distributed
 from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_state, restore_checkpoint,
@@ -125,7 +125,7 @@ class _Run:
         except BaseException as error:
             if self.claimed and self.state.best_epoch is None and not self.folder.checkpoint.exists():
                 self.folder.discard(self.created_folder)
-            if isinstance(error, OSError):
+            if isinstance(error, OSError) or is_disk_full(error):
                 raise self.folder.write_error(error) from error
             raise
 
@@ -314,8 +314,12 @@ class _Run:
                 warning=degenerate_warning_for(metrics.confusion_matrix, labels))
             state.history.append(asdict(epoch_event))
             if improved and self.cluster.is_main:
-                model.save_pretrained(self.output_dir)
-                tokenizer.save_pretrained(self.output_dir)
+                try:
+                    model.save_pretrained(self.output_dir)
+                    tokenizer.save_pretrained(self.output_dir)
+                except BaseException:  # no half-written weights left to be loaded as a model
+                    (self.output_dir / "model.safetensors").unlink(missing_ok=True)
+                    raise
             if improved:
                 state.best_val_loss, state.best_epoch = val_loss, state.epoch + 1
                 state.best_metrics = {"val_loss": val_loss, "accuracy": metrics.accuracy,

@@ -18,7 +18,7 @@ from moderator_app.core.config import TrainingConfig
 from moderator_app.core.evaluation.label_map import map_labels, parse_label_map
 from moderator_app.core.training.data import (DROP_EMPTY_TEXT, MAX_CLASSES, MISSING_LABEL_WORDS, DataError,
                                               DataReport, LoadedData, _choose_columns, label_warnings, read_table)
-from moderator_app.core.training.sources import Source, describe_label_map, training_sources
+from moderator_app.core.training.sources import Source, describe_label_map, repeated_source, training_sources
 
 CAPPED = "left out by max_rows (seeded sample)"
 
@@ -32,6 +32,7 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
 
     datasets.disable_progress_bars()
     sources = training_sources(config)
+    _refuse_a_file_given_twice(sources)
     maps = [parse_label_map(source.label_map) for source in sources]
     # With label maps the run's labels are what the maps name; without any, the files' values.
     targets = sorted({target for label_map in maps for target in label_map.mapping.values() if target is not None})
@@ -103,11 +104,43 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
         dropped_examples=examples, validation_file_rows=sum(part["rows_read"] for part in given.values()),
         label_counts=label_counts, train_rows=len(train), validation_rows=len(validation),
         warnings=label_warnings(label_counts, "strings" if known else kinds[0], missing_words,
-                                config.treat_na_labels_as_missing),
+                                config.treat_na_labels_as_missing, lambda labels: _holding(per_source, labels))
+        + single_source_labels(per_source, label_names),
         sources=per_source)
     return LoadedData(train, validation, label_names, report, train_sources=train_rows["source"],
                       validation_sources=val_rows["source"], source_names=[source.name for source in sources],
                       source_weights=[source.weight for source in sources])
+
+
+def _refuse_a_file_given_twice(sources: list[Source]) -> None:
+    repeated = repeated_source(sources)
+    if repeated:
+        raise DataError(_literal(repeated[0].upper() + repeated[1:]) + ".",
+                        "Give it once, with weight 2 in {sources} if its rows should count twice.", setting="sources")
+
+
+def _holding(per_source: list[dict], labels) -> str:
+    """The files and label columns of the sources that hold any of `labels` (for a warning's start)."""
+    holders = [source for source in per_source if any(source["label_counts"].get(label) for label in labels)]
+    return "; ".join(f"{source['path']}, column '{source['label_column']}'" for source in holders) or "the sources"
+
+
+def single_source_labels(per_source: list[dict], label_names: list[str]) -> list[str]:
+    """A warning for each label that only one of several sources has: the model may learn that source's
+    style, topic or time as the label (and a source whose label map missed a value adds a class)."""
+    if len(per_source) < 2:
+        return []
+    warnings = []
+    for label in label_names:
+        holders = [source for source in per_source if source["label_counts"].get(label)]
+        if len(holders) == 1:
+            source = holders[0]
+            warnings.append(f"label {label!r} comes only from source {source['name']} ({source['path']}, column "
+                            f"'{source['label_column']}', {source['label_counts'][label]:,} rows); no other source "
+                            "has it, so the model may learn that source's style as the label. Map it to a label the "
+                            "other sources have (or to null) in that source's label map if it is not a class of "
+                            "its own.")
+    return warnings
 
 
 def _read_source(source: Source, label_map, known: list[str] | None, config: TrainingConfig,

@@ -172,15 +172,16 @@ class RunFolder:
         elif self.path.is_dir():
             self.remove_run_files()
 
-    def write_error(self, error: OSError) -> Exception:
-        """A write failure as one sentence naming this folder (library errors often name no file)."""
-        from moderator_app.core.errors import ResourceExhaustedError
+    def write_error(self, error: BaseException) -> BaseException:
+        """A write failure as one sentence naming this folder (library errors often name no file): an
+        OSError, or a library's own error for a full disk (safetensors' SafetensorError)."""
+        from moderator_app.core.errors import ResourceExhaustedError, is_disk_full
 
         folder = _literal(str(self.path))
-        if error.errno == errno.ENOSPC:
+        if is_disk_full(error):
             return ResourceExhaustedError(f"No space left on the disk while writing into {folder}.",
                                           "Free some space or choose another {output_dir}.", setting="output_dir")
-        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             return OutputNotWritableError(f"Cannot write into {folder}: {error.strerror or 'permission denied'}.",
                                           "Choose another {output_dir}.", setting="output_dir")
         return error

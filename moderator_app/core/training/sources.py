@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from moderator_app.core.errors import shown
 
 SOURCE_KEYS = ("path", "text_column", "label_column", "label_map", "score_threshold", "weight", "max_rows",
                "validation_path")
@@ -46,7 +49,7 @@ def source_problem(entry: Any, position: int) -> str | None:
     """What is wrong with one entry of the sources list (1-based `position`), or None."""
     where = f"source {position}"
     if not isinstance(entry, dict):
-        return f"{where} must be an object with a 'path', got {entry!r}"
+        return f"{where} must be an object with a 'path', got {shown(entry)}"
     unknown = sorted(set(entry) - set(SOURCE_KEYS))
     if unknown:
         return f"{where} has the key '{unknown[0]}', which is none of {', '.join(SOURCE_KEYS)}"
@@ -55,16 +58,16 @@ def source_problem(entry: Any, position: int) -> str | None:
         return f"{where} needs a 'path' (a data file)"
     for key in ("text_column", "label_column", "validation_path"):
         if not isinstance(entry.get(key, ""), str):
-            return f"{where} ({path}): '{key}' must be a column name, got {entry[key]!r}"
+            return f"{where} ({path}): '{key}' must be a column name, got {shown(entry[key])}"
     threshold = entry.get("score_threshold", 0.5)
     if not _is_number(threshold) or not 0.0 < threshold < 1.0:
-        return f"{where} ({path}): 'score_threshold' must be a number between 0 and 1, got {threshold!r}"
+        return f"{where} ({path}): 'score_threshold' must be a number between 0 and 1, got {shown(threshold)}"
     weight = entry.get("weight", 1.0)
     if not _is_number(weight) or not 0.0 < weight <= 100.0:
-        return f"{where} ({path}): 'weight' must be a number above 0 and at most 100, got {weight!r}"
+        return f"{where} ({path}): 'weight' must be a number above 0 and at most 100, got {shown(weight)}"
     max_rows = entry.get("max_rows")
     if max_rows is not None and (not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 2):
-        return f"{where} ({path}): 'max_rows' must be a whole number of at least 2, got {max_rows!r}"
+        return f"{where} ({path}): 'max_rows' must be a whole number of at least 2, got {shown(max_rows)}"
     label_map = entry.get("label_map")
     if label_map not in (None, ""):
         from moderator_app.core.errors import UserError
@@ -80,7 +83,7 @@ def source_problem(entry: Any, position: int) -> str | None:
 def sources_problem(value: Any) -> str | None:
     """What is wrong with a configuration's `sources` list, or None."""
     if not isinstance(value, list):
-        return f"expected a list of sources, got {value!r}"
+        return f"expected a list of sources, got {shown(value)}"
     for position, entry in enumerate(value, start=1):
         problem = source_problem(entry, position)
         if problem:
@@ -109,6 +112,27 @@ def training_sources(config) -> list[Source]:
                    score_threshold=float(entry.get("score_threshold", 0.5)), weight=float(entry.get("weight", 1.0)),
                    max_rows=entry.get("max_rows"), validation_path=entry.get("validation_path") or "", name=name)
             for entry, name in zip(entries, names)]
+
+
+def repeated_source(sources: list[Source]) -> str | None:
+    """The same file as two sources (`--data X --data X`, a path written two ways, a link) would train
+    every row of it twice without a word; a user who wants that gives it weight 2. Says which, or None."""
+    seen: list[tuple[str, int]] = []
+    for position, source in enumerate(sources, start=1):
+        for other, other_position in seen:
+            if _same_file(other, source.path):
+                return (f"{source.path} is given twice as a training source (sources {other_position} and "
+                        f"{position}); every row of it would be trained twice")
+        seen.append((source.path, position))
+    return None
+
+
+def _same_file(one: str, other: str) -> bool:
+    first, second = Path(one).expanduser(), Path(other).expanduser()
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # not both files on disk (a hub id, a missing file): the same name is the same source
+        return one.strip() == other.strip()
 
 
 def _unique_names(paths: list[str]) -> list[str]:

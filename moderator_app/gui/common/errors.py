@@ -17,6 +17,7 @@ OTHER_SETTING_LABELS = {
     "batch_size": "Batch size",
     "output": "Output file",
     "overwrite": "Replace the existing file",
+    "by": "Group by",
 }
 
 

@@ -183,7 +183,8 @@ class DecisionsPanel(QGroupBox):
         self.export_dialog.open()
         return self.export_dialog
 
-    def export(self, path: str | None = None, where: ExportFilter | None = None, provenance: bool = False) -> None:
+    def export(self, path: str | None = None, where: ExportFilter | None = None, provenance: bool = False,
+               excel_safe: bool = False) -> None:
         """The latest decision per text (under `where`) as a training CSV at `path` (asked for when None)."""
         path = path or self._ask_path("Export the decisions as training data", "decisions.csv")
         if not path:
@@ -197,7 +198,8 @@ class DecisionsPanel(QGroupBox):
                                      "Training tab.")
             self.exported.emit(path, summary.rows)
 
-        self.tasks.submit(lambda: export_decisions(self.store.store(), path, where, provenance), key="export",
+        self.tasks.submit(lambda: export_decisions(self.store.store(), path, where, provenance,
+                                                   excel_safe=excel_safe), key="export",
                           on_done=exported, on_error=lambda error: self._failed(error, "Nothing was exported."))
 
     def export_conflicts(self, path: str | None = None, where: ExportFilter | None = None) -> None:

@@ -10,7 +10,7 @@ from moderator_app.core.review.export import ExportFilter
 
 
 class ExportDialog(QDialog):
-    export_requested = Signal(str, object, bool)  # path ("" asks), ExportFilter, provenance columns
+    export_requested = Signal(str, object, bool, bool)  # path ("" asks), ExportFilter, provenance, Excel-safe
 
     def __init__(self, queue: str, moderator: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -26,6 +26,9 @@ class ExportDialog(QDialog):
         self.model = QLineEdit()
         self.model.setPlaceholderText("every model (a folder or a model identity)")
         self.provenance = QCheckBox("Add who, when, which model and queue as columns")
+        self.excel_safe = QCheckBox("Excel-safe: prefix cells starting with = + - @ with '")
+        self.excel_safe.setToolTip("So that spreadsheet programs do not run them as formulas (as the batch "
+                                   "labeller's option). Leave it off for a file to train on.")
         form = QFormLayout()
         form.addRow("Queue", self.queue)
         form.addRow("Moderator", self.moderator)
@@ -39,6 +42,7 @@ class ExportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.provenance)
+        layout.addWidget(self.excel_safe)
         layout.addWidget(buttons)
 
     def where(self) -> ExportFilter:
@@ -50,4 +54,4 @@ class ExportDialog(QDialog):
 
     def accept(self) -> None:
         super().accept()
-        self.export_requested.emit("", self.where(), self.provenance.isChecked())
+        self.export_requested.emit("", self.where(), self.provenance.isChecked(), self.excel_safe.isChecked())
