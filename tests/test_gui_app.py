@@ -230,3 +230,98 @@ def test_preview_table_cuts_long_cells_and_keeps_them_in_the_tooltip(qtbot):
     assert table.item(0, 0).text() == long_text[:20] + "…" and table.item(0, 0).toolTip() == long_text
     assert table.item(1, 1).text() == "not-hate"
     assert table.columnWidth(0) == 60  # cut to the limit (its content is wider); the last column stretches to fill the table
+
+
+def wheel(widget, steps: int = -1) -> bool:
+    """Turn the mouse wheel over `widget` by `steps` notches (negative: down); whether it took the event."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+
+    centre = QPointF(widget.rect().center())
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, 120 * steps),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+    return event.isAccepted()
+
+
+def test_the_wheel_changes_no_setting_without_the_focus_and_scrolls_the_page_instead(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox
+
+    form, scroll = window.training_tab.form, window.training_tab.form_scroll
+    schedule = form.fields["lr_scheduler"].combo
+    epochs = form.fields["num_epochs"].spin
+    assert scroll.isAncestorOf(schedule)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    form.fields["train_file"].line.setFocus()
+    before = (schedule.currentIndex(), epochs.value())
+    # unfocused: the value stays and the event is left for the page (Qt hands an ignored one to the parent)
+    assert not wheel(schedule) and not wheel(epochs) and not wheel(epochs.lineEdit())
+    assert (schedule.currentIndex(), epochs.value()) == before
+    assert not schedule.hasFocus() and schedule.focusPolicy() == Qt.FocusPolicy.StrongFocus  # no focus by wheel
+    # every combo and spin box of the window follows the rule, the Review tab's too
+    guarded = window.findChildren(QComboBox) + window.findChildren(QAbstractSpinBox)
+    assert guarded and all(widget.focusPolicy() != Qt.FocusPolicy.WheelFocus for widget in guarded
+                           if widget.isVisibleTo(window))
+    # focused (clicked or tabbed to): the wheel changes it
+    schedule.setFocus()
+    qtbot.waitUntil(schedule.hasFocus)
+    assert wheel(schedule)
+    assert schedule.currentIndex() == before[0] + 1
+    epochs.setFocus()
+    qtbot.waitUntil(epochs.hasFocus)
+    wheel(epochs, steps=1)
+    assert epochs.value() == before[1] + 1
+    # the page's own scroll bar still scrolls under the wheel
+    bar = scroll.verticalScrollBar()
+    if bar.maximum() > 0:
+        start = bar.value()
+        wheel(bar)
+        assert bar.value() > start
+
+
+def open_with_review(qtbot):
+    from moderator_app.gui.review.tab import add_review_tab
+
+    window = MainWindow()
+    add_review_tab(window)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.first_shown, timeout=10_000):
+        window.show()
+    return window
+
+
+def test_the_app_reopens_on_the_tab_it_was_left_on(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
+    first = open_with_review(qtbot)
+    assert first.tabs.tabText(first.tabs.currentIndex()) == "Training"  # the first start
+    first.tabs.setCurrentWidget(first.review_tab)
+    first.close()
+    second = open_with_review(qtbot)
+    assert second.tabs.currentWidget() is second.review_tab
+    second.tabs.setCurrentWidget(second.training_tab)
+    second.close()
+    third = open_with_review(qtbot)
+    assert third.tabs.currentWidget() is third.training_tab
+    third.close()
+
+
+def test_the_review_tabs_settings_ignore_an_unfocused_wheel_too(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollBar
+
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
+    window = open_with_review(qtbot)
+    window.tabs.setCurrentWidget(window.review_tab)
+    tab = window.review_tab
+    tab.setFocus()
+    value = {QComboBox: lambda w: w.currentIndex(), QAbstractSpinBox: lambda w: w.text(),
+             QAbstractSlider: lambda w: w.value()}
+    settings_there = [(widget, reader) for kind, reader in value.items() for widget in tab.findChildren(kind)
+                      if not isinstance(widget, QScrollBar) and widget.isVisibleTo(tab)]
+    assert settings_there and any(isinstance(widget, QComboBox) for widget, _ in settings_there)
+    for widget, reader in settings_there:
+        widget.setEnabled(True)  # some wait for a model; the rule holds whatever they wait for
+        before = reader(widget)
+        assert not wheel(widget) and reader(widget) == before, widget
+    window.close()
