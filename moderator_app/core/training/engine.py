@@ -56,7 +56,7 @@ def train(config: TrainingConfig, on_event: EventCallback | None = None,
         cluster = distributed.join(config.device)
         try:
             if resume_from is None and cluster.is_main:  # refuse an unusable output folder before loading the model
-                ensure_model_available(config.model_name_or_path)
+                ensure_model_available(config.model_name_or_path, base_model=True)
                 RunFolder(config.output_dir).check_new_run(config.model_name_or_path, config.overwrite)
             return _Run(config, listeners, stop_event or threading.Event(), resume=resume_from is not None,
                         cluster=cluster).run()
@@ -170,7 +170,7 @@ class _Run:
         # (the first step comes tens of seconds after Start: the Run page and the CLI say what happens)
         name = config.model_name_or_path
         self.status(f"Loading the tokenizer of {_short(name)}…")
-        ensure_model_available(name)
+        ensure_model_available(name, base_model=True)
         base_model.check_weight_files(name, config.allow_pickle)
         local_only = not Path(name).expanduser().is_dir() and not hub_reachable()
         tokenizer = base_model.load_tokenizer(name, local_only)
