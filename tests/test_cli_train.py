@@ -3,6 +3,7 @@ import json
 import pytest
 
 from moderator_app.cli import main
+from moderator_app.core.hub import installed_base_model
 
 # auto resolves to bf16 or fp32 by the CPU: `make test` runs this module both ways (--cpu-bf16)
 pytestmark = pytest.mark.precision
@@ -46,6 +47,8 @@ def test_missing_data_file_and_unreachable_model(tmp_path, capsys, synthetic_csv
     assert main(["train", "--data", str(synthetic_csv), "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "distilroberta-base" in err and "local model folder" in err
+    # and the base model that trains offline, installed with the app, named with its flag (issue 22)
+    assert f"The installed all-MiniLM-L6-v2 trains offline: set --model to {installed_base_model()}." in err
 
 
 def test_resume_from_cli(tiny_model_dir, synthetic_csv, tmp_path, capsys, monkeypatch):

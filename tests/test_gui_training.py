@@ -61,6 +61,9 @@ def test_run_from_the_form_plots_every_step_and_fills_the_table(qtbot, window, t
     assert tab.review_available()
     output = tmp_path / "run"
     fill_form(qtbot, tab, **quick_settings(tiny_model_dir, synthetic_csv, output))
+    shown = []  # what the progress line said, in order
+    show = tab.monitor.progress_label.setText
+    monkeypatch.setattr(tab.monitor.progress_label, "setText", lambda text: (shown.append(text), show(text)))
 
     with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
         qtbot.mouseClick(tab.start_button, qtbot_left())
@@ -68,6 +71,16 @@ def test_run_from_the_form_plots_every_step_and_fills_the_table(qtbot, window, t
         assert tab.stop_button.isEnabled()
     result = finished.args[0]
     qtbot.waitUntil(lambda: not tab.is_running, timeout=10_000)
+    # before the first step the Run page says what happens, phase by phase (a log line each, the latest
+    # in the progress line), never a blank page
+    log = tab.monitor.log_view.toPlainText()
+    phases = ["Starting the training process", "Loading the tokenizer of", "Reading the data",
+              "Loading the base model", "Tokenizing 432 training and 48 validation rows", "Training: the first step"]
+    assert all(phase in log for phase in phases)
+    assert [log.index(phase) for phase in phases] == sorted(log.index(phase) for phase in phases)
+    first_progress = next(index for index, text in enumerate(shown) if text.startswith("Epoch 1 of 2"))
+    assert shown[0] == "Starting the training process…"
+    assert any(text.startswith(tuple(phases[1:])) for text in shown[1:first_progress])
 
     assert result.reason == "completed" and result.global_step == 28  # 432 training rows / 32, twice
     monitor = tab.monitor

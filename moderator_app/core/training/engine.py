@@ -56,7 +56,7 @@ def train(config: TrainingConfig, on_event: EventCallback | None = None,
         cluster = distributed.join(config.device)
         try:
             if resume_from is None and cluster.is_main:  # refuse an unusable output folder before loading the model
-                ensure_model_available(config.model_name_or_path)
+                ensure_model_available(config.model_name_or_path, base_model=True)
                 RunFolder(config.output_dir).check_new_run(config.model_name_or_path, config.overwrite)
             return _Run(config, listeners, stop_event or threading.Event(), resume=resume_from is not None,
                         cluster=cluster).run()
@@ -117,6 +117,10 @@ class _Run:
         for listener in self.listeners:
             listener(event)
 
+    def status(self, message: str) -> None:
+        """Say what the run is doing while no steps come (shown live, not logged in metrics.jsonl)."""
+        self.emit(StatusEvent(message), log=False)
+
     def run(self) -> FinishedEvent:
         """The run, and what a failure leaves: nothing when no epoch ended and no checkpoint was written
         (the folder is as before), and a write failure named by its folder."""
@@ -162,18 +166,22 @@ class _Run:
             self.cluster.check_resume(load_trainer_state(self.folder.checkpoint).world_size)
         set_seed(config.seed)
 
-        # ---- model and data, each checked before anything is written
-        self.emit(StatusEvent("Loading the base model and the data…"), log=False)
+        # ---- model and data, each checked before anything is written; each phase said as it starts
+        # (the first step comes tens of seconds after Start: the Run page and the CLI say what happens)
         name = config.model_name_or_path
-        ensure_model_available(name)
+        self.status(f"Loading the tokenizer of {_short(name)}…")
+        ensure_model_available(name, base_model=True)
         base_model.check_weight_files(name, config.allow_pickle)
         local_only = not Path(name).expanduser().is_dir() and not hub_reachable()
         tokenizer = base_model.load_tokenizer(name, local_only)
         base_model.check_max_length(name, tokenizer, config.max_length, local_only)
+        self.status("Reading the data…")
         data = load_training_data(config)
         labels = data.label_names
+        self.status(f"Loading the base model {_short(name)}…")
         model = base_model.load_model(name, labels, config.allow_pickle, local_only)
         model.to(device)
+        self.status(f"Tokenizing {len(data.train):,} training and {len(data.validation):,} validation rows…")
         (train_set, train_lengths), (val_set, val_lengths) = (_tokenize(split, tokenizer, config.max_length)
                                                               for split in (data.train, data.validation))
         collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None)
@@ -198,7 +206,7 @@ class _Run:
 
         # ---- where we start: fresh, or exactly where a checkpoint left off
         if self.resume:
-            self.emit(StatusEvent("Restoring checkpoint…"), log=False)
+            self.status("Restoring checkpoint…")
             self.state = state = load_trainer_state(self.folder.checkpoint)
             restore_checkpoint(self.folder.checkpoint, model, optimizer, scheduler, scaler)
             if self.cluster.is_main:
@@ -254,6 +262,10 @@ class _Run:
                                     / steps_per_epoch, step_loss, rate, samples_per_second,
                                     seconds_per_step * (total_steps - step)))
 
+        if state.epoch < config.num_epochs:
+            # the slowest step by far, often the longest phase of the start: PyTorch allocates its memory and
+            # picks (oneDNN on a CPU: compiles) its kernels in it
+            self.status("Training: the first step (PyTorch sets up its kernels; the next ones are faster)…")
         while state.epoch < config.num_epochs:
             epoch_started = time.perf_counter()
             batches = epoch_batches(state.epoch)[state.step_in_epoch:]
@@ -289,7 +301,8 @@ class _Run:
                 mid_epoch = state.step_in_epoch < steps_per_epoch
                 # Agreed by all processes (a stop on any of them stops all after this same step).
                 stopping = self.cluster.any_rank(self.stop_event.is_set())
-                if len(pending) >= config.logging_steps or not mid_epoch or stopping:
+                # the session's first step at once (the progress bar then has a rate), then every logging_steps
+                if len(pending) >= config.logging_steps or not mid_epoch or stopping or steps_this_session == 1:
                     report_steps(pending)
                     pending, interval_started = [], time.perf_counter()
                     stopping = self.cluster.any_rank(self.stop_event.is_set())  # a listener may have asked just now
@@ -341,6 +354,12 @@ class _Run:
             if config.save_checkpoint_every_epoch and state.epoch < config.num_epochs:
                 save_state()
         return finish("completed")
+
+
+def _short(name: str) -> str:
+    """A model for a status line: a hub id as it is, a folder by its last two parts."""
+    path = Path(name)
+    return name if len(path.parts) <= 2 else str(Path(*path.parts[-2:]))
 
 
 def _check_finite(value: float, what: str, config: TrainingConfig) -> None:

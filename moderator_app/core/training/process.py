@@ -22,7 +22,7 @@ from pathlib import Path
 
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.errors import UserError
-from moderator_app.core.training.events import EventCallback, FinishedEvent
+from moderator_app.core.training.events import EventCallback, FinishedEvent, StatusEvent
 
 # How often the parent looks at the stop request and at whether the child is still alive.
 POLL_SECONDS = 0.1
@@ -100,6 +100,8 @@ def _run_child(config: TrainingConfig, sender: Connection, stop: threading.Event
     # Ctrl-C in the terminal that started the app reaches this process too; the app decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
+        # the first seconds go to importing torch and transformers: say so before they start
+        sender.send(("event", StatusEvent("Starting the training process: loading PyTorch and transformers…")))
         from moderator_app.core.training.engine import train
         from moderator_app.core.training.local_processes import train_on_processes
 

@@ -59,6 +59,13 @@ def check_model(name: str, allow_pickle: bool = False, name_setting=None) -> Mod
                       allow_pickle=allow_pickle)
 
 
+def default_base_model(recipe_model: str) -> tuple[str, str]:
+    """(model, why it is not the recipe's): asks the hub, so it runs here, off the GUI thread."""
+    from moderator_app.core.hub import default_base_model as choose
+
+    return choose(recipe_model)
+
+
 def local_models() -> list[tuple[str, str]]:
     from moderator_app.core.hub import local_model_choices
 

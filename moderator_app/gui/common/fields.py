@@ -239,7 +239,11 @@ class PathField(TextField):
 
 
 class ModelField(TextField):
-    """A hub id or a local folder, with a menu of the models usable offline and a folder browser."""
+    """A hub id or a local folder, with a menu of the models usable offline and a folder browser.
+    `local_models_wanted` is emitted each time the menu opens: its owner looks again (off the GUI
+    thread) and the list updates in place, so a model installed or downloaded meanwhile appears."""
+
+    local_models_wanted = Signal()
 
     def __init__(self, name: str, label: str):
         super().__init__(name, label, "hub id such as distilroberta-base, or a local folder")
@@ -254,6 +258,7 @@ class ModelField(TextField):
         self.row.addWidget(self.choose_button)
         self.local_choices: list[tuple[str, str]] | None = None
         self.set_local_choices(None)
+        self.menu.aboutToShow.connect(self.local_models_wanted)
 
     def set_local_choices(self, choices: list[tuple[str, str]] | None) -> None:
         self.local_choices = choices

@@ -3,7 +3,8 @@ core.config (label, help, range, choices, section), with an inline message under
 `is_valid` (and `validity_changed`) gate the Start button; `problem_summary` says why it waits.
 
 Checks that need files, the network or torch run on BackgroundTasks: previews of the data files and
-the data report (`DataChecks`), whether the base model can be loaded, the available devices."""
+the data report (`DataChecks`), the base model (`ModelChecks`: which to start with, whether it can be
+loaded, the local models), the available devices."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from moderator_app.gui.common.fields import ChoiceField, FieldEditor, connect_al
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.data_checks import DataChecks, single_shot
 from moderator_app.gui.training.gpu_count import GpuCountField
+from moderator_app.gui.training.model_checks import ModelChecks
 from moderator_app.gui.training.sources_editor import SourcesEditor
 
 FORM_FIELDS = [name for name, spec in FIELD_SPECS.items() if spec["form"]]
@@ -53,8 +55,6 @@ class TrainingForm(QWidget):
         self.problem_summary = ""
         self.running = False
         self._valid = False
-        self._model_message: tuple[str, str] | None = None
-        self._model_check: checks.ModelCheck | None = None
         self.fields["device"].set_choices(list(DEVICE_LABELS.items()))  # type: ignore[attr-defined]
 
         layout = QVBoxLayout(self)
@@ -80,18 +80,17 @@ class TrainingForm(QWidget):
         self.data.preview_changed.connect(self.preview_changed)
         self.data.report_changed.connect(self.report_changed)
         self.data.changed.connect(self._revalidate)
+        self.model = ModelChecks(tasks, self.fields, self)
+        self.model.changed.connect(self._revalidate)
         self._revalidate_timer = single_shot(self, 0, self._revalidate)
-        self._model_timer = single_shot(self, 400, self._check_model)
         self._main_file_timer = single_shot(self, 300, self._read_run_labels)
         self._main_file: list[str] | None = None
 
         self.set_config(TrainingConfig())
         connect_all(list(self.fields.values()), self._on_edited)
         self.sources_editor.changed.connect(self._on_edited)
-        self.fields["model_name_or_path"].edited.connect(self._model_timer.start)
-        self.fields["allow_pickle"].edited.connect(self._model_timer.start)
         self.fields["validation_file"].edited.connect(self._update_split_enabled)
-        self._model_timer.start()
+        self.model.schedule_check()
         self._revalidate()
 
     def _group(self, title: str, names: list[str]) -> QWidget:
@@ -221,8 +220,8 @@ class TrainingForm(QWidget):
             else:
                 errors[name] = problem
         found = dict(self.data.field_messages)
-        if self._model_message:
-            found["model_name_or_path"] = self._model_message
+        if self.model.message:
+            found["model_name_or_path"] = self.model.message
         if "output_dir" not in errors and values.get("output_dir"):
             found["output_dir"] = self._output_message(values)
         found.update(self._device_messages(values))
@@ -233,8 +232,7 @@ class TrainingForm(QWidget):
                 errors[name] = message
             else:
                 hints[name] = (kind, message)
-        model_pending = self._model_check is None or (self._model_check.name, self._model_check.allow_pickle) != \
-            (values.get("model_name_or_path"), values.get("allow_pickle"))
+        model_pending = self.model.pending(values.get("model_name_or_path"), values.get("allow_pickle"))
         if model_pending and "model_name_or_path" not in errors and values.get("model_name_or_path"):
             hints["model_name_or_path"] = ("hint", "Checking that the model can be loaded…")
 
@@ -314,47 +312,6 @@ class TrainingForm(QWidget):
 
     def _devices_failed(self, error: BaseException) -> None:
         self.fields["device"].set_message(f"Could not detect devices: {error}", "warning")
-
-    # --------------------------------------------------------------------------------- model
-    def find_local_models(self) -> None:
-        self.tasks.submit(checks.local_models, on_done=self._local_models_ready,
-                          on_error=lambda error: self._local_models_ready([]), key="local-models")
-
-    def _local_models_ready(self, choices: list[tuple[str, str]]) -> None:
-        self.fields["model_name_or_path"].set_local_choices(choices)  # type: ignore[attr-defined]
-        if self._model_check and self._model_check.problem:
-            self._model_checked(self._model_check)
-
-    def _check_model(self) -> None:
-        name = self.fields["model_name_or_path"].value()
-        self._model_message = None
-        if not name:
-            self._model_check = None
-            self._revalidate()
-            return
-        self.tasks.submit(checks.check_model, name, self.fields["allow_pickle"].value(), setting_label_for_gui,
-                          on_done=self._model_checked,
-                          on_error=lambda error, name=name: self._model_checked(
-                              checks.ModelCheck(name, f"Could not check the model: {error}", False,
-                                                self.fields["allow_pickle"].value())),
-                          key="model")
-        self._revalidate()
-
-    def _model_checked(self, result: checks.ModelCheck) -> None:
-        if (result.name, result.allow_pickle) != (self.fields["model_name_or_path"].value(),
-                                                  self.fields["allow_pickle"].value()):
-            return  # the fields changed since; a newer check is on its way
-        self._model_check = result
-        if result.problem:
-            message = result.problem
-            local = self.fields["model_name_or_path"].local_choices  # type: ignore[attr-defined]
-            if local:
-                message += " Models available offline are under “Local models”: " + \
-                    ", ".join(label for label, _ in local[:3]) + ("…" if len(local) > 3 else "") + "."
-            self._model_message = ("error", message)
-        else:
-            self._model_message = ("hint", "Local model folder." if result.is_local else "Hugging Face hub model.")
-        self._revalidate()
 
 
 def _disclosure(text: str, content: QWidget) -> QToolButton:

@@ -157,7 +157,8 @@ class RunMonitor(QWidget):
             self._redraw()
         self.result_bar.hide()
         self.progress.setRange(0, 0)  # busy until the first step says how many there are
-        self.progress_label.setText("Preparing: reading the data and loading the model…")
+        # until the child's first word: then each phase before the first step (StatusEvent) replaces it
+        self.progress_label.setText("Starting the training process…")
 
     def load_history(self, metrics_file: Path) -> None:
         """Show the steps and epochs an earlier session logged (metrics.jsonl) before resuming it, by

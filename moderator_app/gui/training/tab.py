@@ -27,6 +27,7 @@ from moderator_app.gui.training.form import TrainingForm
 from moderator_app.gui.training.run_monitor import RunMonitor
 
 FORM_KEY = "training/form"
+AUTOMATIC_MODEL_KEY = "training/automatic-model"  # [model, why] when the form chose the base model itself
 SPLITTER_KEY = "training/splitter"
 MONITOR_SPLITTER_KEY = "training/monitor-splitter"
 
@@ -143,6 +144,9 @@ class TrainingTab(QWidget):
         values = settings.load_value(FORM_KEY)
         if isinstance(values, dict):
             self.form.set_values(values)
+        automatic = settings.load_value(AUTOMATIC_MODEL_KEY)
+        if isinstance(automatic, list) and len(automatic) == 2 and all(isinstance(part, str) for part in automatic):
+            self.form.model.automatic_model = (automatic[0], automatic[1])
         for key, splitter in ((SPLITTER_KEY, self.splitter), (MONITOR_SPLITTER_KEY, self.monitor.splitter)):
             state = settings.load_bytes(key)
             if state is not None:
@@ -150,13 +154,16 @@ class TrainingTab(QWidget):
 
     def save_state(self) -> None:
         settings.save_value(FORM_KEY, self.form.values())
+        automatic = self.form.model.automatic_model
+        settings.save_value(AUTOMATIC_MODEL_KEY, list(automatic) if automatic else None)
         settings.save_bytes(SPLITTER_KEY, self.splitter.saveState())
         settings.save_bytes(MONITOR_SPLITTER_KEY, self.monitor.splitter.saveState())
 
     def start_background_checks(self) -> None:
-        """Called once the window shows: device probe (imports torch) and local model scan."""
+        """Called once the window shows: device probe (imports torch), local model scan, default model."""
         self.form.detect_devices()
-        self.form.find_local_models()
+        self.form.model.find_local_models()
+        self.form.model.choose_default_model()
 
     # ------------------------------------------------------------------------------ running
     @property
