@@ -78,7 +78,8 @@ class Suite:
         text = (f"{self.name}: {len(self.cases):,} cases from {rows:,} rows, {len(self.functionalities):,} "
                 f"functionalities")
         if self.templates:
-            text += f"; {self.templates:,} templates expanded over {Path(self.lists_path).name}"
+            text += (f"; {self.templates:,} template{'s' if self.templates > 1 else ''} expanded over "
+                     f"{Path(self.lists_path).name}")
         return text
 
     def with_labels(self, labels: Sequence[str]) -> "Suite":
