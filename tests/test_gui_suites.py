@@ -106,3 +106,16 @@ def test_a_run_from_the_form_runs_its_suites_and_shows_them_on_the_run_page(qtbo
     assert "tests policy.csv:" in monitor.log_view.toPlainText()
     assert "Functional tests: policy.csv" in monitor.result_label.text()
     assert table.item(0, 1).text() == "1" and table.best_row() == 0  # the epoch row is still the best one
+
+
+def test_the_comparison_dialog_lists_a_suites_pass_rates_and_newly_failing_cases(qtbot):
+    from moderator_app.core.review.retrain import Comparison
+    from moderator_app.gui.review.comparison_dialog import ComparisonDialog
+
+    comparison = Comparison("the test suite policy.csv", 6, {"pass rate": 5 / 6, "pass rate: derogation": 1.0},
+                            {"pass rate": 2 / 6, "pass rate: derogation": 0.0},
+                            ["policy.csv: 3 cases newly fail, 0 newly pass with the new model."])
+    dialog = ComparisonDialog([comparison], "/m/old", "/m/new")
+    qtbot.addWidget(dialog)
+    assert dialog.values()[1] == ["the test suite policy.csv", "6", "pass rate: derogation", "1.000", "0.000"]
+    assert dialog.notes.text() == "policy.csv: 3 cases newly fail, 0 newly pass with the new model."

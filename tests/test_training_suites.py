@@ -13,6 +13,7 @@ from moderator_app.core.errors import DataError
 from moderator_app.core.training.engine import train
 from moderator_app.core.training.events import FunctionalTestsEvent, event_from_dict
 from test_engine import Recorder, tiny_config
+from test_inference import tiny_classifier_dir  # noqa: F401 (fixture)
 from tiny_models import synthetic_rows, write_csv
 
 
@@ -76,3 +77,20 @@ def test_train_tests_flag_and_its_one_line_errors(tiny_model_dir, small_csv, tmp
     captured = capsys.readouterr()
     assert status == 0
     assert "tests policy.csv:" in captured.err and "derogation:" in captured.err
+
+
+def test_the_retrain_comparison_runs_the_new_models_suites_on_both(tmp_path, tiny_classifier_dir):
+    from test_cli_suites import suite_file, with_threshold
+
+    from moderator_app.core.review.retrain import compare_models
+
+    old = tiny_classifier_dir
+    new = with_threshold(old, tmp_path / "new", 1.0)  # the 'retrained' model flags nothing
+    config = json.loads((new / "training_config.json").read_text())
+    (new / "training_config.json").write_text(json.dumps({**config, "test_suites": [str(suite_file(tmp_path))]}))
+    [comparison] = compare_models(old, new, None, None)
+    assert comparison.data == "the test suite policy.csv" and comparison.rows == 6
+    assert comparison.old["pass rate"] == pytest.approx(5 / 6) and comparison.new["pass rate"] == pytest.approx(2 / 6)
+    assert comparison.old["pass rate: derogation"] == 1.0 and comparison.new["pass rate: derogation"] == 0.0
+    assert comparison.notes[0] == "policy.csv: 3 cases newly fail, 0 newly pass with the new model."
+    assert "newly failing [derogation] 'they are vermin from the city': now not-hate" in comparison.notes
