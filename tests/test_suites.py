@@ -129,3 +129,14 @@ def test_comparison_names_newly_failing_and_newly_passing_cases(tmp_path):
 
 def test_normalised_text_ignores_case_and_whitespace():
     assert normalised_text("  I  hate\tWOMEN. ") == normalised_text("i hate women.")
+
+
+def test_the_config_names_a_missing_suite_file(tmp_path):
+    from moderator_app.core.config import FIELD_SPECS, TrainingConfig
+
+    assert FIELD_SPECS["test_suites"]["label"] == "Test suites" and FIELD_SPECS["test_suites"]["default"] == []
+    config = TrainingConfig(train_file="t.csv", output_dir="o", test_suites=[str(tmp_path / "nope.csv")])
+    assert config.problems()["test_suites"] == f"no such file: {tmp_path / 'nope.csv'}"
+    assert "test_suites" not in config.problems(require_data=False)  # a saved config is read anywhere
+    assert TrainingConfig(test_suites=[3]).problems(require_data=False)["test_suites"] == \
+        "each test suite must be a file path"

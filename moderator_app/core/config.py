@@ -199,6 +199,10 @@ class TrainingConfig:
         if "test_suites" not in found and not all(isinstance(path, str) and path.strip()
                                                   for path in self.test_suites):
             found["test_suites"] = "each test suite must be a file path"
+        elif require_data and "test_suites" not in found:
+            missing = [path for path in self.test_suites if not Path(path).expanduser().is_file()]
+            if missing:
+                found["test_suites"] = f"no such file: {missing[0]}"
         if "threshold_rule" not in found:
             from moderator_app.core.evaluation.threshold_rule import RULE_FORMS, parse_threshold_rule
 
