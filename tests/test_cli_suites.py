@@ -57,7 +57,7 @@ def test_evaluate_compares_two_models_on_a_suite(tmp_path, tiny_classifier_dir, 
     strict = with_threshold(tiny_classifier_dir, tmp_path / "strict", 1.0)  # flags (almost) nothing
     out = tmp_path / "c.json"
     status = main(["evaluate", str(tiny_classifier_dir), "--tests", str(suite_file(tmp_path)), "--compare",
-                   str(strict), "--json", str(out), "--device", "cpu"])
+                   str(strict), "--threshold", "0.5", "--json", str(out), "--device", "cpu"])
     stdout = capsys.readouterr().out
     assert status == 0
     [suite] = json.loads(out.read_text(encoding="utf-8"))["tests"]
@@ -65,7 +65,7 @@ def test_evaluate_compares_two_models_on_a_suite(tmp_path, tiny_classifier_dir, 
     assert comparison["functionalities"]["derogation"]["old"]["passed"] == 0
     assert comparison["functionalities"]["derogation"]["new"]["passed"] == 3
     assert comparison["newly_passing_total"] == 3 and comparison["newly_failing_total"] == 0
-    assert suite["compared_with"]["threshold"] == 1.0
+    assert suite["threshold"] == 0.5 and suite["compared_with"]["threshold"] == 1.0  # each at its own
     assert "0 cases newly fail, 3 newly pass" in stdout and "was not-hate, now hate" in stdout and "+100.0" in stdout
 
 

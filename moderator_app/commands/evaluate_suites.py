@@ -32,7 +32,8 @@ def read_suites(paths: list[str]) -> list:
 
 
 def run_suites(classifier, suites: list, other, threshold: float | None, batch_size: int | None) -> list[dict]:
-    """Each suite's result (and the other model's and the comparison, with `other`)."""
+    """Each suite's result at `threshold` (None: the model's operating point), and with `other` that
+    model's at its own operating point and the comparison."""
     from moderator_app.core.evaluation.suite_results import compare_results, run_suite
 
     runs = []
@@ -40,7 +41,7 @@ def run_suites(classifier, suites: list, other, threshold: float | None, batch_s
         result, _ = run_suite(classifier, suite, threshold, batch_size)
         entry: dict[str, Any] = {"result": result}
         if other is not None:
-            entry["other"], _ = run_suite(other, suite, threshold, batch_size)
+            entry["other"], _ = run_suite(other, suite, None, batch_size)  # at its own operating point
             entry["comparison"] = compare_results(entry["other"], result)
         runs.append(entry)
     return runs
