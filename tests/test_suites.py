@@ -140,3 +140,10 @@ def test_the_config_names_a_missing_suite_file(tmp_path):
     assert "test_suites" not in config.problems(require_data=False)  # a saved config is read anywhere
     assert TrainingConfig(test_suites=[3]).problems(require_data=False)["test_suites"] == \
         "each test suite must be a file path"
+
+
+def test_two_lists_files_beside_a_suite_are_refused(tmp_path):
+    path = policy_suite(tmp_path)
+    (tmp_path / "policy.lists.tsv").write_text("group\nmen\n", encoding="utf-8")
+    with pytest.raises(DataError, match="2 lists files beside it"):
+        read_suite(path)

@@ -198,8 +198,9 @@ def expand(template: str, lists: dict[str, list[str]], path: Path, row: int,
 
 def find_lists_file(path: Path) -> Path | None:
     """`<stem>.lists.<ext>` beside the suite, in any format of the file rule; two of them is an error."""
-    found = sorted({path.with_name(path.stem + LISTS_INFIX + extension) for extension in FORMATS
-                    if FORMATS[extension] != "lines"} & set(path.parent.glob(path.stem + LISTS_INFIX + ".*")))
+    candidates = {path.with_name(path.stem + LISTS_INFIX + extension) for extension, kind in FORMATS.items()
+                  if kind != "lines"}
+    found = sorted(candidate for candidate in candidates if candidate.is_file())
     if len(found) > 1:
         raise data_error(f"{path}: {len(found)} lists files beside it ({', '.join(item.name for item in found)}).",
                          "Keep one.")
