@@ -119,3 +119,20 @@ def test_the_comparison_dialog_lists_a_suites_pass_rates_and_newly_failing_cases
     qtbot.addWidget(dialog)
     assert dialog.values()[1] == ["the test suite policy.csv", "6", "pass rate: derogation", "1.000", "0.000"]
     assert dialog.notes.text() == "policy.csv: 3 cases newly fail, 0 newly pass with the new model."
+
+
+def test_the_form_refuses_a_suite_whose_cases_are_training_rows(qtbot, window, tiny_model_dir, tmp_path):
+    from test_gui_training import quick_settings
+    from tiny_models import synthetic_rows, write_csv
+
+    tab = window.training_tab
+    suite = suite_file(tmp_path)
+    data = write_csv(tmp_path / "train.csv", synthetic_rows(60, seed=3) + [("They are VERMIN from the city", "hate")])
+    tab.form.set_values(quick_settings(tiny_model_dir, data, tmp_path / "run", test_suites=[str(suite)]))
+    qtbot.waitUntil(lambda: tab.form.report_state == "error", timeout=30_000)
+    assert "1 of the 6 cases of the test suite" in tab.form.data.data_error and "policy.csv" in tab.form.data.data_error
+    assert not tab.start_button.isEnabled()
+    clean = write_csv(tmp_path / "clean.csv", synthetic_rows(60, seed=3))
+    tab.form.set_values({"train_file": str(clean)})
+    qtbot.waitUntil(lambda: tab.form.report_state == "ok", timeout=30_000)
+    assert tab.start_button.isEnabled()
