@@ -20,6 +20,7 @@ FLAG_OVERRIDES: dict[str, str] = {
     "model_name_or_path": "--model",
     "output_dir": "--output",
     "num_epochs": "--epochs",
+    "test_suites": "--tests",
 }
 
 

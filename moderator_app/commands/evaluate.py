@@ -1,7 +1,9 @@
-"""`moderator-app evaluate MODEL DATA`: how a model does on a labelled file.
+"""`moderator-app evaluate MODEL [DATA] [--tests SUITE …]`: how a model does on a labelled file and on
+functional test suites (commands/evaluate_suites.py).
 
 Prints a table (every metric beside the majority-class baseline, per class, the confusion matrix,
-and per group with --by) and, with --json, writes everything to a JSON file. torch and transformers
+and per group with --by), each suite's pass rates per functionality, and, with --json, writes
+everything to a JSON file. torch and transformers
 are imported inside run(), so `moderator-app --help` stays instant.
 """
 
@@ -13,9 +15,10 @@ import os
 import sys
 from pathlib import Path
 
+from moderator_app.commands import evaluate_suites
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
 from moderator_app.commands.label import DEVICE_CHOICES, positive_int, probability, quiet_transformers
-from moderator_app.core.evaluation.messages import data_error, model_error, output_error
+from moderator_app.core.evaluation.messages import data_error, model_error, output_error, settings_error
 
 COMMAND = "evaluate"
 
@@ -24,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL",
                         help="a folder written by `moderator-app train`, any Hugging Face text-classification model "
                              "folder, or a hub id (downloaded when online)")
-    parser.add_argument("data", metavar="DATA", help="labelled CSV, TSV, JSON Lines or Parquet file")
+    parser.add_argument("data", metavar="DATA", nargs="?", default="",
+                        help="labelled CSV, TSV, JSON Lines or Parquet file (may be left out with --tests)")
     parser.add_argument("--text-column", metavar="C", default="", help="column holding the text (default: detected)")
     parser.add_argument("--label-column", metavar="L", default="", help="column holding the label (default: detected)")
     parser.add_argument("--label-map", metavar="JSON", default="",
@@ -47,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load pickle weights (pytorch_model.bin), with weights_only; only for models "
                              "whose source you trust")
+    evaluate_suites.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,21 +74,39 @@ def _evaluate(args: argparse.Namespace) -> int:
     from moderator_app.core.evaluation.label_map import parse_label_map
     from moderator_app.core.inference.classifier import Classifier
 
+    if args.compare and not args.tests:
+        raise settings_error("--compare compares the pass rates of test suites; give one with --tests SUITE.")
+    if not args.data and not args.tests:
+        raise settings_error("Nothing to evaluate: give a labelled DATA file, a test suite with --tests SUITE, "
+                             "or both.")
     label_map = parse_label_map(args.label_map)
     output = check_json_output(args.json, args.overwrite) if args.json else None  # before the model's slow load
+    suites = evaluate_suites.read_suites(args.tests)  # likewise: a suite's mistake is said at once
     quiet_transformers()
     classifier = Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle)
-    with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
-        evaluation = evaluate_file(classifier, args.data, text_column=args.text_column,
-                                   label_column=args.label_column, label_map=label_map,
-                                   score_threshold=args.score_threshold, group_column=args.by,
-                                   threshold=args.threshold, batch_size=args.batch_size, on_batch=bar.update)
+    evaluation = None
+    if args.data:
+        with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
+            evaluation = evaluate_file(classifier, args.data, text_column=args.text_column,
+                                       label_column=args.label_column, label_map=label_map,
+                                       score_threshold=args.score_threshold, group_column=args.by,
+                                       threshold=args.threshold, batch_size=args.batch_size, on_batch=bar.update)
+    other = (Classifier.load(args.compare, device=args.device, allow_pickle=args.allow_pickle)
+             if args.compare else None)
+    runs = evaluate_suites.run_suites(classifier, suites, other, args.threshold, args.batch_size)
     if output is not None:  # first: the file must not depend on whoever reads the table
-        write_json_atomically(output, evaluation.to_dict(), args.overwrite)
-    print(format_report(evaluation))
+        data = evaluation.to_dict() if evaluation is not None else {"model": classifier.name_or_path}
+        if runs:
+            data["tests"] = evaluate_suites.runs_to_json(runs)
+        write_json_atomically(output, data, args.overwrite)
+    reports = ([format_report(evaluation)] if evaluation is not None else
+               [f"Model: {classifier.name_or_path} (labels {', '.join(classifier.labels)})"])
+    if runs:
+        reports.append(evaluate_suites.format_runs(runs, args.failures))
+    print("\n\n".join(reports))
     if output is not None:
         print(f"Wrote {output}")
-    if evaluation.warning:
+    if evaluation is not None and evaluation.warning:
         print(f"moderator-app {COMMAND}: warning: {evaluation.warning}", file=sys.stderr)
     return EXIT_OK
 

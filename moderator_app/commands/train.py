@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag_for(name), dest=name, action="append", default=argparse.SUPPRESS,
                                 metavar="FILE", help=help_text + " Repeat it for more training files that need no "
                                 "label map (each is a source, split for validation on its own).")
+        elif name == "test_suites":  # repeatable, added to those of --config
+            parser.add_argument(flag_for(name), dest=name, action="append", default=argparse.SUPPRESS,
+                                metavar="SUITE", help=spec["help"] + " Repeat it for several suites.")
         elif spec["type"] is bool:
             parser.add_argument(flag_for(name), dest=name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_text)
@@ -52,8 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> TrainingConfig:
     config = TrainingConfig.load(args.config) if args.config else TrainingConfig()
     for name in FIELD_SPECS:
-        if hasattr(args, name) and name not in ("train_file", "sources"):
+        if hasattr(args, name) and name not in ("train_file", "sources", "test_suites"):
             setattr(config, name, getattr(args, name))
+    config.test_suites = list(config.test_suites) + list(getattr(args, "test_suites", []))
     if hasattr(args, "train_file"):
         config.train_file, *more = args.train_file
         config.sources = list(config.sources) + [{"path": path} for path in more]

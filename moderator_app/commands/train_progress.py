@@ -7,7 +7,8 @@ import sys
 from tqdm import tqdm
 
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent,
-                                                FinishedEvent, StatusEvent, StepEvent)
+                                                FinishedEvent, FunctionalTestsEvent, StatusEvent, StepEvent)
+from moderator_app.core.training.suites_at_end import summary_lines
 
 TABLE_HEADER = (f"{'Training Loss':>13} | {'Epoch':>5} | {'Step':>6} | {'Validation Loss':>15} | "
                 f"{'Accuracy':>8} | {'Baseline':>8} | {'F1':>6}")
@@ -30,6 +31,9 @@ class ConsoleProgress:
             self._epoch(event)
         elif isinstance(event, StatusEvent):  # on stdout, beside "Base model: …": stderr is for problems
             print(event.message, flush=True)
+        elif isinstance(event, FunctionalTestsEvent):  # the final model on the run's test suites
+            for entry in event.suites:
+                self._write("\n".join(summary_lines(entry, failures=10)))
         elif isinstance(event, CheckpointEvent):
             self._write(f"Checkpoint written at step {event.global_step}: {event.path}")
         elif isinstance(event, (FinishedEvent, FailedEvent)):

@@ -104,6 +104,12 @@ class TrainingConfig:
         "", "Output folder", "Folder that receives the trained model, its config, metrics and model card: a "
         "new or empty folder, or an earlier run's when replacing it.", section="output",
         required="Choose an output folder.")
+    test_suites: list = setting(
+        None, "Test suites", "Functional test suites run on the final model at the end of training: files of "
+        "the team's own cases (text, expected label, functionality; templates such as 'I hate {group}.' expanded "
+        "over a <suite>.lists.csv beside it). Their pass rates per functionality go to the Run page, metrics.jsonl "
+        "and the model card. A run whose training rows repeat a suite's cases is refused.", section="output",
+        default_factory=list)
     overwrite: bool = setting(
         False, "Replace an earlier run", "Replace an earlier run of this app in the output folder (it is "
         "removed before the new run writes anything).", section="output", form=False)
@@ -196,6 +202,13 @@ class TrainingConfig:
         if "sources" not in found and self.sources and self.validation_file.strip():
             found["validation_file"] = ("a validation file cannot be combined with training sources; each source "
                                         "is split for validation")
+        if "test_suites" not in found and not all(isinstance(path, str) and path.strip()
+                                                  for path in self.test_suites):
+            found["test_suites"] = "each test suite must be a file path"
+        elif require_data and "test_suites" not in found:
+            missing = [path for path in self.test_suites if not Path(path).expanduser().is_file()]
+            if missing:
+                found["test_suites"] = f"no such file: {missing[0]}"
         if "threshold_rule" not in found:
             from moderator_app.core.evaluation.threshold_rule import RULE_FORMS, parse_threshold_rule
 

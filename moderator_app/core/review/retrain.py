@@ -17,6 +17,7 @@ import random
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Sequence
 
 from moderator_app.core.errors import DataError, ModelNotUsableError, OutputNotWritableError
 from moderator_app.core.review.export import ExportFilter, latest_decisions, write_csv_atomically
@@ -153,12 +154,16 @@ class Comparison:
     rows: int
     old: dict  # metric name -> value
     new: dict
+    notes: list[str] = field(default_factory=list)  # e.g. a test suite's newly failing cases
 
 
 def compare_models(old_folder: str | Path, new_folder: str | Path, validation_file: str | None,
-                   held_out_file: str | Path | None, device: str = "cpu") -> list[Comparison]:
+                   held_out_file: str | Path | None, device: str = "cpu",
+                   test_suites: Sequence[str] | None = None) -> list[Comparison]:
     """Accuracy and macro F1 of the old and the new model on the original validation file and on the
-    held-out decisions (each when there is one), at each model's own operating point."""
+    held-out decisions (each when there is one), and the pass rates of the run's functional test suites
+    (overall and per functionality; `test_suites` None: those the new model's run named), at each model's
+    own operating point."""
     from moderator_app.core.evaluation.file_evaluation import evaluate_file
     from moderator_app.core.inference.classifier import Classifier
 
@@ -172,4 +177,35 @@ def compare_models(old_folder: str | Path, new_folder: str | Path, validation_fi
         results.append(Comparison(f"{name} ({Path(path).name})", before.result.n,
                                   {"accuracy": before.result.accuracy, "macro F1": before.result.macro_f1},
                                   {"accuracy": after.result.accuracy, "macro F1": after.result.macro_f1}))
+    if test_suites is None:
+        test_suites = _run_suites(Path(new_folder))
+    for path in test_suites:
+        results.append(_compare_on_suite(old, new, path))
     return results
+
+
+def _run_suites(folder: Path) -> list[str]:
+    """The test suites a model's training run named (none for a model from elsewhere)."""
+    import json
+
+    try:
+        suites = json.loads((folder / TRAINING_CONFIG).read_text(encoding="utf-8")).get("test_suites") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [path for path in suites if isinstance(path, str)]
+
+
+def _compare_on_suite(old, new, path: str) -> Comparison:
+    from moderator_app.core.evaluation.suite_results import compare_results, run_suite
+    from moderator_app.core.evaluation.suites import read_suite
+
+    suite = read_suite(path)
+    comparison = compare_results(run_suite(old, suite)[0], run_suite(new, suite)[0])
+    before, after = comparison.old, comparison.new
+    metrics_old = {"pass rate": before.overall.rate, **{f"pass rate: {row.name}": row.old.rate for row in comparison.rows}}
+    metrics_new = {"pass rate": after.overall.rate, **{f"pass rate: {row.name}": row.new.rate for row in comparison.rows}}
+    notes = [f"{suite.name}: {len(comparison.newly_failing)} cases newly fail, {len(comparison.newly_passing)} "
+             "newly pass with the new model."]
+    notes += [f"newly failing [{case.case.functionality}] {case.case.text!r}: now {case.predicted}"
+              for _old, case in comparison.newly_failing[:10]]
+    return Comparison(f"the test suite {suite.name}", len(suite.cases), metrics_old, metrics_new, notes)

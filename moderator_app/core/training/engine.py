@@ -27,11 +27,12 @@ from moderator_app.core.training.data import load_training_data
 from moderator_app.core.training.epoch_quality import (class_weights, degenerate_warning_for, majority_baseline,
                                                        per_source_metrics)
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback,
-                                                FailedEvent, FinishedEvent, StatusEvent, StepEvent, TrainingEvent,
-                                                event_to_dict)
+                                                FailedEvent, FinishedEvent, FunctionalTestsEvent, StatusEvent,
+                                                StepEvent, TrainingEvent, event_to_dict)
 from moderator_app.core.training.metrics import metrics_from_predictions
 from moderator_app.core.training.model_card import write_model_card, write_summary
 from moderator_app.core.training.run_folder import RunFolder
+from moderator_app.core.training.suites_at_end import read_run_suites, run_suites_at_end
 
 
 class TrainingError(UserError):
@@ -96,6 +97,7 @@ class _Run:
             setattr(config, name, _absolute_if_local(getattr(config, name)))
         config.sources = [dict(source, **{key: _absolute_if_local(source[key]) for key in ("path", "validation_path")
                                           if source.get(key)}) for source in config.sources]
+        config.test_suites = [_absolute_if_local(path) for path in config.test_suites]
         self.config = config
         self.listeners = listeners
         self.stop_event = stop_event
@@ -178,6 +180,8 @@ class _Run:
         self.status("Reading the data…")
         data = load_training_data(config)
         labels = data.label_names
+        # a suite tests the model and is never its training data: checked before anything is written
+        suites = read_run_suites(config.test_suites, labels, (data.train["text"], data.validation["text"]))
         self.status(f"Loading the base model {_short(name)}…")
         model = base_model.load_model(name, labels, config.allow_pickle, local_only)
         model.to(device)
@@ -233,6 +237,10 @@ class _Run:
                 if reason != "stopped" and state.best_epoch:  # the best epoch's weights are in the folder
                     calibrate_trained_model(self.output_dir, data.validation["text"], data.validation["label"],
                                             config.threshold_rule, device, config.eval_batch_size)
+                    if suites:  # on the final model, at the operating point just chosen
+                        self.emit(StatusEvent("Running the functional test suites…"), log=False)
+                        self.emit(FunctionalTestsEvent(run_suites_at_end(self.output_dir, suites, device,
+                                                                         config.eval_batch_size)))
             event = FinishedEvent(str(self.output_dir), state.best_epoch, state.best_metrics, reason,
                                   state.global_step, str(self.folder.checkpoint), state.skipped_steps,
                                   warning=state.best_metrics.get("warning") if state.best_epoch else None)

@@ -93,13 +93,22 @@ class StatusEvent:
 
 
 @dataclass
+class FunctionalTestsEvent:
+    """The run's functional test suites, run on the final model at its operating point: one entry per
+    suite, as core.evaluation.suite_results.SuiteResult.to_dict (with its first failing cases)."""
+
+    suites: list[dict[str, Any]]
+    kind: str = "tests"
+
+
+@dataclass
 class FailedEvent:
     message: str  # readable, one paragraph, says what to do
     kind: str = "failed"
 
 
 TrainingEvent = (DataLoadedEvent | StepEvent | EpochEvent | CheckpointEvent | FinishedEvent | FailedEvent
-                 | StatusEvent)
+                 | StatusEvent | FunctionalTestsEvent)
 EventCallback = Callable[[TrainingEvent], None]
 
 
@@ -109,7 +118,7 @@ def event_to_dict(event: TrainingEvent) -> dict[str, Any]:
 
 _EVENT_TYPES: dict[str, type] = {cls.kind: cls for cls in  # type: ignore[attr-defined]
                                  (DataLoadedEvent, StepEvent, EpochEvent, CheckpointEvent, FinishedEvent, FailedEvent,
-                                  StatusEvent)}
+                                  StatusEvent, FunctionalTestsEvent)}
 
 
 def event_from_dict(record: dict[str, Any]) -> TrainingEvent:

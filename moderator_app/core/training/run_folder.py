@@ -28,7 +28,9 @@ MODEL_FILES = frozenset({"config.json", "model.safetensors", "generation_config.
                          "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json",
                          "merges.txt", "added_tokens.json", "sentencepiece.bpe.model", "spiece.model",
                          "chat_template.jinja"})
-RECORD_FILES = frozenset({CONFIG_FILE, SUMMARY_FILE, METRICS_FILE, CARD_FILE, OPERATING_POINT_FILE})
+TEST_RESULTS_FILE = "test_results.json"  # the functional test suites' results (core.training.suites_at_end)
+RECORD_FILES = frozenset({CONFIG_FILE, SUMMARY_FILE, METRICS_FILE, CARD_FILE, OPERATING_POINT_FILE,
+                          TEST_RESULTS_FILE})
 RUN_FOLDERS = frozenset({CHECKPOINT_FOLDER, CHECKPOINT_FOLDER + ".partial"})
 
 

@@ -9,8 +9,8 @@ from typing import Any, Callable, Sequence
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPalette
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu,
-                               QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+                               QMenu, QPushButton, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from moderator_app.core.config import FIELD_HELP, FIELD_SPECS
 from moderator_app.gui.common import settings
@@ -324,6 +324,61 @@ class ColumnField(FieldEditor):
         return [self.combo.itemText(index) for index in range(1, self.combo.count())]
 
 
+class FileListField(FieldEditor):
+    """A list of files (the config's `test_suites`): a short list with Add… and Remove."""
+
+    def __init__(self, name: str, label: str, folder_key: str = "data", dialog_title: str = ""):
+        self.list = QListWidget()
+        self.list.setAlternatingRowColors(True)
+        self.list.setMaximumHeight(72)  # three rows; the form stays compact
+        self.add_button = QPushButton("Add…")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setEnabled(False)
+        buttons = QVBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        box = QWidget()
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.list, 1)
+        row.addLayout(buttons)
+        super().__init__(name, label, box)
+        self.list.setToolTip(box.toolTip())
+        self.folder_key, self.dialog_title = folder_key, dialog_title or f"Choose {label.lower()}"
+        self.add_button.clicked.connect(self.browse)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.list.itemSelectionChanged.connect(
+            lambda: self.remove_button.setEnabled(bool(self.list.selectedItems())))
+
+    def value(self) -> list[str]:
+        return [self.list.item(row).text() for row in range(self.list.count())]
+
+    def set_value(self, value: Any) -> None:
+        paths = [value] if isinstance(value, str) else list(value or [])
+        self.list.clear()
+        self.list.addItems([str(path) for path in paths if str(path).strip()])
+        self.edited.emit()
+
+    def add(self, path: str) -> None:
+        if path and path not in self.value():
+            self.list.addItem(path)
+            self.edited.emit()
+
+    def remove_selected(self) -> None:
+        for item in self.list.selectedItems():
+            self.list.takeItem(self.list.row(item))
+        self.edited.emit()
+
+    def browse(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, self.dialog_title, settings.last_folder(self.folder_key),
+                                                DATA_FILTER)
+        for path in paths:
+            settings.remember_folder(self.folder_key, path)
+            self.add(path)
+
+
 # What the form shows beside a checkbox and in empty text fields; labels, help and ranges are core's.
 CHECKBOX_TEXTS = {"group_by_length": "Group texts of similar length",
                   "save_checkpoint_every_epoch": "Write a checkpoint every epoch",
@@ -352,6 +407,8 @@ def editor_for(name: str) -> FieldEditor:
         return ColumnField(name, label)
     if spec["choices"]:
         return ChoiceField(name, label, list(spec["choices"].items()))
+    if spec["type"] is list:  # a list of files (test_suites)
+        return FileListField(name, label, dialog_title="Choose test suites")
     if spec["type"] is str:
         return TextField(name, label, TEXT_PLACEHOLDERS.get(name, ""))
     if spec["type"] is bool:

@@ -3,7 +3,7 @@ original validation file and the held-out decisions), and the choice to review o
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -29,6 +29,11 @@ class ComparisonDialog(QDialog):
         note = QLabel("Each model decides at its own operating point. The held-out decisions were never trained on."
                       if rows else "There was no validation file and too few decisions to hold any out: nothing to "
                       "compare on.")
+        notes = [line for comparison in comparisons for line in getattr(comparison, "notes", [])]
+        self.notes = QLabel("\n".join(notes))  # a test suite's newly failing cases
+        self.notes.setWordWrap(True)
+        self.notes.setTextFormat(Qt.TextFormat.PlainText)
+        self.notes.setVisible(bool(notes))
         note.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.switch_button = buttons.addButton("Review the queue with the new model",
@@ -37,6 +42,7 @@ class ComparisonDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
+        layout.addWidget(self.notes)
         layout.addWidget(note)
         layout.addWidget(buttons)
         self.resize(720, 260)

@@ -30,6 +30,7 @@ from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 from moderator_app.gui.review.input_panel import IMPORT_FILTER
 from moderator_app.gui.review.model_panel import WARNING_STYLE
+from moderator_app.gui.review.test_suite_view import TestSuiteView
 
 NO_GROUP = "(none)"
 LABELLED_FILE, VALIDATION_SPLIT = "file", "validation"
@@ -150,7 +151,9 @@ class EvaluationView(QDialog):
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(upper)
         body.addWidget(self.groups)
-        body.setSizes([380, 200])
+        self.tests = TestSuiteView(self.handle, self.threshold)  # the functional test suites (issue 23)
+        body.addWidget(self.tests)
+        body.setSizes([380, 200, 260])
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
 
@@ -329,6 +332,7 @@ class EvaluationView(QDialog):
 
     def _on_tab_threshold_changed(self) -> None:
         self._remeasure()
+        self.tests.remeasure()
 
     def _remeasure(self) -> None:
         if self.measured is None or self.positive is None:
@@ -340,6 +344,7 @@ class EvaluationView(QDialog):
 
     def done(self, result: int) -> None:
         self.cancel()
+        self.tests.cancel()
         try:
             self.results.threshold_changed.disconnect(self._on_tab_threshold_changed)
         except (RuntimeError, TypeError):  # already disconnected

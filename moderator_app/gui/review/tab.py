@@ -299,7 +299,9 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         self.batch_panel.wait(CLOSE_WAIT_MS)
         if self.evaluation_view is not None:
             self.evaluation_view.cancel()
+            self.evaluation_view.tests.cancel()
             self.evaluation_view.tasks.wait(CLOSE_WAIT_MS)
+            self.evaluation_view.tests.tasks.wait(CLOSE_WAIT_MS)
         self.model_tasks.wait(CLOSE_WAIT_MS)
         self.decisions.close_store(CLOSE_WAIT_MS)
 

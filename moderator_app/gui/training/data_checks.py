@@ -17,7 +17,8 @@ from moderator_app.gui.common.fields import FieldEditor
 from moderator_app.gui.common.tasks import BackgroundTasks
 
 ROLES = {"train": "train_file", "validation": "validation_file"}
-REPORT_INPUTS = ("train_file", "validation_file", "text_column", "label_column", "validation_split", "seed")
+REPORT_INPUTS = ("train_file", "validation_file", "text_column", "label_column", "validation_split", "seed",
+                 "test_suites")  # the run's suites are checked against its rows too
 
 
 class DataChecks(QObject):

@@ -34,6 +34,7 @@ class EpochTable(QTableWidget):
         self.best_epoch: int | None = None
         self.source: str | None = None  # None: every source together
         self._epochs: list[dict] = []  # what each row shows, for every source
+        self._tests: tuple[str, str] | None = None  # the final model's test suites: (row text, tooltip)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -52,6 +53,7 @@ class EpochTable(QTableWidget):
         self.setRowCount(0)
         self.best_epoch = None
         self._epochs = []
+        self._tests = None
 
     def sources(self) -> list[str]:
         """The training sources the epochs so far have metrics for (none for a single file)."""
@@ -94,8 +96,29 @@ class EpochTable(QTableWidget):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(row, column, item)
+        self._render_tests()
         self.set_best(self.best_epoch)
         self.fit_columns()
+
+    def show_tests(self, text: str, tooltip: str = "") -> None:
+        """The final model's functional test results, as the table's last row."""
+        self._tests = (text, tooltip)
+        self._render()
+        self.scrollToBottom()
+
+    def _render_tests(self) -> None:
+        self.clearSpans()
+        if self._tests is None:
+            return
+        row = self.rowCount()
+        self.insertRow(row)
+        for column in range(self.columnCount()):  # every cell an item: set_best styles them all
+            self.setItem(row, column, QTableWidgetItem())
+        self.item(row, 0).setText("Tests")
+        self.item(row, 1).setText(self._tests[0])
+        for column in (0, 1):
+            self.item(row, column).setToolTip(self._tests[1])
+        self.setSpan(row, 1, 1, self.columnCount() - 1)
 
     def warning_of(self, epoch: int | None) -> str | None:
         return next((record["warning"] for record in self._epochs if record["epoch"] == epoch), None)
@@ -105,7 +128,7 @@ class EpochTable(QTableWidget):
         model is degenerate — never shown as a success then."""
         self.best_epoch = epoch
         warning = self.warning_of(epoch)
-        for row in range(self.rowCount()):
+        for row in range(self.rowCount() - (self._tests is not None)):  # not the tests row
             best = self.item(row, 1).text() == str(epoch)
             for column in range(self.columnCount()):
                 item = self.item(row, column)

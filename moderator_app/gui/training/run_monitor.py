@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPlainTex
 from superqt.utils import qthrottled
 
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, FailedEvent,
-                                                FinishedEvent, StatusEvent, StepEvent)
+                                                FinishedEvent, FunctionalTestsEvent, StatusEvent, StepEvent)
 from moderator_app.core.training.run_folder import read_events
+from moderator_app.core.training.suites_at_end import short_summary, summary_lines
 from moderator_app.gui.training.epoch_table import EpochTable
 from moderator_app.gui.common.formatting import duration, number
 from moderator_app.gui.training.plots import LossPlot, MetricsPlot, RunHistory
@@ -47,6 +48,7 @@ class RunMonitor(QWidget):
         self._last_step: StepEvent | None = None
         self._started_at = 0.0
         self._replaying = False  # applying a stopped run's recorded events: no log line per event
+        self.tests_summary = ""  # the final model's test suites, one line
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 1)
@@ -152,6 +154,7 @@ class RunMonitor(QWidget):
             self.table.clear_rows()
             self._update_sources()
             self.warning_banner.hide()
+            self.tests_summary = ""
             self.log_view.clear()
             self._last_step = None
             self._redraw()
@@ -228,6 +231,12 @@ class RunMonitor(QWidget):
                 self.log("data loaded:\n" + event.summary)
                 self.progress_label.setText("Data loaded; training starts…")
                 self.data_loaded.emit(event.summary)
+            elif isinstance(event, FunctionalTestsEvent):  # the final model on the run's test suites
+                self.tests_summary = short_summary(event.suites)
+                self.table.show_tests(self.tests_summary, "\n".join(line for entry in event.suites
+                                                                     for line in summary_lines(entry)))
+                for entry in event.suites:
+                    self.log("\n".join(summary_lines(entry, failures=10)))
             elif isinstance(event, CheckpointEvent):
                 self.log(f"checkpoint written at step {event.global_step}: {event.path}")
             elif isinstance(event, StatusEvent):
@@ -292,6 +301,8 @@ class RunMonitor(QWidget):
             text += ". A checkpoint was saved; Resume continues from it."
         else:
             text += f". The model is in {result.output_dir}."
+        if self.tests_summary and not result.resumable:
+            text += f" Functional tests: {_escape(self.tests_summary)}."
         if result.skipped_steps:
             text += f" {result.skipped_steps} fp16 steps were skipped (overflowing gradients)."
         self.result_label.setText(text)
