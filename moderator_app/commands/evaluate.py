@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
-from moderator_app.commands.label import DEVICE_CHOICES, positive_int, probability, quiet_transformers
+from moderator_app.commands.label import (DEVICE_CHOICES, add_normalise_argument, positive_int, probability,
+                                          quiet_transformers)
 from moderator_app.core.evaluation.messages import data_error, model_error, output_error
 
 COMMAND = "evaluate"
@@ -48,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load pickle weights (pytorch_model.bin), with weights_only; only for models "
                              "whose source you trust")
+    add_normalise_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +75,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     label_map = parse_label_map(args.label_map)
     output = check_json_output(args.json, args.overwrite) if args.json else None  # before the model's slow load
     quiet_transformers()
-    classifier = Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle)
+    classifier = Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle,
+                                 normalise=args.normalise)
     with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
         evaluation = evaluate_file(classifier, args.data, text_column=args.text_column,
                                    label_column=args.label_column, label_map=label_map,

@@ -64,6 +64,11 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
               f"- num_epochs: {config.num_epochs}",
               f"- max_length: {config.max_length}",
               f"- class_weighting: {getattr(config, 'class_weighting', 'none')}",
+              f"- evasion_augment: {getattr(config, 'evasion_augment', 0.0):g}"
+              + (" (that share of the training texts got an obfuscated copy each epoch)"
+                 if getattr(config, "evasion_augment", 0.0) else " (off)"),
+              "- text_normalisation at inference: " + ("NFKC, zero-width characters removed"
+                                                       if getattr(config, "normalise_text", True) else "none"),
               f"- early_stopping: validation loss, patience {config.early_stopping_patience}",
               f"- mixed_precision_training: {_precision_text(precision)}"
               + (f" ({precision_reason})" if precision_reason else ""),
