@@ -157,6 +157,8 @@ class DataReport:
             lines.append(f"    rows read {source['rows_read']:,} = {source['train_rows']:,} training + "
                          f"{source['validation_rows']:,} validation{dropped}; labels: {labels}")
             lines.append(f"    values in the file (before the map): {values}")
+            if source.get("votes"):
+                lines.append("    " + describe_votes(source["votes"]))
         return "\n".join(lines)
 
     def _rows_read_by_file(self) -> str:
@@ -180,6 +182,8 @@ class LoadedData:
     validation_sources: list[int] = field(default_factory=list)
     source_names: list[str] = field(default_factory=list)
     source_weights: list[float] = field(default_factory=list)
+    # Sources with votes "soft" (core/training/votes): each training row's target over the labels, else empty
+    train_targets: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
@@ -273,6 +277,17 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
     if len(train_set) == 0 or len(validation) == 0:
         raise DataError(f"{config.train_file}: too few usable rows to train and validate ({len(full)}).")
     return LoadedData(train_set, validation, label_names, report)
+
+
+def describe_votes(votes: dict[str, Any]) -> str:
+    """A source's vote account (core/training/votes) as one line of the data report."""
+    mode = {"soft": "training on the vote shares as soft targets",
+            "drop_split": f"{votes['dropped_from_training']:,} training rows with split votes left out",
+            "majority": "training on the label column (the majority)"}[votes["mode"]]
+    unusable = (f"; {votes['no_usable_votes']:,} rows without usable votes train on their label"
+                if votes["no_usable_votes"] else "")
+    return (f"votes ({', '.join(votes['columns'])}): {votes['split']:,} of {votes['rows']:,} rows split between "
+            f"labels ({votes['split_in_training']:,} of them training rows); {mode}{unusable}")
 
 
 def _check_split_sizes(config: TrainingConfig, label_ids: list[int], label_names: list[str]) -> None:

@@ -32,6 +32,7 @@ from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent
 from moderator_app.core.training.metrics import metrics_from_predictions
 from moderator_app.core.training.model_card import write_model_card, write_summary
 from moderator_app.core.training.run_folder import RunFolder
+from moderator_app.core.training.votes import SOFT_TARGETS, soft_cross_entropy
 
 
 class TrainingError(UserError):
@@ -176,6 +177,8 @@ class _Run:
         model.to(device)
         (train_set, train_lengths), (val_set, val_lengths) = (_tokenize(split, tokenizer, config.max_length)
                                                               for split in (data.train, data.validation))
+        if data.train_targets:  # vote shares as soft targets (core/training/votes); validation keeps its labels
+            train_set = train_set.add_column(SOFT_TARGETS, data.train_targets)
         collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None)
         weights = class_weights(data.train["label"], len(labels), config.class_weighting)
         class_loss_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
@@ -385,13 +388,16 @@ def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int, row_s
 
 def batch_loss(model, batch: dict, class_loss_weights=None):
     """The training loss of a batch: the model's own cross-entropy (the recipe), or with
-    `class_loss_weights` (class weighting) a cross-entropy weighting each label's rows by its weight."""
+    `class_loss_weights` (class weighting) a cross-entropy weighting each label's rows by its weight;
+    with soft targets (vote shares) the soft-target cross-entropy, weighted the same way."""
     import torch
 
-    if class_loss_weights is None:
+    if class_loss_weights is None and SOFT_TARGETS not in batch:
         return model(**batch).loss
-    inputs = {key: value for key, value in batch.items() if key != "labels"}
+    inputs = {key: value for key, value in batch.items() if key not in ("labels", SOFT_TARGETS)}
     logits = model(**inputs).logits.float()
+    if SOFT_TARGETS in batch:
+        return soft_cross_entropy(logits, batch[SOFT_TARGETS], class_loss_weights)
     return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=class_loss_weights)
 
 

@@ -113,6 +113,15 @@ def _sources_section(config: TrainingConfig, best: dict[str, Any] | None) -> lis
         label_map = describe_label_map(source.label_map).replace("|", "\\|")
         lines.append(f"| {source.name} | {Path(source.path).name} | {label_map} | {source.weight:g} | "
                      f"{source.max_rows or 'all'} | {numbers} |")
+    voted = [source for source in training_sources(config) if source.vote_columns]
+    if voted:  # labels from annotator disagreement (core/training/votes)
+        from moderator_app.core.training.votes import parse_vote_columns
+
+        lines.append("")
+        lines += [f"- {source.name} votes: {source.votes or 'soft'}, from "
+                  + ", ".join(f"{column} → {label or 'not counted'}"
+                              for column, label in parse_vote_columns(source.vote_columns).items())
+                  for source in voted]
     return lines
 
 
