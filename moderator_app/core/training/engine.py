@@ -26,6 +26,7 @@ from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_s
 from moderator_app.core.training.data import load_training_data
 from moderator_app.core.training.epoch_quality import (class_weights, degenerate_warning_for, majority_baseline,
                                                        per_source_metrics)
+from moderator_app.core.training.evasion import EvasionCopies
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback,
                                                 FailedEvent, FinishedEvent, StatusEvent, StepEvent, TrainingEvent,
                                                 event_to_dict)
@@ -183,8 +184,13 @@ class _Run:
         weights = class_weights(data.train["label"], len(labels), config.class_weighting)
         class_loss_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
 
+        copies = None  # evasion-robust training: each epoch's obfuscated copies (core/training/evasion)
+        if config.evasion_augment > 0:
+            copies = EvasionCopies(train_set, data.train["text"], config.evasion_augment, config.seed,
+                                   lambda texts: dict(tokenizer(texts, truncation=True, max_length=config.max_length)))
+
         def epoch_batches(epoch: int) -> list[list[int]]:
-            return _epoch_batches(train_lengths, config, epoch, data.train_sources, data.source_weights)
+            return _epoch_batches(train_lengths, config, epoch, data.train_sources, data.source_weights, copies)
 
         # ---- optimisation: the recipe's Adam, linear schedule with warm-up, native AMP
         steps_per_epoch = len(epoch_batches(0))  # the same every epoch: source weights fix each share's size
@@ -264,7 +270,8 @@ class _Run:
             own_rows, loss_weights = self.cluster.shares(batches)
             # A generator of its own: creating a DataLoader iterator draws a seed, and from the global
             # generator that draw would shift dropout's random numbers after a resume.
-            loader = torch.utils.data.DataLoader(train_set, batch_sampler=own_rows, collate_fn=collate,
+            loader = torch.utils.data.DataLoader(copies.dataset(state.epoch) if copies else train_set,
+                                                 batch_sampler=own_rows, collate_fn=collate,
                                                  pin_memory=device == "cuda", generator=torch.Generator())
             model.train()
             pending: list[tuple[Any, float, int]] = []  # (loss on device, learning rate, batch size)
@@ -360,13 +367,13 @@ def _tokenize(dataset, tokenizer, max_length: int):
 
 
 def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int, row_sources: list[int] | None = None,
-                   source_weights: list[float] | None = None) -> list[list[int]]:
+                   source_weights: list[float] | None = None, copies: EvasionCopies | None = None) -> list[list[int]]:
     """This epoch's batches as lists of row indices, a pure function of (seed, epoch) so that a
     resumed run sees exactly the batches the interrupted one would have.
 
     With group_by_length, batches hold texts of similar length (less padding: faster), in random
     order, as transformers.Trainer's group_by_length. Source weights other than 1 scale each source's
-    rows in the epoch (`multi_source.epoch_rows`)."""
+    rows in the epoch (`multi_source.epoch_rows`); evasion `copies` add obfuscated copies of some of them."""
     import torch
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
@@ -375,6 +382,8 @@ def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int, row_s
     rows = list(range(len(lengths)))
     if row_sources and source_weights and any(weight != 1 for weight in source_weights):
         rows = epoch_rows(row_sources, source_weights, config.seed, epoch)
+    if copies is not None:
+        lengths, rows = copies.extend(epoch, lengths, rows)
     generator = torch.Generator().manual_seed(config.seed + epoch)
     if config.group_by_length:
         order = list(LengthGroupedSampler(config.train_batch_size, lengths=[lengths[row] for row in rows],
