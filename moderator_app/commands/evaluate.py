@@ -41,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=probability, metavar="T",
                         help="binary models: the positive label when its probability is at least T (default: the "
                              "model's saved operating point, else the most probable label)")
+    parser.add_argument("--robustness", action="store_true",
+                        help="also classify obfuscated copies of the rows (letters swapped or dropped, spaces inserted "
+                             "or removed, leetspeak, look-alike letters, zero-width characters; seeded, labels kept) "
+                             "and report accuracy and the flagged label's recall per kind against the clean rows")
+    parser.add_argument("--robustness-seed", type=int, default=12345, metavar="S",
+                        help="seed of the obfuscated copies (default: 12345)")
     parser.add_argument("--json", metavar="OUT", help="also write every number to this JSON file")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
     parser.add_argument("--batch-size", type=positive_int, metavar="N",
@@ -75,21 +81,47 @@ def _evaluate(args: argparse.Namespace) -> int:
     label_map = parse_label_map(args.label_map)
     output = check_json_output(args.json, args.overwrite) if args.json else None  # before the model's slow load
     quiet_transformers()
-    classifier = Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle,
-                                 normalise=args.normalise)
+    classifier = _KeepsProbabilities(Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle,
+                                                     normalise=args.normalise))
+    robustness = None
     with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
         evaluation = evaluate_file(classifier, args.data, text_column=args.text_column,
                                    label_column=args.label_column, label_map=label_map,
                                    score_threshold=args.score_threshold, group_column=args.by,
                                    threshold=args.threshold, batch_size=args.batch_size, on_batch=bar.update)
+        if args.robustness:
+            from moderator_app.core.evaluation.robustness import robustness_report
+
+            robustness = robustness_report(classifier, evaluation.data.texts, evaluation.data.labels,
+                                           evaluation.result.threshold, args.robustness_seed,
+                                           classifier.probabilities, batch_size=args.batch_size,
+                                           on_batch=bar.update)
+    data = evaluation.to_dict() | ({"robustness": robustness.to_dict()} if robustness else {})
     if output is not None:  # first: the file must not depend on whoever reads the table
-        write_json_atomically(output, evaluation.to_dict(), args.overwrite)
+        write_json_atomically(output, data, args.overwrite)
     print(format_report(evaluation))
+    if robustness is not None:
+        print("\n" + "\n".join(robustness.lines()))
     if output is not None:
         print(f"Wrote {output}")
     if evaluation.warning:
         print(f"moderator-app {COMMAND}: warning: {evaluation.warning}", file=sys.stderr)
     return EXIT_OK
+
+
+class _KeepsProbabilities:
+    """The classifier, remembering the probabilities of its last call (the robustness report's clean rows)."""
+
+    def __init__(self, classifier):
+        self._classifier = classifier
+        self.probabilities = None
+
+    def __getattr__(self, name: str):
+        return getattr(self._classifier, name)
+
+    def predict_probabilities(self, texts, batch_size=None, on_batch=None):
+        self.probabilities = self._classifier.predict_probabilities(texts, batch_size, on_batch)
+        return self.probabilities
 
 
 def _as_user_error(error: BaseException) -> BaseException:
