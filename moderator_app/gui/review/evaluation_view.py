@@ -30,6 +30,7 @@ from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 from moderator_app.gui.review.input_panel import IMPORT_FILTER
 from moderator_app.gui.review.model_panel import WARNING_STYLE
+from moderator_app.gui.review.robustness_section import RobustnessSection
 
 NO_GROUP = "(none)"
 LABELLED_FILE, VALIDATION_SPLIT = "file", "validation"
@@ -147,9 +148,11 @@ class EvaluationView(QDialog):
         upper.addWidget(self.confusion)
         upper.addWidget(self.curve_plot)
         upper.setSizes([300, 500])
+        self.robustness = RobustnessSection(self.handle, self.tasks, self.threshold)
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(upper)
         body.addWidget(self.groups)
+        body.addWidget(self.robustness)
         body.setSizes([380, 200])
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
@@ -266,6 +269,8 @@ class EvaluationView(QDialog):
         self.status.setText(measured.evaluation.data.describe())
         self._draw_curve()
         self.show_evaluation(measured.evaluation.result)
+        data = measured.evaluation.data
+        self.robustness.set_rows(data.texts, data.labels, measured.probabilities)
         self.evaluated.emit(measured)
 
     def _job_failed(self, error: BaseException, worker) -> None:
@@ -340,6 +345,7 @@ class EvaluationView(QDialog):
 
     def done(self, result: int) -> None:
         self.cancel()
+        self.robustness.cancel()
         try:
             self.results.threshold_changed.disconnect(self._on_tab_threshold_changed)
         except (RuntimeError, TypeError):  # already disconnected
