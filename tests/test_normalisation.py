@@ -15,6 +15,10 @@ def test_normalisation_is_on_by_default_and_makes_disguised_texts_read_as_clean(
 
     classifier = Classifier.load(tiny_classifier_dir, device="cpu", precision="fp32")
     assert classifier.normalise and "NFKC" in classifier.normalisation and "NFKC" in classifier.describe()
+    from moderator_app.core.inference.model_info import describe_model
+    from moderator_app.gui.review.model_panel import describe_info
+
+    assert "Text normalisation: NFKC" in describe_info(describe_model(classifier))  # the Review tab's model panel
     np.testing.assert_array_equal(classifier.predict_probabilities(DISGUISED), classifier.predict_probabilities(CLEAN))
     assert np.isnan(classifier.predict_probabilities(["\u200b\u2060"])).all()  # nothing left: an empty text
 
