@@ -25,7 +25,7 @@ import re
 from typing import Callable, Sequence
 
 FAMILIES = ("swap", "drop", "spaces", "leetspeak", "homoglyphs", "zero_width")
-FAMILY_NAMES = {"swap": "letters swapped", "drop": "letters dropped", "spaces": "spaces inserted or removed",
+FAMILY_NAMES = {"swap": "letters swapped", "drop": "letters dropped", "spaces": "spaces added or removed",
                 "leetspeak": "leetspeak", "homoglyphs": "look-alike letters", "zero_width": "zero-width characters"}
 WORD = re.compile(r"[^\W\d_]{3,}")  # a word of at least three letters: what a filter's word list matches
 WORD_SHARE = 0.5  # the share of a text's words that are changed (at least one)
