@@ -17,7 +17,8 @@ from pathlib import Path
 
 from moderator_app.commands import evaluate_suites
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
-from moderator_app.commands.label import DEVICE_CHOICES, positive_int, probability, quiet_transformers
+from moderator_app.commands.label import (DEVICE_CHOICES, add_normalise_argument, positive_int, probability,
+                                          quiet_transformers)
 from moderator_app.core.evaluation.messages import data_error, model_error, output_error, settings_error
 
 COMMAND = "evaluate"
@@ -43,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=probability, metavar="T",
                         help="binary models: the positive label when its probability is at least T (default: the "
                              "model's saved operating point, else the most probable label)")
+    parser.add_argument("--robustness", action="store_true",
+                        help="also classify obfuscated copies of the rows (letters swapped or dropped, spaces inserted "
+                             "or removed, leetspeak, look-alike letters, zero-width characters; seeded, labels kept) "
+                             "and report accuracy and the flagged label's recall per kind against the clean rows")
+    parser.add_argument("--robustness-seed", type=int, default=12345, metavar="S",
+                        help="seed of the obfuscated copies (default: 12345)")
     parser.add_argument("--json", metavar="OUT", help="also write every number to this JSON file")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
     parser.add_argument("--batch-size", type=positive_int, metavar="N",
@@ -52,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also load pickle weights (pytorch_model.bin), with weights_only; only for models "
                              "whose source you trust")
     evaluate_suites.add_arguments(parser)
+    add_normalise_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +84,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.compare and not args.tests:
         raise settings_error("--compare compares the pass rates of test suites; give one with --tests SUITE.")
+    if args.robustness and not args.data:
+        raise settings_error("--robustness measures a labelled DATA file on obfuscated copies; give one.")
     if not args.data and not args.tests:
         raise settings_error("Nothing to evaluate: give a labelled DATA file, a test suite with --tests SUITE, "
                              "or both.")
@@ -83,24 +93,36 @@ def _evaluate(args: argparse.Namespace) -> int:
     output = check_json_output(args.json, args.overwrite) if args.json else None  # before the model's slow load
     suites = evaluate_suites.read_suites(args.tests)  # likewise: a suite's mistake is said at once
     quiet_transformers()
-    classifier = Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle)
-    evaluation = None
+    classifier = _KeepsProbabilities(Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle,
+                                                     normalise=args.normalise))
+    evaluation = robustness = None
     if args.data:
         with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
             evaluation = evaluate_file(classifier, args.data, text_column=args.text_column,
                                        label_column=args.label_column, label_map=label_map,
                                        score_threshold=args.score_threshold, group_column=args.by,
                                        threshold=args.threshold, batch_size=args.batch_size, on_batch=bar.update)
-    other = (Classifier.load(args.compare, device=args.device, allow_pickle=args.allow_pickle)
-             if args.compare else None)
+            if args.robustness:
+                from moderator_app.core.evaluation.robustness import robustness_report
+
+                robustness = robustness_report(classifier, evaluation.data.texts, evaluation.data.labels,
+                                               evaluation.result.threshold, args.robustness_seed,
+                                               classifier.probabilities, batch_size=args.batch_size,
+                                               on_batch=bar.update)
+    other = (Classifier.load(args.compare, device=args.device, allow_pickle=args.allow_pickle,
+                             normalise=args.normalise) if args.compare else None)
     runs = evaluate_suites.run_suites(classifier, suites, other, args.threshold, args.batch_size)
     if output is not None:  # first: the file must not depend on whoever reads the table
         data = evaluation.to_dict() if evaluation is not None else {"model": classifier.name_or_path}
+        if robustness is not None:
+            data["robustness"] = robustness.to_dict()
         if runs:
             data["tests"] = evaluate_suites.runs_to_json(runs)
         write_json_atomically(output, data, args.overwrite)
     reports = ([format_report(evaluation)] if evaluation is not None else
                [f"Model: {classifier.name_or_path} (labels {', '.join(classifier.labels)})"])
+    if robustness is not None:
+        reports.append("\n".join(robustness.lines()))
     if runs:
         reports.append(evaluate_suites.format_runs(runs, args.failures))
     print("\n\n".join(reports))
@@ -109,6 +131,21 @@ def _evaluate(args: argparse.Namespace) -> int:
     if evaluation is not None and evaluation.warning:
         print(f"moderator-app {COMMAND}: warning: {evaluation.warning}", file=sys.stderr)
     return EXIT_OK
+
+
+class _KeepsProbabilities:
+    """The classifier, remembering the probabilities of its last call (the robustness report's clean rows)."""
+
+    def __init__(self, classifier):
+        self._classifier = classifier
+        self.probabilities = None
+
+    def __getattr__(self, name: str):
+        return getattr(self._classifier, name)
+
+    def predict_probabilities(self, texts, batch_size=None, on_batch=None):
+        self.probabilities = self._classifier.predict_probabilities(texts, batch_size, on_batch)
+        return self.probabilities
 
 
 def _as_user_error(error: BaseException) -> BaseException:

@@ -60,6 +60,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load pickle weights (pytorch_model.bin), with weights_only; only for models "
                              "whose source you trust")
+    add_normalise_argument(parser)
+
+
+def add_normalise_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--normalise", action=argparse.BooleanOptionalAction, default=None,
+                        help="put each text in Unicode NFKC form and remove zero-width characters before the model "
+                             "reads it, which cannot change what it says (default: as the model was trained, "
+                             "normalise_text; on for models from elsewhere)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +95,8 @@ def load_classifier(args: argparse.Namespace):
     quiet_transformers()
     from moderator_app.core.inference.classifier import Classifier
 
-    return Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle, precision=args.precision)
+    return Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle, precision=args.precision,
+                           normalise=args.normalise)
 
 
 def decision_threshold(args: argparse.Namespace, classifier) -> float | None:

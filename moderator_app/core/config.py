@@ -97,6 +97,10 @@ class TrainingConfig:
     max_length: int = setting(
         128, "Max length", "Texts are truncated to this many tokens (at most the model's own limit).",
         section="model", minimum=1, maximum=8192, unit="tokens")
+    normalise_text: bool = setting(
+        True, "Normalise text", "When the trained model classifies, texts are first put in Unicode NFKC form "
+        "and zero-width characters are removed ('ｈａｔｅ' reads 'hate'), which cannot change what a text says. "
+        "Recorded in the model folder; label, classify and evaluate follow it.", section="model")
     allow_pickle: bool = setting(
         False, "Allow pickle weights", "Also load a base model stored as pickle (pytorch_model.bin). Pickle files "
         "can run code when loaded: allow them only for models from a source you trust.", section="model")
@@ -155,6 +159,11 @@ class TrainingConfig:
         "label inversely to its frequency in the training rows (scikit-learn's 'balanced'), against a model "
         "that learns to predict the majority label.", section="training",
         choices={"none": "None (recipe)", "balanced": "Balanced"})
+    evasion_augment: float = setting(
+        0.0, "Evasion-robust training", "Share of the training texts that get an obfuscated copy (letters swapped "
+        "or dropped, spaces inserted or removed, leetspeak, look-alike Unicode letters, zero-width characters) "
+        "added to each epoch, with the same label; drawn anew each epoch from the seed. 0 turns it off.",
+        section="training", minimum=0.0, maximum=1.0)
     # Hardware
     device: str = setting(
         "auto", "Device", "Where to train: auto picks CUDA, then Apple MPS, then the CPU.", section="hardware",

@@ -50,6 +50,7 @@ class OperatingPoint:
     validation: dict[str, Any] = field(default_factory=dict)
     warning: str | None = None
     curve: list[dict[str, float]] = field(default_factory=list)
+    text_normalisation: str = ""  # what the Classifier did to each text first (core.text.normalise); "" before it was recorded
 
     def describe(self) -> str:
         """One line: the threshold, why, and the calibration."""
@@ -70,6 +71,9 @@ class OperatingPoint:
                  f"- On the validation set at this decision: accuracy {validation['accuracy']:.4f} against a "
                  f"majority-class baseline of {validation['majority_baseline']:.4f} ('{validation['majority_label']}' "
                  f"for every row), macro F1 {validation['macro_f1']:.4f}."]
+        if self.text_normalisation:
+            lines.append(f"- Text normalisation before the model reads a text: {self.text_normalisation} "
+                         "(`--no-normalise` on label, classify and evaluate switches it off).")
         if self.warning:
             lines += ["", f"**Warning: {self.warning}**"]
         return lines
@@ -197,6 +201,7 @@ def calibrate_trained_model(folder: str | Path, texts: Sequence[str], truth: Seq
     classifier = Classifier.load(folder, device=device)
     logits = classifier.predict_logits(list(texts), batch_size)
     point = compute_operating_point(logits, truth, classifier.labels, rule)
+    point.text_normalisation = classifier.normalisation
     save_operating_point(folder, point)
     append_to_model_card(folder, point)
     return point

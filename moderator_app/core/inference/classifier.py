@@ -111,7 +111,7 @@ class Classifier:
 
     def __init__(self, model, tokenizer, device: str, name_or_path: str, *, max_length: int,
                  base_model: str, training_summary: dict | None, operating_point=None,
-                 precision: Precision | None = None):
+                 precision: Precision | None = None, normalise: bool = True):
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
@@ -119,6 +119,8 @@ class Classifier:
         self.precision = precision or Precision("fp32", device, "as set: full precision")
         self.name_or_path = name_or_path
         self.max_length = max_length
+        # core.text.normalise before the model reads a text (NFKC, zero-width characters removed)
+        self.normalise = normalise
         self.base_model = base_model
         self.training_summary = training_summary
         config = model.config
@@ -134,11 +136,12 @@ class Classifier:
     # ------------------------------------------------------------------------------- loading
     @classmethod
     def load(cls, name_or_path: str | Path, device: str = "auto", allow_pickle: bool = False,
-             max_length: int | None = None, precision: str = "auto") -> "Classifier":
+             max_length: int | None = None, precision: str = "auto", normalise: bool | None = None) -> "Classifier":
         """Load a folder written by `moderator-app train`, any Hugging Face classifier folder, or a
         hub id (downloaded when online). Weights must be safetensors unless `allow_pickle`, and
         even then a pickle is loaded with `weights_only`. Custom model code is never run.
-        `precision` (auto, bf16, fp32) is resolved by core.precision.inference_precision.
+        `precision` (auto, bf16, fp32) is resolved by core.precision.inference_precision. `normalise`
+        (core.text.normalise) defaults to the training configuration's `normalise_text`, else on.
 
         Raises ModelNotAvailableError (not downloaded and offline), ModelLoadError, or SettingsError
         (a precision this device cannot run)."""
@@ -210,12 +213,22 @@ class Classifier:
                       or (name if not is_folder else model.config.model_type))
         if max_length is None:
             max_length = default_max_length(tokenizer, model.config, training_config.get("max_length"))
+        if normalise is None:
+            normalise = training_config.get("normalise_text", True) is not False
         return cls(model, tokenizer, device, name, max_length=int(max_length), base_model=str(base_model),
-                   training_summary=training_summary, operating_point=operating_point, precision=resolved_precision)
+                   training_summary=training_summary, operating_point=operating_point, precision=resolved_precision,
+                   normalise=normalise)
 
     @property
     def positive_label(self) -> str | None:
         return None if self.positive_index is None else self.labels[self.positive_index]
+
+    @property
+    def normalisation(self) -> str:
+        """What is done to a text before the model reads it, in words."""
+        from moderator_app.core.text.normalise import describe_normalisation
+
+        return describe_normalisation(self.normalise)
 
     @property
     def is_binary(self) -> bool:
@@ -259,9 +272,13 @@ class Classifier:
         return (logits / self.temperature).softmax(dim=-1)
 
     def _predict(self, texts, batch_size, on_batch, transform) -> np.ndarray:
+        from moderator_app.core.text.normalise import normalise_text
+
         result = np.full((len(texts), len(self.labels)), np.nan, dtype=np.float32)
         for start in range(0, len(texts), PREDICT_GROUP_SIZE):
             group = texts[start:start + PREDICT_GROUP_SIZE]
+            if self.normalise:  # before the emptiness test: a text of zero-width characters only is empty
+                group = [text if is_empty_text(text) else normalise_text(str(text)) for text in group]
             positions = [index for index, text in enumerate(group) if not is_empty_text(text)]
             if positions:
                 result[[start + index for index in positions]] = self._predict_nonempty(
@@ -312,7 +329,7 @@ class Classifier:
     def describe(self) -> str:
         """A one-line description for logs and the command line."""
         parts = [f"{self.name_or_path}: labels {', '.join(self.labels)}", f"base {self.base_model}",
-                 f"on {self.device} in {self.precision.describe()}"]
+                 f"on {self.device} in {self.precision.describe()}", f"text normalisation: {self.normalisation}"]
         metrics = (self.training_summary or {}).get("best_metrics") or {}
         if "f1" in metrics and "accuracy" in metrics:
             parts.append(f"validation accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['f1']:.3f}")

@@ -27,6 +27,7 @@ class ModelInfo:
     train_rows: int | None = None
     identity: str = ""  # model_identity(): what decisions are keyed by
     precision: str = ""  # core.precision.Precision.describe(): the number format it computes in, and why
+    normalisation: str = ""  # Classifier.normalisation: what is done to a text before the model reads it
     warning: str | None = None  # the model is degenerate (predicts one class, or no better than the baseline)
 
 
@@ -65,7 +66,8 @@ def describe_model(classifier) -> ModelInfo:
                      positive_label=classifier.positive_label, base_model=str(classifier.base_model),
                      device=str(classifier.device), max_length=int(classifier.max_length),
                      identity=model_identity(classifier.name_or_path, list(classifier.labels)),
-                     precision=classifier.precision.describe())
+                     precision=classifier.precision.describe(),
+                     normalisation=getattr(classifier, "normalisation", ""))
     summary = classifier.training_summary or {}
     metrics = summary.get("best_metrics") or {}
     if isinstance(metrics, dict) and metrics:

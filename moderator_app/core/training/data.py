@@ -126,6 +126,8 @@ class DataReport:
     warnings: list[str] = field(default_factory=list)  # things that load but look wrong (label spellings …)
     validation_file_rows: int = 0  # rows read from a separate validation file (included in rows_read)
     sources: list[dict[str, Any]] = field(default_factory=list)  # per training source (core/training/multi_source)
+    evasion_copies: int = 0  # obfuscated copies added to each epoch (core/training/evasion)
+    evasion_share: float = 0.0
 
     @property
     def rows_dropped(self) -> int:
@@ -145,6 +147,9 @@ class DataReport:
         lines.append(f"  labels (training and validation rows): {counts}")
         lines.append(f"  training rows: {self.train_rows:,}; validation rows: {self.validation_rows:,} "
                      f"({self.validation_source})")
+        if self.evasion_copies:
+            lines.append(f"  evasion-robust training: {self.evasion_copies:,} obfuscated copies of training rows "
+                         f"(a share of {self.evasion_share:g}) added to each epoch, labels kept, drawn anew each epoch")
         lines.extend(f"  warning: {warning}" for warning in self.warnings)
         for source in self.sources:
             lines.append(f"  source {source['name']} ({source['path']}): text '{source['text_column']}', label "
@@ -157,6 +162,8 @@ class DataReport:
             lines.append(f"    rows read {source['rows_read']:,} = {source['train_rows']:,} training + "
                          f"{source['validation_rows']:,} validation{dropped}; labels: {labels}")
             lines.append(f"    values in the file (before the map): {values}")
+            if source.get("votes"):
+                lines.append("    " + describe_votes(source["votes"]))
         return "\n".join(lines)
 
     def _rows_read_by_file(self) -> str:
@@ -180,6 +187,8 @@ class LoadedData:
     validation_sources: list[int] = field(default_factory=list)
     source_names: list[str] = field(default_factory=list)
     source_weights: list[float] = field(default_factory=list)
+    # Sources with votes "soft" (core/training/votes): each training row's target over the labels, else empty
+    train_targets: list[list[float]] = field(default_factory=list)
 
 
 @dataclass
@@ -201,7 +210,7 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
     if getattr(config, "sources", None):
         from moderator_app.core.training.multi_source import load_source_data
 
-        return load_source_data(config)
+        return _with_evasion_copies(load_source_data(config), config)
 
     missing_words_are_missing = getattr(config, "treat_na_labels_as_missing", True)
     table = read_table(config.train_file)
@@ -273,7 +282,25 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
                                 lambda labels: f"{config.train_file}, column '{label_column}'"))
     if len(train_set) == 0 or len(validation) == 0:
         raise DataError(f"{config.train_file}: too few usable rows to train and validate ({len(full)}).")
-    return LoadedData(train_set, validation, label_names, report)
+    return _with_evasion_copies(LoadedData(train_set, validation, label_names, report), config)
+
+
+def _with_evasion_copies(data: LoadedData, config: TrainingConfig) -> LoadedData:
+    from moderator_app.core.training.evasion import report_copies
+
+    report_copies(data, getattr(config, "evasion_augment", 0.0))
+    return data
+
+
+def describe_votes(votes: dict[str, Any]) -> str:
+    """A source's vote account (core/training/votes) as one line of the data report."""
+    mode = {"soft": "training on the vote shares as soft targets",
+            "drop_split": f"{votes['dropped_from_training']:,} training rows with split votes left out",
+            "majority": "training on the label column (the majority)"}[votes["mode"]]
+    unusable = (f"; {votes['no_usable_votes']:,} rows without usable votes train on their label"
+                if votes["no_usable_votes"] else "")
+    return (f"votes ({', '.join(votes['columns'])}): {votes['split']:,} of {votes['rows']:,} rows split between "
+            f"labels ({votes['split_in_training']:,} of them training rows); {mode}{unusable}")
 
 
 def _check_split_sizes(config: TrainingConfig, label_ids: list[int], label_names: list[str]) -> None:

@@ -26,6 +26,7 @@ from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_s
 from moderator_app.core.training.data import load_training_data
 from moderator_app.core.training.epoch_quality import (class_weights, degenerate_warning_for, majority_baseline,
                                                        per_source_metrics)
+from moderator_app.core.training.evasion import EvasionCopies
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback,
                                                 FailedEvent, FinishedEvent, FunctionalTestsEvent, StatusEvent,
                                                 StepEvent, TrainingEvent, event_to_dict)
@@ -33,6 +34,7 @@ from moderator_app.core.training.metrics import metrics_from_predictions
 from moderator_app.core.training.model_card import write_model_card, write_summary
 from moderator_app.core.training.run_folder import RunFolder
 from moderator_app.core.training.suites_at_end import read_run_suites, run_suites_at_end
+from moderator_app.core.training.votes import SOFT_TARGETS, soft_cross_entropy
 
 
 class TrainingError(UserError):
@@ -188,12 +190,19 @@ class _Run:
         self.status(f"Tokenizing {len(data.train):,} training and {len(data.validation):,} validation rows…")
         (train_set, train_lengths), (val_set, val_lengths) = (_tokenize(split, tokenizer, config.max_length)
                                                               for split in (data.train, data.validation))
+        if data.train_targets:  # vote shares as soft targets (core/training/votes); validation keeps its labels
+            train_set = train_set.add_column(SOFT_TARGETS, data.train_targets)
         collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None)
         weights = class_weights(data.train["label"], len(labels), config.class_weighting)
         class_loss_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
 
+        copies = None  # evasion-robust training: each epoch's obfuscated copies (core/training/evasion)
+        if config.evasion_augment > 0:
+            copies = EvasionCopies(train_set, data.train["text"], config.evasion_augment, config.seed,
+                                   lambda texts: dict(tokenizer(texts, truncation=True, max_length=config.max_length)))
+
         def epoch_batches(epoch: int) -> list[list[int]]:
-            return _epoch_batches(train_lengths, config, epoch, data.train_sources, data.source_weights)
+            return _epoch_batches(train_lengths, config, epoch, data.train_sources, data.source_weights, copies)
 
         # ---- optimisation: the recipe's Adam, linear schedule with warm-up, native AMP
         steps_per_epoch = len(epoch_batches(0))  # the same every epoch: source weights fix each share's size
@@ -281,7 +290,8 @@ class _Run:
             own_rows, loss_weights = self.cluster.shares(batches)
             # A generator of its own: creating a DataLoader iterator draws a seed, and from the global
             # generator that draw would shift dropout's random numbers after a resume.
-            loader = torch.utils.data.DataLoader(train_set, batch_sampler=own_rows, collate_fn=collate,
+            loader = torch.utils.data.DataLoader(copies.dataset(state.epoch) if copies else train_set,
+                                                 batch_sampler=own_rows, collate_fn=collate,
                                                  pin_memory=device == "cuda", generator=torch.Generator())
             model.train()
             pending: list[tuple[Any, float, int]] = []  # (loss on device, learning rate, batch size)
@@ -388,13 +398,13 @@ def _tokenize(dataset, tokenizer, max_length: int):
 
 
 def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int, row_sources: list[int] | None = None,
-                   source_weights: list[float] | None = None) -> list[list[int]]:
+                   source_weights: list[float] | None = None, copies: EvasionCopies | None = None) -> list[list[int]]:
     """This epoch's batches as lists of row indices, a pure function of (seed, epoch) so that a
     resumed run sees exactly the batches the interrupted one would have.
 
     With group_by_length, batches hold texts of similar length (less padding: faster), in random
     order, as transformers.Trainer's group_by_length. Source weights other than 1 scale each source's
-    rows in the epoch (`multi_source.epoch_rows`)."""
+    rows in the epoch (`multi_source.epoch_rows`); evasion `copies` add obfuscated copies of some of them."""
     import torch
     from transformers.trainer_pt_utils import LengthGroupedSampler
 
@@ -403,6 +413,8 @@ def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int, row_s
     rows = list(range(len(lengths)))
     if row_sources and source_weights and any(weight != 1 for weight in source_weights):
         rows = epoch_rows(row_sources, source_weights, config.seed, epoch)
+    if copies is not None:
+        lengths, rows = copies.extend(epoch, lengths, rows)
     generator = torch.Generator().manual_seed(config.seed + epoch)
     if config.group_by_length:
         order = list(LengthGroupedSampler(config.train_batch_size, lengths=[lengths[row] for row in rows],
@@ -416,13 +428,16 @@ def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int, row_s
 
 def batch_loss(model, batch: dict, class_loss_weights=None):
     """The training loss of a batch: the model's own cross-entropy (the recipe), or with
-    `class_loss_weights` (class weighting) a cross-entropy weighting each label's rows by its weight."""
+    `class_loss_weights` (class weighting) a cross-entropy weighting each label's rows by its weight;
+    with soft targets (vote shares) the soft-target cross-entropy, weighted the same way."""
     import torch
 
-    if class_loss_weights is None:
+    if class_loss_weights is None and SOFT_TARGETS not in batch:
         return model(**batch).loss
-    inputs = {key: value for key, value in batch.items() if key != "labels"}
+    inputs = {key: value for key, value in batch.items() if key not in ("labels", SOFT_TARGETS)}
     logits = model(**inputs).logits.float()
+    if SOFT_TARGETS in batch:
+        return soft_cross_entropy(logits, batch[SOFT_TARGETS], class_loss_weights)
     return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=class_loss_weights)
 
 

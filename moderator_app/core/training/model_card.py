@@ -64,6 +64,11 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
               f"- num_epochs: {config.num_epochs}",
               f"- max_length: {config.max_length}",
               f"- class_weighting: {getattr(config, 'class_weighting', 'none')}",
+              f"- evasion_augment: {getattr(config, 'evasion_augment', 0.0):g}"
+              + (" (that share of the training texts got an obfuscated copy each epoch)"
+                 if getattr(config, "evasion_augment", 0.0) else " (off)"),
+              "- text_normalisation at inference: " + ("NFKC, zero-width characters removed"
+                                                       if getattr(config, "normalise_text", True) else "none"),
               f"- early_stopping: validation loss, patience {config.early_stopping_patience}",
               f"- mixed_precision_training: {_precision_text(precision)}"
               + (f" ({precision_reason})" if precision_reason else ""),
@@ -108,6 +113,15 @@ def _sources_section(config: TrainingConfig, best: dict[str, Any] | None) -> lis
         label_map = describe_label_map(source.label_map).replace("|", "\\|")
         lines.append(f"| {source.name} | {Path(source.path).name} | {label_map} | {source.weight:g} | "
                      f"{source.max_rows or 'all'} | {numbers} |")
+    voted = [source for source in training_sources(config) if source.vote_columns]
+    if voted:  # labels from annotator disagreement (core/training/votes)
+        from moderator_app.core.training.votes import parse_vote_columns
+
+        lines.append("")
+        lines += [f"- {source.name} votes: {source.votes or 'soft'}, from "
+                  + ", ".join(f"{column} → {label or 'not counted'}"
+                              for column, label in parse_vote_columns(source.vote_columns).items())
+                  for source in voted]
     return lines
 
 

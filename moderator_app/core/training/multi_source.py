@@ -19,6 +19,7 @@ from moderator_app.core.evaluation.label_map import map_labels, parse_label_map
 from moderator_app.core.training.data import (DROP_EMPTY_TEXT, MAX_CLASSES, MISSING_LABEL_WORDS, DataError,
                                               DataReport, LoadedData, _choose_columns, label_warnings, read_table)
 from moderator_app.core.training.sources import Source, describe_label_map, repeated_source, training_sources
+from moderator_app.core.training.votes import DROP_SPLIT, is_split, parse_vote_columns, target_vector, vote_shares
 
 CAPPED = "left out by max_rows (seeded sample)"
 
@@ -35,7 +36,9 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
     _refuse_a_file_given_twice(sources)
     maps = [parse_label_map(source.label_map) for source in sources]
     # With label maps the run's labels are what the maps name; without any, the files' values.
-    targets = sorted({target for label_map in maps for target in label_map.mapping.values() if target is not None})
+    vote_maps = [parse_vote_columns(source.vote_columns) if source.vote_columns else {} for source in sources]
+    targets = sorted({target for label_map in maps for target in label_map.mapping.values() if target is not None}
+                     | {target for votes in vote_maps for target in votes.values() if target is not None})
     known = targets or None
     read = [_read_source(source, label_map, known, config) for source, label_map in zip(sources, maps)]
     given = {index: _read_source(source, label_map, known, config, source.validation_path)
@@ -50,7 +53,7 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
         raise DataError(f"The training sources have {len(label_names):,} distinct labels; is a label column wrong?",
                         "Choose each source's label column in {sources}.", setting="sources")
     label_ids = {name: index for index, name in enumerate(label_names)}
-    train_rows: dict[str, list] = {"text": [], "label": [], "source": []}
+    train_rows: dict[str, list] = {"text": [], "label": [], "source": [], "target": []}
     val_rows: dict[str, list] = {"text": [], "label": [], "source": []}
     per_source, dropped, examples, missing_words = [], Counter(), {}, Counter()
     for index, (source, part) in enumerate(zip(sources, read)):
@@ -63,10 +66,20 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
         else:
             train_index, val_index = _stratified_split(source, ids, label_names, config)
             splits = ((train_rows, part, ids, train_index), (val_rows, part, ids, val_index))
+        votes = _vote_account(source, part, train_index, val_index)
+        if votes and votes["mode"] == "drop_split":  # training only: validation measures on every row
+            train_index = [i for i in train_index if not (part["shares"][i] and is_split(part["shares"][i]))]
+            splits = ((train_rows, part, ids, train_index), splits[1])
+            if votes["dropped_from_training"]:
+                part["dropped"][DROP_SPLIT] += votes["dropped_from_training"]
+        soft = bool(votes) and votes["mode"] == "soft"
         for rows, origin, origin_ids, chosen in splits:
             rows["text"].extend(origin["texts"][i] for i in chosen)
             rows["label"].extend(origin_ids[i] for i in chosen)
             rows["source"].extend([index] * len(chosen))
+            if rows is train_rows:
+                rows["target"].extend(target_vector(part["shares"][i] if soft else None, origin["labels"][i],
+                                                    label_names) for i in chosen)
         counts = Counter(part["labels"])
         per_source.append(dict(
             name=source.name, path=source.path, text_column=part["text_column"], label_column=part["label_column"],
@@ -76,7 +89,7 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
             dropped=dict(part["dropped"] + (given[index]["dropped"] if index in given else Counter())),
             value_counts=dict(part["value_counts"]),
             label_counts={name: counts.get(name, 0) for name in label_names},
-            train_rows=len(train_index), validation_rows=len(val_index)))
+            train_rows=len(train_index), validation_rows=len(val_index), votes=votes))
         for reason, count in part["dropped"].items():
             dropped[f"{reason} ({source.name})"] += count
             examples[f"{reason} ({source.name})"] = part["examples"].get(reason, [])
@@ -107,9 +120,26 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
                                 config.treat_na_labels_as_missing, lambda labels: _holding(per_source, labels))
         + single_source_labels(per_source, label_names),
         sources=per_source)
+    soft_sources = any((entry.get("votes") or {}).get("mode") == "soft" for entry in per_source)
     return LoadedData(train, validation, label_names, report, train_sources=train_rows["source"],
                       validation_sources=val_rows["source"], source_names=[source.name for source in sources],
-                      source_weights=[source.weight for source in sources])
+                      source_weights=[source.weight for source in sources],
+                      train_targets=train_rows["target"] if soft_sources else [])
+
+
+def _vote_account(source: Source, part: dict[str, Any], train_index: list[int], val_index: list[int]) -> dict:
+    """What a source's votes say (empty without vote columns): how many rows' votes were split, in all
+    and among the training rows, how many rows had no usable votes, and what drop_split leaves out."""
+    if not source.vote_columns:
+        return {}
+    shares = part["shares"]
+    split_train = sum(1 for i in train_index if shares[i] and is_split(shares[i]))
+    mode = source.votes or "soft"
+    return dict(mode=mode, columns=parse_vote_columns(source.vote_columns),
+                split=split_train + sum(1 for i in val_index if shares[i] and is_split(shares[i])),
+                split_in_training=split_train, rows=len(train_index) + len(val_index),
+                no_usable_votes=sum(1 for i in [*train_index, *val_index] if shares[i] is None),
+                dropped_from_training=split_train if mode == "drop_split" else 0)
 
 
 def _refuse_a_file_given_twice(sources: list[Source]) -> None:
@@ -152,9 +182,16 @@ def _read_source(source: Source, label_map, known: list[str] | None, config: Tra
     table = read_table(source.path)
     text_column, label_column = _choose_columns(table.columns, SimpleNamespace(
         text_column=source.text_column, label_column=source.label_column), source.path)
-    raw_texts, raw_labels = table.values([text_column, label_column], text=text_column)
+    vote_map = parse_vote_columns(source.vote_columns) if source.vote_columns else {}
+    absent = [column for column in vote_map if column not in table.columns]
+    if absent:
+        raise DataError(f"{_literal(source.path)}: no vote column '{_literal(absent[0])}'; the file has "
+                        f"{_literal(', '.join(table.columns))}.", "Fix this source's vote_columns in {sources}.",
+                        setting="sources")
+    raw_texts, raw_labels, *vote_values = table.values([text_column, label_column, *vote_map], text=text_column)
     if not raw_texts:
         raise DataError(f"{_literal(source.path)}: the file has a header but no rows.")
+    raw_shares = vote_shares(vote_values, list(vote_map.values())) if vote_map else [None] * len(raw_texts)
     missing_words = Counter(label.strip() for label in raw_labels
                             if isinstance(label, str) and label.strip().lower() in MISSING_LABEL_WORDS)
     if config.treat_na_labels_as_missing:
@@ -175,8 +212,8 @@ def _read_source(source: Source, label_map, known: list[str] | None, config: Tra
                             f"{' and not in its label map' if label_map else ''}.",
                             "Map it to a label, or to null to leave those rows out, in this source's label map "
                             "in {sources}.", setting="sources")
-    texts, labels = [], []
-    for row, (text, label) in enumerate(zip(raw_texts, mapped.labels), start=1):
+    texts, labels, shares = [], [], []
+    for row, (text, label, share) in enumerate(zip(raw_texts, mapped.labels, raw_shares), start=1):
         if label is None:
             continue
         text = "" if text is None else str(text)
@@ -185,14 +222,15 @@ def _read_source(source: Source, label_map, known: list[str] | None, config: Tra
             continue
         texts.append(text)
         labels.append(label)
+        shares.append(share)
     if source.max_rows is not None and len(texts) > source.max_rows:
         keep = sorted(random.Random(config.seed).sample(range(len(texts)), source.max_rows))
         mapped.dropped[CAPPED] += len(texts) - source.max_rows
-        texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+        texts, labels, shares = [texts[i] for i in keep], [labels[i] for i in keep], [shares[i] for i in keep]
     if not texts:
         raise DataError(f"{_literal(source.path)}: no usable rows ({', '.join(f'{reason} {count:,}' for reason, count in mapped.dropped.items())}).",
                         "Check this source's columns and label map in {sources}.", setting="sources")
-    return dict(texts=texts, labels=labels, kind=mapped.kind, rows_read=len(raw_texts), dropped=mapped.dropped,
+    return dict(texts=texts, labels=labels, shares=shares, kind=mapped.kind, rows_read=len(raw_texts), dropped=mapped.dropped,
                 examples=mapped.examples, missing_words=missing_words, value_counts=value_counts,
                 text_column=text_column, label_column=label_column)
 

@@ -5,7 +5,8 @@ A source is a JSON object in the configuration's `sources` list (`TrainingConfig
     {"path": "davidson.csv", "text_column": "tweet", "label_column": "class",
      "label_map": {"0": "hate", "1": "not-hate", "2": "not-hate"}, "weight": 1.0, "max_rows": 3000}
 
-Only `path` is required. A source with a `validation_path` (read with the same columns and map) is
+Only `path` is required. `vote_columns` and `votes` train on annotators' vote counts
+(`core/training/votes`). A source with a `validation_path` (read with the same columns and map) is
 validated on that file instead of a stratified split of its own rows. The single `train_file` of a configuration is one more source (the first),
 read with the configuration's `text_column` and `label_column`. The command line's short form
 (`--source 'PATH;label_map={…};text_column=tweet'`) is parsed here too, so every front end agrees.
@@ -23,7 +24,7 @@ from typing import Any
 from moderator_app.core.errors import shown
 
 SOURCE_KEYS = ("path", "text_column", "label_column", "label_map", "score_threshold", "weight", "max_rows",
-               "validation_path")
+               "validation_path", "vote_columns", "votes")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Source:
     weight: float = 1.0
     max_rows: int | None = None
     validation_path: str = ""
+    vote_columns: Any = None  # {column: label or null}, or its JSON text (core/training/votes)
+    votes: str = ""  # soft, drop_split or majority; "" is soft when there are vote columns
     name: str = field(default="", compare=False)  # how reports and metrics name it (the file's name)
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +71,11 @@ def source_problem(entry: Any, position: int) -> str | None:
     max_rows = entry.get("max_rows")
     if max_rows is not None and (not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 2):
         return f"{where} ({path}): 'max_rows' must be a whole number of at least 2, got {shown(max_rows)}"
+    from moderator_app.core.training.votes import vote_problem
+
+    problem = vote_problem(entry)
+    if problem:
+        return f"{where} ({path}): {problem}"
     label_map = entry.get("label_map")
     if label_map not in (None, ""):
         from moderator_app.core.errors import UserError
@@ -110,7 +118,8 @@ def training_sources(config) -> list[Source]:
     return [Source(path=str(entry["path"]), text_column=entry.get("text_column") or "",
                    label_column=entry.get("label_column") or "", label_map=entry.get("label_map"),
                    score_threshold=float(entry.get("score_threshold", 0.5)), weight=float(entry.get("weight", 1.0)),
-                   max_rows=entry.get("max_rows"), validation_path=entry.get("validation_path") or "", name=name)
+                   max_rows=entry.get("max_rows"), validation_path=entry.get("validation_path") or "",
+                   vote_columns=entry.get("vote_columns") or None, votes=entry.get("votes") or "", name=name)
             for entry, name in zip(entries, names)]
 
 
@@ -153,7 +162,8 @@ def _unique_names(paths: list[str]) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 SHORT_FORM_HELP = ("a training source needing a mapping or other options, as PATH;key=value;… with keys "
                    "text_column, label_column, label_map (JSON, or a JSON file), score_threshold, weight, "
-                   "max_rows and validation_path, e.g. --source 'davidson.csv;text_column=tweet;label_column=class;"
+                   "max_rows, validation_path, vote_columns (JSON: vote-count column → label) and votes (soft, "
+                   "drop_split or majority), e.g. --source 'davidson.csv;text_column=tweet;label_column=class;"
                    "label_map={\"0\": \"hate\", \"1\": \"not-hate\", \"2\": \"not-hate\"}'. Repeatable.")
 
 
@@ -176,7 +186,7 @@ def parse_source_form(text: str) -> dict[str, Any]:
         if not equals or key not in SOURCE_KEYS[1:]:
             raise SourceFormError(f"{part.strip()!r} in {text!r} is not key=value with a key among "
                                   f"{', '.join(SOURCE_KEYS[1:])}")
-        if key == "label_map":
+        if key in ("label_map", "vote_columns"):
             entry[key] = value
         elif key in ("score_threshold", "weight"):
             entry[key] = _number(value, key, text, float)

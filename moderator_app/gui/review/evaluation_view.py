@@ -31,6 +31,7 @@ from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 from moderator_app.gui.review.input_panel import IMPORT_FILTER
 from moderator_app.gui.review.model_panel import WARNING_STYLE
 from moderator_app.gui.review.test_suite_view import TestSuiteView
+from moderator_app.gui.review.robustness_section import RobustnessSection
 
 NO_GROUP = "(none)"
 LABELLED_FILE, VALIDATION_SPLIT = "file", "validation"
@@ -148,12 +149,14 @@ class EvaluationView(QDialog):
         upper.addWidget(self.confusion)
         upper.addWidget(self.curve_plot)
         upper.setSizes([300, 500])
+        self.robustness = RobustnessSection(self.handle, self.tasks, self.threshold)
         body = QSplitter(Qt.Orientation.Vertical)
         body.addWidget(upper)
         body.addWidget(self.groups)
         self.tests = TestSuiteView(self.handle, self.threshold)  # the functional test suites (issue 23)
         body.addWidget(self.tests)
-        body.setSizes([380, 200, 260])
+        body.addWidget(self.robustness)
+        body.setSizes([380, 200, 260, 200])
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
 
@@ -269,6 +272,8 @@ class EvaluationView(QDialog):
         self.status.setText(measured.evaluation.data.describe())
         self._draw_curve()
         self.show_evaluation(measured.evaluation.result)
+        data = measured.evaluation.data
+        self.robustness.set_rows(data.texts, data.labels, measured.probabilities)
         self.evaluated.emit(measured)
 
     def _job_failed(self, error: BaseException, worker) -> None:
@@ -345,6 +350,7 @@ class EvaluationView(QDialog):
     def done(self, result: int) -> None:
         self.cancel()
         self.tests.cancel()
+        self.robustness.cancel()
         try:
             self.results.threshold_changed.disconnect(self._on_tab_threshold_changed)
         except (RuntimeError, TypeError):  # already disconnected

@@ -50,6 +50,8 @@ def describe_info(info: ModelInfo) -> str:
                  f"{html.escape(info.device)}, texts cut at {info.max_length} tokens</span>")
     if info.precision:
         lines.append(f"<span style='color:#555'>Precision: {html.escape(info.precision)}</span>")
+    if info.normalisation:
+        lines.append(f"<span style='color:#555'>Text normalisation: {html.escape(info.normalisation)}</span>")
     return "<br>".join(lines)
 
 

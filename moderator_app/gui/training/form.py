@@ -61,8 +61,9 @@ class TrainingForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
         for section, title in SECTION_TITLES.items():
-            names = SECTION_ORDER.get(section) or [name for name in FORM_FIELDS
-                                                   if FIELD_SPECS[name]["section"] == section]
+            ordered = SECTION_ORDER.get(section, [])  # first; the section's other fields follow
+            names = ordered + [name for name in FORM_FIELDS
+                               if FIELD_SPECS[name]["section"] == section and name not in ordered]
             group = self._group(title, names)
             if section == "data":
                 group.layout().addRow("More sources", self.sources_editor)

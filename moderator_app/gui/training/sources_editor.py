@@ -1,21 +1,23 @@
 """The training form's "More sources" editor (issue 13): the run's extra training files, each with its
-own text and label columns, weight, row cap and label map. The label-map table lists each value of the
+own text and label columns, weight, row cap, label map and vote-count columns (core/training/votes). The label-map table lists each value of the
 file's label column with its number of rows; each maps to one of the run's labels, stays as it is, or
 is dropped (null). Files are read on BackgroundTasks by core (`core/training/source_values`)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView,
-                               QLabel, QListWidget, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
+                               QLabel, QLineEdit, QListWidget, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
 from moderator_app.core.errors import UserError, describe_failure
 from moderator_app.core.evaluation.label_map import parse_label_map
 from moderator_app.core.training.source_values import SourceValues, source_values
+from moderator_app.core.training.votes import parse_vote_columns
 from moderator_app.gui.common.errors import setting_label_for_gui
 from moderator_app.gui.common.tasks import BackgroundTasks
 
@@ -60,6 +62,15 @@ class SourcesEditor(QWidget):
         self.map_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.map_table.verticalHeader().hide()
         self.map_status = QLabel()
+        self.vote_columns = QLineEdit()  # JSON, as in a config file; core's validation names what is wrong
+        self.vote_columns.setPlaceholderText('none; e.g. {"hate_speech": "hate", "neither": "not-hate"}')
+        self.vote_columns.setToolTip("Columns holding annotators' vote counts per class, each mapped to the run's "
+                                     "label it counts for (null: not counted). Train on the vote shares, or drop "
+                                     "rows whose votes are split, with Votes.")
+        self.votes = QComboBox()
+        for text, mode in (("Soft targets: the vote shares", ""), ("Leave out rows with split votes", "drop_split"),
+                           ("The label column only", "majority")):
+            self.votes.addItem(text, mode)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
@@ -75,6 +86,8 @@ class SourcesEditor(QWidget):
         detail.addRow("Score threshold", self.score_threshold)
         detail.addRow("Label map", self.map_status)
         detail.addRow(self.map_table)
+        detail.addRow("Vote columns", self.vote_columns)
+        detail.addRow("Votes", self.votes)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list)
@@ -90,6 +103,8 @@ class SourcesEditor(QWidget):
         self.weight.valueChanged.connect(lambda value: self._edit("weight", float(value)))
         self.score_threshold.valueChanged.connect(self._threshold_chosen)
         self.max_rows.valueChanged.connect(lambda value: self._edit("max_rows", value if value > 1 else None))
+        self.vote_columns.editingFinished.connect(self._vote_columns_edited)
+        self.votes.activated.connect(lambda: self._edit("votes", self.votes.currentData() or None))
         self._show(-1)
 
     # ----------------------------------------------------------------------------- the list
@@ -164,6 +179,10 @@ class SourcesEditor(QWidget):
         self.weight.setValue(float(entry.get("weight", 1.0) or 1.0))
         self.max_rows.setValue(entry.get("max_rows") or 1)
         self.score_threshold.setValue(float(entry.get("score_threshold", 0.5)))
+        columns = entry.get("vote_columns")
+        self.vote_columns.setText(json.dumps(columns, ensure_ascii=False) if isinstance(columns, dict)
+                                  else str(columns or ""))
+        self.votes.setCurrentIndex(max(self.votes.findData(entry.get("votes") or ""), 0))
         self._filling = False
         values = self.values_of.get(self._values_key(entry))
         if values is None:
@@ -266,6 +285,14 @@ class SourcesEditor(QWidget):
         entry = self._current()
         if entry is not None:
             self._show(self.list.currentRow())
+
+    def _vote_columns_edited(self) -> None:
+        text = self.vote_columns.text().strip()
+        try:
+            value: Any = parse_vote_columns(text) if text else None
+        except ValueError:
+            value = text  # kept as typed: the form's validation says what is wrong with it
+        self._edit("vote_columns", value)
 
     def _threshold_chosen(self, value: float) -> None:
         if self._filling:

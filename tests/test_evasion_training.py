@@ -1,0 +1,75 @@
+"""Evasion-robust training (core/training/evasion): seeded obfuscated copies added to each epoch."""
+
+import pytest
+
+from moderator_app.core.config import TrainingConfig
+from moderator_app.core.training.data import load_training_data
+from moderator_app.core.training.evasion import EvasionCopies, choose_copies
+from tiny_models import synthetic_rows, write_csv
+
+TEXTS = [text for text, _ in synthetic_rows(40, seed=6)]
+
+
+def test_copies_are_seeded_by_the_seed_and_the_epoch_and_never_empty():
+    rows = list(range(len(TEXTS)))
+    first = choose_copies(TEXTS, rows, 0.25, seed=1, epoch=0)
+    assert first == choose_copies(TEXTS, rows, 0.25, seed=1, epoch=0)
+    assert first != choose_copies(TEXTS, rows, 0.25, seed=1, epoch=1)
+    assert first != choose_copies(TEXTS, rows, 0.25, seed=2, epoch=0)
+    assert len(first) == 10 and len({row for row, _, _ in first}) == 10
+    for row, family, text in first:
+        assert text.strip() and text != TEXTS[row]
+    assert choose_copies(TEXTS, rows, 0.0, seed=1, epoch=0) == []
+
+
+def test_the_epoch_gets_the_copies_with_their_labels_and_lengths(tiny_model_dir):
+    import datasets
+    from transformers import AutoTokenizer
+
+    from moderator_app.core.training.engine import _epoch_batches, _tokenize
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    labels = [index % 2 for index in range(len(TEXTS))]
+    train, lengths = _tokenize(datasets.Dataset.from_dict({"text": TEXTS, "label": labels}), tokenizer, 32)
+    config = TrainingConfig(train_batch_size=8, seed=3, evasion_augment=0.5)
+    copies = EvasionCopies(train, TEXTS, 0.5, 3, lambda texts: dict(tokenizer(texts, truncation=True, max_length=32)))
+    plain = _epoch_batches(lengths, config, 0)
+    batches = _epoch_batches(lengths, config, 0, copies=copies)
+    rows = sorted(row for batch in batches for row in batch)
+    assert sorted(row for batch in plain for row in batch) == list(range(40))
+    assert rows == list(range(60))  # every training row once, and 20 copies
+    epoch = copies.dataset(0)
+    chosen = choose_copies(TEXTS, list(range(40)), 0.5, 3, 0)
+    for index, (row, _, text) in enumerate(chosen):
+        copy = epoch[40 + index]
+        assert copy["label"] == labels[row]
+        assert copy["input_ids"] == tokenizer(text, truncation=True, max_length=32)["input_ids"]
+    assert sum(copies.families.values()) == 20
+    assert _epoch_batches(lengths, config, 0, copies=copies) == batches  # the same epoch: the same batches
+    assert _epoch_batches(lengths, config, 1, copies=copies) != batches
+
+
+def test_the_data_report_says_how_many_copies(synthetic_csv):
+    data = load_training_data(TrainingConfig(train_file=str(synthetic_csv), evasion_augment=0.25))
+    assert data.report.evasion_copies == round(0.25 * len(data.train))
+    assert f"{data.report.evasion_copies:,} obfuscated copies" in data.report.summary()
+    assert load_training_data(TrainingConfig(train_file=str(synthetic_csv))).report.evasion_copies == 0
+
+
+def test_the_share_is_checked():
+    problems = TrainingConfig(train_file="x.csv", output_dir="out", evasion_augment=1.5).problems()
+    assert "evasion_augment" in problems
+
+
+def test_a_run_with_evasion_copies_trains_on_them_and_the_card_says_so(tiny_model_dir, tmp_path):
+    from moderator_app.core.training.engine import train
+
+    path = write_csv(tmp_path / "train.csv", synthetic_rows(60, seed=7))
+    config = TrainingConfig(train_file=str(path), model_name_or_path=str(tiny_model_dir),
+                            output_dir=str(tmp_path / "out"), num_epochs=1, max_length=32, train_batch_size=8,
+                            evasion_augment=0.5)
+    result = train(config)
+    # 54 training rows + 27 copies = 81 rows: 11 steps of 8
+    assert result.global_step == 11
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "evasion_augment: 0.5" in card and "text_normalisation at inference: NFKC" in card
