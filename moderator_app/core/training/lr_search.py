@@ -166,7 +166,7 @@ def search_learning_rates(config: TrainingConfig, settings: SearchSettings | Non
     `stop_event` cancels after the step in flight: the result then holds the trials done, with
     `cancelled` set. Raises a UserError for bad settings or data, as training would."""
     settings = (settings or SearchSettings()).check()
-    _check_config(config)
+    check_config(config)
     report = on_progress or (lambda _item: None)
     stop = stop_event or threading.Event()
     work = Path(tempfile.mkdtemp(prefix="moderator-app-lr-search-"))
@@ -208,7 +208,7 @@ def _search_job(config: TrainingConfig, settings: SearchSettings | None, on_even
 
 
 # ----------------------------------------------------------------------------------------------------
-def _check_config(config: TrainingConfig) -> None:
+def check_config(config: TrainingConfig) -> None:
     """The training settings, every one but the output folder (trials write into their own)."""
     found = config.problems()
     found.pop("output_dir", None)

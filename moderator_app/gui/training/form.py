@@ -22,6 +22,7 @@ from moderator_app.gui.common.fields import ChoiceField, FieldEditor, connect_al
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.data_checks import DataChecks, single_shot
 from moderator_app.gui.training.gpu_count import GpuCountField
+from moderator_app.gui.training.lr_finder_dialog import LearningRateFinder
 from moderator_app.gui.training.sources_editor import SourcesEditor
 
 FORM_FIELDS = [name for name, spec in FIELD_SPECS.items() if spec["form"]]
@@ -56,6 +57,7 @@ class TrainingForm(QWidget):
         self._model_message: tuple[str, str] | None = None
         self._model_check: checks.ModelCheck | None = None
         self.fields["device"].set_choices(list(DEVICE_LABELS.items()))  # type: ignore[attr-defined]
+        self.lr_finder = LearningRateFinder(self)  # "Find learning rate…" beside the learning rate
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
