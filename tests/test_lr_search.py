@@ -85,6 +85,8 @@ def test_no_output_folder_is_needed_but_data_is(tmp_path, private_temp, capsys):
 
 def test_seeded_the_same_twice_and_nothing_left_behind(tiny_model_dir, synthetic_csv, private_temp):
     config = quick_config(tiny_model_dir, synthetic_csv)
+    abandoned = private_temp / "moderator-app-lr-search-999999999-x1y2"  # a search whose process was killed
+    (abandoned / "trial-1").mkdir(parents=True)
     first = search_learning_rates(config, SearchSettings(**QUICK))
     second = search_learning_rates(config, SearchSettings(**QUICK))
     losses = [(trial.learning_rate, trial.val_loss, trial.accuracy) for trial in first.trials]

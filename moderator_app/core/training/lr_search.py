@@ -6,7 +6,8 @@ subset of the validation split. Every trial starts from the same weights and see
 the learning rate is the only difference between them. The trial runs `engine.train` as it is: the
 subsets are written as JSON Lines into a temporary folder, each trial trains into a folder inside it,
 and the whole folder is removed at the end, whether the search finished, failed or was cancelled —
-nothing is written near the user's data or output folder.
+nothing is written near the user's data or output folder. The folder is named by the process id, so
+that the next search removes one left by a process that was killed.
 
 Why a plain log-spaced grid and not Optuna: the product is the curve of validation loss against the
 learning rate, over the whole range, to read where training starts to work and where it diverges;
@@ -26,6 +27,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -41,6 +44,7 @@ RECIPE_LEARNING_RATE: float = FIELD_SPECS["learning_rate"]["default"]  # the rec
 DIVERGENCE_FACTOR = 4.0  # a trial whose smoothed training loss reaches this × its lowest has diverged
 SMOOTHING = 0.9  # EMA weight of the past for that smoothed loss (as the Run page's plot)
 MAX_TRIALS = 50
+WORK_PREFIX = "moderator-app-lr-search-"  # then the process id: a folder whose process is gone is removed
 
 
 @dataclass
@@ -169,7 +173,8 @@ def search_learning_rates(config: TrainingConfig, settings: SearchSettings | Non
     check_config(config)
     report = on_progress or (lambda _item: None)
     stop = stop_event or threading.Event()
-    work = Path(tempfile.mkdtemp(prefix="moderator-app-lr-search-"))
+    remove_abandoned_searches()
+    work = Path(tempfile.mkdtemp(prefix=f"{WORK_PREFIX}{os.getpid()}-"))
     try:
         plan = _prepare_subsets(config, settings, work)
         rates = settings.learning_rates()
@@ -205,6 +210,20 @@ def _search_job(config: TrainingConfig, settings: SearchSettings | None, on_even
     # The app ends its children with SIGTERM when it quits: leave through `finally`, removing the trials.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     return search_learning_rates(config, settings, on_event, stop_event)
+
+
+def remove_abandoned_searches() -> list[Path]:
+    """Remove the temporary folders of searches whose process was killed (it had no chance to)."""
+    from moderator_app.core.files.atomic import _process_is_alive  # the rule the atomic outputs use
+
+    pattern = re.compile(rf"^{re.escape(WORK_PREFIX)}(\d+)-")
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(WORK_PREFIX + "*"):
+        match = pattern.match(folder.name)
+        if match and folder.is_dir() and not _process_is_alive(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 # ----------------------------------------------------------------------------------------------------
