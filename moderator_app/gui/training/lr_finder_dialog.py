@@ -46,7 +46,7 @@ class LearningRateFinderDialog(QDialog):
         """`config_source()` returns the form's TrainingConfig as it is now (or raises a UserError)."""
         super().__init__(parent)
         self.setWindowTitle("Find a learning rate")
-        self.resize(760, 680)
+        self.resize(760, 780)
         self.config_source = config_source
         self.tasks = BackgroundTasks(self, max_threads=1)
         self.worker: ReportingWorker | None = None

@@ -19,6 +19,8 @@ class LearningRatePlot(_Plot):
         super().__init__("Validation loss after each trial", "learning rate (log scale)", "validation loss")
         item = self.getPlotItem()
         item.setLogMode(x=True, y=False)
+        self.legend.anchor(itemPos=(0, 1), parentPos=(0, 1), offset=(10, -10))  # bottom left: the curve's minimum is
+        # usually in the middle, its ends high
         self.loss_curve = item.plot(pen=pg.mkPen(SMOOTH_COLOR, width=2), symbol="o", symbolSize=8,
                                     symbolPen=pg.mkPen(SMOOTH_COLOR), symbolBrush=pg.mkBrush(SMOOTH_COLOR),
                                     name="validation loss", antialias=True)
@@ -43,6 +45,16 @@ class LearningRatePlot(_Plot):
         diverged = [trial.learning_rate for trial in ordered if trial.diverged]
         top = max((trial.val_loss for trial in scored), default=1.0)
         self.diverged_points.setData(np.array(diverged, dtype=float), np.full(len(diverged), top, dtype=float))
+        self._decade_ticks([trial.learning_rate for trial in ordered])
+
+    def _decade_ticks(self, rates: list[float]) -> None:
+        """A label at each power of ten (1e-6, 1e-5 …), none between: pyqtgraph's own crowd each other."""
+        axis = self.getPlotItem().getAxis("bottom")
+        if not rates:
+            axis.setTicks(None)
+            return
+        low, high = math.floor(math.log10(min(rates))), math.ceil(math.log10(max(rates)))
+        axis.setTicks([[(float(power), f"1e{power}") for power in range(low, high + 1)], []])
 
     def mark_chosen(self, rate: float | None) -> None:
         if rate is None:
