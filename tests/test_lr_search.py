@@ -146,3 +146,13 @@ def test_settings_check_names_the_setting():
     assert caught.value.setting == "min_lr"
     assert SearchSettings(min_lr=1e-6, max_lr=1e-3, trials=4).learning_rates() == pytest.approx(
         [1e-6, 1e-5, RECIPE_LEARNING_RATE, 1e-4, 1e-3])
+
+
+def test_a_rare_label_keeps_a_row_in_the_subset():
+    from moderator_app.core.training.lr_search import _stratified_rows
+
+    labels = [0] * 300 + [1] * 3 + [2] * 40
+    rows = _stratified_rows(labels, 20, seed=1)
+    assert {labels[row] for row in rows} == {0, 1, 2} and 20 <= len(rows) <= 21
+    assert rows == _stratified_rows(labels, 20, seed=1)  # seeded
+    assert _stratified_rows(labels, 400, seed=1) == list(range(len(labels)))  # more than there are: all of them

@@ -8,6 +8,8 @@ subsets are written as JSON Lines into a temporary folder, each trial trains int
 and the whole folder is removed at the end, whether the search finished, failed or was cancelled —
 nothing is written near the user's data or output folder. The folder is named by the process id, so
 that the next search removes one left by a process that was killed.
+Several training sources are sampled together, as read (their
+weights shape an epoch of the real run, not these subsets).
 
 Why a plain log-spaced grid and not Optuna: the product is the curve of validation loss against the
 learning rate, over the whole range, to read where training starts to work and where it diverges;
@@ -281,6 +283,10 @@ def _stratified_rows(labels: list[int], wanted: int, seed: int) -> list[int]:
         chosen, _ = train_test_split(every, train_size=max(wanted, classes), stratify=labels, random_state=seed)
     except ValueError:  # a label with a single row cannot be stratified: a seeded plain sample
         chosen, _ = train_test_split(every, train_size=wanted, random_state=seed)
+    # A label too rare for its share to round to a row still gets one: a trial without it would train
+    # another classifier (and a validation row of it would stop the trial).
+    missing = set(labels) - {labels[row] for row in chosen}
+    chosen = list(chosen) + [labels.index(label) for label in sorted(missing)]
     return sorted(chosen)
 
 
