@@ -2,6 +2,7 @@
 
     moderator-app                      open the desktop app
     moderator-app train --data F ...   fine-tune a classifier
+    moderator-app tune-lr --data F ... find a learning rate for it
     moderator-app label FILE --model M label a CSV/TSV/JSON Lines/Parquet file
     moderator-app classify TEXT --model M
 
@@ -20,6 +21,7 @@ from moderator_app import __version__
 # subcommand name -> module in moderator_app.commands with add_arguments(parser) and run(args) -> int
 SUBCOMMANDS = {
     "train": ("train", "fine-tune a classifier on a labelled data file"),
+    "tune-lr": ("tune_lr", "find a learning rate: short seeded trials over a range, validation loss for each"),
     "label": ("label", "batch-label a data file with a trained model"),
     "classify": ("classify", "classify texts given as arguments or on standard input"),
     "evaluate": ("evaluate", "measure a model on a labelled data file (metrics beside the majority baseline)"),

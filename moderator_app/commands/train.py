@@ -24,8 +24,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="DIR",
                         help="continue a stopped run from its output folder (its saved configuration is used)")
     train_launch.add_arguments(parser)
+    add_setting_arguments(parser)
+
+
+def add_setting_arguments(parser: argparse.ArgumentParser, leave_out: frozenset[str] = frozenset()) -> None:
+    """One flag per TrainingConfig setting the CLI offers (but those in `leave_out`), from its metadata;
+    `tune-lr` takes the same ones as `train`."""
     for name, spec in FIELD_SPECS.items():
-        if not spec["cli"]:
+        if not spec["cli"] or name in leave_out:
             continue
         default = spec["default"]
         help_text = spec["help"] + (f" (default: {default})" if default != "" else "")
@@ -52,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 
-def config_from_args(args: argparse.Namespace) -> TrainingConfig:
+def config_from_args(args: argparse.Namespace, validate: bool = True) -> TrainingConfig:
+    """The recipe, then `--config`, then the flags; validated unless `validate` is False (a caller that
+    needs not every setting, such as `tune-lr` without an output folder, checks what it needs)."""
     config = TrainingConfig.load(args.config) if args.config else TrainingConfig()
     for name in FIELD_SPECS:
         if hasattr(args, name) and name not in ("train_file", "sources", "test_suites"):
@@ -66,7 +74,7 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
             config.sources = list(config.sources) + [parse_source_form(form)]
         except SourceFormError as error:
             raise ConfigError("sources", str(error)) from None
-    return config.validate()
+    return config.validate() if validate else config
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,7 +4,8 @@ On a thread of the desktop app's own process, the engine shares the interpreter 
 while transformers imports itself, loads weights or builds a tokenizer, long stretches of Python hold
 that lock and the window stopped answering for up to 400 ms (benchmarks/gui_responsiveness.py). In a
 process of its own it shares nothing with the window; this module only forwards its events over a
-pipe. The child also gives its memory back to the system the moment a run ends.
+pipe. The child also gives its memory back to the system the moment a run ends. `run_in_subprocess`
+is the same for any engine job (the learning-rate search runs its trials through it).
 
 `spawn`, not `fork`, on every platform: forking a process that already runs Qt's and torch's threads
 can deadlock the child, and spawn is what Windows and macOS use anyway.
@@ -45,13 +46,22 @@ def train_in_subprocess(config: TrainingConfig, on_event: EventCallback | None =
     Events reach `on_event` on the calling thread, in order. Setting `stop_event` stops the run
     after the step in flight, as with `engine.train`. An exception raised by the engine is raised
     here as the same type with the same message, its traceback text in `remote_traceback`."""
+    # Several processes: the child starts them, which a daemonic process may not (it is joined anyway).
+    return run_in_subprocess(_train_job, (config, None if resume_from is None else str(resume_from), processes),
+                             on_event, stop_event, daemon=processes == 1)
+
+
+def run_in_subprocess(job, args: tuple, on_event=None, stop_event=None, daemon: bool = True):
+    """Run `job(*args, on_event=…, stop_event=…)` in a new process and return what it returns: the one
+    way the app runs engine work off its own process (a training run, a learning-rate search).
+
+    `job` is a module-level function (spawn imports it by name); its events and result must pickle.
+    `stop_event` needs only `is_set()`: once it is true, the child's own stop event is set."""
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
     child_stop = context.Event()
-    # Several processes: this one starts them, which a daemonic process may not (it is joined below anyway).
-    process = context.Process(target=_run_child, name="moderator-app-training", daemon=processes == 1,
-                              args=(config, sender, child_stop, None if resume_from is None else str(resume_from),
-                                    processes))
+    process = context.Process(target=_run_child, name="moderator-app-training", daemon=daemon,
+                              args=(job, args, sender, child_stop))
     process.start()
     sender.close()  # the child holds the only sending end now: its exit ends the pipe
     try:
@@ -95,22 +105,24 @@ def _ended_without_result(process: multiprocessing.process.BaseProcess) -> Train
         "start again; a stopped or interrupted run keeps its last checkpoint for Resume.")
 
 
-def _run_child(config: TrainingConfig, sender: Connection, stop: threading.Event, resume_from: str | None,
-               processes: int = 1) -> None:
+def _train_job(config: TrainingConfig, resume_from: str | None, processes: int, on_event: EventCallback,
+               stop_event: threading.Event) -> FinishedEvent:
+    from moderator_app.core.training.engine import train
+    from moderator_app.core.training.local_processes import train_on_processes
+
+    if processes > 1:
+        return train_on_processes(config, processes, on_event, stop_event=stop_event, resume_from=resume_from)
+    return train(config, on_event=on_event, stop_event=stop_event, resume_from=resume_from)
+
+
+def _run_child(job, args: tuple, sender: Connection, stop: threading.Event) -> None:
     # Ctrl-C in the terminal that started the app reaches this process too; the app decides what to do.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         # the first seconds go to importing torch and transformers: say so before they start
         sender.send(("event", StatusEvent("Starting the training process: loading PyTorch and transformers…")))
-        from moderator_app.core.training.engine import train
-        from moderator_app.core.training.local_processes import train_on_processes
-
         on_event = lambda event: sender.send(("event", event))  # noqa: E731
-        if processes > 1:
-            result = train_on_processes(config, processes, on_event, stop_event=stop, resume_from=resume_from)
-        else:
-            result = train(config, on_event=on_event, stop_event=stop, resume_from=resume_from)
-        message = ("finished", result)
+        message = ("finished", job(*args, on_event=on_event, stop_event=stop))
     except BaseException as error:  # the parent raises it; nothing may die silently here
         message = ("error", _portable(error))
     try:

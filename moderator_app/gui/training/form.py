@@ -23,6 +23,7 @@ from moderator_app.gui.common.fields import ChoiceField, FieldEditor, connect_al
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.data_checks import DataChecks, single_shot
 from moderator_app.gui.training.gpu_count import GpuCountField
+from moderator_app.gui.training.lr_finder_dialog import LearningRateFinder
 from moderator_app.gui.training.model_checks import ModelChecks
 from moderator_app.gui.training.sources_editor import SourcesEditor
 
@@ -56,6 +57,7 @@ class TrainingForm(QWidget):
         self.running = False
         self._valid = False
         self.fields["device"].set_choices(list(DEVICE_LABELS.items()))  # type: ignore[attr-defined]
+        self.lr_finder = LearningRateFinder(self)  # "Find learning rate…" beside the learning rate
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
