@@ -12,10 +12,14 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
 
+# pyspark 4 warns at import that pandas 3 is newer than it was tested with (the app does the same in
+# spark_labelling.import_pyspark).
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support", category=FutureWarning)
 pytest.importorskip("pyspark", reason='pyspark is not installed (pip install "moderator-app[spark]")')
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("Spark needs Java 17 or 21 (no java on PATH, no JAVA_HOME)", allow_module_level=True)
