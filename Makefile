@@ -16,10 +16,15 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# the tests also run the Spark engine for real (pyspark; Java 17 or 21, which .ci/run installs when missing)
+$(VENV)/.spark: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[test,spark]"
+	touch $@
+
 run: install
 	$(VENV)/bin/moderator-app
 
-test: install
+test: install $(VENV)/.spark
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 $(PY) -m pytest -q
 
 # the layer contracts of pyproject.toml: core imports no Qt and no front end; the GUI no CLI
