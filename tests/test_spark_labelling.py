@@ -29,6 +29,7 @@ from tiny_models import synthetic_rows  # noqa: E402
 
 from moderator_app.cli import main  # noqa: E402
 
+pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support:FutureWarning")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Cells that a CSV reader can get wrong: a quoted line break, doubled quotes, the delimiter, words pandas
 # or Spark might take for missing values, spaces at the ends, an empty text.
@@ -144,3 +145,34 @@ def test_killed_job_leaves_no_output_under_the_final_name(tmp_path, spark, tiny_
     assert status == 0, capsys.readouterr().err
     assert len(read_folder(target)) == 20
     assert not list(tmp_path.glob(".out.*.part"))  # the next run for this output removed it
+
+
+def test_spark_reads_json_lines_inputs_in_order_and_unreadable_rows_follow_skip_bad_rows(
+        tmp_path, spark, tiny_classifier_dir, capsys):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text('{"text": "they are vermin", "n": 1}\n{"text": "lovely weather", "n": 2}\n{"text": "cut off\n',
+                     encoding="utf-8")
+    second.write_text('{"text": "filth and scum", "n": 3}\n{"text": null, "n": 4}\n', encoding="utf-8")
+    arguments = ["label", "--engine", "spark", str(first), str(second), *label_args(tiny_classifier_dir),
+                 "--output", str(tmp_path / "out")]
+    assert main(arguments) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "1 rows cannot be read" in err and "--skip-bad-rows" in err
+    assert not (tmp_path / "out").exists()
+    assert main([*arguments, "--skip-bad-rows"]) == 0
+    out = capsys.readouterr().out
+    assert "Labelled 4 rows" in out and "1 rows cannot be read" in out and "left out" in out
+    rows = read_folder(tmp_path / "out")
+    assert [row["n"] for row in rows] == [1, 2, 3, 4]  # the INPUTs in the order given, then their rows
+    assert rows[3]["predicted_label"] == "" and rows[3]["score"] is None  # a missing text is an empty one
+
+
+def test_spark_refuses_a_column_that_is_not_text(tmp_path, spark, tiny_classifier_dir, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": [1, 2], "note": ["a", "b"]}), tmp_path / "numbers.parquet")
+    status = main(["label", "--engine", "spark", str(tmp_path / "numbers.parquet"), *label_args(tiny_classifier_dir),
+                   "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "'text' holds bigint values, not text" in err
