@@ -50,6 +50,7 @@ UNREADABLE_COLUMN = "_moderator_app_unreadable"  # Spark's corrupt-record column
 MANIFEST_NAME = "_moderator_app_labelled.json"
 OUTPUT_FORMATS = ("parquet", "csv", "json")
 SPARK_KINDS = {"csv", "json", "parquet"}
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zst", ".lz4", ".snappy", ".deflate", ".xz")
 SPARK_ENCODINGS = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "windows-1252", "utf-16": "UTF-16"}
 # Texts per predict_batch_udf call: as label_file's chunks, a group the classifier sorts by length.
 SPARK_BATCH_ROWS = PREDICT_GROUP_SIZE
@@ -114,40 +115,77 @@ def first_line(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------- inputs
-def input_kind(path: str) -> str:
-    """csv, json or parquet, from the name of `path`, or for a local folder from the files in it."""
-    local = Path(path)
-    names = [path]
-    if "://" not in path and local.is_dir():
-        names = [child.name for child in local.iterdir() if child.is_file() and not child.name.startswith(("_", "."))]
-    kinds = {FORMATS.get(Path(name.rstrip("*")).suffix.lower()) for name in names}
+def column(name: str):
+    """A column by its exact name (dots, spaces and backticks in it are not syntax)."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
+def data_files(spark: "SparkSession", path: str, limit: int = 1000) -> list[str]:
+    """Up to `limit` data files of `path` (a file, a folder of part files, nested partitions or a glob, on any
+    file system Spark reads), as URIs; files Spark skips (names starting with _ or .) left out."""
+    jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
+    pattern = jvm.org.apache.hadoop.fs.Path(path)
+    file_system = pattern.getFileSystem(conf)
+    found: list[str] = []
+    for status in file_system.globStatus(pattern) or []:
+        if not status.isDirectory():
+            found.append(status.getPath().toString())
+            continue
+        files = file_system.listFiles(status.getPath(), True)
+        while files.hasNext() and len(found) < limit:
+            child = files.next().getPath()
+            if not child.getName().startswith(("_", ".")):
+                found.append(child.toString())
+    return [name for name in found if not Path(name).name.startswith(("_", "."))]
+
+
+def file_kind(name: str) -> str | None:
+    """csv, json, parquet … by the name, a compression suffix Spark reads (.gz, .bz2 …) skipped."""
+    path = Path(name)
+    suffix = path.suffix.lower()
+    if suffix in COMPRESSION_SUFFIXES:
+        suffix = Path(path.stem).suffix.lower()
+    return FORMATS.get(suffix)
+
+
+def input_kind(spark: "SparkSession", path: str) -> tuple[str, str]:
+    """(csv, json or parquet; one of its files) for `path`, from the names of its data files."""
+    files = data_files(spark, path)
+    if not files:
+        raise DataError(f"{path}: file not found (or a folder without data files).")
+    kinds = {file_kind(name) for name in files}
     if len(kinds) != 1 or None in kinds:
-        found = ", ".join(sorted(str(kind) for kind in kinds)) or "no data files"
-        raise DataError(f"{path}: not a CSV, JSON Lines or Parquet file, or a folder of one of these (found "
-                        f"{found}).", "Name the files .csv, .tsv, .jsonl or .parquet.")
+        found = ", ".join(sorted(Path(name).suffix or "(no extension)" for name in set(files)))
+        raise DataError(f"{path}: not CSV, JSON Lines or Parquet files of one format (found {found[:200]}).",
+                        "Name the files .csv, .tsv, .jsonl or .parquet.")
     kind = kinds.pop()
     if kind not in SPARK_KINDS:
         raise DataError(f"{path}: the Spark engine reads CSV/TSV, JSON Lines and Parquet, not one text per line.",
                         "Label it with the local {engine}, or save it as a CSV with a text column.",
                         setting="engine")
-    if "://" not in path and not local.exists() and not any(mark in path for mark in "*?["):
-        raise DataError(f"{path}: file not found.")
-    return kind
+    return kind, files[0]
 
 
-def csv_options(path: str) -> dict[str, str]:
+def csv_options(path: str, example: str) -> dict[str, str]:
     """Spark's CSV options that read `path` by the app's rules: RFC 4180 quotes (a doubled quote is a
     quote), quoted line breaks kept inside their cell, the delimiter and encoding that detect_format finds
-    for a local file (a .tsv is tab-separated), the header line's names checked against every file's."""
-    delimiter, encoding = ("\t" if Path(path).suffix.lower() in (".tsv", ".tab") else ","), "UTF-8"
-    if "://" not in path and Path(path).is_file():
-        fmt = detect_format(path)
+    (in the local file `example`, one of path's files; elsewhere a .tsv is tab-separated, else commas and
+    UTF-8), every file's header line checked against the names read from the first."""
+    local = example[len("file:"):] if example.startswith("file:") else example
+    name = Path(example).name.lower()
+    for suffix in COMPRESSION_SUFFIXES:
+        name = name.removesuffix(suffix)
+    delimiter, encoding = ("\t" if name.endswith((".tsv", ".tab")) else ","), "UTF-8"
+    if "://" not in local and Path(local).is_file() and Path(local).suffix.lower() not in COMPRESSION_SUFFIXES:
+        fmt = detect_format(local)
         delimiter, encoding = fmt.delimiter, SPARK_ENCODINGS.get(fmt.encoding, fmt.encoding)
     return dict(header="true", sep=delimiter, encoding=encoding, quote='"', escape='"', multiLine="true",
                 mode="PERMISSIVE", columnNameOfCorruptRecord=UNREADABLE_COLUMN, enforceSchema="false")
 
 
-def read_one_input(spark: "SparkSession", path: str, kind: str) -> "DataFrame":
+def read_one_input(spark: "SparkSession", path: str, kind: str, example: str) -> "DataFrame":
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
@@ -155,7 +193,7 @@ def read_one_input(spark: "SparkSession", path: str, kind: str) -> "DataFrame":
         return spark.read.parquet(path)
     if kind == "json":
         return spark.read.json(path, mode="PERMISSIVE", columnNameOfCorruptRecord=UNREADABLE_COLUMN)
-    options = csv_options(path)
+    options = csv_options(path, example)
     columns = spark.read.options(**options).csv(path).columns  # the header line (Spark reads only that)
     columns = [name for name in columns if name != UNREADABLE_COLUMN]
     schema = T.StructType([T.StructField(name, T.StringType()) for name in columns]
@@ -163,7 +201,7 @@ def read_one_input(spark: "SparkSession", path: str, kind: str) -> "DataFrame":
     frame = spark.read.options(**options).schema(schema).csv(path)
     # Every cell of a CSV is text and an empty cell is "" (as the app's reader has it); Spark reads an
     # unquoted empty cell as null.
-    return frame.select(*[F.coalesce(F.col(f"`{name}`"), F.lit("")).alias(name) for name in columns],
+    return frame.select(*[F.coalesce(column(name), F.lit("")).alias(name) for name in columns],
                         F.col(UNREADABLE_COLUMN))
 
 
@@ -171,14 +209,15 @@ def read_inputs(spark: "SparkSession", paths: list[str]) -> tuple["DataFrame", s
     """The inputs as one DataFrame, in the order given, with ROW_ID_COLUMN; and their kind."""
     from pyspark.sql import functions as F
 
-    kinds = {path: input_kind(path) for path in paths}
+    found = {path: input_kind(spark, path) for path in paths}
+    kinds = {path: kind for path, (kind, _) in found.items()}
     if len(set(kinds.values())) > 1:
         raise DataError(f"{', '.join(paths)}: the inputs mix formats ({', '.join(sorted(set(kinds.values())))}).",
                         "Label one format at a time.")
     frame = None
     for path in paths:
         try:
-            part = read_one_input(spark, path, kinds[path])
+            part = read_one_input(spark, path, *found[path])
         except Exception as error:
             raise explain_spark_failure(error, f"{path}: cannot be read") from None
         frame = part if frame is None else frame.unionByName(part, allowMissingColumns=True)
@@ -211,11 +250,11 @@ def unreadable_rows(frame: "DataFrame", skip_bad_rows: bool, source: str, exampl
         return frame, None
     readable = frame.where(F.col(UNREADABLE_COLUMN).isNull()).drop(UNREADABLE_COLUMN)
     # Spark refuses a query of the corrupt-record column alone; reading one data column beside it is allowed.
-    bad = frame.where(F.col(UNREADABLE_COLUMN).isNotNull()).select(F.col(f"`{data_columns(frame)[0]}`"),
+    bad = frame.where(F.col(UNREADABLE_COLUMN).isNotNull()).select(column(data_columns(frame)[0]),
                                                                    F.col(UNREADABLE_COLUMN))
     try:
         # max(length(…)) keeps the data column in the query (count() alone would read only the corrupt one).
-        count = bad.agg(F.count(F.lit(1)), F.max(F.length(F.col(f"`{data_columns(frame)[0]}`")))).first()[0]
+        count = bad.agg(F.count(F.lit(1)), F.max(F.length(column(data_columns(frame)[0])))).first()[0]
         shown = [row[UNREADABLE_COLUMN] for row in bad.limit(examples).collect()] if count else []
     except Exception as error:
         raise explain_spark_failure(error, f"{source}: cannot be read") from None
@@ -298,13 +337,13 @@ def label_dataframe(frame: "DataFrame", text_column: str, model: ModelSpec, thre
     predictor = predict_batch_udf(partial(make_predictor, model, threshold, batch_size), return_type=result_type,
                                   batch_size=SPARK_BATCH_ROWS)
     result = "_moderator_app_result"
-    labelled = frame.withColumn(result, predictor(F.col(f"`{text_column}`")))
+    labelled = frame.withColumn(result, predictor(column(text_column)))
 
     def added(name: str):
         value = F.col(result)[name]
         return (value if name == LABEL_COLUMN else F.when(~F.isnan(value), value)).alias(name)  # NaN -> null
 
-    return labelled.select(*[F.col(f"`{name}`") for name in frame.columns], *[added(name) for name in names])
+    return labelled.select(*[column(name) for name in frame.columns], *[added(name) for name in names])
 
 
 # --------------------------------------------------------------------------------------- output
@@ -468,8 +507,6 @@ def label_with_spark(spark: "SparkSession", plan: SparkLabellingPlan, classifier
                      overwrite: bool = False) -> LabelSummary:
     """Label what `plan` reads into its output folder. `classifier`: the model as loaded on the driver (its
     labels and refusals checked before the job); executors load `model_path` themselves."""
-    from pyspark.sql import functions as F
-
     started = time.perf_counter()
     check_threshold(classifier, threshold)
     source, folder, text, output_format, note = (plan.source, plan.folder, plan.text_column, plan.output_format,
@@ -492,7 +529,7 @@ def label_with_spark(spark: "SparkSession", plan: SparkLabellingPlan, classifier
         spec_path = model_folder.resolve().name
     model = ModelSpec(spec_path, tuple(classifier.labels), device, precision, allow_pickle, ship_model)
     labelled = label_dataframe(frame, text, model, threshold, batch_size)
-    labelled = labelled.select(*[F.col(f"`{name}`") for name in labelled.columns if name != ROW_ID_COLUMN],
+    labelled = labelled.select(*[column(name) for name in labelled.columns if name != ROW_ID_COLUMN],
                                ROW_ID_COLUMN)  # the input's columns, the added ones, then the row id
 
     folder.remove_stale_temporaries()
