@@ -16,6 +16,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# the tests also run the Spark engine for real (pyspark; Java 17 or 21, which .ci/run installs when missing)
+$(VENV)/.spark: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[test,spark]"
+	touch $@
+
 run: install
 	$(VENV)/bin/moderator-app
 
@@ -23,7 +28,7 @@ TEST_ENV := QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
 # The whole suite with this CPU's own answer to "native bf16?", then the precision-sensitive tests with
 # the answer forced both ways (MODERATOR_APP_CPU_BF16), so that a machine of either kind checks both paths.
-test: install
+test: install $(VENV)/.spark
 	$(TEST_ENV) $(PY) -m pytest -q
 	$(TEST_ENV) $(PY) -m pytest -q -m precision --cpu-bf16=on
 	$(TEST_ENV) $(PY) -m pytest -q -m precision --cpu-bf16=off

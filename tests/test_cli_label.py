@@ -86,3 +86,31 @@ def test_commands_do_not_import_torch_at_import_time():
     code = ("import sys, moderator_app.commands.label, moderator_app.commands.classify; "
             "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT, timeout=60)
+
+
+def test_spark_engine_without_pyspark_says_what_to_install(tmp_path, tiny_classifier_dir, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as where it is not installed: import pyspark fails
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+    status = main(["label", "--engine", "spark", str(source), "--model", str(tiny_classifier_dir),
+                   "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert 'pip install "moderator-app[spark]"' in err and not (tmp_path / "out").exists()
+
+
+def test_label_never_imports_pyspark(tmp_path, tiny_classifier_dir):
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+    script = ("import sys; from moderator_app.cli import main; "
+              f"status = main(['label', {str(source)!r}, '--model', {str(tiny_classifier_dir)!r}]); "
+              "assert status == 0 and 'pyspark' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=PROJECT_ROOT, capture_output=True, timeout=300)
+
+
+def test_spark_only_options_are_refused_by_the_local_engine(tmp_path, tiny_classifier_dir, capsys):
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+    for arguments in ([str(source), "--master", "local[2]"], [str(source), "--output-format", "parquet"],
+                      [str(source), str(source)]):  # several INPUTs
+        status = main(["label", *arguments, "--model", str(tiny_classifier_dir)])
+        err = capsys.readouterr().err
+        assert status == 2 and err.count("\n") == 1 and "--engine spark" in err
+    assert not (tmp_path / "in.labelled.csv").exists()

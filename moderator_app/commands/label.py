@@ -11,7 +11,8 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
+from moderator_app.commands.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, report_failure
+from moderator_app.commands.label_spark import add_spark_arguments, check_engine_arguments, run_spark
 from moderator_app.core.precision import INFERENCE_PRECISIONS  # plain Python: --help stays instant
 
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
@@ -89,6 +90,7 @@ def add_excel_safe_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--excel-safe", action="store_true",
                         help="prefix cells (and column names) starting with = + - @ with ' so spreadsheets do not "
                              "run them as formulas")
+    add_spark_arguments(parser)
 
 
 def load_classifier(args: argparse.Namespace):
@@ -131,6 +133,12 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
+    complaint = check_engine_arguments(args)
+    if complaint:
+        print(f"moderator-app label: error: {complaint}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.engine == "spark":
+        return run_spark(args)
     try:
         with terminate_as_interrupt():
             summary = label(args)

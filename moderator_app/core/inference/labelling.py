@@ -180,7 +180,7 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
                               excel_safe=excel_safe, chunk_rows=chunk_rows)
     check_threshold(classifier, threshold)
     source, fmt = plan.source, plan.fmt
-    added_names = [LABEL_COLUMN, SCORE_COLUMN] + [PROBABILITY_PREFIX + label for label in classifier.labels]
+    added_names = added_column_names(classifier.labels)
     for name in added_names:
         if name in source.columns:
             raise LabellingError(f"{fmt.path}: already has a column {name!r}, which labelling adds "
@@ -199,16 +199,11 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
             chunks = source.chunks()
             for chunk in chunks:
                 refuse_bad_rows(source, chunks, skip_bad_rows)
-                texts = source.texts(chunk, plan.text_position)
-                probabilities = classifier.predict_probabilities(texts, batch_size, on_batch=progress.advance)
-                refuse_not_a_number(probabilities, texts, classifier, summary.rows)
-                labels, scores = classifier.decide(probabilities, threshold)
-                added = {LABEL_COLUMN: labels, SCORE_COLUMN: scores}
-                added.update((PROBABILITY_PREFIX + label, probabilities[:, index].astype(np.float64))
-                             for index, label in enumerate(classifier.labels))
+                added = label_texts(classifier, source.texts(chunk, plan.text_position), threshold, batch_size,
+                                    on_batch=progress.advance, rows_before=summary.rows)
                 sink.write(chunk, added)
                 release_free_memory()
-                summary.count(labels)
+                summary.count(added[LABEL_COLUMN])
                 progress.reached(summary.rows)
             refuse_bad_rows(source, chunks, skip_bad_rows)  # unreadable rows after the last readable one
         finally:
@@ -217,6 +212,25 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
     summary.blank_lines = getattr(source, "blank_lines", 0)
     summary.seconds = progress.elapsed()
     return summary
+
+
+def added_column_names(labels: list[str]) -> list[str]:
+    """The columns labelling adds to every row, in order."""
+    return [LABEL_COLUMN, SCORE_COLUMN] + [PROBABILITY_PREFIX + label for label in labels]
+
+
+def label_texts(classifier: "Classifier", texts: list, threshold: float | None, batch_size: int | None = None,
+                on_batch: Callable[[int], None] | None = None, rows_before: int = 0) -> dict[str, Any]:
+    """Texts -> the added columns (added_column_names order): the one path from texts to labels, shared
+    by `label_file` and the Spark engine. Empty texts get label "" and NaN numbers; NaN for a non-empty
+    text refuses the model (ModelOutputError, naming row `rows_before` + its position + 1)."""
+    probabilities = classifier.predict_probabilities(texts, batch_size, on_batch=on_batch)
+    refuse_not_a_number(probabilities, texts, classifier, rows_before)
+    labels, scores = classifier.decide(probabilities, threshold)
+    added: dict[str, Any] = {LABEL_COLUMN: labels, SCORE_COLUMN: scores}
+    added.update((PROBABILITY_PREFIX + label, probabilities[:, index].astype(np.float64))
+                 for index, label in enumerate(classifier.labels))
+    return added
 
 
 def open_sink(temporary: Path, plan: LabellingPlan, added_names: list[str], excel_safe: bool):
