@@ -232,3 +232,23 @@ def test_a_txt_labelled_in_the_window_and_on_the_command_line_gives_the_same_fil
                 lambda *progress: None, lambda: False)
     assert (tmp_path / "gui.csv").read_bytes() == (tmp_path / "cli.csv").read_bytes()
     assert read_rows(tmp_path / "cli.csv")[1][0] == "vermin, scum and filth"
+
+
+def test_outputs_that_belong_together_are_claimed_together_or_not_at_all(tmp_path):
+    from moderator_app.core.files.atomic import OutputExistsError, atomic_outputs
+
+    data, record = tmp_path / "out.csv", tmp_path / "out.csv.provenance.json"
+    with atomic_outputs([data, record]) as (first, second):
+        first.write_text("rows")
+        second.write_text("{}")
+    assert data.read_text() == "rows" and record.read_text() == "{}"
+    data.unlink()
+    record.unlink()
+    with pytest.raises(OutputExistsError):
+        with atomic_outputs([data, record]) as (first, second):
+            first.write_text("rows")
+            second.write_text("{}")
+            record.write_text("someone else's")  # appears while the run writes
+    assert not data.exists()  # this run's own output is taken back
+    assert record.read_text() == "someone else's"  # the other file is left as it is
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.csv.provenance.json"]  # no temporaries

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget
+from superqt import QElidingLabel
 from superqt.utils import qdebounced
 
 from moderator_app.core.inference.provenance import SLIDER, threshold_source
@@ -49,6 +50,7 @@ RESULTS_SPLITTER_KEY = "review/results-splitter"
 EXPLAIN_DELAY_MS = 250  # wait for the selection to settle before explaining
 CLOSE_WAIT_MS = 20_000
 HISTORY_SPLITTER_KEY = "review/history-splitter"
+STATS_MAX_WIDTH, MODERATOR_MAX_WIDTH = 340, 200  # the status bar's review fields (px)
 
 
 class ReviewTab(QueueFlow, RetrainFlow, QWidget):
@@ -367,15 +369,25 @@ def add_review_status(window, tab: ReviewTab) -> None:
     review rate and the disagreement with the model."""
     from moderator_app.gui.review.moderator import ask_moderator_name
 
-    stats = QLabel()
+    # Compact, elided fields (full text in their tooltips): the status bar's messages use the room left
+    # of the permanent fields, and a long message must still be read whole at 1440 px.
+    stats = QElidingLabel()
     stats.setObjectName("review-stats")
+    stats.setMaximumWidth(STATS_MAX_WIDTH)
     moderator = QToolButton()
     moderator.setObjectName("moderator-button")
     moderator.setAutoRaise(True)
-    moderator.setToolTip("The name recorded with each of your decisions: click to change it")
+    moderator.setMaximumWidth(MODERATOR_MAX_WIDTH)
 
     def show_moderator() -> None:
-        moderator.setText(f"Moderator: {tab.decisions.moderator}")
+        full = f"Moderator: {tab.decisions.moderator}"
+        metrics = moderator.fontMetrics()
+        moderator.setText(metrics.elidedText(full, Qt.TextElideMode.ElideMiddle, MODERATOR_MAX_WIDTH - 16))
+        moderator.setToolTip(f"{full}: the name recorded with each of your decisions; click to change it")
+
+    def show_stats(line: str) -> None:
+        stats.setText(line.partition(" · ")[2])
+        stats.setToolTip(line.partition(" · ")[2])
 
     def change_moderator() -> None:
         name = ask_moderator_name(window)
@@ -384,7 +396,7 @@ def add_review_status(window, tab: ReviewTab) -> None:
             show_moderator()
 
     moderator.clicked.connect(change_moderator)
-    tab.stats_changed.connect(lambda line: stats.setText(line.partition(" · ")[2]))
+    tab.stats_changed.connect(show_stats)
     tab.stats_changed.connect(lambda _line: show_moderator())  # also after set_moderator()
     window.statusBar().insertPermanentWidget(0, stats)
     window.statusBar().insertPermanentWidget(1, moderator)
