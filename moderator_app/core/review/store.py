@@ -137,14 +137,16 @@ class DecisionStore:
         return self.record(replace(restored, moderator=moderator, decided_at="", note="", category="", kind=REVERT,
                                    reverts=row_id))
 
-    def last_undoable(self, moderator: str, model_id: str) -> Decision | None:
-        """`moderator`'s latest decision for this model that is still its text's current one (not
-        changed or undone since): what Undo takes back after a restart, one decision at a time."""
+    def last_undoable(self, moderator: str, model_id: str, queue_id: int | None = None) -> Decision | None:
+        """`moderator`'s latest decision for this model (in the queue `queue_id`, when given) that is
+        still its text's current one (not changed or undone since): what Undo takes back after a
+        restart, one decision at a time."""
+        in_queue = "" if queue_id is None else " AND queue_id = ?"
         found = self._connection.execute(
-            f"SELECT {COLUMNS} FROM decisions AS d WHERE moderator = ? AND model_id = ? AND kind = ? "
+            f"SELECT {COLUMNS} FROM decisions AS d WHERE moderator = ? AND model_id = ? AND kind = ?{in_queue} "
             "AND moderator_label IS NOT NULL AND id = (SELECT MAX(id) FROM decisions AS later "
             "WHERE later.text = d.text AND later.model_id = d.model_id) ORDER BY id DESC LIMIT 1",
-            (moderator, model_id, DECISION)).fetchone()
+            (moderator, model_id, DECISION, *(() if queue_id is None else (queue_id,)))).fetchone()
         return None if found is None else decision_from_row(found)
 
     # ------------------------------------------------------------------------------ reading
@@ -324,12 +326,12 @@ class StoreAccess:
         store = self.store()
         return [store.revert(row_id, moderator) for row_id in row_ids]
 
-    def last_undoable(self, moderator: str, model_id: str) -> Decision | None:
-        """The moderator's last decision for this model that Undo can still take back (None: none, or
-        no store yet)."""
+    def last_undoable(self, moderator: str, model_id: str, queue_id: int | None = None) -> Decision | None:
+        """The moderator's last decision for this model (and queue) that Undo can still take back
+        (None: none, or no store yet)."""
         if self._store is None and not self.path.exists():
             return None
-        return self.store().last_undoable(moderator, model_id)
+        return self.store().last_undoable(moderator, model_id, queue_id)
 
     def lookup(self, texts: list[str], model_id: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
         """({text: (current label for this model, the model's label it was decided against)},

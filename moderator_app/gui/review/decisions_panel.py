@@ -108,8 +108,8 @@ class DecisionsPanel(QGroupBox):
 
     def undo(self, model_id: str | None = None) -> bool:
         """Revert the last decision action of this sitting (a revert row each); with none left (after a
-        restart, say), the moderator's own last decision for the model `model_id` that is still current,
-        read from the store. False when there is nothing to undo."""
+        restart, say), the moderator's own last decision for the model `model_id` in the open queue that
+        is still current, read from the store. False when there is nothing to undo."""
         results, generation = self.results, self.results.generation
         if self.undo_stack:
             row_ids = self.undo_stack.pop()
@@ -121,7 +121,7 @@ class DecisionsPanel(QGroupBox):
             in_sitting, row_ids = False, []
 
             def revert():
-                last = self.store.last_undoable(self.moderator, model_id)
+                last = self.store.last_undoable(self.moderator, model_id, self.queue[1])  # the open queue's
                 return [] if last is None else self.store.revert([last.id], self.moderator)
         else:
             self.status_message.emit("Nothing to undo.")
@@ -165,7 +165,8 @@ class DecisionsPanel(QGroupBox):
             self.results.undo_button.setEnabled(bool(self.undo_stack))
             return
         moderator = self.moderator
-        self.tasks.submit(lambda: self.store.last_undoable(moderator, model_id) is not None, key="undoable",
+        self.tasks.submit(lambda: self.store.last_undoable(moderator, model_id, self.queue[1]) is not None,
+                          key="undoable",
                           on_done=lambda found: self.results.undo_button.setEnabled(bool(self.undo_stack) or found),
                           on_error=lambda _error: None)
 

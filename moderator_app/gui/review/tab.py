@@ -21,8 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget
-from superqt import QElidingLabel
+from PySide6.QtWidgets import QFrame, QGroupBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import qdebounced
 
 from moderator_app.core.inference.provenance import SLIDER, threshold_source
@@ -40,6 +39,7 @@ from moderator_app.gui.review.model_panel import ModelPanel
 from moderator_app.gui.review.moderator import moderator_name
 from moderator_app.gui.review.queue_panel import QueuePanel
 from moderator_app.gui.review.results_panel import ResultsPanel
+from moderator_app.gui.review.status_fields import add_review_status
 from moderator_app.gui.review.tab_queues import QueueFlow
 from moderator_app.gui.review.tab_retrain import RetrainFlow
 from moderator_app.gui.review.threshold_control import decision_sentence
@@ -50,7 +50,6 @@ RESULTS_SPLITTER_KEY = "review/results-splitter"
 EXPLAIN_DELAY_MS = 250  # wait for the selection to settle before explaining
 CLOSE_WAIT_MS = 20_000
 HISTORY_SPLITTER_KEY = "review/history-splitter"
-STATS_MAX_WIDTH, MODERATOR_MAX_WIDTH = 340, 200  # the status bar's review fields (px)
 
 
 class ReviewTab(QueueFlow, RetrainFlow, QWidget):
@@ -362,44 +361,3 @@ def add_review_tab(window, tab_factory=ReviewTab) -> ReviewTab:
     window.training_tab.run_finished.connect(
         lambda event: tab.offer_comparison(event.output_dir) and window.tabs.setCurrentWidget(tab))
     return tab
-
-
-def add_review_status(window, tab: ReviewTab) -> None:
-    """The status bar's review part: who is deciding (click to change), the queue's progress, the
-    review rate and the disagreement with the model."""
-    from moderator_app.gui.review.moderator import ask_moderator_name
-
-    # Compact, elided fields (full text in their tooltips): the status bar's messages use the room left
-    # of the permanent fields, and a long message must still be read whole at 1440 px.
-    stats = QElidingLabel()
-    stats.setObjectName("review-stats")
-    stats.setMaximumWidth(STATS_MAX_WIDTH)
-    moderator = QToolButton()
-    moderator.setObjectName("moderator-button")
-    moderator.setAutoRaise(True)
-    moderator.setMaximumWidth(MODERATOR_MAX_WIDTH)
-
-    def show_moderator() -> None:
-        full = f"Moderator: {tab.decisions.moderator}"
-        metrics = moderator.fontMetrics()
-        moderator.setText(metrics.elidedText(full, Qt.TextElideMode.ElideMiddle, MODERATOR_MAX_WIDTH - 16))
-        moderator.setToolTip(f"{full}: the name recorded with each of your decisions; click to change it")
-
-    def show_stats(line: str) -> None:
-        stats.setText(line.partition(" · ")[2])
-        stats.setToolTip(line.partition(" · ")[2])
-
-    def change_moderator() -> None:
-        name = ask_moderator_name(window)
-        if name:
-            tab.set_moderator(name)
-            show_moderator()
-
-    moderator.clicked.connect(change_moderator)
-    tab.stats_changed.connect(show_stats)
-    tab.stats_changed.connect(lambda _line: show_moderator())  # also after set_moderator()
-    window.statusBar().insertPermanentWidget(0, stats)
-    window.statusBar().insertPermanentWidget(1, moderator)
-    window.moderator_button, window.review_stats = moderator, stats
-    show_moderator()
-    tab.update_stats()
