@@ -212,3 +212,15 @@ def test_status_messages_are_not_hidden_by_the_review_fields_at_1440_px(qtbot, w
     assert bar.fontMetrics().horizontalAdvance(message) + 12 <= room  # the whole message is drawn
     assert "12% relabelled" in window.review_stats.toolTip()  # the field's whole text is one hover away
     assert window.moderator_button.toolTip().startswith("Moderator: Alexandra Konstantinopoulou-Richardson")
+
+
+def test_reloading_the_model_keeps_the_open_queues_threshold(qtbot, window, calibrated):
+    tab = window.review_tab
+    load(qtbot, tab, calibrated)
+    classify(qtbot, tab, TEXTS[:3])
+    qtbot.waitUntil(lambda: tab.queue is not None, timeout=TIMEOUT_MS)
+    tab.results.threshold_slider.setValue(30)
+    with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):  # as another precision does
+        tab.load_model(str(calibrated))
+    assert tab.threshold() == pytest.approx(0.3) and tab.results.session.threshold == pytest.approx(0.3)
+    assert tab.results.threshold.reset_button.isEnabled()

@@ -236,10 +236,13 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
 
     def _apply_operating_point(self, handle: ModelHandle) -> None:
         """A binary model with a calibrated operating point starts the slider at its threshold, unless
-        an opened queue restores its own; models without one keep the slider where it is."""
+        a queue is open or being opened: its threshold is its own, changed only by the moderator (a
+        reload for another precision, or another model, keeps it; Reset is one click away). Models
+        without an operating point keep the slider where it is."""
         point = handle.classifier.operating_point if handle.classifier.is_binary else None
         self.results.set_operating_point(point)
-        queue_threshold = self.restore_view is not None and self.restore_view.threshold is not None
+        queue_threshold = ((self.restore_view is not None and self.restore_view.threshold is not None)
+                           or (self.queue is not None and self.results.session.count > 0))
         if point is not None and point.threshold is not None and not queue_threshold:
             self.results.set_threshold(point.threshold)
 
