@@ -106,7 +106,7 @@ def run_once(items: int, work: Path, log: int = 0) -> dict[str, float]:
     shown = time.perf_counter()
     current, earlier = access.lookup(queue_items.texts, model_id)
     looked_up = time.perf_counter()
-    panel.apply_decisions(panel.session.decisions_found(current))
+    panel.apply_decisions(*panel.session.decisions_found(current))
     panel.show_earlier(earlier)
     finished = time.perf_counter()
     timings["open"] = (finished - started) * 1000
@@ -132,7 +132,7 @@ def run_once(items: int, work: Path, log: int = 0) -> dict[str, float]:
                                                   queue_id=queue.id)
     saved, error = access.record(decisions)
     assert error is None and saved
-    panel.apply_decisions({item: saved[0].moderator_label})
+    panel.apply_decisions({item: saved[0].moderator_label}, {item: saved[0].model_label})
     panel.select_next_undecided()
     timings["decide"] = (time.perf_counter() - started) * 1000
     panel.close()

@@ -158,6 +158,6 @@ def test_precision_and_recall_at_a_slider_position():
         precision, recall = point.precision_recall_at(threshold)
         assert recall == pytest.approx((flagged & is_positive).sum() / is_positive.sum())
         assert precision == pytest.approx((flagged & is_positive).sum() / flagged.sum())
-    assert point.precision_recall_at(1.0) == (1.0, 0.0)
+    assert point.precision_recall_at(1.0) == (None, 0.0)  # nothing flagged: undefined
     assert compute_operating_point(logits[:, [0, 0, 1]], np.zeros(150, int), ["a", "b", "c"],
                                    "best_f1").precision_recall_at(0.5) is None

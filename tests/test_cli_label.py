@@ -114,3 +114,44 @@ def test_spark_only_options_are_refused_by_the_local_engine(tmp_path, tiny_class
         err = capsys.readouterr().err
         assert status == 2 and err.count("\n") == 1 and "--engine spark" in err
     assert not (tmp_path / "in.labelled.csv").exists()
+
+
+def test_label_records_the_model_and_threshold_beside_the_output(tmp_path, tiny_classifier_dir, capsys):
+    from moderator_app.core.inference.model_info import model_identity
+    from moderator_app.core.inference.provenance import GIVEN, MOST_PROBABLE, read_provenance
+
+    rows = synthetic_rows(12, seed=4) + [("", "not-hate")]
+    source = write_csv(tmp_path / "comments.csv", rows)
+    output = tmp_path / "comments.labelled.csv"
+    assert main(["label", str(source), "--model", str(tiny_classifier_dir), "--threshold", "0.35",
+                 "--device", "cpu"]) == 0
+    record = read_provenance(output)
+    assert record["threshold"] == 0.35 and record["threshold_source"] == GIVEN
+    assert record["model"] == str(tiny_classifier_dir) and record["labels"] == ["hate", "not-hate"]
+    assert record["model_identity"] == model_identity(str(tiny_classifier_dir), ["hate", "not-hate"])
+    assert record["input"] == str(source.resolve()) and record["rows"] == 13 and record["empty_texts"] == 1
+    assert record["app"].startswith("moderator-app ") and record["labelled_at"] and record["precision"]
+    with open(output, newline="", encoding="utf-8") as handle:  # the columns are unchanged
+        assert next(csv.reader(handle)) == ["text", "label", "predicted_label", "score", "probability_hate",
+                                            "probability_not-hate"]
+    # without --threshold or an operating point: the most probable label, said so
+    assert main(["label", str(source), "--model", str(tiny_classifier_dir), "--device", "cpu", "--overwrite"]) == 0
+    record = read_provenance(output)
+    assert record["threshold"] is None and record["threshold_source"] == MOST_PROBABLE
+
+
+def test_label_never_writes_the_record_over_a_file_it_did_not_write(tmp_path, tiny_classifier_dir, capsys):
+    source = write_csv(tmp_path / "in.csv", synthetic_rows(4))
+    record = tmp_path / "in.labelled.csv.provenance.json"
+    record.write_text("mine")
+    status = main(["label", str(source), "--model", str(tiny_classifier_dir), "--device", "cpu"])
+    assert status == 2 and "already exists" in capsys.readouterr().err
+    assert record.read_text() == "mine" and not (tmp_path / "in.labelled.csv").exists()
+
+
+def test_a_failed_label_run_leaves_neither_output_nor_record(tmp_path, tiny_classifier_dir, capsys):
+    source = tmp_path / "broken.csv"
+    source.write_text('text\n"fine row\nnext\n', encoding="utf-8")  # a quote left open
+    status = main(["label", str(source), "--model", str(tiny_classifier_dir), "--device", "cpu"])
+    assert status == 2
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["broken.csv"]

@@ -248,3 +248,23 @@ def test_a_misspelt_label_with_few_rows_is_warned_naming_file_column_and_both_sp
 def test_real_label_sets_are_no_misspellings(tmp_path, labels):
     rows = [(f"t{i}", label) for index, label in enumerate(labels) for i in range(30 if index == 0 else 3)]
     assert train_data(write_csv(tmp_path / "ok.csv", rows)).report.warnings == []
+
+
+def test_outputs_that_belong_together_are_claimed_together_or_not_at_all(tmp_path):
+    from moderator_app.core.files.atomic import OutputExistsError, atomic_outputs
+
+    data, record = tmp_path / "out.csv", tmp_path / "out.csv.provenance.json"
+    with atomic_outputs([data, record]) as (first, second):
+        first.write_text("rows")
+        second.write_text("{}")
+    assert data.read_text() == "rows" and record.read_text() == "{}"
+    data.unlink()
+    record.unlink()
+    with pytest.raises(OutputExistsError):
+        with atomic_outputs([data, record]) as (first, second):
+            first.write_text("rows")
+            second.write_text("{}")
+            record.write_text("someone else's")  # appears while the run writes
+    assert not data.exists()  # this run's own output is taken back
+    assert record.read_text() == "someone else's"  # the other file is left as it is
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.csv.provenance.json"]  # no temporaries

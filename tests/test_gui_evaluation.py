@@ -64,7 +64,7 @@ def test_the_slider_starts_at_the_operating_point_and_shows_validation_scores(qt
     assert tab.results.validation_label.isVisible()
     assert tab.results.validation_label.text() == "validation: precision 0.94 · recall 0.41"  # at 0.73
     for value, expected in ((0.1, "precision 0.61 · recall 0.95"), (0.5, "precision 0.80 · recall 0.70"),
-                            (0.9, "precision 1.00 · recall 0.00")):
+                            (0.9, "precision — · recall 0.00")):  # nothing flagged: precision undefined
         tab.results.set_threshold(value)
         assert tab.results.validation_label.text() == f"validation: {expected}"
 
@@ -143,26 +143,44 @@ def test_the_evaluation_view_shows_what_evaluate_computes(qtbot, window, tiny_cl
     assert len(view.precision_line.getData()[0]) > 0  # the curve is drawn
 
 
-def test_dragging_the_threshold_line_moves_the_tabs_threshold_and_the_metrics(qtbot, window, tiny_classifier_dir,
-                                                                             tmp_path):
+def test_the_threshold_line_is_the_views_own_until_the_button_moves_the_review_threshold(qtbot, window,
+                                                                                          tiny_classifier_dir,
+                                                                                          tmp_path):
     from moderator_app.core.evaluation.file_evaluation import evaluate_file
 
     tab = window.review_tab
     load(qtbot, tab, tiny_classifier_dir)
-    tab.results.set_threshold(0.5)
+    tab.input.text_edit.setPlainText("they are vermin\nlovely weather")
+    with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
+        tab.input.classify_button.click()
+    qtbot.waitUntil(lambda: tab.queue is not None, timeout=TIMEOUT_MS)
+    tab.results.set_threshold(0.4)
+    tab._save_queue_state_now()
+    queue_id = tab.queue.id
     data = labelled_csv(tmp_path)
     view = tab.open_evaluation(str(data))
+    assert view.threshold_line.value() == pytest.approx(0.4) and not view.use_threshold_button.isEnabled()
     evaluate_in_view(qtbot, view, group="")
     view.threshold_line.setValue(0.999)
     view.threshold_line.sigPositionChangeFinished.emit(view.threshold_line)  # as the end of a drag does
-    assert tab.threshold() == pytest.approx(1.0)
-    expected = evaluate_file(Classifier.load(tiny_classifier_dir, device="cpu"), data, threshold=1.0).result
+    expected = evaluate_file(Classifier.load(tiny_classifier_dir, device="cpu"), data, threshold=0.999).result
     shown = [[int(view.confusion.item(row, column).text()) for column in range(2)] for row in range(2)]
-    assert shown == expected.confusion_matrix
+    assert shown == expected.confusion_matrix  # the numbers follow the line
     assert view.cards["accuracy"].value.text() == f"{expected.accuracy:.3f}"
-    # and the other way round: the tab's slider moves the line
-    tab.results.set_threshold(0.0)
-    assert view.threshold_line.value() == pytest.approx(0.0)
+    # … and nothing else does: the slider, the table's labels and the queue's saved threshold stay
+    assert tab.threshold() == pytest.approx(0.4) and tab.results.session.threshold == pytest.approx(0.4)
+    tab._save_queue_state_now()
+    tab.decisions.tasks.wait(TIMEOUT_MS)
+    assert tab.decisions.store.store().queues.get(queue_id).state.threshold == pytest.approx(0.4)
+    tab.results.set_threshold(0.2)  # the slider does not move the view's line either
+    assert view.threshold_line.value() == pytest.approx(0.999)
+    assert view.use_threshold_button.isEnabled()
+    view.use_threshold_button.click()  # the one way the view's threshold reaches the review
+    assert tab.threshold() == pytest.approx(0.999) and tab.results.session.threshold == pytest.approx(0.999)
+    assert not view.use_threshold_button.isEnabled()
+    tab._save_queue_state_now()
+    tab.decisions.tasks.wait(TIMEOUT_MS)
+    assert tab.decisions.store.store().queues.get(queue_id).state.threshold == pytest.approx(0.999)
     assert not view.groups.isVisible()
 
 

@@ -113,7 +113,7 @@ def test_importing_into_a_queue_that_holds_work_asks_first(qtbot, tab, monkeypat
 
     monkeypatch.setattr(dialogs, "confirm", lambda *args, **kwargs: False)  # a new queue
     classify(qtbot, tab, TEXTS[5:])
-    qtbot.waitUntil(lambda: tab.queue.id != first.id, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tab.queue is not None and tab.queue.id != first.id, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: tab.queues.list.count() == 2, timeout=TIMEOUT_MS)
     assert tab.results.session.texts == TEXTS[5:]
 

@@ -448,3 +448,26 @@ def test_the_review_lookup_takes_the_latest_decision_per_text_and_model(tmp_path
                                                                     f"ON {condition} GROUP BY t.rowid", ("m1",)))
              for condition in ("e.model_id = ? AND e.text = t.text", "e.text = t.text AND e.model_id != ?")]
     assert all("SCAN t" in plan and "SEARCH e USING" in plan and "TEMP B-TREE" not in plan for plan in plans), plans
+
+
+def test_the_last_undoable_decision_is_the_moderators_own_and_still_current(tmp_path):
+    store = DecisionStore(tmp_path / "decisions.sqlite3")
+    first = store.record(Decision("a", "hate", 0.9, "hate", "m1", moderator="ann", queue_id=1))
+    second = store.record(Decision("b", "hate", 0.8, "not-hate", "m1", moderator="ann", queue_id=1))
+    store.record(Decision("c", "hate", 0.7, "hate", "m1", moderator="bob", queue_id=1))  # someone else's
+    store.record(Decision("d", "hate", 0.7, "hate", "m2", moderator="ann", queue_id=1))  # another model
+    assert store.last_undoable("ann", "m1").id == second.id
+    store.revert(second.id, "ann")
+    assert store.last_undoable("ann", "m1").id == first.id  # the undone one is no longer current
+    assert store.last_undoable("ann", "m1", queue_id=2) is None
+    store.record(Decision("a", "hate", 0.9, "not-hate", "m1", moderator="bob", queue_id=1))  # changed since
+    assert store.last_undoable("ann", "m1") is None
+
+
+def test_an_undo_restores_the_model_label_the_earlier_decision_saw(tmp_path):
+    store = DecisionStore(tmp_path / "decisions.sqlite3")
+    store.record(Decision("a", "not-hate", 0.45, "not-hate", "m1", threshold=0.5))
+    later = store.record(Decision("a", "hate", 0.45, "hate", "m1", threshold=0.3))
+    reverted = store.revert(later.id, "ann")
+    assert (reverted.moderator_label, reverted.model_label, reverted.threshold) == ("not-hate", "not-hate", 0.5)
+    assert reverted.accepted

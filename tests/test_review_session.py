@@ -93,7 +93,21 @@ def test_decisions_filters_and_search(session):
 
 
 def test_decisions_found_in_the_store_map_to_items(session):
-    assert session.decisions_found({"they are filth": "hate", "not in the table": "hate"}) == {3: "hate"}
+    found = {"they are filth": ("hate", "not-hate"), "not in the table": ("hate", "hate")}
+    assert session.decisions_found(found) == ({3: "hate"}, {3: "not-hate"})
+
+
+def test_marks_come_from_the_label_the_moderator_saw_not_from_a_later_threshold(session):
+    # labels at 0.5: hate, not-hate, (empty text), hate, not-hate; item 1 is accepted as not-hate
+    _, decisions = session.new_decisions([1], None, "model-a")
+    session.set_decisions({1: "not-hate"}, {1: decisions[0].model_label})
+    session.set_decisions({3: "hate"}, {3: "not-hate"})  # from the log: decided against an older label
+    session.set_threshold(0.1)  # now item 1 would be 'hate' and item 3 stays 'hate'
+    assert session.labels[1] == "hate"
+    assert session.is_accepted(1) is True and session.is_accepted(3) is False
+    assert session.counts().relabelled == 1 and session.counts().disagreement == 0.5
+    session.set_filter(FILTER_RELABELLED)
+    assert shown(session) == ["they are filth"]
 
 
 def test_a_new_load_keeps_sort_and_filter_and_forgets_decisions(session):

@@ -77,9 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("--output", "-o", metavar="OUT",
                         help="where to write the labelled file, in the input's format, a TXT input as CSV "
-                             "(default: INPUT's name with .labelled before the extension)")
+                             "(default: INPUT's name with .labelled before the extension); OUT.provenance.json "
+                             "beside it records the model (folder and identity), its labels, the threshold and "
+                             "where it came from, the precision, the app's version, the time and the row counts")
     parser.add_argument("--text-column", metavar="C", help="column holding the text (default: detected)")
-    parser.add_argument("--overwrite", action="store_true", help="replace OUT when it exists")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT (and OUT.provenance.json) when it exists")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="leave out rows the CSV parser cannot read (listed in the summary) instead of failing")
     add_excel_safe_argument(parser)
@@ -155,6 +157,7 @@ def label(args: argparse.Namespace):
     from tqdm import tqdm
 
     from moderator_app.core.inference.labelling import label_file, plan_labelling
+    from moderator_app.core.inference.provenance import GIVEN
 
     # Everything that needs no model first: the output path, the input's format, its text column and
     # a pass over the whole file (a CSV quote left open is found before the model's slow load).
@@ -172,4 +175,4 @@ def label(args: argparse.Namespace):
                           threshold=decision_threshold(args, classifier), batch_size=args.batch_size,
                           overwrite=args.overwrite,
                           skip_bad_rows=args.skip_bad_rows, excel_safe=args.excel_safe, on_progress=show_progress,
-                          plan=plan)
+                          plan=plan, threshold_source=GIVEN if args.threshold is not None else None)

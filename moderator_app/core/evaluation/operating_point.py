@@ -78,17 +78,18 @@ class OperatingPoint:
             lines += ["", f"**Warning: {self.warning}**"]
         return lines
 
-    def precision_recall_at(self, threshold: float) -> tuple[float, float] | None:
+    def precision_recall_at(self, threshold: float) -> tuple[float | None, float] | None:
         """The validation precision and recall of the positive label at another threshold (a slider's
         position), from the saved curve; None without a curve. Above every validation score nothing
-        is flagged: precision 1 by convention (as scikit-learn's curve ends), recall 0."""
+        is flagged: the precision is undefined (None, where scikit-learn's curve ends at 1 by
+        convention), the recall 0."""
         if not self.curve:
             return None
         # The curve's points are in increasing threshold; 'score ≥ t' splits the validation rows as
         # its first point at or above t does (exactly so between neighbours of the full curve).
         at_or_above = next((point for point in self.curve if point["threshold"] >= threshold), None)
         if at_or_above is None:
-            return 1.0, 0.0
+            return None, 0.0
         return at_or_above["precision"], at_or_above["recall"]
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def compute_operating_point(logits: np.ndarray, truth: Sequence[int], labels: Se
 
 
 def _with_most_probable_label(warning: str | None) -> str | None:
-    return None if warning is None else "Deciding by the most probable label: " + warning[0].lower() + warning[1:]
+    return None if warning is None else "By its most probable label (without its threshold): " + warning[0].lower() + warning[1:]
 
 
 # ------------------------------------------------------------------------------------------------

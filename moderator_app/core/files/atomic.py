@@ -122,16 +122,38 @@ def atomic_output(target: Path, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `target`; give it the name `target` when the block completes,
     delete it when the block fails or is interrupted (KeyboardInterrupt, cancellation, SIGTERM
     turned into KeyboardInterrupt by the command)."""
-    remove_stale_temporary_files(target)
-    temporary = claim_temporary_file(target)
-    try:
+    with atomic_outputs([target], overwrite) as (temporary,):
         yield temporary
-        claim_final_name(temporary, target, overwrite)
+
+
+@contextmanager
+def atomic_outputs(targets: list[Path], overwrite: bool = False) -> Iterator[list[Path]]:
+    """As atomic_output, for files that belong together (a labelled file and its provenance): all
+    are claimed, in order, when the block completes, or none is left: when one cannot be claimed,
+    those claimed just before it (this run's own files) are removed again."""
+    targets = [Path(target) for target in targets]
+    temporaries: list[Path] = []
+    try:
+        for target in targets:
+            remove_stale_temporary_files(target)
+            temporaries.append(claim_temporary_file(target))
+        yield temporaries
+        claimed: list[Path] = []
+        try:
+            for temporary, target in zip(temporaries, targets):
+                claim_final_name(temporary, target, overwrite)
+                claimed.append(target)
+        except BaseException:
+            for target in claimed:
+                target.unlink(missing_ok=True)
+            raise
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
         if error.errno in (errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, getattr(errno, "EDQUOT", errno.ENOSPC)):
-            raise output_error(target, error) from None
+            raise output_error(targets[0], error) from None
         raise
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
         raise

@@ -2,8 +2,9 @@
 
 Streamed chunk by chunk (memory stays constant however large the file), read by the shared
 readers of `core/files`, written in the input's format by its writers, through an atomic output
-(a hidden temporary file claimed under the final name only when complete). Qt-free: the CLI's
-`label` command and the GUI share it.
+(a hidden temporary file claimed under the final name only when complete), with the record of what
+labelled it beside it (core.inference.provenance: OUTPUT.provenance.json, claimed with it). Qt-free:
+the CLI's `label` command and the GUI share it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 import numpy as np
 
 from moderator_app.core.errors import DataError, OutputNotWritableError
-from moderator_app.core.files.atomic import atomic_output
+from moderator_app.core.files.atomic import atomic_outputs
 from moderator_app.core.files.columns import TEXT_COLUMN_NAMES, guess_column, resolve_text_column
 from moderator_app.core.files.formats import FORMATS, FileFormat, detect_format
 from moderator_app.core.files.readers import (CHUNK_ROWS, BadRow, LinesSource, describe_bad_rows,  # noqa: F401
                                               open_source)
 from moderator_app.core.files.writers import Cancelled, CsvSink, JsonLinesSink, ParquetSink
+from moderator_app.core.inference.model_info import model_identity as identify_model
+from moderator_app.core.inference.provenance import labelling_record, provenance_path, write_record
+from moderator_app.core.inference.provenance import threshold_source as provenance_threshold_source
 
 if TYPE_CHECKING:
     from moderator_app.core.inference.classifier import Classifier
@@ -127,6 +131,11 @@ def check_output_path(input_path: str | Path, output_path: str | Path | None, ov
         raise OutputPathError(f"{target}: already exists.",
                               "Choose another output file, or allow replacing it with {overwrite}.",
                               setting="overwrite")
+    sidecar = provenance_path(target)
+    if sidecar.exists() and not overwrite:
+        raise OutputPathError(f"{sidecar}: already exists (the record of what labelled {target.name} goes there).",
+                              "Choose another output file, or allow replacing it with {overwrite}.",
+                              setting="overwrite")
     return target
 
 
@@ -164,7 +173,8 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
                text_column: str | None = None, threshold: float | None = None, batch_size: int | None = None,
                overwrite: bool = False, skip_bad_rows: bool = False, excel_safe: bool = False,
                on_progress: ProgressCallback | None = None, should_cancel: Callable[[], bool] | None = None,
-               chunk_rows: int = CHUNK_ROWS, plan: LabellingPlan | None = None) -> LabelSummary:
+               chunk_rows: int = CHUNK_ROWS, plan: LabellingPlan | None = None, threshold_source: str | None = None,
+               model_identity: str | None = None, input_name: str | Path | None = None) -> LabelSummary:
     """Label every row of a CSV/TSV, TXT, JSON Lines or Parquet file and write it, in the same format
     (a TXT as CSV) and row order, with all its columns plus `predicted_label`, `score` and
     `probability_<label>`.
@@ -173,7 +183,12 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
     should_cancel() is polled as often, and True stops the run (LabellingCancelled) with nothing
     written. `plan`: the result of plan_labelling() for these same arguments, when the caller checked
     the file already. Raises a UserError (DataError, OutputNotWritableError …) for anything wrong with
-    the files."""
+    the files.
+
+    Beside the output, OUTPUT.provenance.json records the model, its identity (`model_identity`, else
+    computed), the threshold and `threshold_source` (default: calibrated when it is the model's own,
+    else --threshold), the input (`input_name`, else `input_path`) and the row counts; both files are
+    claimed together, or neither is left."""
     progress = Progress(on_progress, should_cancel)
     if plan is None:
         plan = plan_labelling(input_path, output_path, text_column=text_column, overwrite=overwrite,
@@ -193,7 +208,7 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
                              "should be named .txt.")
     progress.total_rows = plan.total_rows
 
-    with atomic_output(plan.target, overwrite) as temporary:
+    with atomic_outputs([plan.target, provenance_path(plan.target)], overwrite) as (temporary, record_temporary):
         sink = open_sink(temporary, plan, added_names, excel_safe)
         try:
             chunks = source.chunks()
@@ -208,8 +223,12 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
             refuse_bad_rows(source, chunks, skip_bad_rows)  # unreadable rows after the last readable one
         finally:
             sink.close()
-    summary.bad_rows = list(source.bad_rows)
-    summary.blank_lines = getattr(source, "blank_lines", 0)
+        summary.bad_rows = list(source.bad_rows)
+        summary.blank_lines = getattr(source, "blank_lines", 0)
+        identity = model_identity or identify_model(classifier.name_or_path, list(classifier.labels))
+        source_word = provenance_threshold_source(threshold, classifier.default_threshold, threshold_source)
+        write_record(record_temporary, labelling_record(summary, classifier, threshold, source_word, identity,
+                                                        input_name or input_path))
     summary.seconds = progress.elapsed()
     return summary
 

@@ -21,7 +21,7 @@ from moderator_app.core.review.store import Decision
 # filter modes
 FILTER_ALL, FILTER_FLAGGED, FILTER_LABEL = "all", "flagged", "label"
 FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED = "undecided", "decided", "relabelled"
-LABEL_FILTERS = (FILTER_FLAGGED, FILTER_LABEL, FILTER_RELABELLED)
+LABEL_FILTERS = (FILTER_FLAGGED, FILTER_LABEL)  # filters a new threshold changes (relabelled: by the label seen)
 DECISION_FILTERS = (FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED)
 
 # sort keys; a label's probability sorts by probability_key(index)
@@ -61,6 +61,9 @@ class ReviewSession:
         self.labels: list[str] = []
         self.scores = np.zeros(0)
         self.decisions: list[str | None] = []
+        # per decided item, the model's label the moderator saw when deciding (the log's model_label):
+        # a decision is "accepted" or "relabelled" against it, never against today's threshold
+        self.seen_labels: list[str | None] = []
         self.earlier: dict[int, tuple[str, str]] = {}  # item -> (label, model name) decided with another model
         self.extra_columns: list[str] = []  # an imported file's other columns
         self.extras: Sequence[Sequence[str]] = []  # per item, their values
@@ -87,6 +90,7 @@ class ReviewSession:
         self._decide = decide
         self.labels, self.scores = self._labelled(threshold)
         self.decisions = [None] * len(self.texts)
+        self.seen_labels = [None] * len(self.texts)
         self.earlier = {}
         self.extra_columns, self.extras, self.shown_columns = [], [], []
         self._folded = None
@@ -164,11 +168,13 @@ class ReviewSession:
         return self.is_binary and self.labels[item] == self.positive_label
 
     # ------------------------------------------------------------------------------ decisions
-    def set_decisions(self, decided: dict[int, str]) -> bool:
-        """Moderator labels by item. True when the shown rows may have changed (a decision filter).
+    def set_decisions(self, decided: dict[int, str | None], seen: dict[int, str] | None = None) -> bool:
+        """Moderator labels by item, and `seen`: the model's label each was decided against (as logged;
+        default: the label shown now). True when the shown rows may have changed (a decision filter).
         The order stays, even when sorted by decision: rows do not jump away while a moderator works."""
         for item, label in decided.items():
             self.decisions[item] = label
+            self.seen_labels[item] = None if label is None else (seen or {}).get(item) or self.labels[item]
         if decided and self.decisions_move_rows():
             self.mask = self._compute_mask()
             self._update_rows()
@@ -191,14 +197,21 @@ class ReviewSession:
                 return row
         return None
 
-    def decisions_found(self, found: dict[str, str]) -> dict[int, str]:
-        """The store's earlier decisions (text -> moderator label) as decisions by item."""
-        return {item: found[text] for item, text in enumerate(self.texts) if text in found}
+    def decisions_found(self, found: dict[str, tuple[str, str]]) -> tuple[dict[int, str], dict[int, str]]:
+        """The store's earlier decisions (text -> (moderator label, model label seen)) as decisions by
+        item and the model's labels they were made against (for set_decisions)."""
+        decided = {item: found[text] for item, text in enumerate(self.texts) if text in found}
+        return ({item: labels[0] for item, labels in decided.items()},
+                {item: labels[1] for item, labels in decided.items()})
+
+    def seen_label(self, item: int) -> str | None:
+        """The model's label a decided item was decided against (None: not decided)."""
+        return self.seen_labels[item] if self.decisions[item] is not None else None
 
     def is_accepted(self, item: int) -> bool | None:
-        """True: the moderator agreed with the model; False: relabelled; None: not decided."""
+        """True: the moderator agreed with the model's label they saw; False: relabelled; None: not decided."""
         decision = self.decisions[item]
-        return None if decision is None else decision == self.labels[item]
+        return None if decision is None else decision == self.seen_labels[item]
 
     def new_decisions(self, items: Sequence[int], moderator_label: str | None, model_id: str,
                       **provenance) -> tuple[list[int], list[Decision]]:
@@ -331,7 +344,7 @@ class ReviewSession:
         elif mode == FILTER_DECIDED:
             mask = decided
         elif mode == FILTER_RELABELLED:
-            mask = decided & (np.asarray(self.decisions, dtype=object) != labels)
+            mask = decided & (np.asarray(self.decisions, dtype=object) != np.asarray(self.seen_labels, dtype=object))
         else:
             mask = np.ones(count, dtype=bool)
         mask = np.asarray(mask, dtype=bool).reshape(count)
@@ -348,6 +361,6 @@ class ReviewSession:
         undecided = self.decisions.count(None)
         decided = total - undecided
         shown = total if self.mask is None else int(self.mask.sum())
-        # an undecided item's None differs from every label (a string): take those back out
-        relabelled = sum(map(operator.ne, self.decisions, self.labels)) - undecided
+        # against the label each decision saw; an undecided item has None for both, which are equal
+        relabelled = sum(map(operator.ne, self.decisions, self.seen_labels))
         return Counts(total, flagged, decided, shown, relabelled)

@@ -144,9 +144,27 @@ class DecisionStore:
         before = self._connection.execute(
             f"SELECT {COLUMNS} FROM decisions WHERE text = ? AND model_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
             (reverted.text, reverted.model_id, row_id)).fetchone()
-        restored = None if before is None else decision_from_row(before).moderator_label
-        return self.record(replace(reverted, moderator_label=restored, moderator=moderator, decided_at="",
-                                   note="", category="", kind=REVERT, reverts=row_id))
+        if before is None:
+            restored = replace(reverted, moderator_label=None)
+        else:  # the decision before, with the model's label, score and threshold it was made against
+            earlier = decision_from_row(before)
+            restored = replace(reverted, moderator_label=earlier.moderator_label, model_label=earlier.model_label,
+                               model_score=earlier.model_score, threshold=earlier.threshold,
+                               probabilities=earlier.probabilities)
+        return self.record(replace(restored, moderator=moderator, decided_at="", note="", category="", kind=REVERT,
+                                   reverts=row_id))
+
+    def last_undoable(self, moderator: str, model_id: str, queue_id: int | None = None) -> Decision | None:
+        """`moderator`'s latest decision for this model (in the queue `queue_id`, when given) that is
+        still its text's current one (not changed or undone since): what Undo takes back after a
+        restart, one decision at a time."""
+        in_queue = "" if queue_id is None else " AND queue_id = ?"
+        found = self._connection.execute(
+            f"SELECT {COLUMNS} FROM decisions AS d WHERE moderator = ? AND model_id = ? AND kind = ?{in_queue} "
+            "AND moderator_label IS NOT NULL AND id = (SELECT MAX(id) FROM decisions AS later "
+            "WHERE later.text = d.text AND later.model_id = d.model_id) ORDER BY id DESC LIMIT 1",
+            (moderator, model_id, DECISION, *(() if queue_id is None else (queue_id,)))).fetchone()
+        return None if found is None else decision_from_row(found)
 
     # ------------------------------------------------------------------------------ reading
     def row(self, row_id: int) -> Decision | None:
@@ -182,9 +200,12 @@ class DecisionStore:
         """The moderator's current label for each of `texts` decided for this model."""
         return self.lookup_for_review(texts, model_id)[0]
 
-    def lookup_for_review(self, texts: list[str], model_id: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    def lookup_for_review(self, texts: list[str], model_id: str, with_model_labels: bool = False
+                          ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
         """What a table of `texts` shows: ({text: current label for this model}, {text: (label, model name)}
-        of the latest decision made with another model, for texts not decided for this one).
+        of the latest decision made with another model, for texts not decided for this one). With
+        `with_model_labels`, the current label is (moderator's label, the model's label the decision was
+        made against): whether it accepted or relabelled is read from the log, not recomputed.
 
         Each half is found the cheaper of two ways, as a query planner would if SQLite could count
         first: when the log holds fewer decisions of those models than there are texts, by reading
@@ -202,14 +223,16 @@ class DecisionStore:
             if probe:
                 self._fill_lookup_texts(list(dict.fromkeys(texts)))
             if this_model <= len(wanted):  # in index order (text, then id): a text's last row, its latest, wins
-                latest = dict(connection.execute("SELECT text, moderator_label FROM decisions WHERE model_id = ? "
-                                                 "ORDER BY text, id", (model_id,)))
+                latest = {text: (label, seen) for text, label, seen in connection.execute(
+                    "SELECT text, moderator_label, model_label FROM decisions WHERE model_id = ? ORDER BY text, id",
+                    (model_id,))}
             else:  # CROSS JOIN: walk the texts and probe the index, never scan the whole log; with MAX(id),
                 # SQLite takes the other columns from that same (the latest) row
-                latest = {text: label for text, _latest, label in connection.execute(
-                    "SELECT t.text, MAX(e.id), e.moderator_label FROM lookup_texts t CROSS JOIN decisions e "
-                    "ON e.model_id = ? AND e.text = t.text GROUP BY t.rowid", (model_id,))}
-            current = {text: label for text, label in latest.items() if label is not None and text in wanted}
+                latest = {text: (label, seen) for text, _latest, label, seen in connection.execute(
+                    "SELECT t.text, MAX(e.id), e.moderator_label, e.model_label FROM lookup_texts t CROSS JOIN "
+                    "decisions e ON e.model_id = ? AND e.text = t.text GROUP BY t.rowid", (model_id,))}
+            current = {text: (labels if with_model_labels else labels[0]) for text, labels in latest.items()
+                       if labels[0] is not None and text in wanted}
             earlier: dict[str, tuple[str, str]] = {}
             if other_models:
                 if other_models <= len(wanted):  # two index ranges, in id order: the latest row per text wins
@@ -382,9 +405,17 @@ class StoreAccess:
         store = self.store()
         return [store.revert(row_id, moderator) for row_id in row_ids]
 
+    def last_undoable(self, moderator: str, model_id: str, queue_id: int | None = None) -> Decision | None:
+        """The moderator's last decision for this model (and queue) that Undo can still take back
+        (None: none, or no store yet)."""
+        if self._store is None and not self.path.exists():
+            return None
+        return self.store().last_undoable(moderator, model_id, queue_id)
+
     def lookup(self, texts: list[str], model_id: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
-        """({text: current label for this model}, {text: (label, model name) decided with another model})."""
-        return self.store().lookup_for_review(texts, model_id)
+        """({text: (current label for this model, the model's label it was decided against)},
+        {text: (label, model name) decided with another model})."""
+        return self.store().lookup_for_review(texts, model_id, with_model_labels=True)
 
     def history(self, text: str) -> list[Decision]:
         return self.store().history(text)

@@ -84,7 +84,8 @@ class BatchLabelPanel(QGroupBox):
         return self.worker is not None
 
     def label_file(self, handle: ModelHandle, threshold: float | None, path: str, column: str | None = None,
-                   output: str | None = None, overwrite: bool = False, chunk_rows: int | None = None) -> bool:
+                   output: str | None = None, overwrite: bool = False, chunk_rows: int | None = None,
+                   threshold_source: str | None = None) -> bool:
         """Label every row of `path` into `output` (asked for when None); False when it did not start."""
         if self.busy:
             self.error_dialog = dialogs.show_error(self, "Batch labelling is running",
@@ -105,7 +106,8 @@ class BatchLabelPanel(QGroupBox):
         except LabellingError as error:
             self.error_dialog = show_failure(self, error, "Cannot batch-label")
             return False
-        request = BatchRequest(path, str(output), column or None, threshold, overwrite)
+        request = BatchRequest(path, str(output), column or None, threshold, overwrite,
+                               threshold_source=threshold_source)
         if chunk_rows:
             request.chunk_rows = chunk_rows
         self.start(handle, request)
@@ -148,7 +150,7 @@ class BatchLabelPanel(QGroupBox):
         self.state = "running"
         self.started = time.monotonic()
         self.updates = 0
-        threshold = "" if request.threshold is None else f", threshold {request.threshold:.2f}"
+        threshold = ", the most probable label" if request.threshold is None else f", threshold {request.threshold:.2f}"
         column = f", column {request.text_column}" if request.text_column else ""
         self.files.setText(f"{Path(request.input_path).name} → {Path(request.output_path).name}{column}{threshold}")
         self.files.setToolTip(f"{request.input_path}\n→ {request.output_path}")

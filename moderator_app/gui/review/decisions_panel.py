@@ -89,9 +89,10 @@ class DecisionsPanel(QGroupBox):
                 results.undo_button.setEnabled(True)
                 self.sitting_times.extend([time.monotonic()] * len(saved))
             if generation == results.generation and saved:
-                results.apply_decisions({item: decision.moderator_label for item, decision in zip(items, saved)})
-                if next_item is not None:
-                    results.select_item(next_item)
+                decided = list(items[:len(saved)])
+                results.apply_decisions({item: decision.moderator_label for item, decision in zip(items, saved)},
+                                        {item: decision.model_label for item, decision in zip(items, saved)})
+                results.select_after_decision(next_item, decided)
             if saved:
                 self.saved.emit(len(saved))
                 self._set_ok()
@@ -111,34 +112,69 @@ class DecisionsPanel(QGroupBox):
         self.tasks.submit(record, on_done=recorded,
                           on_error=lambda error: self._failed(error, "The decision was not saved."))
 
-    def undo(self) -> bool:
-        """Revert the last decision action of this sitting (a revert row each); False when there is none."""
-        if not self.undo_stack:
+    def undo(self, model_id: str | None = None) -> bool:
+        """Revert the last decision action of this sitting (a revert row each); with none left (after a
+        restart, say), the moderator's own last decision for the model `model_id` in the open queue that
+        is still current, read from the store. False when there is nothing to undo."""
+        results, generation = self.results, self.results.generation
+        if self.undo_stack:
+            row_ids = self.undo_stack.pop()
+            in_sitting = True
+
+            def revert():
+                return self.store.revert(row_ids, self.moderator)
+        elif model_id:
+            in_sitting, row_ids = False, []
+
+            def revert():
+                last = self.store.last_undoable(self.moderator, model_id, self.queue[1])  # the open queue's
+                return [] if last is None else self.store.revert([last.id], self.moderator)
+        else:
             self.status_message.emit("Nothing to undo.")
             return False
-        row_ids = self.undo_stack.pop()
-        self.results.undo_button.setEnabled(bool(self.undo_stack))
-        results, generation = self.results, self.results.generation
+        results.undo_button.setEnabled(False)
 
         def reverted(rows) -> None:
-            del self.sitting_times[-len(rows):]
+            if not rows:
+                self.status_message.emit("Nothing to undo: you have no decision left for this model that is "
+                                         "still current.")
+                self.refresh_undo(model_id)
+                return
+            if in_sitting:
+                del self.sitting_times[-len(rows):]
             if generation == results.generation:
-                texts = {decision.text: decision.moderator_label for decision in rows}
-                items = {item: texts[text] for item, text in enumerate(results.session.texts) if text in texts}
-                results.apply_decisions(items)
-                shown = [row for row in results.session.rows_of(list(items)) if row >= 0]
-                if shown:  # the first undone row the filter shows
-                    results.select_item(results.session.item(min(shown)))
+                texts = {decision.text: decision for decision in rows}
+                found = {item: texts[text] for item, text in enumerate(results.session.texts) if text in texts}
+                results.apply_decisions({item: row.moderator_label for item, row in found.items()},
+                                        {item: row.model_label for item, row in found.items()})
+                shown = [row for row in results.session.rows_of(list(found)) if row >= 0]
+                if shown:  # the first undone row in the current order, and only it
+                    results.select_row(int(min(shown)))
             self.undone.emit(len(rows))
             self.status_message.emit(f"Undid {len(rows)} decision{'s' if len(rows) != 1 else ''}; the log keeps "
                                      "them, with the undo.")
+            self.refresh_undo(model_id)
 
         def failed(error: BaseException) -> None:
-            self.undo_stack.append(row_ids)
+            if in_sitting:
+                self.undo_stack.append(row_ids)
+            self.refresh_undo(model_id)
             self._failed(error, "The decision was not undone.")
 
-        self.tasks.submit(self.store.revert, row_ids, self.moderator, on_done=reverted, on_error=failed)
+        self.tasks.submit(revert, on_done=reverted, on_error=failed)
         return True
+
+    def refresh_undo(self, model_id: str | None) -> None:
+        """Enable Undo when this sitting has decisions to undo or the store holds one of the moderator's
+        for this model (after a restart)."""
+        if self.undo_stack or not model_id:
+            self.results.undo_button.setEnabled(bool(self.undo_stack))
+            return
+        moderator = self.moderator
+        self.tasks.submit(lambda: self.store.last_undoable(moderator, model_id, self.queue[1]) is not None,
+                          key="undoable",
+                          on_done=lambda found: self.results.undo_button.setEnabled(bool(self.undo_stack) or found),
+                          on_error=lambda _error: None)
 
     def review_rate(self) -> float | None:
         """Decisions per hour this sitting, from the first decision to now (None before a few decisions)."""
@@ -156,13 +192,14 @@ class DecisionsPanel(QGroupBox):
             current, earlier = found
             if generation != results.generation:
                 return
-            decided = results.session.decisions_found(current)
-            results.apply_decisions(decided)
+            decided, seen = results.session.decisions_found(current)
+            results.apply_decisions(decided, seen)
             results.show_earlier(earlier)
             if decided or earlier:
                 self.status_message.emit(
                     f"{len(decided):,} of these items were decided before with this model"
                     + (f", {len(earlier):,} with another model (shown as “before”)" if earlier else "") + ".")
+            self.refresh_undo(handle.identity)
             self.looked_up.emit()
 
         self.tasks.submit(self.store.lookup, texts, handle.identity, key="lookup", on_done=apply,

@@ -4,8 +4,9 @@ The file is measured by core.evaluation.file_evaluation.evaluate_file in a worke
 responsive, and a moderator's classification goes first between two batches, as with batch
 labelling). The view shows metric cards beside the class-prior baseline, the confusion matrix as
 coloured cells, the precision–recall curve with the Review tab's threshold as a draggable line, and
-the metrics per group of a chosen column. Moving the line moves the tab's slider and the other way
-round; the metrics are re-measured at the new threshold from the probabilities already computed."""
+the metrics per group of a chosen column. The line is the view's own: it starts at the tab's
+threshold, dragging it re-measures the metrics from the probabilities already computed, and only
+"Use this threshold for review" moves the tab's slider (and so the open queue's threshold)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ GROUP_COLUMNS = ("Group", "Rows", "Accuracy", "Baseline", "Macro F1", "ROC-AUC",
 
 class EvaluationView(QDialog):
     """Evaluate the Review tab's model on a labelled file. `results` is the tab's ResultsPanel: its
-    threshold slider is the decision measured, and the curve's line moves it."""
+    threshold is where the view's own threshold starts, and the "Use this threshold for review"
+    button is the one way the view moves it."""
 
     evaluated = Signal(object)  # Measured
 
@@ -57,6 +59,8 @@ class EvaluationView(QDialog):
         self.measured: Measured | None = None
         self.error_dialog = None
         self.positive = handle.classifier.positive_index if handle.classifier.is_binary else None
+        # the view's own threshold: the line, and what is measured; the tab's stays the moderator's
+        self.own_threshold: float | None = results.threshold_value() if self.positive is not None else None
         self._build()
         results.threshold_changed.connect(self._on_tab_threshold_changed)
         if path:
@@ -105,10 +109,18 @@ class EvaluationView(QDialog):
         form.addRow("Text column", self.text_combo)
         form.addRow("Label column", self.label_combo)
         form.addRow("Group by", self.group_combo)
+        self.use_threshold_button = QPushButton("Use this threshold for review")
+        self.use_threshold_button.setToolTip("Move the Review tab's threshold slider (and the open queue's "
+                                             "threshold) to this line's threshold")
+        self.use_threshold_button.clicked.connect(self.use_for_review)
+        self.review_threshold_label = QLabel()
+        self.review_threshold_label.setStyleSheet("color: #555;")
         buttons = QHBoxLayout()
         buttons.addWidget(self.evaluate_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.review_threshold_label)
+        buttons.addWidget(self.use_threshold_button)
 
         self.cards = {key: MetricCard(title) for key, title in CARDS}
         cards = QGridLayout()
@@ -138,7 +150,10 @@ class EvaluationView(QDialog):
         self.threshold_line.sigPositionChangeFinished.connect(self._on_line_moved)
         self.curve_plot.addItem(self.threshold_line)
         self.curve_plot.setToolTip("The flagged label's precision and recall on this file at each threshold. "
-                                   "Drag the line to move the Review tab's threshold.")
+                                   "Drag the line to measure another threshold; the Review tab keeps its own "
+                                   "until you press “Use this threshold for review”.")
+        if self.own_threshold is not None:
+            self.threshold_line.setValue(self.own_threshold)
         self.browse_button = browse
         self.groups = QTableWidget(0, len(GROUP_COLUMNS))
         self.groups.setHorizontalHeaderLabels(GROUP_COLUMNS)
@@ -169,6 +184,9 @@ class EvaluationView(QDialog):
         layout.addWidget(body, 1)
         layout.addWidget(close)
         self.curve_plot.setVisible(self.positive is not None)
+        self.use_threshold_button.setVisible(self.positive is not None)
+        self.review_threshold_label.setVisible(self.positive is not None)
+        self._show_threshold_state()
         self.resize(960, 760)
 
     # ------------------------------------------------------------------------------ the file
@@ -223,7 +241,8 @@ class EvaluationView(QDialog):
 
     # ------------------------------------------------------------------------------ the job
     def threshold(self) -> float | None:
-        return self.results.threshold_value() if self.positive is not None else None
+        """The view's own threshold (binary models), which the metrics are measured at."""
+        return self.own_threshold if self.positive is not None else None
 
     def run(self) -> None:
         """Evaluate the file at the Review tab's threshold, in the background."""
@@ -299,7 +318,7 @@ class EvaluationView(QDialog):
         self.warning.setVisible(bool(warning))
         self._show_confusion(result)
         self._show_groups(result)
-        if result.threshold is not None:  # setValue redraws its label; only a drag's end moves the slider
+        if result.threshold is not None:  # setValue redraws its label; the tab's slider is not touched
             self.threshold_line.setValue(result.threshold)
 
     def _show_confusion(self, result: Evaluation) -> None:
@@ -331,13 +350,28 @@ class EvaluationView(QDialog):
 
     # ------------------------------------------------------------------------------ threshold
     def _on_line_moved(self) -> None:
-        """The line was dragged: the tab's slider follows (which re-measures, below)."""
-        self.results.set_threshold(float(self.threshold_line.value()))
-        self._remeasure()  # the slider may not have moved (the same hundredth)
-
-    def _on_tab_threshold_changed(self) -> None:
+        """The line was dragged: the view's own threshold moves and the metrics follow; the tab's stays."""
+        self.own_threshold = float(self.threshold_line.value())
+        self._show_threshold_state()
         self._remeasure()
         self.tests.remeasure()
+
+    def use_for_review(self) -> None:
+        """The moderator's choice: the Review tab's slider (and the open queue) takes the view's threshold."""
+        if self.own_threshold is not None:
+            self.results.set_threshold(self.own_threshold)
+        self._show_threshold_state()
+
+    def _on_tab_threshold_changed(self) -> None:
+        self.tests.remeasure()
+        self._show_threshold_state()
+
+    def _show_threshold_state(self) -> None:
+        if self.positive is None or self.own_threshold is None:
+            return
+        review = self.results.threshold_value()
+        self.review_threshold_label.setText(f"Review uses {review:.2f}; this view {self.own_threshold:.2f}")
+        self.use_threshold_button.setEnabled(abs(review - self.own_threshold) > 1e-9)
 
     def _remeasure(self) -> None:
         if self.measured is None or self.positive is None:

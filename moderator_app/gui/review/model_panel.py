@@ -55,6 +55,16 @@ def describe_info(info: ModelInfo) -> str:
     return "<br>".join(lines)
 
 
+# operating_point.json files written before this wording say "Deciding by …", which read as the rule in
+# use while the slider decides by a threshold
+OLD_WARNING_PREFIX = "Deciding by the most probable label: "
+WARNING_PREFIX = "By its most probable label (without its threshold): "
+
+
+def warning_words(warning: str) -> str:
+    return WARNING_PREFIX + warning[len(OLD_WARNING_PREFIX):] if warning.startswith(OLD_WARNING_PREFIX) else warning
+
+
 class ModelPanel(QWidget):
     load_requested = Signal(str, bool)  # model folder or hub id, allow pickle weights
     retrain_requested = Signal()
@@ -104,6 +114,10 @@ class ModelPanel(QWidget):
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.details.hide()
+        self.decision_rule = QLabel()  # how the labels are decided, following the slider
+        self.decision_rule.setWordWrap(True)
+        self.decision_rule.setObjectName("decision-rule")
+        self.decision_rule.hide()
         self.warning = QLabel()  # the model has not learned the task: loud, with what to try
         self.warning.setWordWrap(True)
         self.warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -142,6 +156,7 @@ class ModelPanel(QWidget):
         layout.addWidget(self.busy)
         layout.addWidget(self.message)
         layout.addWidget(self.details)
+        layout.addWidget(self.decision_rule)
         layout.addWidget(self.warning)
         model_actions = QHBoxLayout()
         model_actions.addWidget(self.evaluate_button)
@@ -210,10 +225,14 @@ class ModelPanel(QWidget):
         self._set_message(f"Loaded {info.model_id}", None)
         self.details.setText(describe_info(info))
         self.details.show()
-        self.warning.setText(f"Warning: {info.warning}" if info.warning else "")
+        self.warning.setText(f"Warning: {warning_words(info.warning)}" if info.warning else "")
         self.warning.setVisible(bool(info.warning))
         self.retrain_button.setEnabled(True)
         self.evaluate_button.setEnabled(True)
+
+    def show_decision_rule(self, sentence: str) -> None:
+        self.decision_rule.setText(sentence)
+        self.decision_rule.setVisible(bool(sentence))
 
     def set_failed(self, message: str) -> None:
         self._done()

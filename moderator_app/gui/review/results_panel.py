@@ -3,7 +3,7 @@ buttons and keys, and the table, all over one core.review.session.ReviewSession.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton,
                                QToolButton, QVBoxLayout, QWidget)
@@ -12,6 +12,7 @@ from superqt.utils import qdebounced
 from moderator_app.core.review.session import (FILTER_ALL, FILTER_DECIDED, FILTER_FLAGGED, FILTER_LABEL,
                                                FILTER_RELABELLED, FILTER_UNDECIDED, SORT_ITEM, SORT_SCORE,
                                                SORT_UNCERTAINTY, ReviewSession)
+from moderator_app.gui.common import dialogs
 from moderator_app.gui.review.decision_buttons import RelabelButtons
 from moderator_app.gui.review.decision_note import DecisionNoteBar
 from moderator_app.gui.review.input_panel import is_ctrl_enter
@@ -56,7 +57,7 @@ class ResultsPanel(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._apply_search)
         self.threshold = ThresholdControl()
-        self.threshold.slider.valueChanged.connect(self._on_threshold_moved)
+        self.threshold.changed.connect(self._on_threshold_moved)
         self.threshold_slider, self.threshold_label = self.threshold.slider, self.threshold.value_label
         self.validation_label = self.threshold.validation_label
         self.stats = QLabel()
@@ -84,7 +85,7 @@ class ResultsPanel(QWidget):
         filters.addWidget(self.stats)
 
         self.relabel = RelabelButtons()
-        self.relabel.decide_requested.connect(self.decide_requested)
+        self.relabel.decide_requested.connect(self.request_decision)
         self.accept_button = self.relabel.accept_button
         self.decision_hint = QLabel()
         self.decision_hint.setStyleSheet("color: #666;")
@@ -136,8 +137,9 @@ class ResultsPanel(QWidget):
         self.update_stats()
         self.update_enabled()
 
-    def apply_decisions(self, decided: dict[int, str | None]) -> None:
-        self.model.set_decisions(decided)
+    def apply_decisions(self, decided: dict[int, str | None], seen: dict[int, str] | None = None) -> None:
+        """Moderator labels by item, with the model's labels they were decided against (the log's)."""
+        self.model.set_decisions(decided, seen)
         self.update_stats()
 
     def show_earlier(self, found: dict[str, tuple[str, str]]) -> None:
@@ -194,17 +196,47 @@ class ResultsPanel(QWidget):
         return [self.model.item(row) for row in self.table.selected_rows()]
 
     def item_after_selection(self) -> int | None:
-        """The item below a single selected row (decisions move on to it), if any."""
+        """The item below the last selected row in the current order (decisions move on to it), if any."""
         rows = self.table.selected_rows()
-        if len(rows) == 1 and rows[0] + 1 < self.model.rowCount():
-            return self.model.item(rows[0] + 1)
+        if rows and rows[-1] + 1 < self.model.rowCount():
+            return self.model.item(rows[-1] + 1)
         return None
 
     def select_item(self, item: int) -> None:
+        """Select `item`'s row, and only it (also while Ctrl or Shift is held, as during Ctrl+Z)."""
         row = self.model.row_of(item)
         if row >= 0:
-            self.table.selectRow(row)
-            self.table.scrollTo(self.model.index(row, 0))
+            self.select_row(row)
+
+    def select_row(self, row: int) -> None:
+        index = self.model.index(row, 0)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
+        self.table.scrollTo(index)
+
+    def select_after_decision(self, next_item: int | None, decided: list[int]) -> None:
+        """One row selected after a decision: the next one in the current order; at the end of the
+        table (or when the filter hid it), the last decided row still shown, else the last row."""
+        if next_item is not None and self.model.row_of(next_item) >= 0:
+            self.select_item(next_item)
+            return
+        shown = [row for row in self.session.rows_of(decided) if row >= 0] if decided else []
+        if shown:
+            self.select_row(int(max(shown)))
+        elif self.model.rowCount():
+            self.select_row(self.model.rowCount() - 1)
+
+    def request_decision(self, moderator_label: str | None) -> None:
+        """A key or button decides the selected rows; several rows are decided only once confirmed, so
+        that a selection left over (after a shift-click, say) is never decided by accident."""
+        count = len(self.table.selected_rows())
+        if count > 1:
+            what = ("accept the model's label for" if moderator_label is None
+                    else f"label as '{moderator_label}'")
+            if not dialogs.confirm(self, "Decide several rows", f"{count:,} rows are selected: {what} all "
+                                   f"{count:,} of them?", f"Decide {count:,} rows", "Cancel"):
+                return
+        self.decide_requested.emit(moderator_label)
 
     def update_enabled(self) -> None:
         has_rows = self.session.count > 0
@@ -236,8 +268,7 @@ class ResultsPanel(QWidget):
         shown beside the slider."""
         self.threshold.set_operating_point(point)
 
-    def _on_threshold_moved(self, _value: int) -> None:
-        self.threshold.show_value()
+    def _on_threshold_moved(self) -> None:
         if self.session.is_binary:
             self.model.relabel(self.threshold_value())
         self.update_stats()
@@ -311,11 +342,11 @@ class ResultsPanel(QWidget):
             self.select_next_undecided()
             return True
         if is_ctrl_enter(event) or (event.key() == Qt.Key.Key_A and modifiers == Qt.KeyboardModifier.NoModifier):
-            self.decide_requested.emit(None)
+            self.request_decision(None)
             return True
         if modifiers == Qt.KeyboardModifier.NoModifier and Qt.Key.Key_1 <= event.key() <= Qt.Key.Key_9:
             number = event.key() - Qt.Key.Key_0
             if number <= len(self.key_labels):
-                self.decide_requested.emit(self.key_labels[number - 1])
+                self.request_decision(self.key_labels[number - 1])
                 return True
         return False

@@ -93,14 +93,15 @@ class ResultsModel(QAbstractTableModel):
         self.session.shown_columns = [name for name in shown if name in self.session.extra_columns]
         self.endResetModel()
 
-    def set_decisions(self, decided: dict[int, str | None]) -> None:
-        """Moderator labels by item; under a decision filter, decided rows leave (or join) the table."""
+    def set_decisions(self, decided: dict[int, str | None], seen: dict[int, str] | None = None) -> None:
+        """Moderator labels by item (and the model's labels they were decided against); under a
+        decision filter, decided rows leave (or join) the table."""
         if not decided:
             return
         if self.session.decisions_move_rows():
-            self._change_rows(lambda: self.session.set_decisions(decided))
+            self._change_rows(lambda: self.session.set_decisions(decided, seen))
             return
-        self.session.set_decisions(decided)
+        self.session.set_decisions(decided, seen)
         rows = self.session.rows_of(list(decided))
         rows = rows[rows >= 0]
         if len(rows):
@@ -188,7 +189,7 @@ class ResultsModel(QAbstractTableModel):
             accepted = session.is_accepted(item)
             if column == self.decision_column and accepted is not None:
                 return ("Accepted: the moderator agreed with the model" if accepted
-                        else f"Relabelled by a moderator: the model said '{session.labels[item]}'")
+                        else f"Relabelled by a moderator: the model said '{session.seen_label(item)}'")
             if column == self.decision_column and item in session.earlier:
                 label, model = session.earlier[item]
                 return f"Decided '{label}' before, with another model: {model}. Not a decision for this model."

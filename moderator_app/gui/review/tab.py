@@ -21,9 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGroupBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
 from superqt.utils import qdebounced
 
+from moderator_app.core.inference.provenance import SLIDER, threshold_source
 from moderator_app.core.inference.shared_model import ModelHandle
 from moderator_app.core.review.queues import Queue, QueueItems, QueueState
 from moderator_app.gui.common import dialogs, settings
@@ -38,8 +39,10 @@ from moderator_app.gui.review.model_panel import ModelPanel
 from moderator_app.gui.review.moderator import moderator_name
 from moderator_app.gui.review.queue_panel import QueuePanel
 from moderator_app.gui.review.results_panel import ResultsPanel
+from moderator_app.gui.review.status_fields import add_review_status
 from moderator_app.gui.review.tab_queues import QueueFlow
 from moderator_app.gui.review.tab_retrain import RetrainFlow
+from moderator_app.gui.review.threshold_control import decision_sentence
 from moderator_app.gui.review.workers import load_model
 
 SPLITTER_KEY = "review/splitter"
@@ -99,10 +102,11 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         self.batch_panel.ended.connect(self.batch_ended)
         self.results = ResultsPanel()
         self.results.decide_requested.connect(self.decide)
-        self.results.undo_requested.connect(lambda: self.decisions.undo())
+        self.results.undo_requested.connect(self.undo)
         self.results.selection_changed.connect(self._on_selection_changed)
         self.results.view_changed.connect(self.save_queue_state)
         self.results.threshold_changed.connect(self.save_queue_state)
+        self.results.threshold_changed.connect(self.show_decision_rule)
         self.decisions = DecisionsPanel(self.results, store_path)
         self.decisions.status_message.connect(self.status_message)
         self.decisions.saved.connect(self.decisions_saved)
@@ -188,6 +192,7 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         if self.results_handle is None or self.results_handle.info.labels != handle.info.labels:
             self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
         self._apply_operating_point(handle)
+        self.show_decision_rule()
         self.input.set_model(handle)
         self.model_loaded.emit(handle.info)
         if self.pending_items is not None:  # an opened queue waited for its model
@@ -210,12 +215,34 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         self.evaluation_view.show()
         return self.evaluation_view
 
+    def model_threshold(self, handle: ModelHandle | None = None) -> float | None:
+        """Where a new queue's slider starts for a binary model: its calibrated threshold
+        (operating_point.json), else 0.50 (the most probable label); None for other models."""
+        handle = handle or self.handle
+        if handle is None or not handle.classifier.is_binary:
+            return None
+        calibrated = handle.classifier.default_threshold
+        return calibrated if calibrated is not None else 0.5
+
+    def show_decision_rule(self) -> None:
+        """The model panel's one sentence on how the labels are decided, matching the slider."""
+        handle = self.results_handle or self.handle
+        if handle is None:
+            return
+        binary = handle.classifier.is_binary
+        self.model_panel.show_decision_rule(decision_sentence(
+            handle.classifier.positive_label if binary else None, self.threshold(handle),
+            handle.classifier.default_threshold if binary else None))
+
     def _apply_operating_point(self, handle: ModelHandle) -> None:
         """A binary model with a calibrated operating point starts the slider at its threshold, unless
-        an opened queue restores its own; models without one keep the slider where it is."""
+        a queue is open or being opened: its threshold is its own, changed only by the moderator (a
+        reload for another precision, or another model, keeps it; Reset is one click away). Models
+        without an operating point keep the slider where it is."""
         point = handle.classifier.operating_point if handle.classifier.is_binary else None
         self.results.set_operating_point(point)
-        queue_threshold = self.restore_view is not None and self.restore_view.threshold is not None
+        queue_threshold = ((self.restore_view is not None and self.restore_view.threshold is not None)
+                           or (self.queue is not None and self.results.session.count > 0))
         if point is not None and point.threshold is not None and not queue_threshold:
             self.results.set_threshold(point.threshold)
 
@@ -240,8 +267,10 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         """Label every row of `path` into `output` (asked for when None) in the background."""
         if self.handle is None:
             return False
-        return self.batch_panel.label_file(self.handle, self.threshold(self.handle), path, column, output, overwrite,
-                                           chunk_rows)
+        threshold = self.threshold(self.handle)
+        source = threshold_source(threshold, self.handle.classifier.default_threshold, SLIDER)
+        return self.batch_panel.label_file(self.handle, threshold, path, column, output, overwrite, chunk_rows,
+                                           threshold_source=source)
 
     def cancel_batch(self) -> None:
         self.batch_panel.cancel()
@@ -273,8 +302,16 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         if self.results_handle is not None:
             self.decisions.decide(moderator_label, self.results_handle)
 
+    def undo(self) -> None:
+        """Take back the last decision: this sitting's, else (after a restart) the moderator's own last
+        one for the table's model, read from the store."""
+        handle = self.results_handle
+        self.decisions.undo(handle.identity if handle is not None else None)
+
     def set_moderator(self, name: str) -> None:
         self.decisions.moderator = name
+        if self.results_handle is not None:
+            self.decisions.refresh_undo(self.results_handle.identity)
         self.update_stats()
 
     # ------------------------------------------------------------------------------ closing
@@ -329,34 +366,3 @@ def add_review_tab(window, tab_factory=ReviewTab) -> ReviewTab:
     window.training_tab.run_finished.connect(
         lambda event: tab.offer_comparison(event.output_dir) and window.tabs.setCurrentWidget(tab))
     return tab
-
-
-def add_review_status(window, tab: ReviewTab) -> None:
-    """The status bar's review part: who is deciding (click to change), the queue's progress, the
-    review rate and the disagreement with the model."""
-    from moderator_app.gui.review.moderator import ask_moderator_name
-
-    stats = QLabel()
-    stats.setObjectName("review-stats")
-    moderator = QToolButton()
-    moderator.setObjectName("moderator-button")
-    moderator.setAutoRaise(True)
-    moderator.setToolTip("The name recorded with each of your decisions: click to change it")
-
-    def show_moderator() -> None:
-        moderator.setText(f"Moderator: {tab.decisions.moderator}")
-
-    def change_moderator() -> None:
-        name = ask_moderator_name(window)
-        if name:
-            tab.set_moderator(name)
-            show_moderator()
-
-    moderator.clicked.connect(change_moderator)
-    tab.stats_changed.connect(lambda line: stats.setText(line.partition(" · ")[2]))
-    tab.stats_changed.connect(lambda _line: show_moderator())  # also after set_moderator()
-    window.statusBar().insertPermanentWidget(0, stats)
-    window.statusBar().insertPermanentWidget(1, moderator)
-    window.moderator_button, window.review_stats = moderator, stats
-    show_moderator()
-    tab.update_stats()

@@ -43,6 +43,11 @@ class QueueFlow:
                 "start a new queue with them?", "Add to this queue", "New queue"):
             self._add_to_queue(result, items)
             return
+        # a new queue: its own threshold, starting at the model's calibrated one (not the last queue's)
+        self.queue = None  # the last queue's state is saved no more; the new one is set once created
+        threshold = self.model_threshold(result.handle)
+        if threshold is not None:
+            self.results.set_threshold(threshold)
         self._show(result, items, source)
         name = (Path(source).stem if source and source != "pasted text"
                 else f"Pasted {datetime.now().strftime('%Y-%m-%d %H:%M')}")
@@ -127,8 +132,11 @@ class QueueFlow:
         self.queue_items = items
         restore = self.restore_view
         self.restore_view = None
-        if restore is None and source != QUEUE_SOURCE:
-            restore = QueueState(sort_key=SORT_UNCERTAINTY)  # a new, undecided queue: the least sure first
+        new_queue = restore is None and source != QUEUE_SOURCE
+        if new_queue:
+            restore = QueueState(sort_key=SORT_UNCERTAINTY, position=-1)  # undecided: the least sure first
+        selected = self.results.selected_items()
+        kept = self.results.session.texts[selected[0]] if selected else None
         shown = restore.shown_columns if restore is not None else self.results.session.shown_columns
         self.results.show_results(result.texts, result.probabilities, handle.info.labels,
                                   handle.classifier.positive_index, handle.classifier.decide, items.columns,
@@ -136,8 +144,14 @@ class QueueFlow:
         if restore is not None:
             self.results.set_filter_value(restore.filter, restore.search)
             self.results.sort_by(restore.sort_key, restore.descending)
-            if 0 <= restore.position < len(result.texts):
-                self.results.select_item(restore.position)
+        # exactly one row selected: where the moderator left off, the row selected before (the same
+        # queue classified again), else the first row in the table's order
+        position = restore.position if restore is not None else (
+            result.texts.index(kept) if kept is not None and kept in result.texts else -1)
+        if 0 <= position < len(result.texts) and self.results.model.row_of(position) >= 0:
+            self.results.select_item(position)
+        elif self.results.model.rowCount():
+            self.results.select_row(0)
         self.explanation.show_message("Select a row to see which words pushed its score up or down.")
         if saved:
             self.status_message.emit(f"Opened {len(result.texts):,} items with the scores this model gave them "

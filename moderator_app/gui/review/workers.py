@@ -47,6 +47,7 @@ class BatchRequest:
     threshold: float | None
     overwrite: bool = False
     chunk_rows: int = GUI_CHUNK_ROWS
+    threshold_source: str | None = None  # for the provenance record (core.inference.provenance)
 
 
 def label_batch(handle: ModelHandle, request: BatchRequest, report: Callable[[int, int | None, float], None],
@@ -65,6 +66,8 @@ def label_batch(handle: ModelHandle, request: BatchRequest, report: Callable[[in
         summary = label_file(source, request.output_path, GatedClassifier(handle),
                              text_column=None if text_input else request.text_column,
                              threshold=request.threshold, overwrite=request.overwrite,
-                             on_progress=report, should_cancel=cancelled, chunk_rows=request.chunk_rows)
+                             on_progress=report, should_cancel=cancelled, chunk_rows=request.chunk_rows,
+                             threshold_source=request.threshold_source, model_identity=handle.identity,
+                             input_name=request.input_path)
     summary.input_path = request.input_path
     return summary
