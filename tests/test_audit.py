@@ -220,3 +220,47 @@ def test_the_real_encoder_path_embeds_in_batches_and_can_be_cancelled(tmp_path, 
     path, _ = flipped_file
     result = run_audit(TrainingConfig(train_file=str(path), model_name_or_path=str(tiny_model_dir)))
     assert result.issues is not None and result.issues.probabilities.shape == (200, 2)
+
+
+# ------------------------------------------------------------------------------------------------ the command line
+def run_cli(*argv):
+    from moderator_app.cli import main
+
+    return main(["audit", *map(str, argv)])
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["missing.csv"], "missing.csv: file not found"),
+    ([], "no data to audit"),
+    (["{data}", "--write-corrected", "{tmp}/c.csv"], "needs the corrections"),
+    (["{data}", "--json", "{data}"], "exists already"),
+    (["{data}", "--model", "{tmp}/no-model"], "no such model folder"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, flipped_file, capsys, argv, words):
+    path, _ = flipped_file
+    argv = [arg.format(data=path, tmp=tmp_path) for arg in argv]
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cli_writes_the_json_a_queue_and_a_corrected_copy(tmp_path, flipped_file, tiny_model_dir, capsys,
+                                                           monkeypatch):
+    import json
+
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
+    path, _ = flipped_file
+    assert run_cli(path, "--model", tiny_model_dir, "--json", tmp_path / "audit.json", "--queue", "suspects") == 0
+    out = capsys.readouterr().out
+    assert "Likely label errors:" in out and "Leaks between training and validation" in out
+    report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert report["rows"] == 200 and {"suspects", "exact_duplicates", "near_duplicates", "per_source"} <= set(report)
+    store = DecisionStore()
+    queue_id = store.queues.find("suspects")
+    text = store.queues.items(queue_id).texts[0]
+    store.record(Decision(text, "hate", None, "hate", "m", queue="suspects", queue_id=queue_id))
+    store.close()
+    assert run_cli(path, "--model", tiny_model_dir, "--write-corrected", tmp_path / "fixed.csv",
+                   "--corrections-from-store", "suspects") == 0
+    assert "fixed.csv: 200 rows" in capsys.readouterr().out
+    assert (tmp_path / "fixed.csv").is_file()

@@ -152,6 +152,13 @@ def run_audit(config, embed: Callable | None = None, report: Report | None = Non
     rows = rows or audit_rows(config)
     seconds["read"] = time.perf_counter() - started
     check()
+    if embed is None:  # a missing or unsafe base model is said now, not after the duplicates
+        from moderator_app.core.hub import ensure_model_available
+        from moderator_app.core.training.base_model import check_weight_files
+
+        ensure_model_available(config.model_name_or_path)
+        check_weight_files(config.model_name_or_path, config.allow_pickle)
+        embed = encoder_embedder(config.model_name_or_path, config.max_length, config.allow_pickle)
 
     started = time.perf_counter()
     keys = [normalise(text) for text in rows.texts]
@@ -164,7 +171,6 @@ def run_audit(config, embed: Callable | None = None, report: Report | None = Non
     check()
 
     started = time.perf_counter()
-    embed = embed or encoder_embedder(config.model_name_or_path, config.max_length, config.allow_pickle)
     features = embed(rows.texts, lambda done, total: report("embedding the texts", done, total), cancelled)
     seconds["embed"] = time.perf_counter() - started
     check()

@@ -2,7 +2,8 @@
 
 Normalisation undoes what makes copies of one post look different: HTML entities (`&amp;`), case,
 spacing, `@user` mentions (each reduced to "@user", so "@bob you …" and "@alice you …" are one
-text), URLs (left out: a copy with and without its link is one text), Unicode compatibility forms. Near-duplicates are found among the distinct
+text), URLs (left out: a copy with and without its link is one text), Unicode compatibility forms and
+typographic quotes and dashes. Near-duplicates are found among the distinct
 normalised texts by datasketch's MinHash LSH over character 5-grams, each candidate pair kept only
 when its estimated Jaccard similarity reaches the threshold; the pairs' connected components
 (scipy) are the groups. A group is flagged when its labels conflict, when it has rows on both sides
@@ -26,6 +27,7 @@ SHINGLE = 5
 MENTION = re.compile(r"@\w+")
 URL = re.compile(r"(?:https?://|www\.)\S+|\b\S+\.(?:com|org|net|ly|co)/\S*", re.IGNORECASE)
 SPACE = re.compile(r"\s+")
+QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
 
 
 def normalise(text: str) -> str:
@@ -33,7 +35,7 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", html.unescape(html.unescape(str(text))))
     text = URL.sub(" ", text)
     text = MENTION.sub(" @user ", text)
-    return SPACE.sub(" ", text.lower()).strip()
+    return SPACE.sub(" ", text.lower().translate(QUOTES)).strip()
 
 
 @dataclass

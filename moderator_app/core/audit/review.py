@@ -90,7 +90,7 @@ def write_corrected_copy(result, corrections: dict[str, str], output: str | Path
     target = Path(output).expanduser()
     if target.exists() or target.resolve() == Path(source).resolve():
         raise OutputNotWritableError(f"{target} exists already; the corrected copy is written only to a new file, "
-                                     "never over the original or another file.", "Choose a new name for {output}.",
+                                     "never over the original or another file.", "Choose a new name for {write_corrected}.",
                                      setting="write_corrected")
     entries = report.sources if report is not None and report.sources else []
     if entries and entries[0]["label_map"] != "labels as they are":
