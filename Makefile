@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q -e ".[test,audit]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -38,7 +38,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 bench: install
-	$(PY) -m pip install -q -e ".[test,bench]"
+	$(PY) -m pip install -q -e ".[test,audit,bench]"
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -25,6 +25,7 @@ SUBCOMMANDS = {
     "label": ("label", "batch-label a data file with a trained model"),
     "classify": ("classify", "classify texts given as arguments or on standard input"),
     "evaluate": ("evaluate", "measure a model on a labelled data file (metrics beside the majority baseline)"),
+    "audit": ("audit", "find likely label errors, duplicates and train/validation leaks in training data"),
     "decisions": ("decisions", "export the Review tab's decisions as training data, or the conflicts between moderators"),
 }
 

@@ -90,6 +90,10 @@ class TrainingConfig:
     treat_na_labels_as_missing: bool = setting(
         True, "Missing labels", "Labels spelled NaN, null, None, N/A … count as missing, and "
         "their rows are dropped and reported.", section="data")
+    corrections_queue: str = setting(
+        "", "Corrections", "A Review queue whose decisions correct labels (e.g. the audit's suspects): each row "
+        "whose text a moderator decided there takes the moderator's label; counted in the data report. Empty: the "
+        "files' labels as they are.", section="data")
     # Model and output
     model_name_or_path: str = setting(
         "distilroberta-base", "Base model", "Base model: a Hugging Face hub id (needs internet the first time) "

@@ -21,6 +21,8 @@ from moderator_app.core.files.formats import DataFileError, detect_format, is_in
 from moderator_app.core.files.readers import describe_bad_rows, first_line, is_missing, open_source
 from moderator_app.core.files.previews import preview_file  # noqa: F401 (the training form's preview)
 from moderator_app.core.hub import looks_like_hub_id
+from moderator_app.core.training.corrections import (apply_corrections, describe_corrections, finished,
+                                                     load_config_corrections)
 
 MAX_CLASSES = 100  # more distinct labels than this almost always means the wrong column was chosen
 DROP_EMPTY_TEXT = "empty text"
@@ -128,6 +130,7 @@ class DataReport:
     sources: list[dict[str, Any]] = field(default_factory=list)  # per training source (core/training/multi_source)
     evasion_copies: int = 0  # obfuscated copies added to each epoch (core/training/evasion)
     evasion_share: float = 0.0
+    corrections: dict[str, Any] = field(default_factory=dict)  # the moderator's corrections (core/training/corrections)
 
     @property
     def rows_dropped(self) -> int:
@@ -151,6 +154,8 @@ class DataReport:
             lines.append(f"  evasion-robust training: {self.evasion_copies:,} obfuscated copies of training rows "
                          f"(a share of {self.evasion_share:g}) added to each epoch, labels kept, drawn anew each epoch")
         lines.extend(f"  warning: {warning}" for warning in self.warnings)
+        if self.corrections:
+            lines.append(f"  {describe_corrections(self.corrections)}")
         for source in self.sources:
             lines.append(f"  source {source['name']} ({source['path']}): text '{source['text_column']}', label "
                          f"'{source['label_column']}' ({source['label_kind']}), label map {source['label_map']}, "
@@ -189,6 +194,10 @@ class LoadedData:
     source_weights: list[float] = field(default_factory=list)
     # Sources with votes "soft" (core/training/votes): each training row's target over the labels, else empty
     train_targets: list[list[float]] = field(default_factory=list)
+    # Where each row came from, for the data audit (core/audit): (index into origin_files, 1-based data row)
+    origin_files: list[str] = field(default_factory=list)
+    train_origin: list[tuple[int, int]] = field(default_factory=list)
+    validation_origin: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -200,6 +209,7 @@ class _Labelled:
     dropped: Counter
     dropped_examples: dict[str, list[int]]
     missing_words: Counter  # label spellings of "missing" (NaN, null …) and how often each occurred
+    rows: list[int] = field(default_factory=list)  # each kept row's 1-based data row in the file
 
 
 def load_training_data(config: TrainingConfig) -> LoadedData:
@@ -216,6 +226,8 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
     table = read_table(config.train_file)
     text_column, label_column = _choose_columns(table.columns, config, config.train_file)
     train = _extract(table, text_column, label_column, config.train_file, missing_words_are_missing)
+    corrections = load_config_corrections(config)
+    corrected = apply_corrections(train.texts, train.labels, corrections)
     label_names = _label_names(train.labels, train.kind)
     if len(label_names) < 2:
         only = label_names[0] if label_names else "none"
@@ -232,6 +244,7 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
     label_ids = {name: index for index, name in enumerate(label_names)}
     train_label_ids = [label_ids[x] for x in train.labels]  # counted from this list: a Dataset column iterates slowly
     full = datasets.Dataset.from_dict({"text": train.texts, "label": train_label_ids}, features=features)
+    origin_files, train_origin, validation_origin = [str(config.train_file)], [(0, row) for row in train.rows], []
     dropped, examples = Counter(train.dropped), dict(train.dropped_examples)
     missing_words = Counter(train.missing_words)
 
@@ -240,12 +253,15 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
         val_text, val_label = _choose_columns(val_table.columns, config, config.validation_file,
                                               fallback=(text_column, label_column))
         val = _extract(val_table, val_text, val_label, config.validation_file, missing_words_are_missing)
+        corrected = apply_corrections(val.texts, val.labels, corrections, set(label_names), corrected)
         unknown = sorted(set(val.labels) - set(label_names))
         if unknown:
             raise DataError(f"{config.validation_file}: label(s) {', '.join(map(repr, unknown))} in column "
                             f"'{val_label}' never occur in the training data ({', '.join(label_names)}).")
         validation = datasets.Dataset.from_dict(
             {"text": val.texts, "label": [label_ids[x] for x in val.labels]}, features=features)
+        origin_files.append(str(config.validation_file))
+        validation_origin = [(1, row) for row in val.rows]
         train_set, validation_source = full, str(config.validation_file)
         for reason, count in val.dropped.items():
             dropped[f"{reason} (validation file)"] += count
@@ -262,9 +278,13 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
                             "Add rows, or give a validation file with {validation_file}.",
                             setting="validation_file")
         _check_split_sizes(config, train_label_ids, label_names)
-        split = full.train_test_split(test_size=config.validation_split, seed=config.seed,
-                                      stratify_by_column="label")
-        train_set, validation = split["train"], split["test"]
+        # the row numbers ride along through the split (the split depends only on the labels and the seed)
+        numbered = full.add_column("row", list(range(len(full))))
+        split = numbered.train_test_split(test_size=config.validation_split, seed=config.seed,
+                                          stratify_by_column="label")
+        validation_origin = [train_origin[index] for index in split["test"]["row"]]
+        train_origin = [train_origin[index] for index in split["train"]["row"]]
+        train_set, validation = split["train"].remove_columns("row"), split["test"].remove_columns("row")
         validation_source = f"stratified split of {config.validation_split:.0%}, seed {config.seed}"
         rows_read = train.rows_read
         validation_file_rows = 0
@@ -279,10 +299,12 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
         dropped=dict(dropped), dropped_examples=examples, label_counts=label_counts,
         train_rows=len(train_set), validation_rows=len(validation), validation_file_rows=validation_file_rows,
         warnings=label_warnings(label_counts, train.kind, missing_words, missing_words_are_missing,
-                                lambda labels: f"{config.train_file}, column '{label_column}'"))
+                                lambda labels: f"{config.train_file}, column '{label_column}'"),
+        corrections=finished(corrected))
     if len(train_set) == 0 or len(validation) == 0:
         raise DataError(f"{config.train_file}: too few usable rows to train and validate ({len(full)}).")
-    return _with_evasion_copies(LoadedData(train_set, validation, label_names, report), config)
+    return _with_evasion_copies(LoadedData(train_set, validation, label_names, report, origin_files=origin_files,
+                                         train_origin=train_origin, validation_origin=validation_origin), config)
 
 
 def _with_evasion_copies(data: LoadedData, config: TrainingConfig) -> LoadedData:
@@ -432,7 +454,7 @@ def _extract(table: Table, text_column: str, label_column: str, source: str,
         raw_labels = [None if isinstance(label, str) and label.strip().lower() in MISSING_LABEL_WORDS else label
                       for label in raw_labels]
     kind, parse = _label_parser(raw_labels, label_column, source)
-    texts, labels, dropped, examples = [], [], Counter(), {}
+    texts, labels, dropped, examples, kept_rows = [], [], Counter(), {}, []
     for row, (text, label) in enumerate(zip(raw_texts, raw_labels), start=1):
         text = "" if text is None else str(text)
         reason = None
@@ -447,7 +469,8 @@ def _extract(table: Table, text_column: str, label_column: str, source: str,
             continue
         texts.append(text)
         labels.append(parse(label))
-    return _Labelled(texts, labels, kind, len(raw_texts), dropped, examples, missing_words)
+        kept_rows.append(row)
+    return _Labelled(texts, labels, kind, len(raw_texts), dropped, examples, missing_words, kept_rows)
 
 
 

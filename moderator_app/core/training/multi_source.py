@@ -18,6 +18,7 @@ from moderator_app.core.config import TrainingConfig
 from moderator_app.core.evaluation.label_map import map_labels, parse_label_map
 from moderator_app.core.training.data import (DROP_EMPTY_TEXT, MAX_CLASSES, MISSING_LABEL_WORDS, DataError,
                                               DataReport, LoadedData, _choose_columns, label_warnings, read_table)
+from moderator_app.core.training.corrections import apply_corrections, finished, load_config_corrections
 from moderator_app.core.training.sources import Source, describe_label_map, repeated_source, training_sources
 from moderator_app.core.training.votes import DROP_SPLIT, is_split, parse_vote_columns, target_vector, vote_shares
 
@@ -52,31 +53,40 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
     if len(label_names) > MAX_CLASSES:
         raise DataError(f"The training sources have {len(label_names):,} distinct labels; is a label column wrong?",
                         "Choose each source's label column in {sources}.", setting="sources")
+    corrections, corrected = load_config_corrections(config), {}
+    for part in [*read, *given.values()]:
+        corrected = apply_corrections(part["texts"], part["labels"], corrections, set(label_names), corrected)
     label_ids = {name: index for index, name in enumerate(label_names)}
-    train_rows: dict[str, list] = {"text": [], "label": [], "source": [], "target": []}
-    val_rows: dict[str, list] = {"text": [], "label": [], "source": []}
+    train_rows: dict[str, list] = {"text": [], "label": [], "source": [], "target": [], "origin": []}
+    val_rows: dict[str, list] = {"text": [], "label": [], "source": [], "origin": []}
+    origin_files: list[str] = []
     per_source, dropped, examples, missing_words = [], Counter(), {}, Counter()
     for index, (source, part) in enumerate(zip(sources, read)):
         ids = [label_ids[label] for label in part["labels"]]
         if index in given:  # validated on its own validation file: every row of `path` trains
             val_part = given[index]
             train_index, val_index = list(range(len(ids))), list(range(len(val_part["labels"])))
-            splits = ((train_rows, part, ids, train_index),
-                      (val_rows, val_part, [label_ids[label] for label in val_part["labels"]], val_index))
+            origin_files += [source.path, source.validation_path]
+            splits = ((train_rows, part, ids, train_index, len(origin_files) - 2),
+                      (val_rows, val_part, [label_ids[label] for label in val_part["labels"]], val_index,
+                       len(origin_files) - 1))
         else:
             train_index, val_index = _stratified_split(source, ids, label_names, config)
-            splits = ((train_rows, part, ids, train_index), (val_rows, part, ids, val_index))
+            origin_files.append(source.path)
+            splits = ((train_rows, part, ids, train_index, len(origin_files) - 1),
+                      (val_rows, part, ids, val_index, len(origin_files) - 1))
         votes = _vote_account(source, part, train_index, val_index)
         if votes and votes["mode"] == "drop_split":  # training only: validation measures on every row
             train_index = [i for i in train_index if not (part["shares"][i] and is_split(part["shares"][i]))]
-            splits = ((train_rows, part, ids, train_index), splits[1])
+            splits = ((train_rows, part, ids, train_index, splits[0][4]), splits[1])
             if votes["dropped_from_training"]:
                 part["dropped"][DROP_SPLIT] += votes["dropped_from_training"]
         soft = bool(votes) and votes["mode"] == "soft"
-        for rows, origin, origin_ids, chosen in splits:
+        for rows, origin, origin_ids, chosen, file_index in splits:
             rows["text"].extend(origin["texts"][i] for i in chosen)
             rows["label"].extend(origin_ids[i] for i in chosen)
             rows["source"].extend([index] * len(chosen))
+            rows["origin"].extend((file_index, origin["rows"][i]) for i in chosen)
             if rows is train_rows:
                 rows["target"].extend(target_vector(part["shares"][i] if soft else None, origin["labels"][i],
                                                     label_names) for i in chosen)
@@ -119,11 +129,12 @@ def load_source_data(config: TrainingConfig) -> LoadedData:
         warnings=label_warnings(label_counts, "strings" if known else kinds[0], missing_words,
                                 config.treat_na_labels_as_missing, lambda labels: _holding(per_source, labels))
         + single_source_labels(per_source, label_names),
-        sources=per_source)
+        sources=per_source, corrections=finished(corrected))
     soft_sources = any((entry.get("votes") or {}).get("mode") == "soft" for entry in per_source)
     return LoadedData(train, validation, label_names, report, train_sources=train_rows["source"],
                       validation_sources=val_rows["source"], source_names=[source.name for source in sources],
-                      source_weights=[source.weight for source in sources],
+                      source_weights=[source.weight for source in sources], origin_files=origin_files,
+                      train_origin=train_rows["origin"], validation_origin=val_rows["origin"],
                       train_targets=train_rows["target"] if soft_sources else [])
 
 
@@ -212,7 +223,7 @@ def _read_source(source: Source, label_map, known: list[str] | None, config: Tra
                             f"{' and not in its label map' if label_map else ''}.",
                             "Map it to a label, or to null to leave those rows out, in this source's label map "
                             "in {sources}.", setting="sources")
-    texts, labels, shares = [], [], []
+    texts, labels, shares, rows = [], [], [], []
     for row, (text, label, share) in enumerate(zip(raw_texts, mapped.labels, raw_shares), start=1):
         if label is None:
             continue
@@ -223,14 +234,16 @@ def _read_source(source: Source, label_map, known: list[str] | None, config: Tra
         texts.append(text)
         labels.append(label)
         shares.append(share)
+        rows.append(row)
     if source.max_rows is not None and len(texts) > source.max_rows:
         keep = sorted(random.Random(config.seed).sample(range(len(texts)), source.max_rows))
         mapped.dropped[CAPPED] += len(texts) - source.max_rows
-        texts, labels, shares = [texts[i] for i in keep], [labels[i] for i in keep], [shares[i] for i in keep]
+        texts, labels, shares, rows = ([texts[i] for i in keep], [labels[i] for i in keep], [shares[i] for i in keep],
+                                       [rows[i] for i in keep])
     if not texts:
         raise DataError(f"{_literal(source.path)}: no usable rows ({', '.join(f'{reason} {count:,}' for reason, count in mapped.dropped.items())}).",
                         "Check this source's columns and label map in {sources}.", setting="sources")
-    return dict(texts=texts, labels=labels, shares=shares, kind=mapped.kind, rows_read=len(raw_texts), dropped=mapped.dropped,
+    return dict(texts=texts, labels=labels, shares=shares, rows=rows, kind=mapped.kind, rows_read=len(raw_texts), dropped=mapped.dropped,
                 examples=mapped.examples, missing_words=missing_words, value_counts=value_counts,
                 text_column=text_column, label_column=label_column)
 

@@ -1,0 +1,97 @@
+"""Frozen sentence embeddings of the base encoder: the features the audit's cross-validated classifier
+learns from.
+
+The run's base model is loaded as training loads it (no code from the model, safetensors unless the
+run allows pickles, then tensors only), without any head; each text is the mean of its last hidden
+states over its real tokens, L2-normalised. Texts are tokenised at once, sorted longest first and cut
+into the same token-budget batches the classifier predicts in (`core/inference/classifier`), under
+inference mode in the precision `core/precision` picks for predictions (bf16 on a CPU that computes it
+natively). Between two batches `report(done, total)` is called and `cancelled()` asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+EMBED_BATCH_SIZE = 64
+
+
+class AuditCancelled(Exception):
+    """The audit was cancelled (between two batches or two steps); nothing was written."""
+
+
+def load_encoder(name: str, allow_pickle: bool = False, device: str = "cpu"):
+    """(tokenizer, model) of a base encoder, safely. Raises ModelNotUsableError / ModelNotAvailableError."""
+    import torch
+    from transformers import AutoModel
+
+    from moderator_app.core.hub import ensure_model_available, hub_reachable
+    from moderator_app.core.training.base_model import _load_failure, check_weight_files, load_tokenizer
+
+    ensure_model_available(name)  # a hub id not cached while offline fails here, at once
+    check_weight_files(name, allow_pickle)
+    local_only = not Path(name).expanduser().is_dir() and not hub_reachable()
+    tokenizer = load_tokenizer(name, local_only)
+    try:
+        model = AutoModel.from_pretrained(name, trust_remote_code=False, use_safetensors=None if allow_pickle else True,
+                                          weights_only=True, dtype=torch.float32, local_files_only=local_only)
+    except Exception as error:  # noqa: BLE001 - one user-facing message, as training gives
+        raise _load_failure(name, error, allow_pickle) from None
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer, model.to(device).eval()
+
+
+def embed_texts(texts: Sequence[str], tokenizer, model, max_length: int = 128, batch_size: int = EMBED_BATCH_SIZE,
+                precision: str = "auto", report: Callable[[int, int], None] | None = None,
+                cancelled: Callable[[], bool] | None = None) -> np.ndarray:
+    """(len(texts), hidden size) float32, each row the L2-normalised mean-pooled embedding of a text."""
+    import torch
+
+    from moderator_app.core.inference.classifier import token_budget_batches
+    from moderator_app.core.precision import inference_precision
+
+    device = str(next(model.parameters()).device)
+    chosen = inference_precision(precision, device)
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    lengths = np.array([len(ids) for ids in encoded["input_ids"]])
+    order = np.argsort(-lengths, kind="stable")
+    columns = [name for name in encoded.keys() if name in ("input_ids", "attention_mask", "token_type_ids")]
+    output = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    done = 0
+    # as Classifier._predict_nonempty: in half precision one autocast region under no_grad (autocast keeps its
+    # weight copies for the region); in fp32 inference_mode
+    no_gradients = torch.inference_mode() if chosen.name == "fp32" else torch.no_grad()
+    with no_gradients, chosen.autocast():
+        for indices in token_budget_batches(order, lengths, batch_size):
+            if cancelled is not None and cancelled():
+                raise AuditCancelled("The audit was cancelled; nothing was written.")
+            batch = tokenizer.pad({column: [encoded[column][index] for index in indices] for column in columns},
+                                  return_tensors="pt")
+            batch = {key: value.to(device) for key, value in batch.items()}
+            hidden = model(**batch).last_hidden_state.float()
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+            output[indices] = pooled.cpu().numpy()
+            done += len(indices)
+            if report is not None:
+                report(done, len(texts))
+    return output
+
+
+def encoder_embedder(name: str, max_length: int = 128, allow_pickle: bool = False, precision: str = "auto"):
+    """An `embed(texts, report, cancelled)` function over the base encoder `name` (loaded on first use)."""
+    loaded: list = []
+
+    def embed(texts: Sequence[str], report=None, cancelled=None) -> np.ndarray:
+        if not loaded:
+            loaded.extend(load_encoder(name, allow_pickle))
+        tokenizer, model = loaded
+        limit = getattr(tokenizer, "model_max_length", max_length)
+        length = min(max_length, limit) if isinstance(limit, int) and 0 < limit < 1_000_000 else max_length
+        return embed_texts(texts, tokenizer, model, length, precision=precision, report=report, cancelled=cancelled)
+
+    return embed

@@ -1,0 +1,97 @@
+"""The moderator's label corrections as an override of training rows' labels.
+
+A run with `corrections_queue` set reads the latest decision per text in that Review queue (the
+same rule as exporting decisions and retraining from them: `core/review/export.latest_decisions`)
+and gives every training row with exactly that text the moderator's label. Only labels the run
+already has are applied; the data report counts what was relabelled, confirmed, unmatched and why
+a decision was not used. Nothing is dropped here: leaving a row out is the moderator's choice,
+made in the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from moderator_app.core.errors import DataError
+
+
+def store_corrections(queue: str, store_path: str | Path | None = None) -> dict[str, str]:
+    """text -> the moderator's current label, over the decisions of the Review queue `queue`
+    (every queue when empty)."""
+    from moderator_app.core.review.export import ExportFilter, latest_decisions
+    from moderator_app.core.review.store import DecisionStore, default_store_path
+
+    path = Path(store_path) if store_path else default_store_path()
+    if not path.is_file():
+        raise DataError(f"There is no decision store at {path}, so there are no corrections to apply.",
+                        "Review the suspects in the Review tab first, or clear {corrections_queue}.",
+                        setting="corrections_queue")
+    store = DecisionStore(path)
+    try:
+        if queue and store.queues.find(queue) is None and not store.connection.execute(
+                "SELECT 1 FROM decisions WHERE queue = ? LIMIT 1", (queue,)).fetchone():
+            raise DataError(f"The decision store {path} has no queue called {queue!r}.",
+                            "Choose a queue of the Review tab in {corrections_queue}.", setting="corrections_queue")
+        decisions, _undone = latest_decisions(store, ExportFilter(queue=queue or None))
+    finally:
+        store.close()
+    return {decision.text: decision.moderator_label for decision in decisions}
+
+
+def load_config_corrections(config) -> dict[str, Any] | None:
+    """The corrections a configuration asks for, or None when it asks for none."""
+    queue = getattr(config, "corrections_queue", "") or ""
+    if not queue.strip():
+        return None
+    return {"queue": queue.strip(), "labels": store_corrections(queue.strip())}
+
+
+def apply_corrections(texts: list[str], labels: list[str], corrections: dict[str, Any] | None,
+                      known: set[str] | None = None, summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Replace, in place, the label of every row whose text the moderator corrected; `known` (default:
+    the labels present) are the labels a correction may give. Returns (and updates) the summary the data
+    report shows."""
+    if not corrections:
+        return summary or {}
+    decided = corrections["labels"]
+    known = set(labels) if known is None else known
+    if summary is None:
+        summary = dict(queue=corrections["queue"], decisions=len(decided), relabelled=0, confirmed=0,
+                       unknown_label=0, matched_texts=set())
+    for position, text in enumerate(texts):
+        label = decided.get(text)
+        if label is None:
+            continue
+        summary["matched_texts"].add(text)
+        if label not in known:
+            summary["unknown_label"] += 1
+        elif label == labels[position]:
+            summary["confirmed"] += 1
+        else:
+            labels[position] = label
+            summary["relabelled"] += 1
+    return summary
+
+
+def describe_corrections(summary: dict[str, Any]) -> str:
+    """One line for the data report."""
+    matched = summary["matched_texts"]
+    matched = len(matched) if isinstance(matched, set) else int(matched)
+    line = (f"corrections from the Review queue {summary['queue']!r}: {summary['decisions']:,} decisions; "
+            f"{summary['relabelled']:,} rows take the moderator's label instead of the file's, "
+            f"{summary['confirmed']:,} keep theirs (confirmed)")
+    if summary["unknown_label"]:
+        line += f", {summary['unknown_label']:,} left as they are (the decision's label is not one of the run's)"
+    unmatched = summary["decisions"] - matched
+    if unmatched > 0:
+        line += f"; {unmatched:,} decisions match no row's text"
+    return line + "."
+
+
+def finished(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary as plain JSON values (the report is saved with the run)."""
+    if not summary:
+        return {}
+    done = dict(summary)
+    done["matched_texts"] = len(done["matched_texts"]) if isinstance(done["matched_texts"], set) else done["matched_texts"]
+    return done
