@@ -142,14 +142,14 @@ def test_a_version_2_store_gains_the_scores_table_and_keeps_its_rows(tmp_path):
     queue = store.queues.create("Monday", ["a", "b"])
     store.record(decision("a", "hate", queue="Monday", queue_id=queue.id))
     store.connection.execute("DROP TABLE queue_scores")  # as the previous release left it:
-    store.connection.execute("DROP INDEX decisions_by_model_label")
+    store.connection.execute("DROP INDEX decisions_by_model_labels")
     store.connection.execute("CREATE INDEX decisions_by_model ON decisions (model_id, text, id)")
     store.connection.execute("PRAGMA user_version = 2")
     store.close()
     store = DecisionStore(path)
-    assert store.connection.execute("PRAGMA user_version").fetchone()[0] == VERSION == 3
+    assert store.connection.execute("PRAGMA user_version").fetchone()[0] == VERSION == 4
     indexes = {name for name, in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert "decisions_by_model_label" in indexes and "decisions_by_model" not in indexes
+    assert "decisions_by_model_labels" in indexes and "decisions_by_model" not in indexes
     assert len(store.decisions()) == 1 and store.queues.items(queue.id).texts == ["a", "b"]
     store.queues.save_scores(queue.id, "sha256:m1", ["hate", "not-hate"], np.zeros((2, 2)))
     assert store.queues.scores(queue.id, "sha256:m1", ["hate", "not-hate"], 2).shape == (2, 2)
@@ -471,3 +471,21 @@ def test_an_undo_restores_the_model_label_the_earlier_decision_saw(tmp_path):
     reverted = store.revert(later.id, "ann")
     assert (reverted.moderator_label, reverted.model_label, reverted.threshold) == ("not-hate", "not-hate", 0.5)
     assert reverted.accepted
+
+
+def test_a_version_3_store_gets_the_index_with_the_models_label_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "d.sqlite3"
+    store = DecisionStore(path)
+    store.record(decision("a", "hate"))
+    store.connection.execute("DROP INDEX decisions_by_model_labels")  # as version 3 left it
+    store.connection.execute("CREATE INDEX decisions_by_model_label ON decisions (model_id, text, id, moderator_label)")
+    store.connection.execute("PRAGMA user_version = 3")
+    store.close()
+    store = DecisionStore(path)
+    indexes = {name for name, in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "decisions_by_model_labels" in indexes and "decisions_by_model_label" not in indexes
+    assert len(store.decisions()) == 1
+    plan = " ".join(row[-1] for row in store.connection.execute(
+        "EXPLAIN QUERY PLAN SELECT text, moderator_label, model_label FROM decisions WHERE model_id = ? "
+        "ORDER BY text, id", ("m1",)))
+    assert "COVERING INDEX decisions_by_model_labels" in plan  # the lookup reads the index alone

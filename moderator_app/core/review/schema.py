@@ -7,13 +7,15 @@ plus persistent review queues. Migrating copies every version-1 row into the log
 moderator unknown and the model named by the folder path it was keyed by. Version 3 adds
 `queue_scores`, the class probabilities a model gave a queue's items, so that reopening a queue does
 not classify every item again (a cache: not part of the log), and carries the moderator's label in the
-by-model index, so that looking up a queue's decisions reads the index alone."""
+by-model index, so that looking up a queue's decisions reads the index alone. Version 4 carries the
+model's label in that index too: a decision's mark (accepted or relabelled) is read from the label
+the moderator saw, still from the index alone."""
 
 from __future__ import annotations
 
 import sqlite3
 
-VERSION = 3
+VERSION = 4
 
 
 class NewerStoreError(Exception):
@@ -48,7 +50,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     reverts INTEGER REFERENCES decisions(id)
 );
 CREATE INDEX IF NOT EXISTS decisions_by_text ON decisions (text, id);
-CREATE INDEX IF NOT EXISTS decisions_by_model_label ON decisions (model_id, text, id, moderator_label);
+CREATE INDEX IF NOT EXISTS decisions_by_model_labels ON decisions (model_id, text, id, moderator_label, model_label);
 CREATE INDEX IF NOT EXISTS decisions_by_queue ON decisions (queue_id, text, id);
 CREATE TABLE IF NOT EXISTS queues (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -100,6 +102,7 @@ def migrate(connection: sqlite3.Connection) -> None:
             connection.execute("DROP TABLE decisions_v1")
         else:
             connection.execute("DROP INDEX IF EXISTS decisions_by_model")  # version 2's, without the label
+            connection.execute("DROP INDEX IF EXISTS decisions_by_model_label")  # version 3's, without the model's
             _create_tables(connection)
         connection.execute(f"PRAGMA user_version = {VERSION}")
         connection.execute("COMMIT")
