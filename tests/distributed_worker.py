@@ -17,12 +17,13 @@ from moderator_app.core.training.engine import train
 
 
 class StopAfterSteps(threading.Event):
-    """Set once the engine has asked `steps` times; with logging_steps beyond an epoch's length the
-    engine asks once per step, so the stop request comes after exactly that step."""
+    """Set once the engine has asked `steps + 1` times; with logging_steps beyond an epoch's length the
+    engine asks once per step, and once more after the session's first step (reported at once, so it
+    asks again after its listeners heard it), so the stop request comes after exactly that step."""
 
     def __init__(self, steps: int):
         super().__init__()
-        self.asked, self.steps = 0, steps
+        self.asked, self.steps = 0, steps + 1
 
     def is_set(self) -> bool:
         self.asked += 1

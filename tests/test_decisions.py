@@ -3,6 +3,7 @@ import sqlite3
 
 import pytest
 
+from moderator_app.core.review.schema import VERSION
 from moderator_app.core.review.store import Decision, DecisionStore, DecisionStoreError
 
 
@@ -68,8 +69,8 @@ def test_a_store_of_a_newer_version_is_refused_by_name_and_left_as_it_is(tmp_pat
     store.record(Decision("text", "hate", 0.9, "hate", "m"))
     store.close()
     newer = sqlite3.connect(path)
-    newer.execute("ALTER TABLE decisions RENAME COLUMN moderator TO reviewer")  # what a version 4 might do
-    newer.execute("PRAGMA user_version = 4")
+    newer.execute("ALTER TABLE decisions RENAME COLUMN moderator TO reviewer")  # what a later version might do
+    newer.execute(f"PRAGMA user_version = {VERSION + 1}")
     newer.commit()
     newer.close()
     before = path.read_bytes()
@@ -77,7 +78,7 @@ def test_a_store_of_a_newer_version_is_refused_by_name_and_left_as_it_is(tmp_pat
         DecisionStore(path)
     assert export_command(path, tmp_path / "out.csv") == 2
     line = one_error_line(capsys)
-    assert f"{path} was made by a newer version of moderator-app (store version 4" in line
+    assert f"{path} was made by a newer version of moderator-app (store version {VERSION + 1}" in line
     assert "no such column" not in line
     assert path.read_bytes() == before and not (tmp_path / "out.csv").exists()
 

@@ -154,7 +154,10 @@ def test_open_in_review_from_the_training_tab_loads_the_model(qtbot, window, tin
 
 
 # ------------------------------------------------------------------------------------- classify
-def test_paste_and_classify_fills_the_table(qtbot, tab, classifier):
+def test_paste_and_classify_fills_the_table(qtbot, tab, tiny_classifier_dir):
+    from moderator_app.core.inference.classifier import Classifier
+
+    classifier = Classifier.load(tiny_classifier_dir, device="cpu")  # auto, as the tab's: the same scores
     tab.input.text_edit.setPlainText("\n".join(TEXTS[:4]) + "\n\n   \n" + "\n".join(TEXTS[4:]))  # blank lines skipped
     with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):
         qtbot.keyClick(tab.input.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)

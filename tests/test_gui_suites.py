@@ -40,10 +40,12 @@ def test_the_tests_section_shows_pass_rates_failures_and_the_comparison(qtbot, w
     assert failing[:4] == ["implicit", "people from the city are lovely", "hate", "not-hate"]
     assert "6 cases from 4 rows" in tests.status.text() and "5/6" in tests.status.text()
 
-    # the threshold slider moves: every case is re-decided without running the model again
-    tab.results.set_threshold(1.0)
+    # the view's threshold line moves: every case is re-decided without running the model again
+    view.threshold_line.setValue(1.0)
+    view.threshold_line.sigPositionChangeFinished.emit(view.threshold_line)
     assert table_rows(tests.functionalities)[0] == ["derogation", "0", "3", "0.0%"]
-    tab.results.set_threshold(0.5)
+    view.threshold_line.setValue(0.5)
+    view.threshold_line.sigPositionChangeFinished.emit(view.threshold_line)
 
     # beside another model (one that flags nothing): its rate, the change, newly passing cases
     strict = with_threshold(tiny_classifier_dir, tmp_path / "strict", 1.0)

@@ -51,6 +51,7 @@ def suspects_queue_items(result, limit: int | None = None):
 def open_suspects_queue(store, result, name: str = "", limit: int | None = None):
     """A new queue in the decision store holding the suspects; returns core.review.queues.Queue."""
     from moderator_app.core.review.queues import QueueState
+    from moderator_app.core.review.session import SORT_ITEM
 
     items = suspects_queue_items(result, limit)
     if not items.texts:
@@ -58,7 +59,7 @@ def open_suspects_queue(store, result, name: str = "", limit: int | None = None)
     sources = ", ".join(result.rows.source_names)
     # file order is the suspects' order, the most suspicious first
     return store.queues.create(name or f"Audit suspects: {sources}", items.texts, items.columns, items.extras,
-                               f"audit of {sources}", QueueState(sort_key=None, shown_columns=list(AUDIT_COLUMNS)))
+                               f"audit of {sources}", QueueState(sort_key=SORT_ITEM, shown_columns=list(AUDIT_COLUMNS)))
 
 
 def _text_column(rows, path: str) -> str:

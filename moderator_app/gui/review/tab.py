@@ -363,6 +363,15 @@ def add_review_tab(window, tab_factory=ReviewTab) -> ReviewTab:
         window.statusBar().showMessage("Retraining from decisions: " + " ".join(plan.report), 30000)
 
     tab.retrain_prepared.connect(retrain)
+
+    def review_suspects(result) -> None:  # the Training tab's data audit: its suspects as a queue here
+        def created(queue) -> None:  # the next run takes the corrections made in it
+            window.training_tab.form.set_values({"corrections_queue": queue.name})
+
+        window.tabs.setCurrentWidget(tab)
+        tab.open_audit_suspects(result, created)
+
+    window.training_tab.review_suspects.connect(review_suspects)
     window.training_tab.run_finished.connect(
         lambda event: tab.offer_comparison(event.output_dir) and window.tabs.setCurrentWidget(tab))
     return tab

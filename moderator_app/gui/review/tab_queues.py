@@ -227,6 +227,22 @@ class QueueFlow:
 
         self.decisions.tasks.submit(read, key="open-queue", on_done=opened, on_error=failed)
 
+    def open_audit_suspects(self, result, on_created=None) -> None:
+        """The data audit's likely label errors (core.audit.audit.AuditReport) as a new queue, most
+        suspicious first, opened here; `on_created(queue)` once it exists."""
+        from moderator_app.core.audit.review import open_suspects_queue
+
+        def created(queue: Queue) -> None:
+            self.queues.refresh()
+            self.open_queue(queue.id)
+            self.status_message.emit(f"Queue '{queue.name}': {queue.items:,} likely label errors, the most suspicious "
+                                     "first. Keep or correct each; the given and suggested labels are columns.")
+            if on_created is not None:
+                on_created(queue)
+
+        self.decisions.tasks.submit(lambda: open_suspects_queue(self.decisions.store.store(), result), on_done=created,
+                                    on_error=lambda error: self._show_failure(error, "Cannot open the suspects"))
+
     def view_state(self) -> QueueState:
         session, results = self.results.session, self.results
         rows = results.table.selected_rows()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QPalette
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from moderator_app.gui.common import checks
 from moderator_app.gui.common.fields import ERROR_COLOR, HINT_COLOR
@@ -70,7 +70,14 @@ class DataPanel(QWidget):
         report_layout = QVBoxLayout(report_box)
         report_layout.setContentsMargins(0, 0, 0, 0)
         report_layout.setSpacing(3)
-        report_layout.addWidget(self.report_title)
+        # the data audit (gui/training/audit_panel), beside the report it goes deeper than
+        self.audit_button = QPushButton("Audit data…")
+        self.audit_button.setToolTip("Look for likely label errors, duplicates and leaks between training and "
+                                     "validation in this data, read as training reads it (runs in the background).")
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.report_title, 1)
+        title_row.addWidget(self.audit_button)
+        report_layout.addLayout(title_row)
         report_layout.addWidget(self.report, 1)
         self.report_state = "empty"
 

@@ -22,6 +22,7 @@ from moderator_app.core.training.run_folder import FolderState, RunFolder
 from moderator_app.gui.common import dialogs, settings
 from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
+from moderator_app.gui.training.audit_panel import AuditPanel
 from moderator_app.gui.training.data_panel import DataPanel
 from moderator_app.gui.training.form import TrainingForm
 from moderator_app.gui.training.run_monitor import RunMonitor
@@ -48,6 +49,7 @@ class TrainingTab(QWidget):
     run_finished = Signal(object)  # FinishedEvent
     run_failed = Signal(str)
     run_ended = Signal()  # the worker has finished, whatever the outcome
+    review_suspects = Signal(object)  # core.audit.audit.AuditReport: its suspects as a Review queue
 
     def __init__(self, tasks: BackgroundTasks, parent: QWidget | None = None):
         super().__init__(parent)
@@ -116,6 +118,10 @@ class TrainingTab(QWidget):
         self.pages.setDocumentMode(True)
         self.pages.addTab(self.data_panel, "Data")
         self.pages.addTab(self.monitor, "Run")
+        self.audit_panel = AuditPanel()
+        self.pages.addTab(self.audit_panel, "Audit")
+        self.data_panel.audit_button.clicked.connect(self.audit)
+        self.audit_panel.review_requested.connect(self.review_suspects)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
@@ -307,7 +313,26 @@ class TrainingTab(QWidget):
 
     def shutdown(self) -> None:
         self.save_state()
+        self.audit_panel.cancel()
         self.run_tasks.wait(15_000)
+        self.audit_panel.wait(15_000)
+
+    def audit(self) -> None:
+        """Audit the form's data (gui/training/audit_panel) on the Audit page."""
+        from moderator_app.core.config import ConfigError
+        from moderator_app.gui.training.audit_panel import AUDIT_SETTINGS
+
+        try:
+            config = self.form.config_for_saving()
+            problems = {name: problem for name, problem in config.problems().items() if name in AUDIT_SETTINGS}
+            if problems:
+                first = next(iter(problems))
+                raise ConfigError(first, problems[first], problems=problems)
+        except UserError as error:
+            show_failure(self, error, "Cannot audit the data: fix this setting first")
+            return
+        self.pages.setCurrentWidget(self.audit_panel)
+        self.audit_panel.start(config)
 
     # ------------------------------------------------------------------------------ results
     def review_available(self) -> bool:
