@@ -12,21 +12,7 @@ import numpy as np
 from moderator_app.core.evaluation.file_evaluation import FileEvaluation, evaluate_file
 from moderator_app.core.evaluation.validation_split import evaluate_validation_split
 from moderator_app.core.files.previews import preview_file
-from moderator_app.core.inference.shared_model import GatedClassifier, JobCancelled, ModelHandle
-
-
-def _progress(report: Callable[[int], None], cancelled: Callable[[], bool]) -> Callable[[int], None]:
-    """An on_batch callback: stops the job when cancelled, else reports the rows done so far."""
-    done = 0
-
-    def on_batch(rows: int) -> None:
-        nonlocal done
-        done += rows
-        if cancelled():
-            raise JobCancelled()
-        report(done)
-
-    return on_batch
+from moderator_app.core.inference.shared_model import GatedClassifier, ModelHandle, batch_progress
 
 
 @dataclass
@@ -59,7 +45,7 @@ def measure_file(handle: ModelHandle, path: str, text_column: str, label_column:
     classifier = _KeepsProbabilities(handle)
     result = evaluate_file(classifier, path, text_column=text_column, label_column=label_column,
                            group_column=group_column, threshold=threshold,
-                           on_batch=_progress(report, cancelled))
+                           on_batch=batch_progress(report, cancelled))
     return Measured(result, classifier.probabilities)
 
 
@@ -68,7 +54,7 @@ def measure_validation_split(handle: ModelHandle, by_source: bool, threshold: fl
     """Job: evaluate the model on the validation split of its own training run."""
     classifier = _KeepsProbabilities(handle)
     result = evaluate_validation_split(classifier, handle.classifier.name_or_path, by_source=by_source,
-                                       threshold=threshold, on_batch=_progress(report, cancelled))
+                                       threshold=threshold, on_batch=batch_progress(report, cancelled))
     return Measured(result, classifier.probabilities)
 
 

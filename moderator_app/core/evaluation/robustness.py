@@ -114,16 +114,9 @@ def measure_robustness(handle, texts: Sequence[str], labels: Sequence[str], thre
                        clean_probabilities: np.ndarray | None, report, cancelled) -> RobustnessReport:
     """Job (the evaluation view): the report with the shared, batch-gated model; report(done) after each
     batch, stopping when cancelled."""
-    from moderator_app.core.inference.shared_model import GatedClassifier, JobCancelled
+    from moderator_app.core.inference.shared_model import GatedClassifier, batch_progress
 
-    done = 0
-
-    def on_batch(rows: int) -> None:
-        nonlocal done
-        done += rows
-        if cancelled():
-            raise JobCancelled()
-        report(done)
+    on_batch = batch_progress(report, cancelled)
 
     return robustness_report(GatedClassifier(handle), texts, labels, threshold,
                              clean_probabilities=clean_probabilities, on_batch=on_batch)

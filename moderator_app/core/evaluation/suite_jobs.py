@@ -11,7 +11,7 @@ import numpy as np
 
 from moderator_app.core.evaluation.suite_results import SuiteComparison, SuiteResult, compare_results, run_suite
 from moderator_app.core.evaluation.suites import Suite, read_suite
-from moderator_app.core.inference.shared_model import GatedClassifier, JobCancelled, ModelHandle
+from moderator_app.core.inference.shared_model import GatedClassifier, ModelHandle, batch_progress
 
 
 @dataclass
@@ -28,14 +28,7 @@ def measure_suite(handle: ModelHandle, path: str, threshold: float | None, other
                   report: Callable[..., None], cancelled: Callable[[], bool]) -> SuiteRun:
     """Job: run the suite at `path` on the loaded model (at `threshold`, or its operating point) and,
     with `other_path`, on that model at its own operating point (`other_model`: already loaded)."""
-    done = 0
-
-    def on_batch(rows: int) -> None:
-        nonlocal done
-        done += rows
-        if cancelled():
-            raise JobCancelled()
-        report(done)
+    on_batch = batch_progress(report, cancelled)
 
     suite = read_suite(path)
     result, probabilities = run_suite(GatedClassifier(handle), suite, threshold, on_batch=on_batch)

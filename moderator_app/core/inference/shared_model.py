@@ -23,6 +23,20 @@ class JobCancelled(Exception):
     """A classification was cancelled by its caller (should_cancel() said so)."""
 
 
+def batch_progress(report: Callable[[int], None], cancelled: Callable[[], bool]) -> Callable[[int], None]:
+    """An on_batch callback for a background job: stops it when cancelled, else reports the rows done so far."""
+    done = 0
+
+    def on_batch(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if cancelled():
+            raise JobCancelled()
+        report(done)
+
+    return on_batch
+
+
 class ModelGate:
     """Turns at one model: one user at a time, interactive jobs before the batch labeller.
 
