@@ -73,7 +73,7 @@ def main() -> int:
     from moderator_app.gui.common import settings
     from moderator_app.gui.app import create_application
     from moderator_app.gui.main_window import MainWindow
-    from moderator_app.gui.review.tab import add_review_tab
+    from moderator_app.gui.review.window_links import add_review_tab
 
     work = Path(tempfile.mkdtemp(prefix="moderator-review-bench-"))
     os.environ["MODERATOR_APP_DATA"] = str(work / "data")

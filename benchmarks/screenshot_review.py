@@ -96,7 +96,7 @@ def main() -> int:
     from moderator_app.gui.app import create_application
     from moderator_app.gui.main_window import MainWindow
     from moderator_app.gui.review.results_table import SCORE_COLUMN
-    from moderator_app.gui.review.tab import add_review_tab
+    from moderator_app.gui.review.window_links import add_review_tab
 
     os.environ["MODERATOR_APP_DATA"] = str(work / "data")
     settings.use_settings_file(work / "settings.ini")

@@ -287,7 +287,7 @@ def test_the_wheel_changes_no_setting_without_the_focus_and_scrolls_the_page_ins
 
 
 def open_with_review(qtbot):
-    from moderator_app.gui.review.tab import add_review_tab
+    from moderator_app.gui.review.window_links import add_review_tab
 
     window = MainWindow()
     add_review_tab(window)

@@ -24,7 +24,7 @@ from moderator_app.gui.main_window import MainWindow  # noqa: E402
 from moderator_app.core.review.session import FILTER_FLAGGED, SORT_ITEM, ReviewSession  # noqa: E402
 from moderator_app.gui.review.results_table import (LABEL_COLUMN, SCORE_COLUMN, TEXT_COLUMN,  # noqa: E402
                                                     ResultsModel)
-from moderator_app.gui.review.tab import add_review_tab  # noqa: E402
+from moderator_app.gui.review.window_links import add_review_tab  # noqa: E402
 
 TIMEOUT_MS = 60_000
 TEXTS = ["we went to market and the vermin are everywhere", "the weather today is lovely",

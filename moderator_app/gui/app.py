@@ -48,7 +48,7 @@ def run_app(argv: list[str] | None = None) -> int:
 
     from moderator_app.gui.common import settings
     from moderator_app.gui.main_window import MainWindow
-    from moderator_app.gui.review.tab import add_review_tab
+    from moderator_app.gui.review.window_links import add_review_tab
 
     if os.environ.get(SETTINGS_FILE_ENV):
         settings.use_settings_file(os.environ[SETTINGS_FILE_ENV])

@@ -13,29 +13,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGridLayout,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QProgressBar, QPushButton, QSplitter,
-                               QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
-from moderator_app.core.evaluation.calibration import pr_curve_points
-from moderator_app.core.evaluation.jobs import Measured, file_columns, measure_file, measure_validation_split
+from moderator_app.core.evaluation.jobs import Measured, measure_file, measure_validation_split
 from moderator_app.core.evaluation.metrics import Evaluation, degenerate_warning, evaluate, prior_baseline
-from moderator_app.core.evaluation.validation_split import SOURCE_GROUP, has_training_config
-from moderator_app.core.files.columns import guess_label_column, guess_text_column
 from moderator_app.core.inference.shared_model import JobCancelled, ModelHandle
-from moderator_app.gui.review.evaluation_widgets import MetricCard, fill_confusion_table, format_number
-from moderator_app.gui.common import settings
 from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
-from moderator_app.gui.review.input_panel import IMPORT_FILTER
+from moderator_app.gui.review.evaluation_data import VALIDATION_SPLIT, EvaluationData  # noqa: F401 (named here too)
+from moderator_app.gui.review.evaluation_widgets import MetricCard, ThresholdCurve, fill_confusion_table, format_number
 from moderator_app.gui.review.model_panel import WARNING_STYLE
 from moderator_app.gui.review.test_suite_view import TestSuiteView
 from moderator_app.gui.review.robustness_section import RobustnessSection
 
-NO_GROUP = "(none)"
-LABELLED_FILE, VALIDATION_SPLIT = "file", "validation"
 # (key in Evaluation, card title); each card shows the class-prior baseline (metrics.prior_baseline) too
 CARDS = (("accuracy", "Accuracy"), ("macro_f1", "Macro F1"), ("roc_auc", "ROC-AUC"),
          ("average_precision", "Average precision"), ("ece", "Calibration error (ECE)"))
@@ -68,28 +61,13 @@ class EvaluationView(QDialog):
 
     # ------------------------------------------------------------------------------ layout
     def _build(self) -> None:
-        self.data_choice = QComboBox()
-        self.data_choice.addItem("A labelled file", LABELLED_FILE)
-        if has_training_config(self.handle.classifier.name_or_path):  # a model trained here
-            self.data_choice.addItem("The model's validation split", VALIDATION_SPLIT)
-        self.data_choice.setEnabled(self.data_choice.count() > 1)
-        self.data_choice.setToolTip("The validation split is read and split again from the model's training "
-                                    "configuration, as its training run did")
-        self.data_choice.currentIndexChanged.connect(self._data_chosen)
-        self.path_edit = QLineEdit()
-        self.path_edit.setPlaceholderText("a labelled file: CSV, TSV, JSON Lines or Parquet (press Enter)")
-        # Enter, not every focus change: re-reading the columns would undo the moderator's choices
-        self.path_edit.returnPressed.connect(lambda: self.set_path(self.path_edit.text().strip()))
-        browse = QToolButton()
-        browse.setText("…")
-        browse.setToolTip("Choose a labelled file…")
-        browse.clicked.connect(self.browse)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path_edit, 1)
-        path_row.addWidget(browse)
-        self.text_combo, self.label_combo, self.group_combo = QComboBox(), QComboBox(), QComboBox()
-        self.group_combo.setToolTip("Also measure the model on each value of this column (a source, a target "
-                                    "group, a test-case type)")
+        self.data = EvaluationData(self.handle.classifier.name_or_path, self.file_tasks)
+        self.data.ready.connect(lambda ready: self.evaluate_button.setEnabled(ready))
+        self.data.status.connect(lambda text: self.status.setText(text))
+        self.data.failed.connect(self._failed)
+        data = self.data  # its widgets, as the view's (the tests and the layout reach them so)
+        self.data_choice, self.path_edit, self.browse_button = data.data_choice, data.path_edit, data.browse_button
+        self.text_combo, self.label_combo, self.group_combo = data.text_combo, data.label_combo, data.group_combo
         self.evaluate_button = QPushButton("Evaluate")
         self.evaluate_button.clicked.connect(self.run)
         self.evaluate_button.setEnabled(False)
@@ -103,12 +81,6 @@ class EvaluationView(QDialog):
         self.status.setWordWrap(True)
         self.status.setTextFormat(Qt.TextFormat.PlainText)  # file names and column names, as they are
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form = QFormLayout()
-        form.addRow("Data", self.data_choice)
-        form.addRow("Labelled file", path_row)
-        form.addRow("Text column", self.text_combo)
-        form.addRow("Label column", self.label_combo)
-        form.addRow("Group by", self.group_combo)
         self.use_threshold_button = QPushButton("Use this threshold for review")
         self.use_threshold_button.setToolTip("Move the Review tab's threshold slider (and the open queue's "
                                              "threshold) to this line's threshold")
@@ -134,27 +106,10 @@ class EvaluationView(QDialog):
         self.confusion = QTableWidget()
         self.confusion.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.confusion.setToolTip("Rows: the file's labels; columns: the model's. The diagonal is right.")
-        self.curve_plot = pg.PlotWidget()
-        self.curve_plot.setBackground("w")
-        self.curve_plot.setLabel("bottom", "threshold")
-        self.curve_plot.setLabel("left", "precision / recall")
-        self.curve_plot.setXRange(0, 1)
-        self.curve_plot.setYRange(0, 1.02)
-        self.curve_plot.addLegend(offset=(-10, 10))
-        self.precision_line = self.curve_plot.plot([], [], pen=pg.mkPen("#1565c0", width=2), name="precision")
-        self.recall_line = self.curve_plot.plot([], [], pen=pg.mkPen("#e65100", width=2), name="recall")
-        self.threshold_line = pg.InfiniteLine(angle=90, movable=True, bounds=(0, 1),
-                                              pen=pg.mkPen("#333", width=2, style=Qt.PenStyle.DashLine),
-                                              label="threshold {value:.2f}",
-                                              labelOpts={"position": 0.1, "color": "#333"})
+        self.curve_plot = ThresholdCurve(self.own_threshold)
+        self.precision_line, self.recall_line = self.curve_plot.precision_line, self.curve_plot.recall_line
+        self.threshold_line = self.curve_plot.threshold_line
         self.threshold_line.sigPositionChangeFinished.connect(self._on_line_moved)
-        self.curve_plot.addItem(self.threshold_line)
-        self.curve_plot.setToolTip("The flagged label's precision and recall on this file at each threshold. "
-                                   "Drag the line to measure another threshold; the Review tab keeps its own "
-                                   "until you press “Use this threshold for review”.")
-        if self.own_threshold is not None:
-            self.threshold_line.setValue(self.own_threshold)
-        self.browse_button = browse
         self.groups = QTableWidget(0, len(GROUP_COLUMNS))
         self.groups.setHorizontalHeaderLabels(GROUP_COLUMNS)
         self.groups.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -176,7 +131,7 @@ class EvaluationView(QDialog):
         close.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addWidget(self.data)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addLayout(cards)
@@ -189,55 +144,12 @@ class EvaluationView(QDialog):
         self._show_threshold_state()
         self.resize(960, 760)
 
-    # ------------------------------------------------------------------------------ the file
-    def browse(self) -> None:
-        start = self.path_edit.text() or settings.last_folder("data")
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a labelled file", start, IMPORT_FILTER)
-        if path:
-            settings.remember_folder("data", path)
-            self.set_path(path)
-
     def set_path(self, path: str) -> None:
         """Read the file's columns (in the background) and guess the text and label columns."""
-        self.path_edit.setText(path)
-        self.evaluate_button.setEnabled(False)
-        if not path:
-            return
-        self.status.setText(f"Reading the columns of {Path(path).name}…")
-        self.file_tasks.submit(file_columns, path, key="evaluation-columns",
-                               on_done=self._show_columns, on_error=self._failed)
-
-    def _show_columns(self, columns: list[str]) -> None:
-        text, label = guess_text_column(columns), guess_label_column(columns)
-        for combo, guess in ((self.text_combo, text), (self.label_combo, label)):
-            combo.clear()
-            combo.addItems(columns)
-            if guess is not None:
-                combo.setCurrentText(guess)
-        if self.validation_chosen():  # the moderator switched to the validation split meanwhile
-            return
-        self.group_combo.clear()
-        self.group_combo.addItem(NO_GROUP, "")
-        for column in columns:
-            self.group_combo.addItem(column, column)
-        self.status.setText("" if label is not None else "Choose the column that holds the correct labels.")
-        self.evaluate_button.setEnabled(True)
+        self.data.set_path(path)
 
     def validation_chosen(self) -> bool:
-        return self.data_choice.currentData() == VALIDATION_SPLIT
-
-    def _data_chosen(self) -> None:
-        validation = self.validation_chosen()
-        for widget in (self.path_edit, self.browse_button, self.text_combo, self.label_combo):
-            widget.setEnabled(not validation)
-        self.group_combo.clear()
-        self.group_combo.addItem(NO_GROUP, "")
-        if validation:
-            self.group_combo.addItem("source (several training sources)", SOURCE_GROUP)
-            self.evaluate_button.setEnabled(True)
-            self.status.setText("")
-        else:
-            self.set_path(self.path_edit.text().strip())
+        return self.data.validation_chosen()
 
     # ------------------------------------------------------------------------------ the job
     def threshold(self) -> float | None:
@@ -247,7 +159,7 @@ class EvaluationView(QDialog):
     def run(self) -> None:
         """Evaluate the file at the Review tab's threshold, in the background."""
         self.cancel()
-        path = self.path_edit.text().strip()
+        path = self.data.path()
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_button.show()
@@ -256,8 +168,7 @@ class EvaluationView(QDialog):
         if self.validation_chosen():
             self.status.setText(f"Reading and splitting the training data of {self.handle.model_id}, then "
                                 "evaluating…")
-            by_source = self.group_combo.currentData() == SOURCE_GROUP
-            worker = ReportingWorker(measure_validation_split, self.handle, by_source, self.threshold())
+            worker = ReportingWorker(measure_validation_split, self.handle, self.data.by_source(), self.threshold())
         else:
             worker = ReportingWorker(measure_file, self.handle, path, self.text_combo.currentText(),
                                      self.label_combo.currentText(), self.group_combo.currentData() or "",
@@ -281,7 +192,7 @@ class EvaluationView(QDialog):
         self.worker = None
         self.progress.hide()
         self.cancel_button.hide()
-        self.evaluate_button.setEnabled(self.validation_chosen() or bool(self.path_edit.text().strip()))
+        self.evaluate_button.setEnabled(self.data.can_evaluate())
 
     def _done(self, measured: Measured, worker) -> None:
         if worker is not self.worker:
@@ -335,18 +246,9 @@ class EvaluationView(QDialog):
         self.groups.setVisible(bool(groups))
 
     def _draw_curve(self) -> None:
-        if self.positive is None or self.measured is None:
-            return
-        truth = np.asarray(self.measured.evaluation.data.labels) == self.handle.classifier.labels[self.positive]
-        scores = self.measured.probabilities[:, self.positive]
-        if truth.all() or not truth.any():  # one class only: no curve
-            self.precision_line.setData([], [])
-            self.recall_line.setData([], [])
-            return
-        points = pr_curve_points(truth, scores)
-        thresholds = [point["threshold"] for point in points]
-        self.precision_line.setData(thresholds, [point["precision"] for point in points])
-        self.recall_line.setData(thresholds, [point["recall"] for point in points])
+        if self.positive is not None and self.measured is not None:
+            truth = np.asarray(self.measured.evaluation.data.labels) == self.handle.classifier.labels[self.positive]
+            self.curve_plot.draw(truth, self.measured.probabilities[:, self.positive])
 
     # ------------------------------------------------------------------------------ threshold
     def _on_line_moved(self) -> None:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu,
                                QToolButton, QVBoxLayout, QWidget)
 from superqt.utils import qdebounced
 
+from moderator_app.core.review.queues import QueueState
 from moderator_app.core.review.session import (FILTER_ALL, FILTER_DECIDED, FILTER_FLAGGED, FILTER_LABEL,
                                                FILTER_RELABELLED, FILTER_UNDECIDED, SORT_ITEM, SORT_SCORE,
                                                SORT_UNCERTAINTY, ReviewSession)
@@ -136,6 +137,34 @@ class ResultsPanel(QWidget):
         self.table.configure_columns(self.model)
         self.update_stats()
         self.update_enabled()
+
+    def show_classified(self, result, items, restore: QueueState | None) -> None:
+        """A workspace's results (core.review.workspace.Shown's `result` and `items`) in the table, in
+        `restore`'s order, filter and columns, exactly one row selected: where the moderator left off,
+        else (no `restore`: the same items classified again) the row selected before, else the first."""
+        handle = result.handle
+        selected = self.selected_items()
+        kept = self.session.texts[selected[0]] if selected else None
+        shown = restore.shown_columns if restore is not None else self.session.shown_columns
+        self.show_results(result.texts, result.probabilities, handle.info.labels, handle.classifier.positive_index,
+                          handle.classifier.decide, items.columns, items.extras, shown or items.columns)
+        if restore is not None:
+            self.set_filter_value(restore.filter, restore.search)
+            self.sort_by(restore.sort_key, restore.descending)
+        position = restore.position if restore is not None else (
+            result.texts.index(kept) if kept is not None and kept in result.texts else -1)
+        if 0 <= position < len(result.texts) and self.model.row_of(position) >= 0:
+            self.select_item(position)
+        elif self.model.rowCount():
+            self.select_row(0)
+
+    def view_state(self) -> QueueState:
+        """Where the moderator is: threshold (binary), filter, search, order, selected item, columns."""
+        session, rows = self.session, self.table.selected_rows()
+        return QueueState(threshold=self.threshold_value() if session.is_binary else None,
+                          filter=self.filter_value(), search=self.search.text(), sort_key=session.sort_key,
+                          descending=session.descending, position=self.model.item(rows[0]) if rows else 0,
+                          shown_columns=list(session.shown_columns))
 
     def apply_decisions(self, decided: dict[int, str | None], seen: dict[int, str] | None = None) -> None:
         """Moderator labels by item, with the model's labels they were decided against (the log's)."""

@@ -1,58 +1,58 @@
 """The Review tab: classify pasted or imported text into review queues, see why, decide, batch-label files.
 
-Wiring only. Left: the model (ModelPanel), the queues (QueuePanel), the texts (InputPanel), batch
-labelling (BatchLabelPanel, which runs its own worker) and the decisions (DecisionsPanel: record,
-undo, show earlier, export). Right: the results (ResultsPanel: a ReviewSession behind order, filters,
-threshold, decision keys and the table) over the explanation of the selected row (ExplanationView)
-and its decision history (HistoryPanel).
+Wiring only. The state (the open queue and its items, the loaded model and the one that made the
+table, what waits for a model, the position to restore, the moderator, the prepared retraining run)
+is a Qt-free core.review.workspace.ReviewWorkspace, `workspace`; the tab subscribes the panels to its
+events and hands it the panels' outcomes. Left: the model (ModelPanel), the queues (QueuePanel), the
+texts (InputPanel), batch labelling (BatchLabelPanel, which runs its own worker) and the decisions
+(DecisionsPanel: record, undo, show earlier, export). Right: the results (ResultsPanel: a
+ReviewSession behind order, filters, threshold, decision keys and the table) over the explanation of
+the selected row (ExplanationView) and its decision history (HistoryPanel).
 
-Queues (tab_queues.QueueFlow): every classified paste or import becomes a queue in the decision store
-(or is added to the open one, when the moderator says so); the queue keeps its items, the model and
-threshold, the order, filter and position, and the app reopens the last queue where the moderator
-left off. Retraining from decisions: tab_retrain.RetrainFlow.
+Queues: every classified paste or import becomes a queue in the decision store (or is added to the
+open one, when the moderator says so); the queue keeps its items, the model and threshold, the
+order, filter and position, and the app reopens the last queue where the moderator left off.
 
 Threads: the shared model's jobs (load, classify, explain) run one at a time on `model_tasks`;
-decision store calls one at a time, in order, in the DecisionsPanel; all are superqt workers
-(gui.common.tasks). The GUI thread only moves numbers: the threshold relabels from the stored
-probabilities, without running the model again."""
+decision store calls one at a time, in order, in the DecisionsPanel (the workspace's `store_jobs`);
+all are superqt workers (gui.common.tasks). The GUI thread only moves numbers: the threshold
+relabels from the stored probabilities, without running the model again."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QGroupBox, QScrollArea, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
 from superqt.utils import qdebounced
 
 from moderator_app.core.inference.provenance import SLIDER, threshold_source
-from moderator_app.core.inference.shared_model import ModelHandle
-from moderator_app.core.review.queues import Queue, QueueItems, QueueState
+from moderator_app.core.inference.shared_model import Classified, ModelHandle
+from moderator_app.core.review.queues import Queue
+from moderator_app.core.review.workspace import QUEUE_SOURCE, ReviewWorkspace, Shown
 from moderator_app.gui.common import dialogs, settings
-from moderator_app.gui.common.errors import describe, show_failure
+from moderator_app.gui.common.errors import show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.review.batch_label_panel import BatchLabelPanel
 from moderator_app.gui.review.decisions_panel import DecisionsPanel
 from moderator_app.gui.review.explanation_view import ExplanationView
 from moderator_app.gui.review.history_panel import HistoryPanel
 from moderator_app.gui.review.input_panel import InputPanel
-from moderator_app.gui.review.model_panel import ModelPanel
+from moderator_app.gui.review.model_loader import ModelLoader
+from moderator_app.gui.review.model_panel import ModelPanel, recent_models
 from moderator_app.gui.review.moderator import moderator_name
 from moderator_app.gui.review.queue_panel import QueuePanel
 from moderator_app.gui.review.results_panel import ResultsPanel
-from moderator_app.gui.review.status_fields import add_review_status
-from moderator_app.gui.review.tab_queues import QueueFlow
-from moderator_app.gui.review.tab_retrain import RetrainFlow
+from moderator_app.gui.review.tab_layout import ReviewLayout
 from moderator_app.gui.review.threshold_control import decision_sentence
-from moderator_app.gui.review.workers import load_model
 
-SPLITTER_KEY = "review/splitter"
-RESULTS_SPLITTER_KEY = "review/results-splitter"
+LAST_QUEUE_KEY = "review/last-queue"
 EXPLAIN_DELAY_MS = 250  # wait for the selection to settle before explaining
+STATE_SAVE_DELAY_MS = 400  # save the queue's position once the moderator pauses
 CLOSE_WAIT_MS = 20_000
-HISTORY_SPLITTER_KEY = "review/history-splitter"
 
 
-class ReviewTab(QueueFlow, RetrainFlow, QWidget):
+class ReviewTab(QWidget):
     status_message = Signal(str)
     model_loaded = Signal(object)  # ModelInfo
     model_failed = Signal(str)
@@ -71,25 +71,31 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         super().__init__(parent)
         self.tasks = tasks  # file previews and reading, shared with the window
         self.model_tasks = BackgroundTasks(self, max_threads=1)
-        self.handle: ModelHandle | None = None  # the loaded model
-        self.results_handle: ModelHandle | None = None  # the model that produced the table
-        self.results_source = ""
         self.error_dialog = None
-        self.queue: Queue | None = None  # the open queue
-        self.queue_items: QueueItems | None = None  # the open queue's items (texts and other columns)
-        self.pending_items: QueueItems | None = None  # a queue's items waiting for a model
-        self.restore_view: QueueState | None = None  # applied when the opened queue's results arrive
+        self.evaluation_view = None
+        self.comparison_dialog = None
         self._build(store_path)
-        self.decisions.moderator = moderator_name()
+        self.workspace = ReviewWorkspace(self.decisions.store, self.decisions.tasks.submit, self.tasks.submit,
+                                         self.results.session, self.results.view_state)
+        self._subscribe(self.workspace)
+        self.workspace.set_moderator(moderator_name())
         self.reopen_last_queue()
+
+    # the workspace's state, as the window and the tests read it
+    handle = property(lambda self: self.workspace.handle)  # the loaded model
+    results_handle = property(lambda self: self.workspace.results_handle)  # the model that produced the table
+    results_source = property(lambda self: self.workspace.results_source)
+    queue = property(lambda self: self.workspace.queue)  # the open queue
+    restore_view = property(lambda self: self.workspace.restore_view,
+                            lambda self, state: setattr(self.workspace, "restore_view", state))
 
     def _build(self, store_path: str | Path | None) -> None:
         self.model_panel = ModelPanel()
-        self.model_panel.load_requested.connect(self.load_model)
-        self.model_panel.retrain_requested.connect(lambda: self.retrain_from_decisions())
+        self.loader = ModelLoader(self.model_panel, self.model_tasks, self._on_model_loaded, self)
+        self.loader.status_message.connect(self.status_message)
+        self.loader.failed.connect(self.model_failed)
+        self.model_panel.retrain_requested.connect(lambda: self.workspace.prepare_retrain())
         self.model_panel.evaluate_requested.connect(lambda: self.open_evaluation())
-        self.evaluation_view = None
-        self.retrain_plan = None  # the prepared run whose end offers a comparison
         model_box = QGroupBox("Model")
         QVBoxLayout(model_box).addWidget(self.model_panel)
         self.input = InputPanel(self.tasks, self.model_tasks)
@@ -117,90 +123,56 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         self.decisions.looked_up.connect(self.update_stats)
         self.queues = QueuePanel(self.decisions.store, self.decisions.tasks)
         self.queues.open_requested.connect(self.open_queue)
-        self.queues.deleted.connect(self._on_queue_deleted)
-        self.queues.renamed.connect(self._on_queue_renamed)
+        self.queues.deleted.connect(lambda queue_id: self.workspace.queue_deleted(queue_id))
+        self.queues.deleted.connect(lambda _queue_id: self.update_stats())
+        self.queues.renamed.connect(lambda queue: self.workspace.queue_renamed(queue))
         self.queues.failed.connect(lambda error: self.decisions._failed(error, ""))
         self.queues.refreshed.connect(self.update_stats)
         self.history = HistoryPanel()
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(8, 8, 8, 8)
-        for widget, stretch in ((model_box, 0), (self.queues, 0), (self.input, 1), (self.batch_panel, 0),
-                                (self.decisions, 0)):
-            left_layout.addWidget(widget, stretch)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(left)
-        scroll.setMinimumWidth(360)
-
         self.explanation = ExplanationView(self.model_tasks)
         self.explanation.ready.connect(self.explanation_ready)
-        self.history_splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.history_splitter.addWidget(self.explanation)
-        self.history_splitter.addWidget(self.history)
-        self.history_splitter.setChildrenCollapsible(False)
-        self.results_splitter = QSplitter(Qt.Orientation.Vertical)
-        self.results_splitter.addWidget(self.results)
-        self.results_splitter.addWidget(self.history_splitter)
-        self.results_splitter.setStretchFactor(0, 4)
-        self.results_splitter.setStretchFactor(1, 1)
-        self.results_splitter.setChildrenCollapsible(False)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(6, 8, 8, 8)
-        right_layout.addWidget(self.results_splitter)
+        self.layout_ = ReviewLayout(self, [(model_box, 0), (self.queues, 0), (self.input, 1), (self.batch_panel, 0),
+                                           (self.decisions, 0)], self.results, self.explanation, self.history)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(scroll)
-        self.splitter.addWidget(right)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([400, 1000])
-        QVBoxLayout(self).setContentsMargins(0, 0, 0, 0)
-        self.layout().addWidget(self.splitter)
-        for key, splitter in ((SPLITTER_KEY, self.splitter), (RESULTS_SPLITTER_KEY, self.results_splitter),
-                              (HISTORY_SPLITTER_KEY, self.history_splitter)):
-            state = settings.load_bytes(key)
-            if state is not None:
-                splitter.restoreState(state)
+    def _subscribe(self, workspace: ReviewWorkspace) -> None:
+        """The panels follow the workspace's changes."""
+        events, decisions = workspace.events, self.decisions
+        events.model_changed.connect(self._on_model_changed)
+        events.results_changed.connect(self._on_results)
+        events.queue_changed.connect(self._on_queue_changed)
+        events.queue_opened.connect(self._on_queue_opened)
+        events.remembered.connect(lambda queue_id: settings.save_value(LAST_QUEUE_KEY, queue_id or ""))
+        events.threshold_set.connect(self.results.set_threshold)
+        events.load_requested.connect(self.loader.load_as_chosen)
+        events.classify_requested.connect(lambda texts: self.input.classify(texts, QUEUE_SOURCE))
+        events.queues_changed.connect(self.queues.refresh)
+        events.moderator_changed.connect(lambda name: setattr(decisions, "moderator", name))
+        events.decision_queue.connect(lambda name, queue_id: setattr(decisions, "queue", (name, queue_id)))
+        events.retrain_prepared.connect(self._on_retrain_prepared)
+        events.comparison_ready.connect(self._on_compared)
+        events.status.connect(self.status_message.emit)
+        events.failed.connect(self._show_failure)
+        events.store_failed.connect(lambda error: decisions._failed(error, ""))
 
     def _show_failure(self, error: BaseException, title: str | None = None) -> None:
         self.error_dialog = show_failure(self, error, title)
 
     # ------------------------------------------------------------------------------ model
-    def open_model(self, name: str) -> None:
-        """The Training tab's "Open in Review": load a just-trained model folder."""
-        self.model_panel.set_name(name)
-        self.load_model(name, self.model_panel.allow_pickle.isChecked())
-
     def load_model(self, name: str, allow_pickle: bool = False) -> None:
-        self.model_panel.set_loading(name)
-        self.status_message.emit(f"Loading the model {name}…")
-        self.model_tasks.submit(load_model, name, allow_pickle, "auto", self.model_panel.precision_choice(),
-                                key="load",
-                                on_done=lambda handle: self._on_model_loaded(handle, name),
-                                on_error=self._on_model_failed)
+        self.loader.load(name, allow_pickle)
 
-    def _on_model_loaded(self, handle: ModelHandle, name: str) -> None:
-        self.handle = handle
-        self.model_panel.set_loaded(handle.info, name)
-        self.status_message.emit(f"Model loaded: {handle.model_id}")
-        if self.results_handle is None or self.results_handle.info.labels != handle.info.labels:
+    def _on_model_loaded(self, handle: ModelHandle) -> None:
+        self.workspace.set_model(handle)
+        self.save_queue_state()
+
+    def _on_model_changed(self, handle: ModelHandle) -> None:
+        if self.workspace.relabels(handle):
             self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
         self._apply_operating_point(handle)
         self.show_decision_rule()
         self.input.set_model(handle)
         self.model_loaded.emit(handle.info)
-        if self.pending_items is not None:  # an opened queue waited for its model
-            self.classify_queue_items()
-        elif self.results.session.texts and self.results_handle is not handle:
-            self.pending_items = self.current_items()
-            self.classify_queue_items()  # by the new model
-        self.save_queue_state()
 
     def open_evaluation(self, path: str | None = None):
         """The evaluation view of the loaded model, on `path` or the last imported file."""
@@ -214,15 +186,6 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
                                               path if path is not None else self.input.last_imported_path, self)
         self.evaluation_view.show()
         return self.evaluation_view
-
-    def model_threshold(self, handle: ModelHandle | None = None) -> float | None:
-        """Where a new queue's slider starts for a binary model: its calibrated threshold
-        (operating_point.json), else 0.50 (the most probable label); None for other models."""
-        handle = handle or self.handle
-        if handle is None or not handle.classifier.is_binary:
-            return None
-        calibrated = handle.classifier.default_threshold
-        return calibrated if calibrated is not None else 0.5
 
     def show_decision_rule(self) -> None:
         """The model panel's one sentence on how the labels are decided, matching the slider."""
@@ -241,21 +204,116 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         without an operating point keep the slider where it is."""
         point = handle.classifier.operating_point if handle.classifier.is_binary else None
         self.results.set_operating_point(point)
-        queue_threshold = ((self.restore_view is not None and self.restore_view.threshold is not None)
-                           or (self.queue is not None and self.results.session.count > 0))
-        if point is not None and point.threshold is not None and not queue_threshold:
+        if point is not None and point.threshold is not None and not self.workspace.keeps_queue_threshold:
             self.results.set_threshold(point.threshold)
-
-    def _on_model_failed(self, error: BaseException) -> None:
-        message = describe(error).message
-        self.model_panel.set_failed(message)
-        self.status_message.emit("The model could not be loaded.")
-        self.model_failed.emit(message)
 
     def threshold(self, handle: ModelHandle | None = None) -> float | None:
         """The slider's threshold for `handle` (default: the model of the table), None unless binary."""
         handle = handle or self.results_handle or self.handle
         return self.results.threshold_value() if handle is not None and handle.classifier.is_binary else None
+
+    # ------------------------------------------------------------------------------ results and queues
+    def _on_classified(self, result: Classified, source: str) -> None:
+        workspace = self.workspace
+        if source == QUEUE_SOURCE:  # the open queue's items, by the loaded model
+            workspace.queue_classified(result)
+            return
+        items = self.input.imported_items.pop(source, None)
+        if workspace.queue_has_work() and dialogs.confirm(
+                self, "The queue holds work",
+                f"The queue '{workspace.queue.name}' has decided items. Add these {len(result.texts):,} items to "
+                "it, or start a new queue with them?", "Add to this queue", "New queue"):
+            workspace.add_to_queue(result, items)
+        else:
+            workspace.start_queue(result, items, source)
+
+    def _on_results(self, shown: Shown) -> None:
+        result, handle = shown.result, shown.result.handle
+        if shown.relabel:
+            self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
+        self.results.show_classified(result, shown.items, shown.restore)
+        self.explanation.show_message("Select a row to see which words pushed its score up or down.")
+        if shown.saved:
+            self.status_message.emit(f"Opened {len(result.texts):,} items with the scores this model gave them "
+                                     "before (kept with the queue).")
+        else:
+            rate = len(result.texts) / result.seconds if result.seconds > 0 else 0.0
+            self.status_message.emit(f"Classified {len(result.texts):,} items in {result.seconds:.1f} s "
+                                     f"({rate:,.0f} per second).")
+        self.results_changed.emit()
+        self.decisions.show_earlier(list(result.texts), handle)
+        self.update_stats()
+
+    def _on_queue_changed(self, queue: Queue | None) -> None:
+        if queue is not None:
+            self.queues.set_current(queue.id)
+        self.update_stats()
+
+    def _on_queue_opened(self, queue: Queue) -> None:
+        self.status_message.emit(f"Queue '{queue.name}': {queue.progress}.")
+        self.queue_opened.emit(queue)
+
+    def reopen_last_queue(self) -> None:
+        """Where the moderator left off: the last queue (its model, threshold, order, filter and position),
+        else the last model."""
+        queue_id = settings.load_value(LAST_QUEUE_KEY)
+        try:
+            queue_id = int(queue_id) if queue_id not in (None, "") else None
+        except (TypeError, ValueError):
+            queue_id = None
+        self.workspace.reopen(queue_id, next(iter(recent_models()), None))
+
+    def open_queue(self, queue_id: int, quietly: bool = False) -> None:
+        """Switch to a queue: its items are classified by its model (loaded first when another one is)."""
+        self.workspace.open_queue(queue_id, quietly)
+
+    def open_audit_suspects(self, result, on_created=None) -> None:
+        """The data audit's likely label errors (core.audit.audit.AuditReport) as a new queue, most
+        suspicious first, opened here; `on_created(queue)` once it exists."""
+        from moderator_app.core.audit.review import open_suspects_queue  # the audit's code only when asked
+
+        def created(queue: Queue) -> None:
+            self.status_message.emit(f"Queue '{queue.name}': {queue.items:,} likely label errors, the most suspicious "
+                                     "first. Keep or correct each; the given and suggested labels are columns.")
+            if on_created is not None:
+                on_created(queue)
+
+        self.workspace.open_new_queue(lambda store: open_suspects_queue(store, result), "Cannot open the suspects",
+                                      created)
+
+    @qdebounced(timeout=STATE_SAVE_DELAY_MS)
+    def save_queue_state(self) -> None:
+        self.workspace.save_state()
+
+    def _save_queue_state_now(self) -> None:
+        self.workspace.save_state()
+
+    def _after_decisions_changed(self, _count: int = 0) -> None:
+        self.queues.refresh()
+        self.show_history()
+        self.update_stats()
+
+    def update_stats(self) -> None:
+        """The status bar's line: the queue's progress, the review rate and the disagreement with the model."""
+        self.stats_changed.emit(self.workspace.stats_line(self.decisions.review_rate()))
+
+    # ------------------------------------------------------------------------------ retrain
+    def _on_retrain_prepared(self, plan) -> None:
+        self.status_message.emit("The retraining run is ready in the Training tab: " + " ".join(plan.report))
+        self.retrain_prepared.emit(plan)
+
+    def offer_comparison(self, output_dir: str) -> bool:
+        """After the prepared run: compare the old and the new model (in the background). False when
+        `output_dir` is not the prepared run's or holds no model."""
+        return self.workspace.compare(output_dir)
+
+    def _on_compared(self, comparisons, old_model: str, output_dir: str) -> None:
+        from moderator_app.gui.review.comparison_dialog import ComparisonDialog  # only after a retraining
+
+        self.comparison_ready.emit(comparisons)
+        self.comparison_dialog = ComparisonDialog(comparisons, old_model, output_dir, self)
+        self.comparison_dialog.switch_requested.connect(self.loader.load_as_chosen)  # the queue, by the new one
+        self.comparison_dialog.open()
 
     # ------------------------------------------------------------------------------ batch
     @property
@@ -309,7 +367,7 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         self.decisions.undo(handle.identity if handle is not None else None)
 
     def set_moderator(self, name: str) -> None:
-        self.decisions.moderator = name
+        self.workspace.set_moderator(name)
         if self.results_handle is not None:
             self.decisions.refresh_undo(self.results_handle.identity)
         self.update_stats()
@@ -327,9 +385,7 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
         """Stop background work, wait for it, keep pending decisions, close the store."""
         self.input.save_state()
         self._save_queue_state_now()
-        settings.save_bytes(SPLITTER_KEY, self.splitter.saveState())
-        settings.save_bytes(RESULTS_SPLITTER_KEY, self.results_splitter.saveState())
-        settings.save_bytes(HISTORY_SPLITTER_KEY, self.history_splitter.saveState())
+        self.layout_.save()
         self.input.cancel(quietly=True)
         self.explanation.forget()
         self.batch_panel.cancel()
@@ -341,37 +397,3 @@ class ReviewTab(QueueFlow, RetrainFlow, QWidget):
             self.evaluation_view.tests.tasks.wait(CLOSE_WAIT_MS)
         self.model_tasks.wait(CLOSE_WAIT_MS)
         self.decisions.close_store(CLOSE_WAIT_MS)
-
-
-def add_review_tab(window, tab_factory=ReviewTab) -> ReviewTab:
-    """Add the Review tab to a MainWindow and make the Training tab's "Open in Review" load into it."""
-    tab = tab_factory(window.tasks)
-    window.add_tab(tab, "Review")
-    tab.status_message.connect(lambda text: window.statusBar().showMessage(text, 15000))
-    add_review_status(window, tab)
-
-    def review(folder: str) -> None:
-        window.tabs.setCurrentWidget(tab)
-        tab.open_model(folder)
-
-    window.set_review_handler(review)
-    window.review_tab = tab
-
-    def retrain(plan) -> None:
-        window.training_tab.form.set_config(plan.config)
-        window.tabs.setCurrentWidget(window.training_tab)
-        window.statusBar().showMessage("Retraining from decisions: " + " ".join(plan.report), 30000)
-
-    tab.retrain_prepared.connect(retrain)
-
-    def review_suspects(result) -> None:  # the Training tab's data audit: its suspects as a queue here
-        def created(queue) -> None:  # the next run takes the corrections made in it
-            window.training_tab.form.set_values({"corrections_queue": queue.name})
-
-        window.tabs.setCurrentWidget(tab)
-        tab.open_audit_suspects(result, created)
-
-    window.training_tab.review_suspects.connect(review_suspects)
-    window.training_tab.run_finished.connect(
-        lambda event: tab.offer_comparison(event.output_dir) and window.tabs.setCurrentWidget(tab))
-    return tab

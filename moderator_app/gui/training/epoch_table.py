@@ -1,13 +1,14 @@
 """One row per epoch in the recipe's shape, beside the majority-class baseline, the best epoch
 highlighted — in a warning colour when its model is degenerate (one class for nearly everything, or
 no better than the baseline). With several training sources the table shows one source's metrics
-or all of them together (`show_source`)."""
+or all of them together (`show_source`), chosen in EpochsBox's drop-down."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from moderator_app.gui.common.formatting import number
 
@@ -157,3 +158,34 @@ class EpochTable(QTableWidget):
 
 def _shown(value: float | None) -> str:
     return "–" if value is None else number(value)
+
+
+class EpochsBox(QWidget):
+    """The epoch table under a choice of training source (shown once a run has several)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.table = EpochTable()
+        self.source_choice = QComboBox()
+        self.source_choice.setToolTip("Show the validation metrics of all training sources together, or of one.")
+        self.source_choice.addItem("All sources", None)
+        self.source_choice.currentIndexChanged.connect(
+            lambda: self.table.show_source(self.source_choice.currentData()))
+        self.source_choice.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.source_choice)
+        layout.addWidget(self.table, 1)
+
+    def update_sources(self) -> None:
+        """Offer each training source the table knows (hidden for a single file)."""
+        names = self.table.sources()
+        offered = [self.source_choice.itemData(index) for index in range(1, self.source_choice.count())]
+        if names != offered:
+            self.source_choice.blockSignals(True)
+            while self.source_choice.count() > 1:
+                self.source_choice.removeItem(1)
+            for name in names:
+                self.source_choice.addItem(f"Source: {name}", name)
+            self.source_choice.blockSignals(False)
+        self.source_choice.setVisible(bool(names))

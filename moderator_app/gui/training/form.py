@@ -4,24 +4,25 @@ core.config (label, help, range, choices, section), with an inline message under
 
 Checks that need files, the network or torch run on BackgroundTasks: previews of the data files and
 the data report (`DataChecks`), the base model (`ModelChecks`: which to start with, whether it can be
-loaded, the local models), the available devices."""
+loaded, the local models), the available devices (`DeviceChecks`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QSizePolicy, QVBoxLayout, QWidget
 
 from moderator_app.core.config import FIELD_SPECS, ConfigError, TrainingConfig
 from moderator_app.core.errors import UserError
-from moderator_app.core.precision import training_precision
 from moderator_app.core.training.run_folder import FolderState, RunFolder
 from moderator_app.gui.common import checks
+from moderator_app.gui.common.disclosure import disclosure
 from moderator_app.gui.common.errors import setting_label_for_gui
-from moderator_app.gui.common.fields import ChoiceField, FieldEditor, connect_all, editor_for
+from moderator_app.gui.common.fields import FieldEditor, connect_all, editor_for
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.data_checks import DataChecks, single_shot
+from moderator_app.gui.training.device_checks import DeviceChecks
 from moderator_app.gui.training.gpu_count import GpuCountField
 from moderator_app.gui.training.lr_finder_dialog import LearningRateFinder
 from moderator_app.gui.training.model_checks import ModelChecks
@@ -34,8 +35,6 @@ SECTION_TITLES = {"data": "Data", "model": "Model", "training": "Training", "har
 SECTION_ORDER = {"training": ["num_epochs", "train_batch_size", "learning_rate", "lr_scheduler", "warmup_steps",
                               "early_stopping_patience", "seed", "threshold_rule"]}
 REQUIRED_HINTS = {"train_file", "output_dir"}  # empty at first: a grey hint, not a red error
-DEVICE_LABELS = {"auto": "Auto (detecting…)", **{key: value for key, value in
-                                                  FIELD_SPECS["device"]["choices"].items() if key != "auto"}}
 
 
 class TrainingForm(QWidget):
@@ -49,14 +48,12 @@ class TrainingForm(QWidget):
         super().__init__(parent)
         self.tasks = tasks
         self.fields: dict[str, FieldEditor] = {name: editor_for(name) for name in FORM_FIELDS}
-        self.device_info: checks.DeviceInfo | None = None
         self.errors: dict[str, str] = {}
         # the run's training sources beyond the training file (issue 13)
         self.sources_editor = SourcesEditor(tasks)
         self.problem_summary = ""
         self.running = False
         self._valid = False
-        self.fields["device"].set_choices(list(DEVICE_LABELS.items()))  # type: ignore[attr-defined]
         self.lr_finder = LearningRateFinder(self)  # "Find learning rate…" beside the learning rate
 
         layout = QVBoxLayout(self)
@@ -74,7 +71,7 @@ class TrainingForm(QWidget):
                 self.gpu_count.add_to(group.layout())
             if section == "advanced":
                 self.advanced = group
-                self.advanced_toggle = _disclosure("Advanced settings", group)
+                self.advanced_toggle = disclosure("Advanced settings", group)
                 layout.addWidget(self.advanced_toggle)
             layout.addWidget(group)
         layout.addStretch(1)
@@ -85,6 +82,9 @@ class TrainingForm(QWidget):
         self.data.changed.connect(self._revalidate)
         self.model = ModelChecks(tasks, self.fields, self)
         self.model.changed.connect(self._revalidate)
+        self.devices = DeviceChecks(tasks, self.fields, self.gpu_count, self)
+        self.devices.changed.connect(self._revalidate)
+        self.devices.detected.connect(self.devices_detected)
         self._revalidate_timer = single_shot(self, 0, self._revalidate)
         self._main_file_timer = single_shot(self, 300, self._read_run_labels)
         self._main_file: list[str] | None = None
@@ -227,7 +227,7 @@ class TrainingForm(QWidget):
             found["model_name_or_path"] = self.model.message
         if "output_dir" not in errors and values.get("output_dir"):
             found["output_dir"] = self._output_message(values)
-        found.update(self._device_messages(values))
+        found.update(self.devices.messages(values))
         for name, (kind, message) in found.items():
             if name in errors or name in hints or not message:
                 continue
@@ -279,58 +279,14 @@ class TrainingForm(QWidget):
         problem = folder.new_run_problem(values.get("model_name_or_path", ""))
         return ("error", UserError(problem).render(setting_label_for_gui)) if problem else ("", "")
 
-    def _device_messages(self, values: dict[str, Any]) -> dict[str, tuple[str, str]]:
-        info = self.device_info
-        device, precision = values.get("device"), values.get("precision")
-        if info is None:
-            return {}
-        if device not in [choice for choice, _ in info.choices]:
-            return {"device": ("error", f"{DEVICE_LABELS.get(device, device)} is not available on this "
-                                        "computer; choose Auto or the CPU.")}
-        real = info.auto_resolves_to if device == "auto" else device
-        try:
-            chosen = training_precision(precision, real, info.hardware)  # core.precision: the one rule
-        except UserError as error:
-            return {"precision": ("error", error.render(setting_label_for_gui))}
-        return {"precision": ("hint", f"{info.describe(real)}: {chosen.describe()}.")}
-
     # --------------------------------------------------------------------------------- devices
+    @property
+    def device_info(self) -> checks.DeviceInfo | None:
+        return self.devices.info
+
     def detect_devices(self) -> None:
         """Fill the device list from a background thread (it imports torch)."""
-        self.tasks.submit(checks.probe_devices, on_done=self._devices_ready, on_error=self._devices_failed,
-                          key="devices")
+        self.devices.detect()
 
     def _devices_ready(self, info: checks.DeviceInfo) -> None:
-        self.device_info = info
-        field: ChoiceField = self.fields["device"]  # type: ignore[assignment]
-        current = field.value()
-        choices = list(info.choices)
-        if current not in dict(choices):
-            choices.append((current, f"{DEVICE_LABELS.get(current, current)} (not available)"))
-        field.set_choices(choices)
-        field.set_value(current)
-        self.gpu_count.set_gpu_count(info.gpu_count)
-        self.devices_detected.emit(info)
-        self._revalidate()
-
-    def _devices_failed(self, error: BaseException) -> None:
-        self.fields["device"].set_message(f"Could not detect devices: {error}", "warning")
-
-
-def _disclosure(text: str, content: QWidget) -> QToolButton:
-    """A ▸/▾ button that shows and hides `content` (hidden at first)."""
-    toggle = QToolButton()
-    toggle.setText(text)
-    toggle.setCheckable(True)
-    toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    toggle.setArrowType(Qt.ArrowType.RightArrow)
-    toggle.setAutoRaise(True)
-    content.hide()
-
-    def toggled(shown: bool) -> None:
-        content.setVisible(shown)
-        toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-
-    toggle.toggled.connect(toggled)
-    return toggle
-
+        self.devices.ready(info)

@@ -1,5 +1,5 @@
 """The Run page of the Training tab: progress, live plots, the epoch table, the log and what to do
-once a run ends.
+once a run ends (run_result.RunResultBar).
 
 Engine events are queued as they arrive and applied at most ten times a second (REDRAW_INTERVAL_MS,
 superqt's qthrottled), so a fast stream of steps never floods the GUI thread with redraws. A run
@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import (QComboBox, QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
-                               QSizePolicy, QSplitter, QStyle, QVBoxLayout, QWidget)
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QSplitter, QVBoxLayout, QWidget
 
 from superqt.utils import qthrottled
 
@@ -22,14 +21,13 @@ from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent
                                                 FinishedEvent, FunctionalTestsEvent, StatusEvent, StepEvent)
 from moderator_app.core.training.run_folder import read_events
 from moderator_app.core.training.suites_at_end import short_summary, summary_lines
-from moderator_app.gui.training.epoch_table import EpochTable
+from moderator_app.gui.training.epoch_table import EpochsBox
 from moderator_app.gui.common.formatting import duration, number
 from moderator_app.gui.training.plots import LossPlot, MetricsPlot, RunHistory
+from moderator_app.gui.training.run_log import RunLog
+from moderator_app.gui.training.run_result import REASONS, RunResultBar, escape
 
 REDRAW_INTERVAL_MS = 100  # at most 10 redraws a second
-
-REASONS = {"completed": "Training finished", "early_stopping": "Training finished early (validation loss "
-           "stopped improving)", "stopped": "Training stopped"}
 
 
 class RunMonitor(QWidget):
@@ -57,29 +55,13 @@ class RunMonitor(QWidget):
         self.progress_label = QLabel("No run yet. Fill in the form and press Start training.")
         self.progress_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        # what to do when a run has ended
-        self.result_bar = QFrame()
-        self.result_bar.setObjectName("resultBar")
-        self.result_bar.setFrameShape(QFrame.Shape.StyledPanel)
-        self.result_label = QLabel()
-        self.result_label.setWordWrap(True)
-        style = self.style()
-        self.open_in_review_button = QPushButton("Open in Review")
-        self.open_in_review_button.setToolTip("Review and label texts with the model this run produced.")
-        self.show_folder_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon),
-                                              "Show model folder")
-        self.show_folder_button.setToolTip("Open the output folder in the file manager.")
-        self.resume_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Resume")
-        self.resume_button.setToolTip("Continue the stopped run from its checkpoint, exactly where it left off.")
-        self.open_in_review_button.clicked.connect(self.open_in_review_clicked)
-        self.show_folder_button.clicked.connect(self.show_folder_clicked)
-        self.resume_button.clicked.connect(self.resume_clicked)
-        bar = QHBoxLayout(self.result_bar)
-        bar.setContentsMargins(8, 4, 8, 4)
-        bar.addWidget(self.result_label, 1)
-        for button in (self.resume_button, self.open_in_review_button, self.show_folder_button):
-            bar.addWidget(button)
-        self.result_bar.hide()
+        self.result_bar = RunResultBar()  # what to do when a run has ended
+        bar = self.result_bar
+        bar.open_in_review_clicked.connect(self.open_in_review_clicked)
+        bar.show_folder_clicked.connect(self.show_folder_clicked)
+        bar.resume_clicked.connect(self.resume_clicked)
+        self.result_label, self.resume_button = bar.result_label, bar.resume_button
+        self.open_in_review_button, self.show_folder_button = bar.open_in_review_button, bar.show_folder_button
 
         # said loudly: the best epoch's model predicts one class for (nearly) everything or is no better
         # than the majority baseline
@@ -100,26 +82,11 @@ class RunMonitor(QWidget):
         plots.setStretchFactor(1, 2)
         plots.setChildrenCollapsible(False)
 
-        self.table = EpochTable()
-        self.source_choice = QComboBox()
-        self.source_choice.setToolTip("Show the validation metrics of all training sources together, or of one.")
-        self.source_choice.addItem("All sources", None)
-        self.source_choice.currentIndexChanged.connect(
-            lambda: self.table.show_source(self.source_choice.currentData()))
-        self.source_choice.hide()  # shown once a run has several sources
-        epochs_box = QWidget()
-        epochs_layout = QVBoxLayout(epochs_box)
-        epochs_layout.setContentsMargins(0, 0, 0, 0)
-        epochs_layout.addWidget(self.source_choice)
-        epochs_layout.addWidget(self.table, 1)
-        self.log_view = QPlainTextEdit()
-        self.log_view.setReadOnly(True)
-        self.log_view.setMaximumBlockCount(5000)
-        self.log_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.log_view.setPlaceholderText("The run's log appears here.")
-        self.log_view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.epochs = EpochsBox()
+        self.table, self.source_choice = self.epochs.table, self.epochs.source_choice
+        self.log_view = RunLog()
         bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(_titled("Epochs", epochs_box))
+        bottom.addWidget(_titled("Epochs", self.epochs))
         bottom.addWidget(_titled("Log", self.log_view))
         bottom.setStretchFactor(0, 3)
         bottom.setStretchFactor(1, 2)
@@ -245,21 +212,11 @@ class RunMonitor(QWidget):
                 pass  # fail() reports it, with the worker's message
 
     def _update_sources(self) -> None:
-        """Offer each training source in the epoch table's choice (hidden for a single file)."""
-        names = self.table.sources()
-        offered = [self.source_choice.itemData(index) for index in range(1, self.source_choice.count())]
-        if names != offered:
-            self.source_choice.blockSignals(True)
-            while self.source_choice.count() > 1:
-                self.source_choice.removeItem(1)
-            for name in names:
-                self.source_choice.addItem(f"Source: {name}", name)
-            self.source_choice.blockSignals(False)
-        self.source_choice.setVisible(bool(names))
+        self.epochs.update_sources()
 
     def _show_warning(self, warning: str | None, which: str) -> None:
         if warning:
-            self.warning_banner.setText(f"<b>⚠ {which} is not a usable model.</b> {_escape(warning)}")
+            self.warning_banner.setText(f"<b>⚠ {which} is not a usable model.</b> {escape(warning)}")
             self.warning_banner.show()
         else:
             self.warning_banner.hide()
@@ -288,28 +245,7 @@ class RunMonitor(QWidget):
         if result.best_epoch is not None:
             self.table.set_best(result.best_epoch)
             self._show_warning(result.warning, f"The trained model (epoch {result.best_epoch})")
-        text = f"<b>{REASONS.get(result.reason, 'Training ended')}</b> at step {result.global_step}"
-        metrics = result.best_metrics or {}
-        if result.best_epoch is not None:
-            text += f" — best epoch {result.best_epoch}"
-            shown = [f"{name} {metrics[key]:.4f}" for key, name in
-                     (("val_loss", "validation loss"), ("accuracy", "accuracy"), ("f1", "F1"))
-                     if isinstance(metrics.get(key), (int, float))]
-            if shown:
-                text += " (" + ", ".join(shown) + ")"
-        if result.resumable:
-            text += ". A checkpoint was saved; Resume continues from it."
-        else:
-            text += f". The model is in {result.output_dir}."
-        if self.tests_summary and not result.resumable:
-            text += f" Functional tests: {_escape(self.tests_summary)}."
-        if result.skipped_steps:
-            text += f" {result.skipped_steps} fp16 steps were skipped (overflowing gradients)."
-        self.result_label.setText(text)
-        self.resume_button.setVisible(result.resumable)
-        self.open_in_review_button.setVisible(review_available and not result.resumable)
-        self.show_folder_button.setVisible(True)
-        self.result_bar.show()
+        self.result_bar.show_finished(result, review_available, self.tests_summary)
         if self._last_step is not None and not result.resumable:
             self.progress.setRange(0, 1)
             self.progress.setValue(1)
@@ -329,24 +265,14 @@ class RunMonitor(QWidget):
         self.progress.setFormat("failed")
         first_line = message.strip().splitlines()[0] if message.strip() else "unknown error"
         self.progress_label.setText(f"The run failed: {first_line}")
-        self.result_label.setText(f"<b>The run failed.</b> {_escape(first_line)}")
-        self.resume_button.hide()
-        self.open_in_review_button.hide()
-        self.show_folder_button.hide()
-        self.result_bar.show()
+        self.result_bar.show_failed(first_line)
         self.log(f"failed: {message}")
 
     def set_stopping(self) -> None:
         self.progress_label.setText("Stopping after the current step and writing a checkpoint…")
 
     def log(self, text: str) -> None:
-        """Append a line; follow the end unless the user scrolled up to read."""
-        bar = self.log_view.verticalScrollBar()
-        following = bar.value() >= bar.maximum() - 2
-        self.log_view.appendPlainText(f"[{time.strftime('%H:%M:%S')}] {text}")
-        if following:
-            bar.setValue(bar.maximum())
-
+        self.log_view.log(text)
 
 def _titled(title: str, widget: QWidget) -> QWidget:
     box = QWidget()
@@ -361,7 +287,3 @@ def _titled(title: str, widget: QWidget) -> QWidget:
     layout.addWidget(widget, 1)
     widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
     return box
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
