@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
 from moderator_app.core.errors import OutputNotWritableError, SettingsError
 from moderator_app.core.files.atomic import atomic_output
 from moderator_app.core.files.writers import neutralise_formula
+from moderator_app.core.review.decision import COLUMNS, decision_from_row
 
 PROVENANCE_COLUMNS = ("moderator", "decided_at", "model", "model_id", "queue")
 CONFLICT_COLUMNS = ("text", "moderator", "label", "decided_at", "model", "queue")
@@ -63,8 +65,6 @@ class ExportSummary:
 def latest_decisions(store, where: ExportFilter) -> tuple[list, int]:
     """(the latest decided row per text under the filter, how many texts' latest row is undecided)."""
     condition, parameters = where.where()
-    from moderator_app.core.review.store import COLUMNS, decision_from_row
-
     rows = store.connection.execute(
         f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT MAX(id) FROM decisions WHERE {condition} "
         "GROUP BY text) ORDER BY id", parameters).fetchall()
@@ -92,8 +92,6 @@ def decisions_per_moderator(store, where: ExportFilter) -> dict[str, dict]:
     by text then moderator: their latest decision that was not undone. (An undo row restores the text's
     label from before, which may be another moderator's: it is not the undoing moderator's own call.)"""
     condition, parameters = where.where()
-    from moderator_app.core.review.store import COLUMNS, decision_from_row
-
     rows = store.connection.execute(
         f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT MAX(id) FROM decisions WHERE {condition} "
         "AND kind = 'decision' AND id NOT IN (SELECT reverts FROM decisions WHERE kind = 'revert' "
@@ -151,8 +149,6 @@ def _checked_destination(store, destination: str | Path, overwrite: bool) -> Pat
 
 
 def _checked_date(value: str, setting: str) -> str:
-    from datetime import datetime
-
     try:
         datetime.fromisoformat(value)
     except ValueError:

@@ -15,6 +15,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from moderator_app.core.errors import StoreNotWritableError
+from moderator_app.core.review.connection import now, transaction
 
 STATE_FIELDS = ("model_name", "threshold", "filter", "search", "sort_key", "descending", "position",
                 "shown_columns")
@@ -96,8 +97,6 @@ class QueueTable:
     def create(self, name: str, texts: Sequence[str], columns: Sequence[str] = (),
                extras: Sequence[Sequence[str]] | None = None, source: str = "",
                state: QueueState | None = None) -> Queue:
-        from moderator_app.core.review.store import now, transaction
-
         name = self.free_name(name)
         state = state or QueueState()
         with self._writing("create the queue"), transaction(self._connection):
@@ -111,8 +110,6 @@ class QueueTable:
 
     def add_items(self, queue_id: int, texts: Sequence[str], extras: Sequence[Sequence[str]] | None = None) -> Queue:
         """Append items to a queue (an import into a queue that holds work, when the moderator chose to add)."""
-        from moderator_app.core.review.store import transaction
-
         with self._writing("add to the queue"), transaction(self._connection):
             start = self._connection.execute("SELECT COALESCE(MAX(item) + 1, 0) FROM queue_items WHERE queue_id = ?",
                                              (queue_id,)).fetchone()[0]
@@ -126,8 +123,6 @@ class QueueTable:
              for index, text in enumerate(texts)))
 
     def save_state(self, queue_id: int, state: QueueState) -> None:
-        from moderator_app.core.review.store import transaction
-
         with self._writing("save the queue's position"), transaction(self._connection):
             self._write_state(queue_id, state)
 
@@ -139,8 +134,6 @@ class QueueTable:
         self._connection.execute(f"UPDATE queues SET {assignments} WHERE id = ?", (*values, queue_id))
 
     def rename(self, queue_id: int, name: str) -> Queue:
-        from moderator_app.core.review.store import transaction
-
         name = name.strip()
         if not name:
             raise QueueError("A queue needs a name.", "Type a name for the queue.")
@@ -152,8 +145,6 @@ class QueueTable:
 
     def delete(self, queue_id: int) -> None:
         """The queue and its items; its decisions stay in the log."""
-        from moderator_app.core.review.store import transaction
-
         with self._writing("delete the queue"), transaction(self._connection):
             self._connection.execute("DELETE FROM queue_scores WHERE queue_id = ?", (queue_id,))
             self._connection.execute("DELETE FROM queue_items WHERE queue_id = ?", (queue_id,))
@@ -164,8 +155,6 @@ class QueueTable:
         """Keep the class probabilities a model gave the queue's first len(probabilities) items, so that
         reopening the queue with that model shows them at once instead of classifying every item again.
         A cache, not the log: a later classification by the same model replaces it."""
-        from moderator_app.core.review.store import transaction
-
         values = np.ascontiguousarray(probabilities, dtype=np.float32)
         with self._writing("keep the queue's scores"), transaction(self._connection):
             self._connection.execute(
