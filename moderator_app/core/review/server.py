@@ -27,8 +27,8 @@ def shown_url(url: str) -> str:
     """The URL as the app shows and saves it: a password, if one was given in it, left out."""
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    return parsed.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    parsed = make_url(url)._replace(drivername="postgresql", password=None)
+    return parsed.render_as_string(hide_password=False)
 
 
 def driver_url(url: str) -> str:

@@ -245,12 +245,14 @@ class StoreAccess:
     thread at a time, in order (the Review tab runs every call on its one store thread)."""
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else default_store_path()
+        self.server = is_server_url(path)
+        self._location = path if self.server else None  # a URL as given (a password in it stays in memory)
+        self.path = store_location(path)
         self._store: DecisionStore | None = None
 
     def store(self) -> DecisionStore:
         if self._store is None:
-            self._store = DecisionStore(self.path)
+            self._store = DecisionStore(self._location if self.server else self.path)
         return self._store
 
     def record(self, decisions: list[Decision]) -> tuple[list[Decision], DecisionStoreError | None]:
@@ -272,7 +274,7 @@ class StoreAccess:
     def last_undoable(self, moderator: str, model_id: str, queue_id: int | None = None) -> Decision | None:
         """The moderator's last decision for this model (and queue) that Undo can still take back
         (None: none, or no store yet)."""
-        if self._store is None and not self.path.exists():
+        if self._store is None and not self.server and not self.path.exists():
             return None
         return self.store().last_undoable(moderator, model_id, queue_id)
 
