@@ -120,6 +120,10 @@ def stop_server(server: PostgresServer) -> None:
 @pytest.fixture(scope="session")
 def postgres_server():
     """The session's PostgreSQL server (skips, with the reason, where none can be started)."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("no PostgreSQL driver for these tests: pip install -e '.[team]' (psycopg)")
     folder = Path(tempfile.mkdtemp(prefix="moderator-app-postgres-"))  # not under pytest's root-only tmp
     try:
         server = start_server(folder)

@@ -57,6 +57,10 @@ class ServerConnection:
         from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 
+        try:
+            import psycopg  # noqa: F401 - the driver SQLAlchemy loads; said here, not as an ImportError
+        except ImportError:
+            raise ServerStoreError("the PostgreSQL driver psycopg is not installed", False) from None
         options = "-c default_transaction_read_only=on" if read_only else ""
         self._engine = create_engine(driver_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT",
                                      connect_args={"connect_timeout": CONNECT_TIMEOUT_S,
@@ -224,6 +228,8 @@ def _migrate(connection: ServerConnection) -> None:
 
 def open_error_advice(reason: str) -> str:
     lowered = reason.lower()
+    if "psycopg is not installed" in lowered:
+        return "Install the team extra: pip install 'moderator-app[team]'."
     if "password" in lowered or "authentication" in lowered:
         return ("Put the password in the PGPASSWORD environment variable or in ~/.pgpass (it is never saved in the "
                 "settings), and check the user name in the URL.")
