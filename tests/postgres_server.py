@@ -68,9 +68,10 @@ def _as_server_user(command: list[str], user: str | None) -> list[str]:
     return ["runuser", "-u", user, "--", *command] if user else command
 
 
-def start_server(folder: Path) -> PostgresServer:
-    """initdb + pg_ctl start in `folder` (which must be empty); raises RuntimeError with initdb's or
-    the server's own words when it cannot."""
+def start_server(folder: Path, fsync: bool = False) -> PostgresServer:
+    """initdb + pg_ctl start in `folder` (empty, and not inside a folder only root can enter); raises
+    RuntimeError with initdb's or the server's own words when it cannot. Without `fsync` (the tests)
+    a commit is not waited onto disk; benchmarks/store.py turns it on."""
     binaries = server_binaries()
     if binaries is None:
         raise LookupError("no PostgreSQL server binaries (initdb, pg_ctl) on PATH or in /usr/lib/postgresql/*/bin; "
@@ -103,10 +104,10 @@ def start_server(folder: Path) -> PostgresServer:
             raise RuntimeError(f"{Path(command[0]).name} failed: {' / '.join(words + tail)}")
 
     run(str(binaries / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={password_file}",
-        "--auth=scram-sha-256", "-E", "UTF8", "--no-sync")
+        "--auth=scram-sha-256", "-E", "UTF8", *(() if fsync else ("--no-sync",)))
     port = _free_port()
     # loopback only, the socket in our own folder (not /var/run/postgresql), no fsync: a throwaway cluster
-    options = f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c max_connections=60"
+    options = f"-h 127.0.0.1 -p {port} -k {folder} -c fsync={'on' if fsync else 'off'} -c max_connections=60"
     run(str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
     return PostgresServer("127.0.0.1", port, USER, PASSWORD, binaries, folder)
 
