@@ -22,6 +22,7 @@ from moderator_app.gui.common.errors import describe
 from moderator_app.gui.common.fields import ERROR_COLOR
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.review.results_panel import ResultsPanel
+from moderator_app.gui.review.store_setting import StorePoll, ask_store, saved_store
 
 
 class DecisionsPanel(QGroupBox):
@@ -35,7 +36,7 @@ class DecisionsPanel(QGroupBox):
     def __init__(self, results: ResultsPanel, store_path: str | Path | None = None, parent: QWidget | None = None):
         super().__init__("Decisions", parent)
         self.results = results
-        self.store = StoreAccess(store_path)
+        self.store = StoreAccess(store_path or saved_store())  # a URL: a team's shared store
         self.tasks = BackgroundTasks(self, max_threads=1)  # one at a time, in order
         self.error = ""
         self.moderator = ""  # who decides (the tab sets it)
@@ -46,8 +47,15 @@ class DecisionsPanel(QGroupBox):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setToolTip("An SQLite database (WAL mode), one transaction per decision. "
-                              "Set MODERATOR_APP_DATA to keep it elsewhere.")
+        self.label.setToolTip("A team's PostgreSQL database, one transaction per decision; the other moderators' "
+                              "decisions show within seconds" if self.store.server else
+                              "An SQLite database (WAL mode), one transaction per decision. "
+                              "Set MODERATOR_APP_DATA to keep it elsewhere, or choose Store… for a team's")
+        self.store_button = QPushButton("Store…")
+        self.store_button.setToolTip("Where decisions are saved: an SQLite file or a team's postgresql:// database")
+        self.store_button.clicked.connect(lambda: ask_store(self, saved_store() or ""))
+        # a shared store: the open table's decisions looked up again on focus and every few seconds
+        self.poll = StorePoll(self) if self.store.server else None
         self.export_button = QPushButton("Export decisions…")
         self.export_button.setToolTip("Write the latest decision per text as a text,label CSV that the Training tab "
                                       "trains on; filters and who/when columns in the dialog")
@@ -66,6 +74,7 @@ class DecisionsPanel(QGroupBox):
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.conflicts_button)
         buttons.addWidget(self.agreement_button)
+        buttons.addWidget(self.store_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
         layout.addLayout(buttons)
@@ -183,9 +192,9 @@ class DecisionsPanel(QGroupBox):
         hours = (time.monotonic() - self.sitting_times[0]) / 3600
         return len(self.sitting_times) / hours if hours > 0 else None
 
-    def show_earlier(self, texts: list[str], handle: ModelHandle) -> None:
+    def show_earlier(self, texts: list[str], handle: ModelHandle, quiet: bool = False) -> None:
         """Mark the results' items decided before: for this model as decisions, with another model as
-        "decided before" with that model named."""
+        "decided before" with that model named (`quiet`: a refresh, said only when others decided some)."""
         results, generation = self.results, self.results.generation
 
         def apply(found) -> None:
@@ -193,9 +202,15 @@ class DecisionsPanel(QGroupBox):
             if generation != results.generation:
                 return
             decided, seen = results.session.decisions_found(current)
+            if quiet:  # only what changed since the table showed it (another moderator's decisions)
+                labels = results.session.decisions
+                decided = {item: label for item, label in decided.items() if labels[item] != label}
+                seen = {item: label for item, label in seen.items() if item in decided}
             results.apply_decisions(decided, seen)
             results.show_earlier(earlier)
-            if decided or earlier:
+            if quiet and decided:
+                self.status_message.emit(f"{len(decided):,} decisions by other moderators shown.")
+            elif decided or earlier:
                 self.status_message.emit(
                     f"{len(decided):,} of these items were decided before with this model"
                     + (f", {len(earlier):,} with another model (shown as “before”)" if earlier else "") + ".")

@@ -185,7 +185,7 @@ class QueueFlow:
         except (TypeError, ValueError):
             queue_id = None
         if queue_id is None:
-            if self.decisions.store.path.exists():  # a first start does not create the store yet
+            if self.decisions.store.server or self.decisions.store.path.exists():  # a first start creates none
                 self.queues.refresh()
             last_model = next(iter(recent_models()), None)
             if last_model and Path(last_model).is_dir():  # no queue yet: at least the model of last time
