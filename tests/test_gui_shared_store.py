@@ -52,3 +52,34 @@ def test_the_store_setting_keeps_no_password(qtbot, monkeypatch, tmp_path):
     assert settings.load_value(store_setting.STORE_KEY) == "postgresql://ann@db.example:5432/moderation"
     assert "secret" not in (tmp_path / "settings.ini").read_text()
     assert "PGPASSWORD" in shown[0] and "next start" in shown[0]
+
+
+def test_postgres_a_save_whose_answer_was_lost_is_stored_once_when_saved_again(qtbot, postgres_url,
+                                                                               tiny_classifier_dir, monkeypatch):
+    from moderator_app.core.review.store import DecisionStoreError, StoreAccess
+
+    settings.save_value(store_setting.STORE_KEY, postgres_url)
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    classify(qtbot, tab, TEXTS)
+    record = StoreAccess.record
+
+    def lost_answer(self, decisions):  # the row reached the server, its acknowledgement did not come back
+        record(self, decisions)
+        return [], DecisionStoreError("Cannot save the decision to the store: server closed the connection.")
+
+    monkeypatch.setattr(StoreAccess, "record", lost_answer)
+    select_rows(tab, [2])
+    with qtbot.waitSignal(tab.decisions.failed, timeout=TIMEOUT_MS):
+        tab.decisions.decide(None, tab.results_handle)
+    assert cell(tab, 2, 6) in ("", None)  # not shown as saved
+    monkeypatch.setattr(StoreAccess, "record", record)
+    select_rows(tab, [2])
+    with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
+        tab.decisions.decide(None, tab.results_handle)  # the moderator saves it again
+    assert cell(tab, 2, 6).startswith("✓")
+    store = DecisionStore(postgres_url)
+    assert [d.text for d in store.decisions()] == [TEXTS[2]]  # once
+    store.close()
+    close_window(qtbot, window)

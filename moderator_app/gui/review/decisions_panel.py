@@ -43,6 +43,9 @@ class DecisionsPanel(QGroupBox):
         # the queue decisions are made in (name, id); set by store-thread jobs that create or open one
         self.queue: tuple[str, int | None] = ("", None)
         self.undo_stack: list[list[int]] = []  # the log rows of each decision action of this sitting
+        # (text, model identity, label) -> uid of a decision whose save failed: saving it again (the same
+        # label) sends the same uid, so that a save whose answer was lost on the way back is stored once
+        self.unsaved: dict[tuple[str, str, str | None], str] = {}
         self.sitting_times: list[float] = []  # monotonic time of each decision this sitting (review rate)
         self.label = QLabel()
         self.label.setWordWrap(True)
@@ -89,10 +92,17 @@ class DecisionsPanel(QGroupBox):
             model_name=handle.model_id, note=note, category=category)
         if not decisions:
             return
+        decisions = [replace(decision, uid=self.unsaved.get(_key(decision), decision.uid)) for decision in decisions]
         next_item, generation = results.item_after_selection(), results.generation
+
+        def not_saved(lost: list) -> None:
+            self.unsaved.update({_key(decision): decision.uid for decision in lost})
 
         def recorded(outcome) -> None:
             saved, error = outcome
+            for decision in saved:
+                self.unsaved.pop(_key(decision), None)
+            not_saved(decisions[len(saved):] if error else [])
             if saved:
                 self.undo_stack.append([decision.id for decision in saved])
                 results.undo_button.setEnabled(True)
@@ -118,8 +128,11 @@ class DecisionsPanel(QGroupBox):
             name, queue_id = self.queue
             return self.store.record([replace(decision, queue=name, queue_id=queue_id) for decision in decisions])
 
-        self.tasks.submit(record, on_done=recorded,
-                          on_error=lambda error: self._failed(error, "The decision was not saved."))
+        def failed(error: BaseException) -> None:
+            not_saved(decisions)
+            self._failed(error, "The decision was not saved.")
+
+        self.tasks.submit(record, on_done=recorded, on_error=failed)
 
     def undo(self, model_id: str | None = None) -> bool:
         """Revert the last decision action of this sitting (a revert row each); with none left (after a
@@ -317,3 +330,7 @@ class DecisionsPanel(QGroupBox):
         self.failed.emit(message)
         if consequence:
             self.error_dialog = dialogs.show_error(self, "Decisions cannot be saved", f"{consequence}\n\n{message}")
+
+
+def _key(decision) -> tuple[str, str, str | None]:
+    return decision.text, decision.model_id, decision.moderator_label
