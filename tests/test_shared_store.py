@@ -238,3 +238,14 @@ def test_postgres_exports_and_agreement_from_the_command_line(postgres_url, tmp_
     assert "Wrote 1 texts" in capsys.readouterr().out
     assert main(["decisions", "agreement", "--resamples", "0", "--store", postgres_url]) == 0
     assert "4 texts decided by 2 moderators" in capsys.readouterr().out
+
+
+def test_the_servers_statements_are_sqlites_with_psycopgs_placeholders():
+    from moderator_app.core.review.server import translate
+
+    assert translate("SELECT a FROM t WHERE b = ? AND c LIKE 'x%'") == (
+        "SELECT a FROM t WHERE b = %s AND c LIKE 'x%%'", None)
+    assert translate("SELECT 1 WHERE a < ?1 OR a > ?1 AND b = ?2") == ("SELECT 1 WHERE a < %s OR a > %s AND b = %s",
+                                                                       (0, 0, 1))
+    assert translate("SELECT 'no parameters, 100%'") == ("SELECT 'no parameters, 100%'", None)
+    assert translate("BEGIN IMMEDIATE") == ("BEGIN", None)

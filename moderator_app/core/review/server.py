@@ -142,6 +142,8 @@ def translate(sql: str) -> tuple[str, tuple[int, ...] | None]:
     in when numbered), `%` doubled, BEGIN IMMEDIATE as BEGIN (PostgreSQL's rows lock by themselves)."""
     if sql.strip().upper() == "BEGIN IMMEDIATE":
         return "BEGIN", None
+    if "?" not in sql:  # run without parameters: psycopg reads no placeholders, so % stays as it is
+        return sql, None
     sql = sql.replace("%", "%%")
     order: list[int] = []
     numbered = False
