@@ -11,11 +11,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[test,audit]"
+	$(PY) -m pip install -q -e ".[test,audit,team]"
 	touch $@
 
 install: $(VENV)/.installed
 
+# team: psycopg, for the shared-store tests against a real PostgreSQL server (.ci/run installs the server)
 # the tests also run the Spark engine for real (pyspark; Java 17 or 21, which .ci/run installs when missing)
 $(VENV)/.spark: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[test,spark]"

@@ -16,6 +16,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from tiny_models import build_tiny_roberta, synthetic_rows, write_csv  # noqa: E402
 
+# the real PostgreSQL server of the shared-store tests (postgres_server, postgres_url)
+pytest_plugins = ["postgres_server"]
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -50,3 +53,12 @@ def synthetic_csv(tmp_path_factory) -> Path:
 def synthetic_val_csv(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("synthetic-val")
     return write_csv(folder / "val.csv", synthetic_rows(120, seed=2))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_location(request, tmp_path) -> str:
+    """Where a store test keeps its decision store: an SQLite file, or a database on the session's
+    PostgreSQL server (`-k postgres` runs only those; they skip, with the reason, without a server)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "decisions.sqlite3")
+    return request.getfixturevalue("postgres_url")

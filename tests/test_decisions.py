@@ -7,25 +7,25 @@ from moderator_app.core.review.schema import VERSION
 from moderator_app.core.review.store import Decision, DecisionStore, DecisionStoreError
 
 
-def test_decisions_survive_reopening_and_a_changed_mind_is_a_new_row(tmp_path):
-    store = DecisionStore(tmp_path / "d.sqlite3")
+def test_decisions_survive_reopening_and_a_changed_mind_is_a_new_row(tmp_path, store_location):
+    store = DecisionStore(store_location)
     store.record(Decision("you are vermin", "hate", 0.93, "hate", "model-a"))
     store.record(Decision("nice weather", "hate", 0.61, "not-hate", "model-a"))
     store.record(Decision("nice weather", "hate", 0.61, "hate", "model-a"))  # changed their mind
     store.close()
-    reopened = DecisionStore(tmp_path / "d.sqlite3")
+    reopened = DecisionStore(store_location)
     decisions = reopened.decisions()
     assert [(d.text, d.moderator_label) for d in decisions] == [("you are vermin", "hate"),
                                                                 ("nice weather", "not-hate"), ("nice weather", "hate")]
     assert decisions[0].accepted and decisions[0].decided_at
     assert reopened.lookup(["nice weather", "unknown"], "model-a") == {"nice weather": "hate"}
     assert reopened.lookup(["nice weather"], "model-b") == {}
-    mode = sqlite3.connect(tmp_path / "d.sqlite3").execute("PRAGMA journal_mode").fetchone()[0]
-    assert mode == "wal"
+    if not reopened.server:
+        assert sqlite3.connect(store_location).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_export_is_a_training_csv(tmp_path):
-    store = DecisionStore(tmp_path / "d.sqlite3")
+def test_export_is_a_training_csv(tmp_path, store_location):
+    store = DecisionStore(store_location)
     store.record(Decision('a "quoted", text\nwith a newline', "hate", 0.9, "not-hate", "m"))
     store.record(Decision("NA", "not-hate", 0.1, "not-hate", "m"))
     assert not (tmp_path / "out.csv").exists()

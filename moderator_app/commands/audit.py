@@ -52,8 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corrections-from-store", metavar="QUEUE", nargs="?", const="",
                         help="the corrections: the latest decision per text in the decision store, in this Review "
                              "queue (default: every queue)")
-    parser.add_argument("--store", metavar="FILE",
-                        help="the decision store (default: the app's, or $MODERATOR_APP_DATA/decisions.sqlite3)")
+    from moderator_app.commands.decisions import add_store_argument
+
+    add_store_argument(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainingConfig:

@@ -41,8 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             action.add_argument("--output", required=True, metavar="FILE", help="the CSV file to write")
             action.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
             add_excel_safe_argument(action)
-        action.add_argument("--store", metavar="FILE",
-                            help="the decision store (default: the app's, or $MODERATOR_APP_DATA/decisions.sqlite3)")
+        add_store_argument(action)
         filters = action.add_argument_group("filters")
         filters.add_argument("--queue", help="only decisions made in this queue")
         if action is not agreement:
@@ -50,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         filters.add_argument("--since", metavar="DATE", help="only decisions from this date (YYYY-MM-DD) on")
         filters.add_argument("--until", metavar="DATE", help="only decisions up to this date, inclusive")
         filters.add_argument("--model", help="only decisions made with this model (its folder or identity)")
+
+
+def add_store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", metavar="FILE|URL",
+                        help="the decision store: an SQLite file (default: the app's, or "
+                             "$MODERATOR_APP_DATA/decisions.sqlite3) or a team's PostgreSQL database, "
+                             "postgresql://USER@HOST:PORT/DATABASE (the password from PGPASSWORD or ~/.pgpass)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,10 +72,10 @@ def _run(args: argparse.Namespace, command: str) -> int:
     try:
         from moderator_app.core.errors import DataError
         from moderator_app.core.review.export import ExportFilter, export_conflicts, export_decisions
-        from moderator_app.core.review.store import DecisionStore, default_store_path
+        from moderator_app.core.review.store import DecisionStore, default_store_path, is_server_url
 
         store_path = args.store or default_store_path()
-        if args.store and not Path(args.store).is_file():
+        if args.store and not is_server_url(args.store) and not Path(args.store).is_file():
             raise DataError(f"There is no decision store at {args.store}.", "Give the app's store with {store}.")
         where = ExportFilter(args.queue, getattr(args, "moderator", None), args.since, args.until, args.model)
         output = None

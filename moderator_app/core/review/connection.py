@@ -1,6 +1,6 @@
-"""The decision store's SQLite connection: where the store lives, opening it (for writing, or
-read-only for the exports), one write transaction, the clock that stamps rows, and why a store cannot
-be opened. The store, its queues and its exports share this, so none of them imports another to reach it."""
+"""The decision store's connection: where the store lives (an SQLite file, or a `postgresql://` URL of
+a shared store, core.review.server), opening it (for writing, or read-only for the exports), one
+write transaction, the clock that stamps rows, and why a store cannot be opened. The store, its queues and its exports share this, so none of them imports another to reach it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,34 @@ class DecisionStoreError(StoreNotWritableError):
     """The decision store cannot be opened or written; the message says where and why."""
 
 
+def is_server_url(location) -> bool:
+    """Whether `location` names a PostgreSQL store (postgresql://…) rather than an SQLite file."""
+    return isinstance(location, str) and location.lower().startswith(
+        ("postgresql://", "postgres://", "postgresql+psycopg://"))
+
+
+def store_location(location: str | Path | None) -> str | Path:
+    """A store's location as the store keeps and shows it: an SQLite file's Path (the app's default
+    when none is given), or a server URL without any password written in it."""
+    if is_server_url(location):
+        from moderator_app.core.review.server import shown_url
+
+        return shown_url(location)
+    return Path(location) if location else default_store_path()
+
+
+def store_errors() -> tuple[type[BaseException], ...]:
+    """What a failed statement raises, on either engine."""
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    server = sys.modules.get("moderator_app.core.review.server")
+    return errors + ((server.ServerStoreError,) if server else ())
+
+
+def write_advice(location) -> str:
+    return ("Check the connection to the database server, then save again." if is_server_url(str(location))
+            else "Free disk space or check permissions.")
+
+
 def default_store_path() -> Path:
     """decisions.sqlite3 in the user's data folder (XDG on Linux, Application Support on macOS,
     %APPDATA% on Windows); MODERATOR_APP_DATA overrides it."""
@@ -33,11 +61,14 @@ def default_store_path() -> Path:
     return base / "decisions.sqlite3"
 
 
-def open_connection(path: Path, read_only: bool = False) -> sqlite3.Connection:
+def open_connection(path: Path | str, read_only: bool = False, url: str | None = None) -> sqlite3.Connection:
     """The store at `path`, checked and migrated; with `read_only` (the exports) opened for reading
     only: nothing is written to it, not even a migration (an older store is migrated in memory). Raises
     DecisionStoreError saying why it cannot be opened, after removing the empty log and index that
-    SQLite left beside a file it could not use."""
+    SQLite left beside a file it could not use. With `url` (a server store) the connection is
+    core.review.server's, with the same calls."""
+    if url is not None:
+        return _open_server(url, path, read_only)
     companions = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
     had_companions = [companion.exists() for companion in companions]
     connection = None
@@ -67,6 +98,27 @@ def open_connection(path: Path, read_only: bool = False) -> sqlite3.Connection:
                 companion.unlink(missing_ok=True)
         raise store_open_error(path, error, read_only) from None
     return connection
+
+
+def _open_server(url: str, shown: str, read_only: bool):
+    from moderator_app.core.review.server import ServerStoreError, open_error_advice, open_server
+
+    where = str(shown).replace("{", "{{").replace("}", "}}")
+    try:
+        return open_server(url, read_only)
+    except ServerStoreError as error:
+        reason = error.reason.replace("{", "{{").replace("}", "}}")
+        raise DecisionStoreError(f"Cannot open the decision store {where}: {reason}.",
+                                 open_error_advice(error.reason)) from None
+    except LookupError as missing:
+        if str(missing) == "no store":
+            raise DecisionStoreError(f"There is no decision store in the database {where} yet.",
+                                     "Decisions are saved there once one is made in the Review tab.") from None
+        raise DecisionStoreError(f"The decision store {where} is of an older version and is only read here.",
+                                 "Open it once in the app (or with a decisions command that writes) to bring it up "
+                                 "to date.") from None
+    except (NewerStoreError, ForeignDatabaseError) as error:
+        raise store_open_error(shown, error, read_only) from None
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:
@@ -101,7 +153,7 @@ def connect_checked(uri: str) -> tuple[sqlite3.Connection, int]:
         raise
 
 
-def store_open_error(path: Path, error: BaseException, read_only: bool = False) -> DecisionStoreError:
+def store_open_error(path: Path | str, error: BaseException, read_only: bool = False) -> DecisionStoreError:
     """Why the store at `path` cannot be opened, in one sentence with what to do."""
     where = str(path).replace("{", "{{").replace("}", "}}")
     if isinstance(error, NewerStoreError):
@@ -111,6 +163,9 @@ def store_open_error(path: Path, error: BaseException, read_only: bool = False) 
     damaged = isinstance(error, ForeignDatabaseError) or getattr(error, "sqlite_errorname", "") in (
         "SQLITE_NOTADB", "SQLITE_CORRUPT")
     if damaged:
+        if is_server_url(str(path)):
+            return DecisionStoreError(f"The database {where} holds a table 'decisions' that is not a moderator-app "
+                                      "store; it was left as it is.", "Give an empty database or the team's store.")
         return DecisionStoreError(f"{where} is not a moderator-app decision store (or is damaged); it was left as "
                                   "it is.", "Give the app's store, or move this file aside (the app then starts a "
                                   "new, empty store there) and restore the store from a backup if it was one.")
@@ -134,7 +189,7 @@ def now() -> str:
 
 
 class transaction:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the block raised."""
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK when the block raised (on a server store: BEGIN)."""
 
     def __init__(self, connection: sqlite3.Connection):
         self.connection = connection

@@ -5,11 +5,12 @@ the store so that the exports need not import the store that uses them."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 DECISION, REVERT = "decision", "revert"
 COLUMNS = ("text, model_label, model_score, moderator_label, model_id, decided_at, moderator, model_name, threshold, "
-           "probabilities, note, category, queue, queue_id, kind, reverts, id")
+           "probabilities, note, category, queue, queue_id, kind, reverts, uid, id")
 WRITTEN = COLUMNS.rsplit(", ", 1)[0].split(", ")  # all but id
 
 
@@ -33,6 +34,9 @@ class Decision:
     queue_id: int | None = None
     kind: str = DECISION
     reverts: int | None = None  # the row an undo reverts
+    # made when the decision is (by the client, not the store): a write retried after a lost connection
+    # carries the same uid, and the store keeps the decision once (None: a row from before store version 5)
+    uid: str | None = field(default_factory=lambda: new_uid())
     id: int | None = None
 
     @property
@@ -50,3 +54,7 @@ def decision_from_row(row) -> Decision:
     if values["probabilities"] is not None:
         values["probabilities"] = json.loads(values["probabilities"])
     return Decision(**values)
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex

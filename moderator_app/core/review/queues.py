@@ -15,7 +15,7 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from moderator_app.core.errors import StoreNotWritableError
-from moderator_app.core.review.connection import now, transaction
+from moderator_app.core.review.connection import now, store_errors, transaction, write_advice
 
 STATE_FIELDS = ("model_name", "threshold", "filter", "search", "sort_key", "descending", "position",
                 "shown_columns")
@@ -100,10 +100,9 @@ class QueueTable:
         name = self.free_name(name)
         state = state or QueueState()
         with self._writing("create the queue"), transaction(self._connection):
-            cursor = self._connection.execute(
-                "INSERT INTO queues (name, created_at, columns, source) VALUES (?, ?, ?, ?)",
-                (name, now(), json.dumps(list(columns)), source))
-            queue_id = cursor.lastrowid
+            queue_id = self._connection.execute(
+                "INSERT INTO queues (name, created_at, columns, source) VALUES (?, ?, ?, ?) RETURNING id",
+                (name, now(), json.dumps(list(columns)), source)).fetchone()[0]
             self._insert_items(queue_id, 0, texts, extras)
             self._write_state(queue_id, state)
         return self.get(queue_id)
@@ -158,8 +157,9 @@ class QueueTable:
         values = np.ascontiguousarray(probabilities, dtype=np.float32)
         with self._writing("keep the queue's scores"), transaction(self._connection):
             self._connection.execute(
-                "INSERT OR REPLACE INTO queue_scores (queue_id, model_identity, labels, items, probabilities) "
-                "VALUES (?, ?, ?, ?, ?)", (queue_id, model_identity, json.dumps(list(labels)), len(values),
+                "INSERT INTO queue_scores (queue_id, model_identity, labels, items, probabilities) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (queue_id, model_identity) DO UPDATE SET labels = excluded.labels, "
+                "items = excluded.items, probabilities = excluded.probabilities", (queue_id, model_identity, json.dumps(list(labels)), len(values),
                                            values.tobytes()))
 
     def scores(self, queue_id: int, model_identity: str, labels: Sequence[str], items: int) -> np.ndarray | None:
@@ -226,10 +226,14 @@ class QueueTable:
             "SELECT text FROM queue_items WHERE queue_id = ? ORDER BY item", (queue_id,))]
         # the other columns as one string, split in C: JSON escapes every control character, so the
         # record separator (char 30) cannot occur inside a row
-        extras = self._connection.execute(
-            "SELECT group_concat(COALESCE(extra, ?), char(30)) FROM "
-            "(SELECT extra FROM queue_items WHERE queue_id = ? ORDER BY item)",
-            (json.dumps([""] * len(columns)), queue_id)).fetchone()[0]
+        default = json.dumps([""] * len(columns))
+        if getattr(self._connection, "server", False):
+            query = ("SELECT string_agg(COALESCE(extra, ?), chr(30) ORDER BY item) FROM queue_items "
+                     "WHERE queue_id = ?")
+        else:
+            query = ("SELECT group_concat(COALESCE(extra, ?), char(30)) FROM "
+                     "(SELECT extra FROM queue_items WHERE queue_id = ? ORDER BY item)")
+        extras = self._connection.execute(query, (default, queue_id)).fetchone()[0]
         return QueueItems(texts, JsonRows(extras.split("\x1e") if texts else []), columns)
 
     def _writing(self, what: str):
@@ -240,9 +244,9 @@ class QueueTable:
                 return self
 
             def __exit__(self, kind, value, traceback):
-                if kind is not None and issubclass(kind, sqlite3.Error):
+                if kind is not None and issubclass(kind, store_errors()):
                     raise QueueError(f"Cannot {what} in {path}: {value}.",
-                                     "Free disk space or check permissions.") from None
+                                     write_advice(path)) from None
                 return False
 
         return Writing()

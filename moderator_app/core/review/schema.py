@@ -1,6 +1,13 @@
-"""The decision store's tables, and the migrations that bring an older store file up to them.
+"""The decision store's schema versions, and the migrations that bring an older store up to the newest.
 
-Version 1 (the store until the review-queue work) kept one row per (text, model folder) with
+The newest schema is core.review.tables (SQLAlchemy Core, one schema for SQLite and PostgreSQL); a new
+store of either engine is created from it. Versions 1 to 4 existed only as SQLite files, versioned by
+`PRAGMA user_version`, and are brought to version 4 here by hand, as before; from version 4 on the
+steps are Alembic revisions (core/review/migrations/versions), which both engines run, and Alembic's
+`alembic_version` table records where a store is (an SQLite store keeps `user_version` in step, so
+that opening an up-to-date file reads one pragma and imports neither SQLAlchemy nor Alembic).
+
+History. Version 1 (the store until the review-queue work) kept one row per (text, model folder) with
 `UNIQUE … ON CONFLICT REPLACE`: a changed decision replaced the earlier one. Version 2 is an
 append-only log (a change or an undo is a new row; the current decision of a text is its latest row)
 plus persistent review queues. Migrating copies every version-1 row into the log, unchanged, with the
@@ -8,14 +15,18 @@ moderator unknown and the model named by the folder path it was keyed by. Versio
 `queue_scores`, the class probabilities a model gave a queue's items, so that reopening a queue does
 not classify every item again (a cache: not part of the log), and carries the moderator's label in the
 by-model index, so that looking up a queue's decisions reads the index alone. Version 4 carries the
-model's label in that index too: a decision's mark (accepted or relabelled) is read from the label
-the moderator saw, still from the index alone."""
+model's label in that index too. Version 5 (Alembic revision 0005) gives each decision a
+client-generated `uid`, unique, so that a retried write is stored once: the shared store's writes."""
 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
-VERSION = 4
+VERSION = 5
+HEAD = f"{VERSION:04d}"  # the Alembic revision of VERSION
+LEGACY_VERSION = 4  # the last version migrated by hand; Alembic's baseline revision
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 class NewerStoreError(Exception):
@@ -29,6 +40,7 @@ class NewerStoreError(Exception):
 class ForeignDatabaseError(Exception):
     """An SQLite database with tables of its own and none of ours: someone else's file."""
 
+# Version 4 as the legacy migrations create it (the newest schema is core.review.tables)
 TABLES = """
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -86,29 +98,91 @@ CREATE TABLE IF NOT EXISTS queue_scores (
 
 
 def migrate(connection: sqlite3.Connection) -> None:
-    """Bring the store to VERSION in one transaction (a failed migration leaves it as it was)."""
+    """Bring an SQLite store to VERSION in one transaction (a failed migration leaves it as it was)."""
     version = check_version(connection)
     if version == VERSION:
         return
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        if _has_table(connection, "decisions") and not _has_column(connection, "decisions", "kind"):
-            connection.execute("ALTER TABLE decisions RENAME TO decisions_v1")
-            _create_tables(connection)
-            connection.execute(
-                "INSERT INTO decisions (text, model_label, model_score, moderator_label, model_id, decided_at, "
-                "model_name) SELECT text, model_label, model_score, moderator_label, model_id, decided_at, "
-                "model_id FROM decisions_v1 ORDER BY id")
-            connection.execute("DROP TABLE decisions_v1")
-        else:
-            connection.execute("DROP INDEX IF EXISTS decisions_by_model")  # version 2's, without the label
-            connection.execute("DROP INDEX IF EXISTS decisions_by_model_label")  # version 3's, without the model's
-            _create_tables(connection)
-        connection.execute(f"PRAGMA user_version = {VERSION}")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
+
+    # SQLAlchemy on the store's own connection; its transaction is ours (BEGIN IMMEDIATE below), never
+    # rolled back behind our back when the SQLAlchemy connection is let go
+    engine = create_engine("sqlite://", creator=lambda: connection, poolclass=StaticPool, pool_reset_on_return=None)
+    with engine.connect() as bound:
+        bound.begin()
+        bound.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            if not _has_table(connection, "decisions"):
+                create_newest(bound)
+            else:
+                if version < LEGACY_VERSION:
+                    _migrate_legacy(connection)
+                if not _has_table(connection, "alembic_version"):
+                    stamp(bound, f"{LEGACY_VERSION:04d}")
+                upgrade(bound)
+            connection.execute(f"PRAGMA user_version = {VERSION}")
+            bound.commit()
+        except BaseException:
+            bound.rollback()
+            raise
+
+
+def _migrate_legacy(connection: sqlite3.Connection) -> None:
+    """Versions 1-3 to version 4, inside the caller's transaction."""
+    if not _has_column(connection, "decisions", "kind"):
+        connection.execute("ALTER TABLE decisions RENAME TO decisions_v1")
+        _create_tables(connection)
+        connection.execute(
+            "INSERT INTO decisions (text, model_label, model_score, moderator_label, model_id, decided_at, "
+            "model_name) SELECT text, model_label, model_score, moderator_label, model_id, decided_at, "
+            "model_id FROM decisions_v1 ORDER BY id")
+        connection.execute("DROP TABLE decisions_v1")
+    else:
+        connection.execute("DROP INDEX IF EXISTS decisions_by_model")  # version 2's, without the label
+        connection.execute("DROP INDEX IF EXISTS decisions_by_model_label")  # version 3's, without the model's
+        _create_tables(connection)
+
+
+# ------------------------------------------------------------------------------ Alembic, both engines
+def create_newest(bound) -> None:
+    """A new store: the newest tables (core.review.tables), stamped at HEAD."""
+    from moderator_app.core.review.tables import metadata
+
+    metadata.create_all(bound)
+    stamp(bound, HEAD)
+
+
+def _script():
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config, ScriptDirectory.from_config(config)
+
+
+def known_revisions() -> set[str]:
+    return {script.revision for script in _script()[1].walk_revisions()}
+
+
+def stamp(bound, revision: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+
+    MigrationContext.configure(bound).stamp(_script()[1], revision)
+
+
+def upgrade(bound) -> None:
+    """Alembic's upgrade to HEAD on `bound` (a SQLAlchemy connection already in the caller's transaction)."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    from moderator_app.core.review.tables import metadata
+
+    config, script = _script()
+    with EnvironmentContext(config, script, fn=lambda revision, _context: script._upgrade_revs(HEAD, revision),
+                            destination_rev=HEAD) as environment:
+        environment.configure(connection=bound, target_metadata=metadata)
+        with environment.begin_transaction():
+            environment.run_migrations()
 
 
 def check_version(connection: sqlite3.Connection) -> int:

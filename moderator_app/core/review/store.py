@@ -1,11 +1,15 @@
-"""Moderators' decisions, kept in SQLite as an append-only log, and the review queues they work through.
+"""Moderators' decisions, kept as an append-only log, and the review queues they work through: in an
+SQLite file (one desktop, the default) or in a PostgreSQL database that a team shares (a
+`postgresql://` URL; core.review.server), with the same schema (core.review.tables) and the same code.
 
 Every decision is a new row: who, when, the model's identity (a hash of its weights and labels), the
 threshold and probabilities seen, the model's and the moderator's label, a note or policy category
 and the queue. A changed mind is a later row and an undo a `revert` row; nothing is ever updated or
 deleted, so the log answers an audit or an appeal. The current decision of a text for a model is its
 latest row. Decisions are data: they become the next training set (core.review.export). Each
-decision is one transaction in a WAL-mode database, so a crash loses at most the decision being made."""
+decision is one transaction (in SQLite a WAL-mode database), so a crash loses at most the decision
+being made; each carries a uid made by the client, so that a write retried after a lost connection,
+which may or may not have reached the server, stores it once."""
 
 from __future__ import annotations
 
@@ -15,22 +19,26 @@ from dataclasses import replace
 from pathlib import Path
 
 # Decision, REVERT, DecisionStoreError and default_store_path are imported from here by the front ends too
-from moderator_app.core.review.connection import (DecisionStoreError, default_store_path, now, open_connection,
-                                                  transaction)
-from moderator_app.core.review.decision import COLUMNS, DECISION, REVERT, WRITTEN, Decision, decision_from_row
+from moderator_app.core.review.connection import (DecisionStoreError, default_store_path, is_server_url, now,
+                                                  open_connection, store_errors, store_location, transaction,
+                                                  write_advice)
+from moderator_app.core.review.decision import COLUMNS, DECISION, REVERT, WRITTEN, Decision, decision_from_row, new_uid
 from moderator_app.core.review.export import ExportFilter, export_decisions
 from moderator_app.core.review.queues import QueueTable
 
 
 class DecisionStore:
-    """The decision store at `path`. With `read_only` (the exports) the file is opened for reading
-    only: nothing is written to it, not even a migration (an older store is migrated in memory), so a
-    store on a read-only disk or of another user can still be exported."""
+    """The decision store at `path`: an SQLite file, or a `postgresql://` URL (the password from
+    PGPASSWORD or ~/.pgpass; `path` then is the URL without any password). With `read_only` (the
+    exports) the store is opened for reading only: nothing is written to it, not even a migration (an
+    older SQLite store is migrated in memory), so a store on a read-only disk or of another user can
+    still be exported."""
 
     def __init__(self, path: str | Path | None = None, read_only: bool = False):
-        self.path = Path(path) if path else default_store_path()
+        self.path = store_location(path)
         self.read_only = read_only
-        self._connection = open_connection(self.path, read_only)
+        self.server = is_server_url(path)
+        self._connection = open_connection(self.path, read_only, url=str(path) if self.server else None)
         self.queues = QueueTable(self._connection, self.path)
 
     @property
@@ -39,19 +47,25 @@ class DecisionStore:
 
     # ------------------------------------------------------------------------------ writing
     def record(self, decision: Decision) -> Decision:
-        """Append one decision in its own transaction; returns it with its id and time."""
-        stamped = replace(decision, decided_at=decision.decided_at or now(), id=None)
+        """Append one decision in its own transaction; returns it with its id and time. A decision
+        whose uid is in the log already (a retry of a write whose answer was lost) is not written
+        again: the stored row is returned."""
+        stamped = replace(decision, decided_at=decision.decided_at or now(), id=None, uid=decision.uid or new_uid())
         values = [getattr(stamped, name) for name in WRITTEN]
         values[WRITTEN.index("probabilities")] = (None if stamped.probabilities is None
                                                   else json.dumps(stamped.probabilities))
         try:
             with self._transaction():
-                cursor = self._connection.execute(
-                    f"INSERT INTO decisions ({', '.join(WRITTEN)}) VALUES ({', '.join('?' * len(WRITTEN))})", values)
-        except sqlite3.Error as error:
+                inserted = self._connection.execute(
+                    f"INSERT INTO decisions ({', '.join(WRITTEN)}) VALUES ({', '.join('?' * len(WRITTEN))}) "
+                    "ON CONFLICT (uid) DO NOTHING RETURNING id", values).fetchone()
+                if inserted is None:
+                    stored = self._connection.execute(f"SELECT {COLUMNS} FROM decisions WHERE uid = ?",
+                                                      (stamped.uid,)).fetchone()
+        except store_errors() as error:
             raise DecisionStoreError(f"Cannot save the decision to {self.path}: {error}. The decision was not "
-                                     "stored.", "Free disk space or check permissions.") from None
-        return replace(stamped, id=cursor.lastrowid)
+                                     "stored.", write_advice(self.path)) from None
+        return replace(stamped, id=inserted[0]) if inserted is not None else decision_from_row(stored)
 
     def revert(self, row_id: int, moderator: str = "") -> Decision:
         """Undo the decision `row_id`: append a `revert` row that restores the label its text had for
@@ -71,7 +85,7 @@ class DecisionStore:
                                model_score=earlier.model_score, threshold=earlier.threshold,
                                probabilities=earlier.probabilities)
         return self.record(replace(restored, moderator=moderator, decided_at="", note="", category="", kind=REVERT,
-                                   reverts=row_id))
+                                   reverts=row_id, uid=new_uid()))
 
     def last_undoable(self, moderator: str, model_id: str, queue_id: int | None = None) -> Decision | None:
         """`moderator`'s latest decision for this model (in the queue `queue_id`, when given) that is
@@ -130,6 +144,8 @@ class DecisionStore:
         first: when the log holds fewer decisions of those models than there are texts, by reading
         those decisions (index ranges, the latest row per text kept) and keeping the texts asked about; otherwise
         by looking each text up (a temporary table of the texts joined to the index)."""
+        if self.server:
+            return self._lookup_on_server(texts, model_id, with_model_labels)
         connection = self._connection
         wanted = set(texts)
         connection.execute("BEGIN")  # one read snapshot; the temporary table's rows are not committed one by one
@@ -173,6 +189,25 @@ class DecisionStore:
         earlier = {text: found for text, found in earlier.items() if text in wanted and text not in current}
         return current, earlier
 
+    def _lookup_on_server(self, texts: list[str], model_id: str, with_model_labels: bool):
+        """lookup_for_review on PostgreSQL: the latest row per text (DISTINCT ON, by the index) of the
+        texts asked about, sent as one array; both halves in one snapshot."""
+        connection, unique = self._connection, list(dict.fromkeys(texts))
+        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            latest = connection.execute(
+                "SELECT DISTINCT ON (text) text, moderator_label, model_label FROM decisions "
+                "WHERE model_id = ? AND text = ANY(?) ORDER BY text, id DESC", (model_id, unique)).fetchall()
+            other = connection.execute(
+                "SELECT DISTINCT ON (text) text, moderator_label, model_name FROM decisions "
+                "WHERE model_id <> ? AND text = ANY(?) ORDER BY text, id DESC", (model_id, unique)).fetchall()
+        finally:
+            connection.execute("COMMIT")
+        current = {text: ((label, seen) if with_model_labels else label) for text, label, seen in latest
+                   if label is not None}
+        earlier = {text: (label, model) for text, label, model in other if label is not None and text not in current}
+        return current, earlier
+
     def _fill_lookup_texts(self, texts: list[str]) -> None:
         """The texts (each once), in rowid order, so that grouping by rowid needs no sort."""
         self._connection.execute("CREATE TEMP TABLE IF NOT EXISTS lookup_texts (text TEXT NOT NULL)")
@@ -210,12 +245,14 @@ class StoreAccess:
     thread at a time, in order (the Review tab runs every call on its one store thread)."""
 
     def __init__(self, path: str | Path | None = None):
-        self.path = Path(path) if path else default_store_path()
+        self.server = is_server_url(path)
+        self._location = path if self.server else None  # a URL as given (a password in it stays in memory)
+        self.path = store_location(path)
         self._store: DecisionStore | None = None
 
     def store(self) -> DecisionStore:
         if self._store is None:
-            self._store = DecisionStore(self.path)
+            self._store = DecisionStore(self._location if self.server else self.path)
         return self._store
 
     def record(self, decisions: list[Decision]) -> tuple[list[Decision], DecisionStoreError | None]:
@@ -237,7 +274,7 @@ class StoreAccess:
     def last_undoable(self, moderator: str, model_id: str, queue_id: int | None = None) -> Decision | None:
         """The moderator's last decision for this model (and queue) that Undo can still take back
         (None: none, or no store yet)."""
-        if self._store is None and not self.path.exists():
+        if self._store is None and not self.server and not self.path.exists():
             return None
         return self.store().last_undoable(moderator, model_id, queue_id)
 

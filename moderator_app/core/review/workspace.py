@@ -323,7 +323,7 @@ class ReviewWorkspace:
         if queue_id is not None:
             self.open_queue(queue_id, quietly=True)
             return
-        if self.store.path.exists():  # a first start does not create the store yet
+        if self.store.server or self.store.path.exists():  # a first start creates no store file yet
             self.events.queues_changed.emit()
         if last_model and Path(last_model).is_dir():
             self.events.load_requested.emit(last_model)

@@ -19,14 +19,14 @@ def store_corrections(queue: str, store_path: str | Path | None = None) -> dict[
     """text -> the moderator's current label, over the decisions of the Review queue `queue`
     (every queue when empty)."""
     from moderator_app.core.review.export import ExportFilter, latest_decisions
-    from moderator_app.core.review.store import DecisionStore, default_store_path
+    from moderator_app.core.review.store import DecisionStore, is_server_url, store_location
 
-    path = Path(store_path) if store_path else default_store_path()
-    if not path.is_file():
+    path = store_location(store_path)
+    if not is_server_url(str(store_path or "")) and not Path(path).is_file():
         raise DataError(f"There is no decision store at {path}, so there are no corrections to apply.",
                         "Review the suspects in the Review tab first, or clear {corrections_queue}.",
                         setting="corrections_queue")
-    store = DecisionStore(path)
+    store = DecisionStore(store_path if is_server_url(str(store_path or "")) else path)
     try:
         if queue and store.queues.find(queue) is None and not store.connection.execute(
                 "SELECT 1 FROM decisions WHERE queue = ? LIMIT 1", (queue,)).fetchone():

@@ -22,6 +22,7 @@ from moderator_app.gui.common.errors import describe
 from moderator_app.gui.common.fields import ERROR_COLOR
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.review.results_panel import ResultsPanel
+from moderator_app.gui.review.store_setting import StorePoll, ask_store, saved_store
 
 
 class DecisionsPanel(QGroupBox):
@@ -35,19 +36,29 @@ class DecisionsPanel(QGroupBox):
     def __init__(self, results: ResultsPanel, store_path: str | Path | None = None, parent: QWidget | None = None):
         super().__init__("Decisions", parent)
         self.results = results
-        self.store = StoreAccess(store_path)
+        self.store = StoreAccess(store_path or saved_store())  # a URL: a team's shared store
         self.tasks = BackgroundTasks(self, max_threads=1)  # one at a time, in order
         self.error = ""
         self.moderator = ""  # who decides (the tab sets it)
         # the queue decisions are made in (name, id); set by store-thread jobs that create or open one
         self.queue: tuple[str, int | None] = ("", None)
         self.undo_stack: list[list[int]] = []  # the log rows of each decision action of this sitting
+        # (text, model identity, label) -> uid of a decision whose save failed: saving it again (the same
+        # label) sends the same uid, so that a save whose answer was lost on the way back is stored once
+        self.unsaved: dict[tuple[str, str, str | None], str] = {}
         self.sitting_times: list[float] = []  # monotonic time of each decision this sitting (review rate)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setToolTip("An SQLite database (WAL mode), one transaction per decision. "
-                              "Set MODERATOR_APP_DATA to keep it elsewhere.")
+        self.label.setToolTip("A team's PostgreSQL database, one transaction per decision; the other moderators' "
+                              "decisions show within seconds" if self.store.server else
+                              "An SQLite database (WAL mode), one transaction per decision. "
+                              "Set MODERATOR_APP_DATA to keep it elsewhere, or choose Store… for a team's")
+        self.store_button = QPushButton("Store…")
+        self.store_button.setToolTip("Where decisions are saved: an SQLite file or a team's postgresql:// database")
+        self.store_button.clicked.connect(lambda: ask_store(self, saved_store() or ""))
+        # a shared store: the open table's decisions looked up again on focus and every few seconds
+        self.poll = StorePoll(self) if self.store.server else None
         self.export_button = QPushButton("Export decisions…")
         self.export_button.setToolTip("Write the latest decision per text as a text,label CSV that the Training tab "
                                       "trains on; filters and who/when columns in the dialog")
@@ -66,6 +77,7 @@ class DecisionsPanel(QGroupBox):
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.conflicts_button)
         buttons.addWidget(self.agreement_button)
+        buttons.addWidget(self.store_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
         layout.addLayout(buttons)
@@ -80,10 +92,17 @@ class DecisionsPanel(QGroupBox):
             model_name=handle.model_id, note=note, category=category)
         if not decisions:
             return
+        decisions = [replace(decision, uid=self.unsaved.get(_key(decision), decision.uid)) for decision in decisions]
         next_item, generation = results.item_after_selection(), results.generation
+
+        def not_saved(lost: list) -> None:
+            self.unsaved.update({_key(decision): decision.uid for decision in lost})
 
         def recorded(outcome) -> None:
             saved, error = outcome
+            for decision in saved:
+                self.unsaved.pop(_key(decision), None)
+            not_saved(decisions[len(saved):] if error else [])
             if saved:
                 self.undo_stack.append([decision.id for decision in saved])
                 results.undo_button.setEnabled(True)
@@ -109,8 +128,11 @@ class DecisionsPanel(QGroupBox):
             name, queue_id = self.queue
             return self.store.record([replace(decision, queue=name, queue_id=queue_id) for decision in decisions])
 
-        self.tasks.submit(record, on_done=recorded,
-                          on_error=lambda error: self._failed(error, "The decision was not saved."))
+        def failed(error: BaseException) -> None:
+            not_saved(decisions)
+            self._failed(error, "The decision was not saved.")
+
+        self.tasks.submit(record, on_done=recorded, on_error=failed)
 
     def undo(self, model_id: str | None = None) -> bool:
         """Revert the last decision action of this sitting (a revert row each); with none left (after a
@@ -183,9 +205,9 @@ class DecisionsPanel(QGroupBox):
         hours = (time.monotonic() - self.sitting_times[0]) / 3600
         return len(self.sitting_times) / hours if hours > 0 else None
 
-    def show_earlier(self, texts: list[str], handle: ModelHandle) -> None:
+    def show_earlier(self, texts: list[str], handle: ModelHandle, quiet: bool = False) -> None:
         """Mark the results' items decided before: for this model as decisions, with another model as
-        "decided before" with that model named."""
+        "decided before" with that model named (`quiet`: a refresh, said only when others decided some)."""
         results, generation = self.results, self.results.generation
 
         def apply(found) -> None:
@@ -193,9 +215,15 @@ class DecisionsPanel(QGroupBox):
             if generation != results.generation:
                 return
             decided, seen = results.session.decisions_found(current)
+            if quiet:  # only what changed since the table showed it (another moderator's decisions)
+                labels = results.session.decisions
+                decided = {item: label for item, label in decided.items() if labels[item] != label}
+                seen = {item: label for item, label in seen.items() if item in decided}
             results.apply_decisions(decided, seen)
             results.show_earlier(earlier)
-            if decided or earlier:
+            if quiet and decided:
+                self.status_message.emit(f"{len(decided):,} decisions by other moderators shown.")
+            elif decided or earlier:
                 self.status_message.emit(
                     f"{len(decided):,} of these items were decided before with this model"
                     + (f", {len(earlier):,} with another model (shown as “before”)" if earlier else "") + ".")
@@ -302,3 +330,7 @@ class DecisionsPanel(QGroupBox):
         self.failed.emit(message)
         if consequence:
             self.error_dialog = dialogs.show_error(self, "Decisions cannot be saved", f"{consequence}\n\n{message}")
+
+
+def _key(decision) -> tuple[str, str, str | None]:
+    return decision.text, decision.model_id, decision.moderator_label

@@ -121,6 +121,8 @@ class ReviewTab(QWidget):
         self.decisions.failed.connect(self.store_failed)
         self.decisions.exported.connect(self.exported)
         self.decisions.looked_up.connect(self.update_stats)
+        if self.decisions.poll is not None:  # a team's shared store: the others' decisions on focus and every 15 s
+            self.decisions.poll.due.connect(self.refresh_shared_decisions)
         self.queues = QueuePanel(self.decisions.store, self.decisions.tasks)
         self.queues.open_requested.connect(self.open_queue)
         self.queues.deleted.connect(lambda queue_id: self.workspace.queue_deleted(queue_id))
@@ -186,6 +188,11 @@ class ReviewTab(QWidget):
                                               path if path is not None else self.input.last_imported_path, self)
         self.evaluation_view.show()
         return self.evaluation_view
+
+    def refresh_shared_decisions(self) -> None:
+        """The other moderators' decisions of the open table, from a shared store (StorePoll)."""
+        if self.results_handle is not None and self.results.session.texts:
+            self.decisions.show_earlier(list(self.results.session.texts), self.results_handle, quiet=True)
 
     def show_decision_rule(self) -> None:
         """The model panel's one sentence on how the labels are decided, matching the slider."""
