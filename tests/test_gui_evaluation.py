@@ -14,8 +14,8 @@ from test_gui_review import TIMEOUT_MS, close_window, open_window, private_place
 from test_inference import tiny_classifier_dir  # noqa: E402,F401 (fixture)
 from tiny_models import synthetic_rows, write_csv  # noqa: E402
 
-from moderator_app.core.evaluation.operating_point import (compute_operating_point,  # noqa: E402
-                                                           load_operating_point, save_operating_point)
+from moderator_app.core.evaluation.operating_point import compute_operating_point  # noqa: E402
+from moderator_app.core.inference.saved_operating_point import load_operating_point, save_operating_point  # noqa: E402
 from moderator_app.core.inference.classifier import Classifier  # noqa: E402
 
 

@@ -223,7 +223,7 @@ class TrainingConfig:
             if missing:
                 found["test_suites"] = f"no such file: {missing[0]}"
         if "threshold_rule" not in found:
-            from moderator_app.core.evaluation.threshold_rule import RULE_FORMS, parse_threshold_rule
+            from moderator_app.core.threshold_rule import RULE_FORMS, parse_threshold_rule
 
             try:
                 parse_threshold_rule(self.threshold_rule)

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from moderator_app.core.evaluation.label_map import (DEFAULT_SCORE_THRESHOLD, EXAMPLE_ROWS, LabelMap, is_missing,
                                                      map_labels)
-from moderator_app.core.evaluation.messages import data_error
+from moderator_app.core.messages import data_error
 
 EMPTY_TEXT = "empty text"
 MISSING_GROUP = "(missing)"

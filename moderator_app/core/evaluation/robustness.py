@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from moderator_app.core.inference.classifier import decide_labels
+from moderator_app.core.labels import decide_labels
 from moderator_app.core.text.obfuscation import FAMILIES, FAMILY_NAMES, obfuscated_copies
 
 CLEAN, ALL_OBFUSCATED = "clean", "all obfuscated"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from moderator_app.core.errors import UserError
-from moderator_app.core.evaluation.messages import data_error
+from moderator_app.core.messages import data_error
 from moderator_app.core.evaluation.suites import Suite, normalised_text, read_suite
 from moderator_app.core.training.run_folder import CARD_FILE, TEST_RESULTS_FILE
 
