@@ -1,5 +1,5 @@
 """Data-parallel training: the same run on several processes (one per GPU, or CPU processes), started by
-`torchrun` or `moderator-app train --nproc N`.
+torchrun, by the command line's launcher (commands/train_launch) or by the app (local_processes).
 
 Plain PyTorch DDP rather than Accelerate: the engine already owns its loop, AMP, clipping and
 checkpoints, and the few things data parallelism adds — wrap the model, give each process its part of

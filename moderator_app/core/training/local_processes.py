@@ -2,7 +2,7 @@
 torchrun's launcher API, behind the same call as `engine.train`.
 
 The desktop app calls this inside its training process (core/training/process.py), so torch never
-loads in the window's own process. The processes are those `torchrun --nproc-per-node N` would start
+loads in the window's own process. The processes are the ones torchrun would start on this computer
 (torch.distributed.launcher, c10d rendezvous on a free local port); process 0's events come back over
 a queue, in order, and a stop request reaches all of them.
 """

@@ -20,8 +20,8 @@ from moderator_app.core.files.tables import DataError, choose_columns, read_tabl
 from moderator_app.core.training.corrections import apply_corrections, finished, load_config_corrections
 from moderator_app.core.training.data_report import (DROP_EMPTY_TEXT, MAX_CLASSES, MISSING_LABEL_WORDS, DataReport,
                                                      LoadedData, label_warnings)
-from moderator_app.core.training.sources import Source, describe_label_map, repeated_source, training_sources
-from moderator_app.core.training.votes import DROP_SPLIT, is_split, parse_vote_columns, target_vector, vote_shares
+from moderator_app.core.sources import Source, describe_label_map, parse_vote_columns, repeated_source, training_sources
+from moderator_app.core.training.votes import DROP_SPLIT, is_split, target_vector, vote_shares
 
 CAPPED = "left out by max_rows (seeded sample)"
 

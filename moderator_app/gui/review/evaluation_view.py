@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
                                QTableWidget, QTableWidgetItem, QToolButton, QVBoxLayout, QWidget)
 
 from moderator_app.core.evaluation.calibration import pr_curve_points
-from moderator_app.core.evaluation.jobs import Measured, file_columns, measure_file, measure_validation_split
+from moderator_app.core.evaluation.jobs import Measured, file_columns, measure_file
 from moderator_app.core.evaluation.metrics import Evaluation, degenerate_warning, evaluate, prior_baseline
-from moderator_app.core.evaluation.validation_split import SOURCE_GROUP, has_training_config
 from moderator_app.core.files.columns import guess_label_column, guess_text_column
 from moderator_app.core.inference.shared_model import JobCancelled, ModelHandle
+from moderator_app.core.training.validation_split import SOURCE_GROUP, has_training_config, measure_validation_split
 from moderator_app.gui.review.evaluation_widgets import MetricCard, fill_confusion_table, format_number
 from moderator_app.gui.common import settings
 from moderator_app.gui.common.errors import describe, show_failure
