@@ -25,6 +25,7 @@ from moderator_app.core.files.formats import FORMATS, FileFormat, detect_format
 from moderator_app.core.files.readers import (CHUNK_ROWS, BadRow, LinesSource, describe_bad_rows,  # noqa: F401
                                               open_source)
 from moderator_app.core.files.writers import Cancelled, CsvSink, JsonLinesSink, ParquetSink
+from moderator_app.core.inference.classifier import is_empty_text
 from moderator_app.core.inference.model_info import model_identity as identify_model
 from moderator_app.core.inference.provenance import labelling_record, provenance_path, write_record
 from moderator_app.core.inference.provenance import threshold_source as provenance_threshold_source
@@ -277,8 +278,6 @@ class ModelOutputError(LabellingError):
 
 def refuse_not_a_number(probabilities: np.ndarray, texts: list, classifier: "Classifier", rows_before: int) -> None:
     """Empty texts get NaN on purpose; NaN for a non-empty text means broken weights (a diverged run)."""
-    from moderator_app.core.inference.classifier import is_empty_text
-
     broken = [index for index, (row, text) in enumerate(zip(probabilities, texts))
               if not is_empty_text(text) and not np.isfinite(row).all()]
     if broken:

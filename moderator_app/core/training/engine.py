@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from moderator_app.core.config import TrainingConfig
+from moderator_app.core.devices import resolve_device
 from moderator_app.core.evaluation.operating_point import calibrate_trained_model
 from moderator_app.core.errors import OutputNotWritableError, UserError, describe_failure, is_disk_full
 from moderator_app.core.hub import ensure_model_available, hub_reachable
+from moderator_app.core.precision import training_precision
 from moderator_app.core.training import base_model, distributed
 from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_state, restore_checkpoint,
                                                     save_checkpoint)
@@ -32,6 +34,7 @@ from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent
                                                 StepEvent, TrainingEvent, event_to_dict)
 from moderator_app.core.training.metrics import metrics_from_predictions
 from moderator_app.core.training.model_card import write_model_card, write_summary
+from moderator_app.core.training.multi_source import epoch_rows
 from moderator_app.core.training.run_folder import RunFolder
 from moderator_app.core.training.suites_at_end import read_run_suites, run_suites_at_end
 from moderator_app.core.training.votes import SOFT_TARGETS, soft_cross_entropy
@@ -156,9 +159,6 @@ class _Run:
         import torch
         from transformers import DataCollatorWithPadding, get_scheduler, set_seed
         from transformers.utils import logging as hf_logging
-
-        from moderator_app.core.devices import resolve_device
-        from moderator_app.core.precision import training_precision
 
         config, state = self.config, self.state
         hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
@@ -407,8 +407,6 @@ def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int, row_s
     rows in the epoch (`multi_source.epoch_rows`); evasion `copies` add obfuscated copies of some of them."""
     import torch
     from transformers.trainer_pt_utils import LengthGroupedSampler
-
-    from moderator_app.core.training.multi_source import epoch_rows
 
     rows = list(range(len(lengths)))
     if row_sources and source_weights and any(weight != 1 for weight in source_weights):

@@ -14,7 +14,7 @@ import shutil
 from enum import Enum
 from pathlib import Path
 
-from moderator_app.core.errors import OutputNotWritableError
+from moderator_app.core.errors import OutputNotWritableError, ResourceExhaustedError, is_disk_full
 from moderator_app.core.training.checkpoint import CHECKPOINT_FOLDER, STATE_FILE
 from moderator_app.core.training.events import TrainingEvent, event_from_dict
 
@@ -177,8 +177,6 @@ class RunFolder:
     def write_error(self, error: BaseException) -> BaseException:
         """A write failure as one sentence naming this folder (library errors often name no file): an
         OSError, or a library's own error for a full disk (safetensors' SafetensorError)."""
-        from moderator_app.core.errors import ResourceExhaustedError, is_disk_full
-
         folder = _literal(str(self.path))
         if is_disk_full(error):
             return ResourceExhaustedError(f"No space left on the disk while writing into {folder}.",
