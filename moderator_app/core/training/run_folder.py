@@ -22,7 +22,7 @@ CONFIG_FILE = "training_config.json"
 SUMMARY_FILE = "training_summary.json"
 METRICS_FILE = "metrics.jsonl"
 CARD_FILE = "README.md"  # the model card
-OPERATING_POINT_FILE = "operating_point.json"  # core.evaluation's; named here so the form need not import numpy
+OPERATING_POINT_FILE = "operating_point.json"  # core.inference.saved_operating_point's; named here so the form need not import numpy
 # What a run of ours writes: the Hugging Face model and tokenizer files, and our own records.
 MODEL_FILES = frozenset({"config.json", "model.safetensors", "generation_config.json", "tokenizer.json",
                          "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json",
