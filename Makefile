@@ -34,7 +34,8 @@ test: install $(VENV)/.spark
 	$(TEST_ENV) $(PY) -m pytest -q -m precision --cpu-bf16=on
 	$(TEST_ENV) $(PY) -m pytest -q -m precision --cpu-bf16=off
 
-# the layer contracts of pyproject.toml: core imports no Qt and no front end; the GUI no CLI
+# the layer contracts of pyproject.toml: core imports no Qt and no front end; the GUI no CLI; core's layers
+# import one way and no module of core imports itself back (a cycle, also inside a sub-package)
 lint: install
 	$(VENV)/bin/lint-imports
 

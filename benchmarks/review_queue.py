@@ -57,7 +57,7 @@ def queue_texts(count: int) -> list[str]:
 
 def decide_rule(probabilities, threshold):
     """The classifier's own rule (Classifier.decide) for a binary model whose first label is flagged."""
-    from moderator_app.core.inference.classifier import decide_labels
+    from moderator_app.core.labels import decide_labels
 
     return decide_labels(probabilities, LABELS, 0, threshold)
 

@@ -12,10 +12,11 @@ from moderator_app.core.config import ConfigError, TrainingConfig
 from moderator_app.core.errors import SettingsError
 from moderator_app.core.evaluation.calibration import calibrate, choose_threshold, fit_temperature, softmax
 from moderator_app.core.evaluation.metrics import top_label_ece
-from moderator_app.core.evaluation.operating_point import (OPERATING_POINT_FILE, compute_operating_point,
-                                                           load_operating_point, save_operating_point)
-from moderator_app.core.evaluation.threshold_rule import ThresholdRule, parse_threshold_rule
+from moderator_app.core.evaluation.operating_point import compute_operating_point
 from moderator_app.core.inference.classifier import ModelLoadError
+from moderator_app.core.inference.saved_operating_point import (OPERATING_POINT_FILE, load_operating_point,
+                                                                save_operating_point)
+from moderator_app.core.threshold_rule import ThresholdRule, parse_threshold_rule
 
 # auto resolves to bf16 or fp32 by the CPU: `make test` runs this module both ways (--cpu-bf16)
 pytestmark = pytest.mark.precision

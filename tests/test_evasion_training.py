@@ -26,7 +26,7 @@ def test_the_epoch_gets_the_copies_with_their_labels_and_lengths(tiny_model_dir)
     import datasets
     from transformers import AutoTokenizer
 
-    from moderator_app.core.training.engine import _epoch_batches, _tokenize
+    from moderator_app.core.training.batches import epoch_batches as _epoch_batches, tokenize as _tokenize
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     labels = [index % 2 for index in range(len(TEXTS))]

@@ -14,8 +14,8 @@ from test_gui_review import TIMEOUT_MS, close_window, open_window, private_place
 from test_inference import tiny_classifier_dir  # noqa: E402,F401 (fixture)
 from tiny_models import synthetic_rows, write_csv  # noqa: E402
 
-from moderator_app.core.evaluation.operating_point import (compute_operating_point,  # noqa: E402
-                                                           load_operating_point, save_operating_point)
+from moderator_app.core.evaluation.operating_point import compute_operating_point  # noqa: E402
+from moderator_app.core.inference.saved_operating_point import load_operating_point, save_operating_point  # noqa: E402
 from moderator_app.core.inference.classifier import Classifier  # noqa: E402
 
 
@@ -216,7 +216,7 @@ def trained_run(tiny_model_dir, synthetic_csv, tmp_path_factory):
 
 
 def test_the_validation_split_is_the_one_training_measured(trained_run):
-    from moderator_app.core.evaluation.validation_split import evaluate_validation_split
+    from moderator_app.core.training.validation_split import evaluate_validation_split
 
     classifier = Classifier.load(trained_run, device="cpu")
     evaluation = evaluate_validation_split(classifier, trained_run)
@@ -230,7 +230,7 @@ def test_the_validation_split_is_the_one_training_measured(trained_run):
 
 def test_a_model_without_its_training_config_cannot_offer_a_validation_split(tiny_classifier_dir, tmp_path):
     from moderator_app.core.errors import ModelNotUsableError
-    from moderator_app.core.evaluation.validation_split import evaluate_validation_split
+    from moderator_app.core.training.validation_split import evaluate_validation_split
 
     folder = shutil.copytree(tiny_classifier_dir, tmp_path / "bare")
     (folder / "training_config.json").unlink()
@@ -247,7 +247,7 @@ def test_the_view_evaluates_the_models_validation_split(qtbot, window, trained_r
     assert not view.path_edit.isEnabled() and view.evaluate_button.isEnabled()
     with qtbot.waitSignal(view.evaluated, timeout=TIMEOUT_MS):
         view.evaluate_button.click()
-    from moderator_app.core.evaluation.validation_split import evaluate_validation_split
+    from moderator_app.core.training.validation_split import evaluate_validation_split
 
     expected = evaluate_validation_split(Classifier.load(trained_run, device="cpu"), trained_run,
                                          threshold=tab.threshold()).result

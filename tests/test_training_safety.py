@@ -390,7 +390,7 @@ def test_run_folder_states_and_events(tiny_model_dir, tmp_path):
 
 
 def test_a_finished_run_with_its_operating_point_is_a_run_of_ours(tiny_model_dir, small_csv, tmp_path):
-    from moderator_app.core.evaluation import operating_point
+    from moderator_app.core.inference import saved_operating_point as operating_point
     from moderator_app.core.training import run_folder
 
     assert run_folder.OPERATING_POINT_FILE == operating_point.OPERATING_POINT_FILE

@@ -11,7 +11,7 @@ from moderator_app.core.errors import DataError
 from moderator_app.core.training.data import load_training_data
 from moderator_app.core.training.epoch_quality import class_weights, degenerate_warning_for, per_source_metrics
 from moderator_app.core.training.multi_source import CAPPED, epoch_rows
-from moderator_app.core.training.sources import SourceFormError, parse_source_form
+from moderator_app.core.sources import SourceFormError, parse_source_form
 from tiny_models import synthetic_rows, write_csv
 
 

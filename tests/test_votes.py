@@ -6,7 +6,7 @@ import pytest
 from moderator_app.core.config import ConfigError, TrainingConfig
 from moderator_app.core.errors import DataError
 from moderator_app.core.training.data import load_training_data
-from moderator_app.core.training.sources import parse_source_form
+from moderator_app.core.sources import parse_source_form
 from moderator_app.core.training.votes import DROP_SPLIT, SOFT_TARGETS, soft_cross_entropy
 from tiny_models import synthetic_rows, write_csv
 

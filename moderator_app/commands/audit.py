@@ -20,7 +20,8 @@ from pathlib import Path
 
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
 from moderator_app.core.config import ConfigError, TrainingConfig
-from moderator_app.core.training.sources import SHORT_FORM_HELP, SourceFormError, parse_source_form
+from moderator_app.commands.train import SOURCE_HELP
+from moderator_app.core.sources import SourceFormError, parse_source_form
 
 COMMAND = "audit"
 
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--validation-split", type=float, metavar="F",
                         help="share held out for validation when there is no validation file (default: 0.1)")
     parser.add_argument("--seed", type=int, metavar="N", help="the seed of the split and the folds (default: 12345)")
-    parser.add_argument("--source", action="append", default=[], metavar="SPEC", help=SHORT_FORM_HELP)
+    parser.add_argument("--source", action="append", default=[], metavar="SPEC", help=SOURCE_HELP)
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load a base model stored as a pickle (pytorch_model.bin), with weights_only")
     parser.add_argument("--json", metavar="OUT", help="write everything found to this JSON file (a new file)")

@@ -19,7 +19,7 @@ from moderator_app.commands import evaluate_suites
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
 from moderator_app.commands.label import (DEVICE_CHOICES, add_normalise_argument, positive_int, probability,
                                           quiet_transformers)
-from moderator_app.core.evaluation.messages import data_error, model_error, output_error, settings_error
+from moderator_app.core.messages import data_error, model_error, output_error, settings_error
 
 COMMAND = "evaluate"
 

@@ -15,8 +15,15 @@ import threading
 from moderator_app.commands import train_launch
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, flag_for, report_failure
 from moderator_app.core.config import FIELD_SPECS, ConfigError, TrainingConfig
+from moderator_app.core.sources import SourceFormError, parse_source_form
 from moderator_app.core.training import distributed
-from moderator_app.core.training.sources import SHORT_FORM_HELP, SourceFormError, parse_source_form
+
+# --source: a training source in its short form (core.sources.parse_source_form); `audit` takes it too
+SOURCE_HELP = ("a training source needing a mapping or other options, as PATH;key=value;… with keys "
+               "text_column, label_column, label_map (JSON, or a JSON file), score_threshold, weight, "
+               "max_rows, validation_path, vote_columns (JSON: vote-count column → label) and votes (soft, "
+               "drop_split or majority), e.g. --source 'davidson.csv;text_column=tweet;label_column=class;"
+               "label_map={\"0\": \"hate\", \"1\": \"not-hate\", \"2\": \"not-hate\"}'. Repeatable.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +47,7 @@ def add_setting_arguments(parser: argparse.ArgumentParser, leave_out: frozenset[
         if name == "sources":  # the short form, parsed in config_from_args
             parser.add_argument(flag_for(name), dest=name, action="append", default=argparse.SUPPRESS,
                                 metavar="SPEC",
-                                help=spec["help"] + " Here: " + SHORT_FORM_HELP + " Added to the sources of --config.")
+                                help=spec["help"] + " Here: " + SOURCE_HELP + " Added to the sources of --config.")
         elif name == "train_file":  # repeatable: the first is the training file, the others more sources
             parser.add_argument(flag_for(name), dest=name, action="append", default=argparse.SUPPRESS,
                                 metavar="FILE", help=help_text + " Repeat it for more training files that need no "

@@ -17,6 +17,8 @@ from typing import Any
 
 from moderator_app.core.errors import SettingsError, shown
 from moderator_app.core.precision import TRAINING_PRECISIONS, precision_conflict
+from moderator_app.core.sources import repeated_source, sources_problem, training_sources
+from moderator_app.core.threshold_rule import RULE_FORMS, parse_threshold_rule
 
 PRECISIONS = TRAINING_PRECISIONS
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -207,8 +209,6 @@ class TrainingConfig:
         if self.sources and found.get("train_file") == _field_problem_required("train_file"):
             del found["train_file"]  # the sources are the training data
         if "sources" not in found and self.sources:
-            from moderator_app.core.training.sources import repeated_source, training_sources
-
             repeated = repeated_source(training_sources(self))
             if repeated:
                 found["sources"] = f"{repeated}; give it once, with weight 2 if its rows should count twice"
@@ -223,8 +223,6 @@ class TrainingConfig:
             if missing:
                 found["test_suites"] = f"no such file: {missing[0]}"
         if "threshold_rule" not in found:
-            from moderator_app.core.evaluation.threshold_rule import RULE_FORMS, parse_threshold_rule
-
             try:
                 parse_threshold_rule(self.threshold_rule)
             except SettingsError:
@@ -315,8 +313,6 @@ def _field_problem_required(field_name: str) -> str:
 def _field_problem(spec: dataclasses.Field, value: Any, require_data: bool) -> str | None:
     meta, expected = spec.metadata, _FIELD_TYPES[spec.name]
     if spec.name == "sources":
-        from moderator_app.core.training.sources import sources_problem
-
         return sources_problem(value)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)

@@ -22,6 +22,8 @@ import numpy as np
 from moderator_app.core.audit.duplicates import DuplicateGroup, describe_groups, exact_groups, near_groups, normalise
 from moderator_app.core.audit.embeddings import AuditCancelled, encoder_embedder
 from moderator_app.core.audit.label_issues import LabelIssues, find_issues
+from moderator_app.core.files.tables import read_table
+from moderator_app.core.hub import ensure_model_available
 
 VOTE_COLUMNS = ("hate_speech", "offensive_language", "neither")
 COUNT_COLUMN = "count"
@@ -120,6 +122,8 @@ class AuditReport:
 # ------------------------------------------------------------------------------------------------
 def audit_rows(config) -> AuditRows:
     """The rows of a training configuration, read and split exactly as training does."""
+    # lazy for start-up speed: the Training tab imports this module as the window opens (the Audit page); the data
+    # loader comes with an audit
     from moderator_app.core.training.data import load_training_data
 
     data = load_training_data(config)
@@ -153,8 +157,7 @@ def run_audit(config, embed: Callable | None = None, report: Report | None = Non
     seconds["read"] = time.perf_counter() - started
     check()
     if embed is None:  # a missing or unsafe base model is said now, not after the duplicates
-        from moderator_app.core.hub import ensure_model_available
-        from moderator_app.core.training.base_model import check_weight_files
+        from moderator_app.core.training.base_model import check_weight_files  # lazy for start-up speed, as above
 
         ensure_model_available(config.model_name_or_path)
         check_weight_files(config.model_name_or_path, config.allow_pickle)
@@ -226,8 +229,6 @@ def per_source_figures(result: AuditReport) -> list[dict[str, Any]]:
 
 def vote_figures(rows: AuditRows) -> list[dict[str, Any]]:
     """For each file with Davidson-style vote columns: the audited rows whose crowd votes were split."""
-    from moderator_app.core.training.data import read_table
-
     figures = []
     for file_index, path in enumerate(rows.origin_files):
         try:

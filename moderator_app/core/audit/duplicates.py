@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from moderator_app.core.audit.embeddings import AuditCancelled
 from moderator_app.core.errors import UserError
 
 NEAR_THRESHOLD = 0.8
@@ -82,8 +83,6 @@ def near_groups(keys: Sequence[str], threshold: float = NEAR_THRESHOLD,
     pairs, lowest = [], {}
     for index, minhash in enumerate(hashes):
         if cancelled is not None and index % 2048 == 0 and cancelled():
-            from moderator_app.core.audit.embeddings import AuditCancelled
-
             raise AuditCancelled("The audit was cancelled; nothing was written.")
         for other in lsh.query(minhash):
             similarity = minhash.jaccard(hashes[other])

@@ -15,6 +15,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from moderator_app.core.hub import ensure_model_available, hub_reachable
+from moderator_app.core.precision import inference_precision
+
 EMBED_BATCH_SIZE = 64
 
 
@@ -27,8 +30,9 @@ def load_encoder(name: str, allow_pickle: bool = False, device: str = "cpu"):
     import torch
     from transformers import AutoModel
 
-    from moderator_app.core.hub import ensure_model_available, hub_reachable
-    from moderator_app.core.training.base_model import _load_failure, check_weight_files, load_tokenizer
+    # lazy for start-up speed: the Training tab imports this module as the window opens (the Audit page); the
+    # base-model loader comes with an audit
+    from moderator_app.core.training.base_model import check_weight_files, load_failure, load_tokenizer
 
     ensure_model_available(name)  # a hub id not cached while offline fails here, at once
     check_weight_files(name, allow_pickle)
@@ -38,7 +42,7 @@ def load_encoder(name: str, allow_pickle: bool = False, device: str = "cpu"):
         model = AutoModel.from_pretrained(name, trust_remote_code=False, use_safetensors=None if allow_pickle else True,
                                           weights_only=True, dtype=torch.float32, local_files_only=local_only)
     except Exception as error:  # noqa: BLE001 - one user-facing message, as training gives
-        raise _load_failure(name, error, allow_pickle) from None
+        raise load_failure(name, error, allow_pickle) from None
     if tokenizer.pad_token is None and tokenizer.eos_token is not None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer, model.to(device).eval()
@@ -50,8 +54,7 @@ def embed_texts(texts: Sequence[str], tokenizer, model, max_length: int = 128, b
     """(len(texts), hidden size) float32, each row the L2-normalised mean-pooled embedding of a text."""
     import torch
 
-    from moderator_app.core.inference.classifier import token_budget_batches
-    from moderator_app.core.precision import inference_precision
+    from moderator_app.core.inference.classifier import token_budget_batches  # lazy for start-up speed, as above
 
     device = str(next(model.parameters()).device)
     chosen = inference_precision(precision, device)

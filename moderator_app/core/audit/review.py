@@ -15,15 +15,19 @@ from pathlib import Path
 from typing import Any
 
 from moderator_app.core.errors import DataError, OutputNotWritableError
+from moderator_app.core.files.atomic import atomic_output
+from moderator_app.core.files.formats import detect_format
+from moderator_app.core.files.readers import open_source
+from moderator_app.core.files.tables import read_table
+from moderator_app.core.files.writers import CsvSink, JsonLinesSink
+from moderator_app.core.review.queues import QueueItems, QueueState
+from moderator_app.core.review.session import SORT_ITEM
 
 AUDIT_COLUMNS = ("given label", "suggested label", "suspect score", "source", "split", "file row")
 
 
 def suspects_queue_items(result, limit: int | None = None):
     """core.review.queues.QueueItems of the suspects, in score order (highest first)."""
-    from moderator_app.core.review.queues import QueueItems
-    from moderator_app.core.training.data import read_table
-
     rows = result.rows
     suspects = sorted(result.suspects, key=lambda item: -item.score)[:limit]
     other: dict[int, tuple[list[str], list[list[Any]]]] = {}  # origin file -> (its other columns, their values)
@@ -50,9 +54,6 @@ def suspects_queue_items(result, limit: int | None = None):
 
 def open_suspects_queue(store, result, name: str = "", limit: int | None = None):
     """A new queue in the decision store holding the suspects; returns core.review.queues.Queue."""
-    from moderator_app.core.review.queues import QueueState
-    from moderator_app.core.review.session import SORT_ITEM
-
     items = suspects_queue_items(result, limit)
     if not items.texts:
         raise DataError("The audit found no likely label errors, so there is nothing to review.")
@@ -81,11 +82,6 @@ def write_corrected_copy(result, corrections: dict[str, str], output: str | Path
     """A copy of the training file (the first source) with each corrected row's label replaced by the
     moderator's, every other row and column as it is; written to a temporary name and claimed as
     `output`, which must not exist (never the original, never a file someone else wrote)."""
-    from moderator_app.core.files.atomic import atomic_output
-    from moderator_app.core.files.formats import detect_format
-    from moderator_app.core.files.readers import open_source
-    from moderator_app.core.files.writers import CsvSink, JsonLinesSink
-
     rows, report = result.rows, result.rows.data_report
     source = rows.origin_files[0]
     target = Path(output).expanduser()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from moderator_app.core.evaluation.metrics import top_label_ece
-from moderator_app.core.evaluation.threshold_rule import BEST_F1, ThresholdRule
+from moderator_app.core.threshold_rule import BEST_F1, ThresholdRule
 
 # T is searched in [e^-4, e^4]: far beyond any temperature seen on a fine-tuned classifier.
 LOG_TEMPERATURE_BOUNDS = (-4.0, 4.0)

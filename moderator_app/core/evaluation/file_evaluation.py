@@ -11,7 +11,7 @@ from typing import Any, Callable
 from moderator_app.core.evaluation.label_map import DEFAULT_SCORE_THRESHOLD, LabelMap
 from moderator_app.core.evaluation.labelled_data import LabelledRows, read_labelled_rows
 from moderator_app.core.evaluation.metrics import Evaluation, degenerate_warning, evaluate
-from moderator_app.core.evaluation.messages import settings_error
+from moderator_app.core.messages import settings_error
 
 THRESHOLD_GIVEN = "given"
 THRESHOLD_OPERATING_POINT = "the model's operating point"

@@ -1,16 +1,14 @@
-"""Jobs behind the Review tab's evaluation view, Qt-free: measure a labelled file, or a model's own
-validation split, with the shared (batch-gated) model, keeping the probabilities so that the view can
-re-measure at another threshold without running the model again."""
+"""Jobs behind the Review tab's evaluation view, Qt-free: measure a labelled file with the shared
+(batch-gated) model, keeping the probabilities so that the view can re-measure at another threshold
+without running the model again (a model's own validation split: core.training.validation_split)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from moderator_app.core.evaluation.file_evaluation import FileEvaluation, evaluate_file
-from moderator_app.core.evaluation.validation_split import evaluate_validation_split
 from moderator_app.core.files.previews import preview_file
 from moderator_app.core.inference.shared_model import GatedClassifier, ModelHandle, batch_progress
 
@@ -24,7 +22,7 @@ class Measured:
     probabilities: np.ndarray
 
 
-class _KeepsProbabilities:
+class KeepsProbabilities:
     """The shared model as evaluate_file sees it: batch-gated, and remembering what it predicted."""
 
     def __init__(self, handle: ModelHandle):
@@ -42,19 +40,10 @@ class _KeepsProbabilities:
 def measure_file(handle: ModelHandle, path: str, text_column: str, label_column: str, group_column: str,
                  threshold: float | None, report, cancelled) -> Measured:
     """Job: evaluate `path` with the loaded model; report(done, total) after each batch."""
-    classifier = _KeepsProbabilities(handle)
+    classifier = KeepsProbabilities(handle)
     result = evaluate_file(classifier, path, text_column=text_column, label_column=label_column,
                            group_column=group_column, threshold=threshold,
                            on_batch=batch_progress(report, cancelled))
-    return Measured(result, classifier.probabilities)
-
-
-def measure_validation_split(handle: ModelHandle, by_source: bool, threshold: float | None, report,
-                             cancelled) -> Measured:
-    """Job: evaluate the model on the validation split of its own training run."""
-    classifier = _KeepsProbabilities(handle)
-    result = evaluate_validation_split(classifier, handle.classifier.name_or_path, by_source=by_source,
-                                       threshold=threshold, on_batch=batch_progress(report, cancelled))
     return Measured(result, classifier.probabilities)
 
 

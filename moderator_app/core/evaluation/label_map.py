@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from moderator_app.core.evaluation.messages import data_error, settings_error
+from moderator_app.core.messages import data_error, settings_error
 from moderator_app.core.files.readers import is_missing  # noqa: F401 (labelled_data imports it from here)
 
 

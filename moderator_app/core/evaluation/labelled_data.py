@@ -9,7 +9,8 @@ from typing import Any, Sequence
 
 from moderator_app.core.evaluation.label_map import (DEFAULT_SCORE_THRESHOLD, EXAMPLE_ROWS, LabelMap, is_missing,
                                                      map_labels)
-from moderator_app.core.evaluation.messages import data_error
+from moderator_app.core.files.tables import guess_columns, read_table
+from moderator_app.core.messages import data_error
 
 EMPTY_TEXT = "empty text"
 MISSING_GROUP = "(missing)"
@@ -65,8 +66,6 @@ def read_labelled_rows(path: str | Path, known_labels: Sequence[str], text_colum
                        group_column: str = "") -> LabelledRows:
     """Read `path` with the project's table reader; keep rows with a text and one of `known_labels`
     (after `label_map`). Columns are detected as for training unless named."""
-    from moderator_app.core.training.data import guess_columns, read_table
-
     table = read_table(path)
     source = str(path)
     columns = list(table.column_names)

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from moderator_app.core.inference.classifier import positive_class_index
+from moderator_app.core.labels import positive_class_index
 
 ECE_BINS = 15
 # "Nearly everything": one class predicted for at least this share of the rows while the data

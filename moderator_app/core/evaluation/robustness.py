@@ -15,7 +15,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from moderator_app.core.inference.classifier import decide_labels
+from moderator_app.core.inference.shared_model import GatedClassifier, batch_progress
+from moderator_app.core.labels import decide_labels
 from moderator_app.core.text.obfuscation import FAMILIES, FAMILY_NAMES, obfuscated_copies
 
 CLEAN, ALL_OBFUSCATED = "clean", "all obfuscated"
@@ -114,8 +115,6 @@ def measure_robustness(handle, texts: Sequence[str], labels: Sequence[str], thre
                        clean_probabilities: np.ndarray | None, report, cancelled) -> RobustnessReport:
     """Job (the evaluation view): the report with the shared, batch-gated model; report(done) after each
     batch, stopping when cancelled."""
-    from moderator_app.core.inference.shared_model import GatedClassifier, batch_progress
-
     on_batch = batch_progress(report, cancelled)
 
     return robustness_report(GatedClassifier(handle), texts, labels, threshold,

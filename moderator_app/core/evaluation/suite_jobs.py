@@ -9,8 +9,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from moderator_app.core.evaluation.suite_results import SuiteComparison, SuiteResult, compare_results, run_suite
+from moderator_app.core.evaluation.suite_results import (SuiteComparison, SuiteResult, compare_results, run_suite,
+                                                         score_suite)
 from moderator_app.core.evaluation.suites import Suite, read_suite
+from moderator_app.core.inference.classifier import Classifier
 from moderator_app.core.inference.shared_model import GatedClassifier, ModelHandle, batch_progress
 
 
@@ -35,8 +37,6 @@ def measure_suite(handle: ModelHandle, path: str, threshold: float | None, other
     run = SuiteRun(result.suite, result, probabilities)
     if other_path:
         if other_model is None or str(other_model.name_or_path) != other_path:
-            from moderator_app.core.inference.classifier import Classifier
-
             other_model = Classifier.load(other_path, device=handle.classifier.device)
         run.other, _ = run_suite(other_model, suite, on_batch=on_batch)
         run.other_model = other_model
@@ -46,8 +46,6 @@ def measure_suite(handle: ModelHandle, path: str, threshold: float | None, other
 
 def rescore(run: SuiteRun, handle: ModelHandle, threshold: float | None) -> SuiteRun:
     """The same run decided at another threshold (the Review tab's slider moved)."""
-    from moderator_app.core.evaluation.suite_results import score_suite
-
     classifier = handle.classifier
     result = score_suite(run.suite, run.probabilities, classifier.labels, classifier.positive_index, threshold,
                          run.result.model, "the Review tab's threshold")

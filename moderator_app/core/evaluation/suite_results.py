@@ -12,7 +12,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from moderator_app.core.evaluation.file_evaluation import decision_threshold
 from moderator_app.core.evaluation.suites import Suite, SuiteCase
+from moderator_app.core.labels import decide_labels
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,6 @@ def score_suite(suite: Suite, probabilities: np.ndarray, labels: Sequence[str], 
     models; None: the most probable label). The suite's labels must be the model's (Suite.with_labels)."""
     from sklearn.metrics import accuracy_score, confusion_matrix
 
-    from moderator_app.core.inference.classifier import decide_labels
-
     labels = [str(label) for label in labels]
     predicted, scores = decide_labels(probabilities, labels, positive_index, threshold)
     expected = [case.expected for case in suite.cases]
@@ -109,8 +109,6 @@ def run_suite(classifier, suite: Suite, threshold: float | None = None, batch_si
               on_batch: Callable[[int], None] | None = None) -> tuple[SuiteResult, np.ndarray]:
     """Run `suite` on a loaded Classifier at its operating threshold (or `threshold`); the result and
     the probabilities (kept by callers that re-decide at another threshold)."""
-    from moderator_app.core.evaluation.file_evaluation import decision_threshold
-
     threshold, source = decision_threshold(classifier, threshold)
     suite = suite.with_labels(classifier.labels)
     probabilities = classifier.predict_probabilities([case.text for case in suite.cases], batch_size, on_batch)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from moderator_app.core.evaluation.messages import data_error
+from moderator_app.core.messages import data_error
 from moderator_app.core.files.columns import guess_text_column
 from moderator_app.core.files.formats import FORMATS, detect_format, is_index_column
 from moderator_app.core.files.readers import describe_bad_rows, is_missing, open_source

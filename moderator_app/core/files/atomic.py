@@ -29,7 +29,7 @@ def temporary_name_pattern(target: Path) -> re.Pattern:
     return re.compile(rf"^\.{re.escape(target.name)}\.(\d+)-[0-9a-f]{{8}}\.part$")
 
 
-def _process_is_alive(pid: int) -> bool:
+def process_is_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
     if os.name != "posix":
@@ -53,7 +53,7 @@ def remove_stale_temporary_files(target: Path) -> list[Path]:
         return removed
     for candidate in candidates:
         match = pattern.match(candidate.name)
-        if match and candidate.is_file() and not _process_is_alive(int(match.group(1))):
+        if match and candidate.is_file() and not process_is_alive(int(match.group(1))):
             try:
                 candidate.unlink()
                 removed.append(candidate)

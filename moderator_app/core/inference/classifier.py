@@ -6,17 +6,22 @@ transformers are imported inside the functions that need them, so importing this
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from moderator_app.core.errors import ModelNotUsableError, is_out_of_memory
+from moderator_app.core.devices import resolve_device
+from moderator_app.core.errors import is_out_of_memory
 from moderator_app.core.hub import ensure_model_available, hub_reachable
+from moderator_app.core.inference.model_folder import (MIN_VOCABULARY, ModelLoadError, check_tokenizer_files,
+                                                       check_weight_files, default_max_length, explain_load_failure,
+                                                       read_training_files)
+from moderator_app.core.inference.saved_operating_point import load_operating_point
+from moderator_app.core.labels import decide_labels, positive_class_index
 from moderator_app.core.precision import Precision, inference_precision
+from moderator_app.core.text.normalise import describe_normalisation, normalise_text
 
 # Sorting by length only pays off within a group of texts, and the group's token ids are held in
 # memory: a few thousand texts keeps that small while batches of similar length are easy to form.
@@ -24,26 +29,12 @@ PREDICT_GROUP_SIZE = 4096
 # With texts sorted by length, 32 to 128 texts per batch ran equally fast with all-MiniLM-L6-v2 on two
 # CPU cores (matrix products are 80 % of the time); a GPU needs bigger batches to be kept busy.
 DEFAULT_BATCH_SIZE = {"cpu": 64, "mps": 64, "cuda": 256}
-# Longer inputs cost quadratic time for a text-classification head that reads mostly the start.
-MAX_LENGTH_CAP = 512
 # A batch holds at most `batch_size` texts and at most `batch_size * TOKENS_PER_TEXT_BUDGET` tokens
 # (padding included): batches of short texts stay as they are, while a file of long posts gets
 # smaller batches instead of activations several times larger (MiniLM on 512-token texts: 0.22× the
 # memory and 0.90× the time of 64-text batches, benchmarks/long_text_batches.py).
 TOKENS_PER_TEXT_BUDGET = 64
 
-POSITIVE_LABEL_WORDS = ("hate", "offensive", "toxic", "abusive", "positive")
-NEGATED_LABEL = re.compile(r"^(not|no|non)[\s_-]?(?=\w)")
-PICKLE_WEIGHT_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
-# A tokenizer is saved as one of these (fast tokenizers, WordPiece, BPE, SentencePiece). Without any,
-# transformers may still build an empty tokenizer, and every word becomes [UNK].
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model",
-                   "tokenizer.model", "sentencepiece.model")
-MIN_VOCABULARY = 100  # fewer tokens than this is not a real tokenizer (the empty one has 5 special tokens)
-
-
-class ModelLoadError(ModelNotUsableError, RuntimeError):
-    """The model exists but cannot be used as a text classifier; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -61,46 +52,8 @@ class Prediction:
         return self.label == ""
 
 
-def positive_class_index(labels: Sequence[str]) -> int | None:
-    """For a binary model, the index of the class a moderator flags: the one label naming
-    hate/offensive/toxic/abusive/positive (not negated: "not-hate", "noHate" are negative) or "1";
-    otherwise index 1, the convention of binary classifiers. None when not binary."""
-    if len(labels) != 2:
-        return None
-
-    def flags(label: str) -> bool:
-        name = label.strip().lower()
-        if NEGATED_LABEL.match(name):
-            return False
-        return name == "1" or any(word in name for word in POSITIVE_LABEL_WORDS)
-
-    flagged = [index for index, label in enumerate(labels) if flags(label)]
-    return flagged[0] if len(flagged) == 1 else 1
-
-
 def is_empty_text(text: Any) -> bool:
     return text is None or not str(text).strip()
-
-
-def decide_labels(probabilities: np.ndarray, labels: list[str], positive_index: int | None,
-                  threshold: float | None) -> tuple[list[str], np.ndarray]:
-    """Labels ("" for rows of NaN: empty texts) and scores (NaN for them): the most probable label, or for
-    a binary model (`positive_index`) with a threshold, the positive label from that probability on.
-    The score is the positive label's probability (binary) or the chosen label's. Whole-array numpy:
-    a 20,000-item queue is relabelled as a threshold slider moves."""
-    empty = np.isnan(probabilities).any(axis=1)
-    filled = np.nan_to_num(probabilities, nan=0.0)
-    if threshold is None or positive_index is None:
-        choice = filled.argmax(axis=1)
-    else:
-        choice = np.where(filled[:, positive_index] >= threshold, positive_index, 1 - positive_index)
-    if positive_index is not None:
-        scores = filled[:, positive_index].astype(np.float64)
-    else:
-        scores = filled[np.arange(len(filled)), choice].astype(np.float64)
-    scores[empty] = np.nan
-    names = np.array([*labels, ""], dtype=object)  # the label strings themselves, and "" for empty rows
-    return names[np.where(empty, len(labels), choice)].tolist(), scores
 
 
 class Classifier:
@@ -128,7 +81,7 @@ class Classifier:
         self.positive_index = positive_class_index(self.labels)
         # Multi-label models score each class independently; the rest are softmax classifiers.
         self.multi_label = getattr(config, "problem_type", None) == "multi_label_classification"
-        # core.evaluation.operating_point.OperatingPoint saved by training, or None: its temperature
+        # core.inference.saved_operating_point.OperatingPoint saved by training, or None: its temperature
         # calibrates the probabilities and its threshold is the default decision.
         self.operating_point = operating_point
         self.temperature = operating_point.temperature if operating_point and not self.multi_label else 1.0
@@ -156,8 +109,6 @@ class Classifier:
 
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        from moderator_app.core.devices import resolve_device
 
         try:
             device = resolve_device(device)
@@ -203,8 +154,6 @@ class Classifier:
         model.to(device).eval()
 
         extras = read_training_files(folder) if is_folder else {}
-        from moderator_app.core.evaluation.operating_point import load_operating_point
-
         operating_point = load_operating_point(folder, [str(model.config.id2label[index])
                                                         for index in range(model.config.num_labels)]) if is_folder else None
         training_config = extras.get("training_config") or {}
@@ -226,8 +175,6 @@ class Classifier:
     @property
     def normalisation(self) -> str:
         """What is done to a text before the model reads it, in words."""
-        from moderator_app.core.text.normalise import describe_normalisation
-
         return describe_normalisation(self.normalise)
 
     @property
@@ -272,8 +219,6 @@ class Classifier:
         return (logits / self.temperature).softmax(dim=-1)
 
     def _predict(self, texts, batch_size, on_batch, transform) -> np.ndarray:
-        from moderator_app.core.text.normalise import normalise_text
-
         result = np.full((len(texts), len(self.labels)), np.nan, dtype=np.float32)
         for start in range(0, len(texts), PREDICT_GROUP_SIZE):
             group = texts[start:start + PREDICT_GROUP_SIZE]
@@ -351,89 +296,3 @@ def token_budget_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int
         start += rows
 
 
-def check_weight_files(folder: Path, allow_pickle: bool) -> None:
-    """Refuse a folder whose weights exist only as a pickle (which can run code when unpickled)
-    unless the user opted in; say so before transformers gives a less helpful error."""
-    if any(folder.glob("*.safetensors")):
-        return
-    pickles = [name for name in PICKLE_WEIGHT_FILES if (folder / name).exists()]
-    if not pickles:
-        raise ModelLoadError(f"{folder} holds no model weights (no model.safetensors).",
-                             "Choose a folder written by training or a Hugging Face model folder.")
-    if not allow_pickle:
-        raise ModelLoadError(
-            f"{folder} holds its weights only as {pickles[0]}, a pickle file that can run code when loaded.",
-            "Convert it to safetensors, or, if you trust where it came from, allow it with {allow_pickle}.",
-            setting="allow_pickle")
-
-
-def check_tokenizer_files(folder: Path) -> None:
-    """Refuse a model folder without tokenizer files: transformers would label with an empty vocabulary."""
-    if not any((folder / name).exists() for name in TOKENIZER_FILES):
-        raise ModelLoadError(
-            f"{folder} holds no tokenizer (none of {', '.join(TOKENIZER_FILES[:3])} …); without it every word "
-            "would be unknown to the model.",
-            "Copy the tokenizer files of its base model into the folder (a folder written by training has them).")
-
-
-def explain_load_failure(name: str, error: Exception, allow_pickle: bool) -> ModelLoadError:
-    """A library's failure to load a model as one sentence; never torch's advice to turn weights_only off."""
-    text = str(error)
-    message = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-    if "trust_remote_code" in text or "custom code" in text:
-        return ModelLoadError(f"{name} needs custom model code, which moderator-app never runs.",
-                              "Choose a standard model.")
-    if type(error).__name__ in ("UnpicklingError", "PickleError") or "weights_only" in text:
-        return ModelLoadError(f"{name}: its pickle weights (pytorch_model.bin) hold more than plain tensors, "
-                              "objects whose loading could run code; they were refused.",
-                              "Choose a model with safetensors weights, or convert a copy you trust.")
-    if type(error).__name__ == "SafetensorError" or "deserializ" in text.lower():
-        return ModelLoadError(f"{name}: the weights file (model.safetensors) is damaged or incomplete ({message}).",
-                              "Copy or download the model again.")
-    if "mismatch" in text.lower() or "size mismatch" in text:
-        return ModelLoadError(f"{name}: config.json does not match the weights (the number of labels or the layer "
-                              "sizes differ).", "Use the config.json saved with these weights, or fix its "
-                              "id2label/label2id to the head's number of labels.")
-    if not allow_pickle and (".bin" in text or "safetensors" in text):
-        return ModelLoadError(f"{name}: no safetensors weights ({message}).",
-                              "If you trust its source, allow pickle weights with {allow_pickle}.",
-                              setting="allow_pickle")
-    if isinstance(error, RecursionError):
-        return ModelLoadError(f"{name}: a JSON file of the model (config or tokenizer) is nested too deeply to read "
-                              "(brackets inside brackets, about a thousand levels deep).",
-                              "Copy or download the model again.")
-    if isinstance(error, json.JSONDecodeError) or "json" in type(error).__name__.lower():
-        return ModelLoadError(f"{name}: a JSON file of the model (config or tokenizer) is not valid: {message}.",
-                              "Copy or download the model again.")
-    return ModelLoadError(f"{name}: cannot be loaded as a text classifier: {message}")
-
-
-def read_training_files(folder: Path) -> dict[str, dict | None]:
-    """training_config.json and training_summary.json from a folder written by our trainer; absent
-    or unreadable ones are None (the folder may come from anywhere)."""
-    found: dict[str, dict | None] = {}
-    for key in ("training_config", "training_summary"):
-        try:
-            data = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
-            data = None
-        found[key] = data if isinstance(data, dict) else None
-    return found
-
-
-def default_max_length(tokenizer, config, trained_max_length: Any = None) -> int:
-    """The length the model was fine-tuned with when known (what it learned on), else what the
-    tokenizer and position embeddings allow, capped at MAX_LENGTH_CAP."""
-    if isinstance(trained_max_length, int) and trained_max_length > 0:
-        return trained_max_length
-    limit = MAX_LENGTH_CAP
-    tokenizer_limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(tokenizer_limit, int) and 0 < tokenizer_limit < 100_000:
-        limit = min(limit, tokenizer_limit)
-    else:
-        positions = getattr(config, "max_position_embeddings", None)
-        if isinstance(positions, int) and positions > 0:
-            # RoBERTa-style models reserve two positions for the padding offset.
-            limit = min(limit, positions - 2 if config.model_type in ("roberta", "xlm-roberta", "camembert")
-                        else positions)
-    return limit

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -25,12 +25,10 @@ from moderator_app.core.files.formats import FORMATS, FileFormat, detect_format
 from moderator_app.core.files.readers import (CHUNK_ROWS, BadRow, LinesSource, describe_bad_rows,  # noqa: F401
                                               open_source)
 from moderator_app.core.files.writers import Cancelled, CsvSink, JsonLinesSink, ParquetSink
+from moderator_app.core.inference.classifier import Classifier, is_empty_text
 from moderator_app.core.inference.model_info import model_identity as identify_model
 from moderator_app.core.inference.provenance import labelling_record, provenance_path, write_record
 from moderator_app.core.inference.provenance import threshold_source as provenance_threshold_source
-
-if TYPE_CHECKING:
-    from moderator_app.core.inference.classifier import Classifier
 
 LABEL_COLUMN = "predicted_label"
 SCORE_COLUMN = "score"
@@ -277,8 +275,6 @@ class ModelOutputError(LabellingError):
 
 def refuse_not_a_number(probabilities: np.ndarray, texts: list, classifier: "Classifier", rows_before: int) -> None:
     """Empty texts get NaN on purpose; NaN for a non-empty text means broken weights (a diverged run)."""
-    from moderator_app.core.inference.classifier import is_empty_text
-
     broken = [index for index, (row, text) in enumerate(zip(probabilities, texts))
               if not is_empty_text(text) and not np.isfinite(row).all()]
     if broken:

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from moderator_app import __version__
+
 PROVENANCE_SUFFIX = ".provenance.json"
 FORMAT_VERSION = 1
 # where the threshold came from
@@ -43,8 +45,6 @@ def threshold_source(threshold: float | None, calibrated: float | None, given: s
 def labelling_record(summary, classifier, threshold: float | None, source: str, identity: str,
                      input_path: str | Path) -> dict[str, Any]:
     """The sidecar's content for a finished `summary` (core.inference.labelling.LabelSummary)."""
-    from moderator_app import __version__
-
     precision = getattr(classifier, "precision", None)
     return {
         "format": FORMAT_VERSION,

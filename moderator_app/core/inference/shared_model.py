@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from moderator_app.core.inference.classifier import Classifier
+from moderator_app.core.inference.explain import explain
 from moderator_app.core.inference.model_info import ModelInfo, describe_model, model_source
 
 
@@ -137,8 +139,6 @@ def load_model(name: str, allow_pickle: bool = False, device: str = "auto", prec
     Raises what Classifier.load raises."""
     from transformers.utils import logging
 
-    from moderator_app.core.inference.classifier import Classifier
-
     logging.set_verbosity_error()
     logging.disable_progress_bar()
     classifier = Classifier.load(model_source(name), device=device, allow_pickle=allow_pickle, precision=precision)
@@ -190,7 +190,6 @@ def explain_text(handle: ModelHandle, text: str, label_index: int,
     superseded before the job started (`still_wanted()` is False)."""
     if not still_wanted():
         return None
-    from moderator_app.core.inference.explain import explain
 
     classifier = handle.classifier
     rows: list[np.ndarray] = []

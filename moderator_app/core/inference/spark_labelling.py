@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from moderator_app.core.errors import DataError, ModelNotUsableError, SettingsError
-from moderator_app.core.files.atomic import _process_is_alive
+from moderator_app.core.errors import DataError, ModelNotUsableError, SettingsError, UserError
+from moderator_app.core.files.atomic import process_is_alive
 from moderator_app.core.files.columns import resolve_text_column
 from moderator_app.core.files.formats import FORMATS, detect_format
-from moderator_app.core.inference.classifier import PREDICT_GROUP_SIZE
+from moderator_app.core.inference.classifier import PREDICT_GROUP_SIZE, Classifier
 from moderator_app.core.inference.labelling import (LABEL_COLUMN, LabellingError, LabelSummary, OutputPathError,
                                                     added_column_names, check_threshold, label_texts)
 
@@ -298,8 +298,6 @@ def make_predictor(model: ModelSpec, threshold: float | None, batch_size: int | 
     from pyspark import SparkFiles, TaskContext
     from transformers.utils import logging
 
-    from moderator_app.core.inference.classifier import Classifier
-
     logging.set_verbosity_error()
     logging.disable_progress_bar()
     context = TaskContext.get()
@@ -394,7 +392,7 @@ class OutputFolder:
             return removed
         for status in self.fs.listStatus(self.parent):
             match = pattern.match(status.getPath().getName())
-            if match and match.group(1) == host and not _process_is_alive(int(match.group(2))):
+            if match and match.group(1) == host and not process_is_alive(int(match.group(2))):
                 self.fs.delete(status.getPath(), True)
                 removed.append(status.getPath().toString())
         return removed
@@ -454,8 +452,6 @@ def read_back(spark: "SparkSession", path: str, output_format: str) -> "DataFram
 def explain_spark_failure(error: BaseException, what: str) -> Exception:
     """A failed Spark job as one sentence: the user error an executor raised when there is one (a model
     that gives NaN, a model an executor cannot load …), else Spark's own first line."""
-    from moderator_app.core.errors import UserError
-
     if isinstance(error, UserError):
         return error
     text = str(error)

@@ -19,7 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+from moderator_app.core.config import ConfigError, TrainingConfig
 from moderator_app.core.errors import DataError, ModelNotUsableError, OutputNotWritableError
+from moderator_app.core.evaluation.file_evaluation import evaluate_file
+from moderator_app.core.evaluation.labelled_data import read_labelled_rows
+from moderator_app.core.evaluation.suite_results import compare_results, run_suite
+from moderator_app.core.evaluation.suites import read_suite
+from moderator_app.core.inference.classifier import Classifier
 from moderator_app.core.review.export import ExportFilter, latest_decisions, write_csv_atomically
 
 HELD_OUT_SHARE = 0.2
@@ -51,9 +57,6 @@ def prepare_retrain(store, model_folder: str | Path, labels: list[str], queue: s
                     output_dir: str | Path | None = None) -> RetrainPlan:
     """The run that retrains the model of `model_folder` on its original data plus the decisions of
     `queue` (None: every decision), and the files it needs. Nothing is trained here."""
-    from moderator_app.core.config import ConfigError, TrainingConfig
-    from moderator_app.core.evaluation.labelled_data import read_labelled_rows
-
     folder = Path(model_folder)
     config_path = folder / TRAINING_CONFIG
     if not config_path.is_file():
@@ -164,9 +167,6 @@ def compare_models(old_folder: str | Path, new_folder: str | Path, validation_fi
     held-out decisions (each when there is one), and the pass rates of the run's functional test suites
     (overall and per functionality; `test_suites` None: those the new model's run named), at each model's
     own operating point."""
-    from moderator_app.core.evaluation.file_evaluation import evaluate_file
-    from moderator_app.core.inference.classifier import Classifier
-
     old = Classifier.load(old_folder, device=device)
     new = Classifier.load(new_folder, device=device)
     results = []
@@ -196,9 +196,6 @@ def _run_suites(folder: Path) -> list[str]:
 
 
 def _compare_on_suite(old, new, path: str) -> Comparison:
-    from moderator_app.core.evaluation.suite_results import compare_results, run_suite
-    from moderator_app.core.evaluation.suites import read_suite
-
     suite = read_suite(path)
     comparison = compare_results(run_suite(old, suite)[0], run_suite(new, suite)[0])
     before, after = comparison.old, comparison.new

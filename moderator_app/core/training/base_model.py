@@ -39,7 +39,7 @@ def load_tokenizer(name: str, local_only: bool):
     try:
         tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False, local_files_only=local_only)
     except Exception as error:  # noqa: BLE001 - tokenizers fail in many ways; all mean the same to the user
-        raise _load_failure(name, error, False) from None
+        raise load_failure(name, error, False) from None
     if len(tokenizer) < MIN_VOCABULARY:
         raise ModelNotUsableError(f"{_literal(name)} has no usable tokenizer (its vocabulary has "
                                   f"{len(tokenizer)} entries); the tokenizer files are missing.",
@@ -55,7 +55,7 @@ def check_max_length(name: str, tokenizer, max_length: int, local_only: bool) ->
     try:
         config = AutoConfig.from_pretrained(name, trust_remote_code=False, local_files_only=local_only)
     except Exception as error:  # noqa: BLE001
-        raise _load_failure(name, error, False) from None
+        raise load_failure(name, error, False) from None
     limits = []
     positions = getattr(config, "max_position_embeddings", None)
     if isinstance(positions, int) and positions > 0:
@@ -84,10 +84,10 @@ def load_model(name: str, labels: list[str], allow_pickle: bool, local_only: boo
             trust_remote_code=False, use_safetensors=None if allow_pickle else True, weights_only=True,
             dtype=torch.float32, local_files_only=local_only)
     except Exception as error:  # noqa: BLE001
-        raise _load_failure(name, error, allow_pickle) from None
+        raise load_failure(name, error, allow_pickle) from None
 
 
-def _load_failure(name: str, error: Exception, allow_pickle: bool) -> Exception:
+def load_failure(name: str, error: Exception, allow_pickle: bool) -> Exception:
     """The user's version of a loading failure (out of memory stays itself: describe_failure says it)."""
     if is_out_of_memory(error):
         return error

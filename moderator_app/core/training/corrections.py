@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from moderator_app.core.errors import DataError
+from moderator_app.core.review.export import ExportFilter, latest_decisions
+from moderator_app.core.review.store import DecisionStore, is_server_url, store_location
 
 
 def store_corrections(queue: str, store_path: str | Path | None = None) -> dict[str, str]:
     """text -> the moderator's current label, over the decisions of the Review queue `queue`
     (every queue when empty)."""
-    from moderator_app.core.review.export import ExportFilter, latest_decisions
-    from moderator_app.core.review.store import DecisionStore, is_server_url, store_location
-
     path = store_location(store_path)
     if not is_server_url(str(store_path or "")) and not Path(path).is_file():
         raise DataError(f"There is no decision store at {path}, so there are no corrections to apply.",

@@ -6,200 +6,32 @@ import use), so a file reads the same everywhere and gets the same text column."
 
 from __future__ import annotations
 
-import difflib
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.files.columns import (LABEL_COLUMN_NAMES, TEXT_COLUMN_NAMES,  # noqa: F401 (re-exported)
-                                              guess_label_column, guess_text_column, resolve_column)
-from moderator_app.core.files.formats import DataFileError, detect_format, is_index_column
-from moderator_app.core.files.readers import describe_bad_rows, first_line, is_missing, open_source
+from moderator_app.core.errors import DataError as SplitError
+from moderator_app.core.files.columns import LABEL_COLUMN_NAMES, TEXT_COLUMN_NAMES  # noqa: F401 (re-exported)
+from moderator_app.core.files.formats import DataFileError
 from moderator_app.core.files.previews import preview_file  # noqa: F401 (the training form's preview)
-from moderator_app.core.hub import looks_like_hub_id
-from moderator_app.core.training.corrections import (apply_corrections, describe_corrections, finished,
-                                                     load_config_corrections)
-
-MAX_CLASSES = 100  # more distinct labels than this almost always means the wrong column was chosen
-DROP_EMPTY_TEXT = "empty text"
-DROP_MISSING_LABEL = "missing label"
-DROP_MISSING_WORD = "label spelled as missing (NaN, null, None, N/A …)"
-# How spreadsheets and pandas spell a missing value; as a label they are almost never a class.
-MISSING_LABEL_WORDS = frozenset({"nan", "null", "none", "n/a", "na", "#n/a", "nil", "missing"})
+from moderator_app.core.files.readers import is_missing
+# guess_columns and read_table: the training form's and the audit's way in, as before
+from moderator_app.core.files.tables import Table, choose_columns, guess_columns, read_table  # noqa: F401
+from moderator_app.core.training.corrections import apply_corrections, finished, load_config_corrections
+from moderator_app.core.training.data_report import (DROP_EMPTY_TEXT, DROP_MISSING_LABEL, MAX_CLASSES,
+                                                     MISSING_LABEL_WORDS, DataReport, LoadedData, label_warnings)
+from moderator_app.core.training.evasion import report_copies
+from moderator_app.core.training.multi_source import load_source_data
 
 # One error type for every unusable data file, whether found while sniffing its format or its content.
 DataError = DataFileError
 
 
 # ------------------------------------------------------------------------------------------------
-# Reading tables
-# ------------------------------------------------------------------------------------------------
-@dataclass
-class Table:
-    """A data file's columns (index columns left out) and their values, read on demand by the shared
-    readers. `column_names` and `table[name]` read as a `datasets.Dataset` does."""
-    source: str
-    columns: list[str]
-    _read: Any  # callable(positions, text_positions) -> list of value lists
-
-    @property
-    def column_names(self) -> list[str]:
-        return self.columns
-
-    def values(self, names: list[str], text: str | None = None) -> list[list[Any]]:
-        """The values of `names`, in one pass; the column `text` is read as texts (numbers, lists and
-        objects in it are refused)."""
-        positions = [self.columns.index(name) for name in names]
-        return self._read(positions, {self.columns.index(text)} if text is not None else set())
-
-    def __getitem__(self, name: str) -> list[Any]:
-        return self.values([name])[0]
-
-
-def read_table(source: str | Path) -> Table:
-    """A file (read by the shared readers) or a hub dataset id, as a `Table`."""
-    path = Path(source).expanduser()
-    if not path.exists() and looks_like_hub_id(str(source)):
-        dataset = _read_hub_dataset(str(source))
-        return Table(str(source), list(dataset.column_names),
-                     lambda positions, _: [dataset[dataset.column_names[p]] for p in positions])
-    fmt = detect_format(path)
-    reader = open_source(fmt)
-    kept = [index for index, name in enumerate(reader.columns) if not is_index_column(name)]
-
-    def read(positions: list[int], text_positions: set[int]) -> list[list[Any]]:
-        columns: list[list[Any]] = [[] for _ in positions]
-        readers = [(kept[position], reader.texts if position in text_positions else reader.values)
-                   for position in positions]
-        for chunk in reader.chunks():
-            for values, (file_position, read_column) in zip(columns, readers):
-                values.extend(read_column(chunk, file_position))
-        if reader.bad_rows:
-            raise DataError(f"{path}: {len(reader.bad_rows):,} rows cannot be read: "
-                            f"{describe_bad_rows(reader.bad_rows)}.", "Fix them and try again.")
-        return columns
-
-    return Table(str(path), [reader.columns[index] for index in kept], read)
-
-
-def guess_columns(columns: list[str]) -> tuple[str | None, str | None]:
-    """(text column, label column) guessed by the one rule of `core/files/columns`."""
-    return guess_text_column(columns), guess_label_column(columns)
-
-
-def _read_hub_dataset(name: str):
-    import datasets
-
-    from moderator_app.core.hub import hub_reachable, is_offline_mode
-
-    if is_offline_mode() or not hub_reachable():
-        raise DataError(f"{name}: no such file, and the Hugging Face hub cannot be reached to load it as a "
-                        "dataset id.", "Choose a local CSV, TSV, JSON Lines or Parquet file with {train_file}.",
-                        setting="train_file")
-    datasets.disable_progress_bars()
-    try:
-        return datasets.load_dataset(name, split="train")
-    except Exception as error:
-        raise DataError(f"{name}: cannot load this hub dataset: {first_line(error)}") from None
-
-
-# ------------------------------------------------------------------------------------------------
 # Labelled data
 # ------------------------------------------------------------------------------------------------
-@dataclass
-class DataReport:
-    """What loading found: shown by the CLI and the GUI before training starts."""
-
-    train_source: str
-    validation_source: str  # a file, or "stratified split of N %"
-    text_column: str
-    label_column: str
-    label_kind: str  # "strings", "integers" or "0–1 score (≥ 0.5 is 1)"
-    rows_read: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
-    dropped_examples: dict[str, list[int]] = field(default_factory=dict)  # reason -> first row numbers
-    label_counts: dict[str, int] = field(default_factory=dict)
-    train_rows: int = 0
-    validation_rows: int = 0
-    warnings: list[str] = field(default_factory=list)  # things that load but look wrong (label spellings …)
-    validation_file_rows: int = 0  # rows read from a separate validation file (included in rows_read)
-    sources: list[dict[str, Any]] = field(default_factory=list)  # per training source (core/training/multi_source)
-    evasion_copies: int = 0  # obfuscated copies added to each epoch (core/training/evasion)
-    evasion_share: float = 0.0
-    corrections: dict[str, Any] = field(default_factory=dict)  # the moderator's corrections (core/training/corrections)
-
-    @property
-    def rows_dropped(self) -> int:
-        return sum(self.dropped.values())
-
-    def summary(self) -> str:
-        lines = [f"Training data: {self.train_source}",
-                 f"  text column '{self.text_column}', label column '{self.label_column}' ({self.label_kind})",
-                 f"  rows read: {self.rows_read:,} = {self.train_rows:,} for training + {self.validation_rows:,} "
-                 f"for validation + {self.rows_dropped:,} dropped{self._rows_read_by_file()}"]
-        for reason, count in self.dropped.items():
-            examples = ", ".join(str(row) for row in self.dropped_examples.get(reason, []))
-            lines.append(f"    {reason}: {count:,}" + (f" (rows {examples}{', …' if count > 5 else ''})"
-                                                        if examples else ""))
-        total = sum(self.label_counts.values()) or 1
-        counts = ", ".join(f"{label} {count:,} ({count / total:.0%})" for label, count in self.label_counts.items())
-        lines.append(f"  labels (training and validation rows): {counts}")
-        lines.append(f"  training rows: {self.train_rows:,}; validation rows: {self.validation_rows:,} "
-                     f"({self.validation_source})")
-        if self.evasion_copies:
-            lines.append(f"  evasion-robust training: {self.evasion_copies:,} obfuscated copies of training rows "
-                         f"(a share of {self.evasion_share:g}) added to each epoch, labels kept, drawn anew each epoch")
-        lines.extend(f"  warning: {warning}" for warning in self.warnings)
-        if self.corrections:
-            lines.append(f"  {describe_corrections(self.corrections)}")
-        for source in self.sources:
-            lines.append(f"  source {source['name']} ({source['path']}): text '{source['text_column']}', label "
-                         f"'{source['label_column']}' ({source['label_kind']}), label map {source['label_map']}, "
-                         f"weight {source['weight']:g}")
-            dropped = "".join(f", {reason} {count:,}" for reason, count in source["dropped"].items())
-            labels = ", ".join(f"{label} {count:,}" for label, count in source["label_counts"].items())
-            values = ", ".join(f"{value!r} ×{count:,}" for value, count in
-                               sorted(source["value_counts"].items(), key=lambda item: -item[1])[:12])
-            lines.append(f"    rows read {source['rows_read']:,} = {source['train_rows']:,} training + "
-                         f"{source['validation_rows']:,} validation{dropped}; labels: {labels}")
-            lines.append(f"    values in the file (before the map): {values}")
-            if source.get("votes"):
-                lines.append("    " + describe_votes(source["votes"]))
-        return "\n".join(lines)
-
-    def _rows_read_by_file(self) -> str:
-        if not self.validation_file_rows:
-            return ""
-        return (f" ({self.rows_read - self.validation_file_rows:,} training file, "
-                f"{self.validation_file_rows:,} validation file)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class LoadedData:
-    train: Any  # datasets.Dataset with columns text (string) and label (ClassLabel)
-    validation: Any
-    label_names: list[str]
-    report: DataReport
-    # Several sources (core/training/multi_source): each row's source (an index into source_names)
-    train_sources: list[int] = field(default_factory=list)
-    validation_sources: list[int] = field(default_factory=list)
-    source_names: list[str] = field(default_factory=list)
-    source_weights: list[float] = field(default_factory=list)
-    # Sources with votes "soft" (core/training/votes): each training row's target over the labels, else empty
-    train_targets: list[list[float]] = field(default_factory=list)
-    # Where each row came from, for the data audit (core/audit): (index into origin_files, 1-based data row)
-    origin_files: list[str] = field(default_factory=list)
-    train_origin: list[tuple[int, int]] = field(default_factory=list)
-    validation_origin: list[tuple[int, int]] = field(default_factory=list)
-
-
 @dataclass
 class _Labelled:
     texts: list[str]
@@ -218,13 +50,11 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
 
     datasets.disable_progress_bars()  # the data report says what was read; no bars on the console
     if getattr(config, "sources", None):
-        from moderator_app.core.training.multi_source import load_source_data
-
         return _with_evasion_copies(load_source_data(config), config)
 
     missing_words_are_missing = getattr(config, "treat_na_labels_as_missing", True)
     table = read_table(config.train_file)
-    text_column, label_column = _choose_columns(table.columns, config, config.train_file)
+    text_column, label_column = choose_columns(table.columns, config, config.train_file)
     train = _extract(table, text_column, label_column, config.train_file, missing_words_are_missing)
     corrections = load_config_corrections(config)
     corrected = apply_corrections(train.texts, train.labels, corrections)
@@ -250,7 +80,7 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
 
     if config.validation_file.strip():
         val_table = read_table(config.validation_file)
-        val_text, val_label = _choose_columns(val_table.columns, config, config.validation_file,
+        val_text, val_label = choose_columns(val_table.columns, config, config.validation_file,
                                               fallback=(text_column, label_column))
         val = _extract(val_table, val_text, val_label, config.validation_file, missing_words_are_missing)
         corrected = apply_corrections(val.texts, val.labels, corrections, set(label_names), corrected)
@@ -308,28 +138,13 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
 
 
 def _with_evasion_copies(data: LoadedData, config: TrainingConfig) -> LoadedData:
-    from moderator_app.core.training.evasion import report_copies
-
     report_copies(data, getattr(config, "evasion_augment", 0.0))
     return data
-
-
-def describe_votes(votes: dict[str, Any]) -> str:
-    """A source's vote account (core/training/votes) as one line of the data report."""
-    mode = {"soft": "training on the vote shares as soft targets",
-            "drop_split": f"{votes['dropped_from_training']:,} training rows with split votes left out",
-            "majority": "training on the label column (the majority)"}[votes["mode"]]
-    unusable = (f"; {votes['no_usable_votes']:,} rows without usable votes train on their label"
-                if votes["no_usable_votes"] else "")
-    return (f"votes ({', '.join(votes['columns'])}): {votes['split']:,} of {votes['rows']:,} rows split between "
-            f"labels ({votes['split_in_training']:,} of them training rows); {mode}{unusable}")
 
 
 def _check_split_sizes(config: TrainingConfig, label_ids: list[int], label_names: list[str]) -> None:
     """A stratified split needs at least one row of every label on each side; say so in our words
     (datasets says "test_size = 4 should be greater or equal to the number of classes = 9")."""
-    from moderator_app.core.errors import DataError as SplitError
-
     rows = len(label_ids)
     validation_rows = math.ceil(config.validation_split * rows)
     side, size = ("validation", validation_rows) if validation_rows < len(label_names) else \
@@ -344,97 +159,9 @@ def _check_split_sizes(config: TrainingConfig, label_ids: list[int], label_names
                      "Change {validation_split}, add rows, or give a {validation_file}.", setting="validation_split")
 
 
-# A label this much rarer than another one typo away from it is probably that label misspelt
-# (`haet` ×1 beside `hate` ×8); one that is merely similar must be ten times rarer.
-TYPO_RATIO, SIMILAR_RATIO = 3, 10
-
-
-def label_warnings(label_counts: dict[str, int], kind: str, missing_words: Counter,
-                   missing_words_are_missing: bool, where: Any = None) -> list[str]:
-    """Labels that load but probably should not be classes of their own: spellings of "missing",
-    and labels differing only by case or spacing, or by a small typo from a more common one.
-    `where(labels)` names the file(s) and column holding those labels, to start each warning with."""
-    def located(*labels: str) -> str:
-        return f"{where(labels)}: " if where else ""
-
-    warnings = []
-    if missing_words:
-        spelled = ", ".join(f"{word!r} ×{count:,}" for word, count in missing_words.most_common())
-        if missing_words_are_missing:
-            warnings.append(f"labels spelled as a missing value ({spelled}) were treated as missing and "
-                            "their rows dropped.")
-        else:
-            warnings.append(f"labels spelled as a missing value ({spelled}) are trained as classes of their own.")
-    if kind != "strings":
-        return warnings
-    by_form: dict[str, list[str]] = {}
-    for label in label_counts:
-        by_form.setdefault(re.sub(r"[\s_-]+", "", label.lower()), []).append(label)
-    for spellings in by_form.values():
-        if len(spellings) > 1:
-            warnings.append(f"{located(*spellings)}labels {', '.join(map(repr, spellings))} differ only in case or "
-                            "spacing; they are trained as different classes. Correct the file if they mean the same.")
-    for rare, rare_count in label_counts.items():
-        for common, common_count in label_counts.items():
-            if rare != common and rare.lower() != common.lower() and _looks_misspelt(rare, rare_count, common,
-                                                                                        common_count):
-                warnings.append(f"{located(rare, common)}label {rare!r} ({_rows(rare_count)}) looks like a "
-                                f"misspelling of {common!r} ({_rows(common_count)}); it is trained as a class of its "
-                                "own. Correct the file if it is a typo.")
-                break
-    return warnings
-
-
-def _rows(count: int) -> str:
-    return f"{count:,} row" + ("" if count == 1 else "s")
-
-
-def _looks_misspelt(rare: str, rare_count: int, common: str, common_count: int) -> bool:
-    """`rare` one typo from `common` (a letter wrong, missing, extra, or two swapped) and TYPO_RATIO× rarer,
-    or merely similar and SIMILAR_RATIO× rarer. Labels of fewer than three characters or without a letter
-    (0/1/2, A/B) are never taken for typos of each other; hate/not-hate, offensive/not-offensive, male/female
-    are not typos either."""
-    a, b = rare.lower(), common.lower()
-    if min(len(a), len(b)) < 3 or not (any(c.isalpha() for c in a) and any(c.isalpha() for c in b)):
-        return False
-    if common_count >= TYPO_RATIO * rare_count and _one_typo_apart(a, b):
-        return True
-    if a in b or b in a:  # male/female, hate/hateful: one label inside another is a word of its own
-        return False
-    return common_count >= SIMILAR_RATIO * rare_count and difflib.SequenceMatcher(None, a, b).ratio() >= 0.75
-
-
-def _one_typo_apart(a: str, b: str) -> bool:
-    """Whether `a` becomes `b` by one substitution, insertion, deletion or swap of two neighbours."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    start = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    if len(a) == len(b):
-        swapped = a[start + 2:] == b[start + 2:] and a[start:start + 2] == b[start:start + 2][::-1]
-        return a[start + 1:] == b[start + 1:] or swapped
-    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
-    return longer[start + 1:] == shorter[start:]
-
-
 def _counts(label_ids: list[int], n: int) -> list[int]:
     counter = Counter(label_ids)
     return [counter.get(index, 0) for index in range(n)]
-
-
-def _choose_columns(columns: list[str], config: TrainingConfig, source: str,
-                    fallback: tuple[str, str] | None = None) -> tuple[str, str]:
-    """The text and label columns by the shared rule (`core/files/columns`): the ones asked for, else the
-    guess; a validation file falls back to the training file's names when it has them."""
-    chosen = []
-    for role, wanted, fallback_name in (("text", config.text_column, fallback[0] if fallback else None),
-                                        ("label", config.label_column, fallback[1] if fallback else None)):
-        if not wanted.strip() and fallback_name in columns:
-            wanted = fallback_name
-        chosen.append(columns[resolve_column(columns, wanted.strip() or None, source, role)])
-    if chosen[0] == chosen[1]:
-        raise DataError(f"{source}: the text and label columns are both '{chosen[0]}'.",
-                        "Choose two different columns with {text_column} and {label_column}.")
-    return chosen[0], chosen[1]
 
 
 def _extract(table: Table, text_column: str, label_column: str, source: str,

@@ -1,5 +1,5 @@
 """Data-parallel training: the same run on several processes (one per GPU, or CPU processes), started by
-`torchrun` or `moderator-app train --nproc N`.
+torchrun, by the command line's launcher (commands/train_launch) or by the app (local_processes).
 
 Plain PyTorch DDP rather than Accelerate: the engine already owns its loop, AMP, clipping and
 checkpoints, and the few things data parallelism adds — wrap the model, give each process its part of
@@ -32,6 +32,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from moderator_app.core.devices import resolve_device
 from moderator_app.core.errors import SettingsError
 
 # How long a collective call waits for the other processes. Long enough for process 0 to write a
@@ -196,8 +197,6 @@ def join(device_choice: str) -> Cluster:
         return Cluster()
     import torch
     import torch.distributed as dist
-
-    from moderator_app.core.devices import resolve_device
 
     device = resolve_device(device_choice)
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))

@@ -2,7 +2,8 @@
 
 Read `train()` top to bottom: set-up, the epoch loop, evaluation, checkpoints, the result.
 Values are read back from the device only every `logging_steps` steps (`.item()` each step would
-stall a GPU), and a stop request is honoured after the step in flight.
+stall a GPU), and a stop request is honoured after the step in flight. What is done with a batch
+(drawing an epoch's batches, the loss, the validation pass) is in core/training/batches.py.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from moderator_app.core.config import TrainingConfig
+from moderator_app.core.devices import resolve_device
 from moderator_app.core.evaluation.operating_point import calibrate_trained_model
 from moderator_app.core.errors import OutputNotWritableError, UserError, describe_failure, is_disk_full
 from moderator_app.core.hub import ensure_model_available, hub_reachable
+from moderator_app.core.precision import training_precision
 from moderator_app.core.training import base_model, distributed
+from moderator_app.core.training.batches import batch_loss, epoch_batches, evaluate_batches, found_inf, tokenize
 from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_state, restore_checkpoint,
                                                     save_checkpoint)
 from moderator_app.core.training.data import load_training_data
@@ -30,11 +34,10 @@ from moderator_app.core.training.evasion import EvasionCopies
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback,
                                                 FailedEvent, FinishedEvent, FunctionalTestsEvent, StatusEvent,
                                                 StepEvent, TrainingEvent, event_to_dict)
-from moderator_app.core.training.metrics import metrics_from_predictions
 from moderator_app.core.training.model_card import write_model_card, write_summary
 from moderator_app.core.training.run_folder import RunFolder
 from moderator_app.core.training.suites_at_end import read_run_suites, run_suites_at_end
-from moderator_app.core.training.votes import SOFT_TARGETS, soft_cross_entropy
+from moderator_app.core.training.votes import SOFT_TARGETS
 
 
 class TrainingError(UserError):
@@ -157,9 +160,6 @@ class _Run:
         from transformers import DataCollatorWithPadding, get_scheduler, set_seed
         from transformers.utils import logging as hf_logging
 
-        from moderator_app.core.devices import resolve_device
-        from moderator_app.core.precision import training_precision
-
         config, state = self.config, self.state
         hf_logging.set_verbosity_error()  # "newly initialized head" warnings are expected here
         hf_logging.disable_progress_bar()  # our callers show their own progress
@@ -188,7 +188,7 @@ class _Run:
         model = base_model.load_model(name, labels, config.allow_pickle, local_only)
         model.to(device)
         self.status(f"Tokenizing {len(data.train):,} training and {len(data.validation):,} validation rows…")
-        (train_set, train_lengths), (val_set, val_lengths) = (_tokenize(split, tokenizer, config.max_length)
+        (train_set, train_lengths), (val_set, val_lengths) = (tokenize(split, tokenizer, config.max_length)
                                                               for split in (data.train, data.validation))
         if data.train_targets:  # vote shares as soft targets (core/training/votes); validation keeps its labels
             train_set = train_set.add_column(SOFT_TARGETS, data.train_targets)
@@ -201,11 +201,11 @@ class _Run:
             copies = EvasionCopies(train_set, data.train["text"], config.evasion_augment, config.seed,
                                    lambda texts: dict(tokenizer(texts, truncation=True, max_length=config.max_length)))
 
-        def epoch_batches(epoch: int) -> list[list[int]]:
-            return _epoch_batches(train_lengths, config, epoch, data.train_sources, data.source_weights, copies)
+        def batches_of(epoch: int) -> list[list[int]]:
+            return epoch_batches(train_lengths, config, epoch, data.train_sources, data.source_weights, copies)
 
         # ---- optimisation: the recipe's Adam, linear schedule with warm-up, native AMP
-        steps_per_epoch = len(epoch_batches(0))  # the same every epoch: source weights fix each share's size
+        steps_per_epoch = len(batches_of(0))  # the same every epoch: source weights fix each share's size
         total_steps = steps_per_epoch * config.num_epochs
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                       betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_epsilon,
@@ -285,7 +285,7 @@ class _Run:
             self.status("Training: the first step (PyTorch sets up its kernels; the next ones are faster)…")
         while state.epoch < config.num_epochs:
             epoch_started = time.perf_counter()
-            batches = epoch_batches(state.epoch)[state.step_in_epoch:]
+            batches = batches_of(state.epoch)[state.step_in_epoch:]
             # This process's rows of each batch (all of them in a single process) and their loss weights.
             own_rows, loss_weights = self.cluster.shares(batches)
             # A generator of its own: creating a DataLoader iterator draws a seed, and from the global
@@ -306,7 +306,7 @@ class _Run:
                     scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
                     torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
                 if scaler.is_enabled():
-                    skipped_on_device += _found_inf(scaler, optimizer)
+                    skipped_on_device += found_inf(scaler, optimizer)
                 scaler.step(optimizer)
                 scaler.update()
                 scheduler.step()
@@ -329,8 +329,8 @@ class _Run:
                     return finish("stopped")
 
             # ---- end of epoch: evaluate, keep the best weights, decide whether to go on
-            metrics, val_loss, truth, predicted = _evaluate(model, val_set, val_lengths, collate, config, device,
-                                                            autocast, len(labels), self.cluster)
+            metrics, val_loss, truth, predicted = evaluate_batches(model, val_set, val_lengths, collate, config,
+                                                                   device, autocast, len(labels), self.cluster)
             _check_finite(val_loss, f"the validation loss after epoch {state.epoch + 1}", config)
             improved = state.best_val_loss is None or val_loss < state.best_val_loss
             epoch_event = EpochEvent(
@@ -386,110 +386,6 @@ def _check_finite(value: float, what: str, config: TrainingConfig) -> None:
         raise TrainingError(f"Training stopped: {what} is {value} — the model diverged and its weights are "
                             "no longer numbers.",
                             f"Lower {{learning_rate}} (now {config.learning_rate:g}) and start again.")
-
-
-# ----------------------------------------------------------------------------------------------------
-def _tokenize(dataset, tokenizer, max_length: int):
-    """Token ids without padding (the collator pads each batch to its own longest text), and each
-    row's length in tokens for batching by length."""
-    tokenized = dataset.map(lambda rows: tokenizer(rows["text"], truncation=True, max_length=max_length),
-                            batched=True, remove_columns=["text"], desc=None)
-    return tokenized, [len(ids) for ids in tokenized["input_ids"]]
-
-
-def _epoch_batches(lengths: list[int], config: TrainingConfig, epoch: int, row_sources: list[int] | None = None,
-                   source_weights: list[float] | None = None, copies: EvasionCopies | None = None) -> list[list[int]]:
-    """This epoch's batches as lists of row indices, a pure function of (seed, epoch) so that a
-    resumed run sees exactly the batches the interrupted one would have.
-
-    With group_by_length, batches hold texts of similar length (less padding: faster), in random
-    order, as transformers.Trainer's group_by_length. Source weights other than 1 scale each source's
-    rows in the epoch (`multi_source.epoch_rows`); evasion `copies` add obfuscated copies of some of them."""
-    import torch
-    from transformers.trainer_pt_utils import LengthGroupedSampler
-
-    from moderator_app.core.training.multi_source import epoch_rows
-
-    rows = list(range(len(lengths)))
-    if row_sources and source_weights and any(weight != 1 for weight in source_weights):
-        rows = epoch_rows(row_sources, source_weights, config.seed, epoch)
-    if copies is not None:
-        lengths, rows = copies.extend(epoch, lengths, rows)
-    generator = torch.Generator().manual_seed(config.seed + epoch)
-    if config.group_by_length:
-        order = list(LengthGroupedSampler(config.train_batch_size, lengths=[lengths[row] for row in rows],
-                                          generator=generator))
-    else:
-        order = torch.randperm(len(rows), generator=generator).tolist()
-    order = [rows[position] for position in order]
-    size = config.train_batch_size
-    return [order[start:start + size] for start in range(0, len(order), size)]
-
-
-def batch_loss(model, batch: dict, class_loss_weights=None):
-    """The training loss of a batch: the model's own cross-entropy (the recipe), or with
-    `class_loss_weights` (class weighting) a cross-entropy weighting each label's rows by its weight;
-    with soft targets (vote shares) the soft-target cross-entropy, weighted the same way."""
-    import torch
-
-    if class_loss_weights is None and SOFT_TARGETS not in batch:
-        return model(**batch).loss
-    inputs = {key: value for key, value in batch.items() if key not in ("labels", SOFT_TARGETS)}
-    logits = model(**inputs).logits.float()
-    if SOFT_TARGETS in batch:
-        return soft_cross_entropy(logits, batch[SOFT_TARGETS], class_loss_weights)
-    return torch.nn.functional.cross_entropy(logits, batch["labels"], weight=class_loss_weights)
-
-
-def _evaluate(model, val_set, lengths: list[int], collate, config: TrainingConfig, device: str, autocast: dict, num_labels: int,
-              cluster: distributed.Cluster = distributed.Cluster()):
-    """Validation loss (mean over examples), metrics, and each row's true and predicted label in the
-    validation set's order; batches of similar length, one host transfer. Over several processes,
-    each evaluates its share of the batches and all predictions are gathered."""
-    import torch
-
-    model.eval()
-    by_length = sorted(range(len(val_set)), key=lengths.__getitem__)
-    batches = [by_length[start:start + config.eval_batch_size] for start in range(0, len(by_length), config.eval_batch_size)]
-    every_batch = batches
-    batches = cluster.own_batches(batches)
-    loader = torch.utils.data.DataLoader(val_set, batch_sampler=batches, collate_fn=collate,
-                                         generator=torch.Generator())
-    loss_sum = torch.zeros((), device=device)
-    all_labels = [torch.empty(0, dtype=torch.long, device=device)]  # a process may have no batch
-    all_predictions = [torch.empty(0, dtype=torch.long, device=device)]
-    with torch.inference_mode(), torch.autocast(**autocast):
-        for batch in loader:
-            batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
-            labels = batch.pop("labels")
-            logits = model(**batch).logits.float()
-            loss_sum += torch.nn.functional.cross_entropy(logits, labels, reduction="sum")
-            all_labels.append(labels)
-            all_predictions.append(logits.argmax(dim=-1))
-    model.train()
-    labels, predictions = cluster.gather(torch.cat(all_labels)), cluster.gather(torch.cat(all_predictions))
-    metrics = metrics_from_predictions(labels, predictions, num_labels)
-    # gathered in rank order, each rank's batches in turn: back to the validation set's order (per-source metrics)
-    world = getattr(cluster, "world_size", 1) if cluster.is_distributed else 1
-    gathered_rows = [row for rank in range(world) for batch in every_batch[rank::world] for row in batch]
-    in_order = [0] * len(val_set)
-    for position, row in enumerate(gathered_rows):
-        in_order[row] = position
-    truth, predicted = labels.cpu().tolist(), predictions.cpu().tolist()
-    return (metrics, cluster.sum(loss_sum).item() / len(val_set), [truth[i] for i in in_order],
-            [predicted[i] for i in in_order])
-
-
-def _found_inf(scaler, optimizer):
-    """1 when this fp16 step's gradients overflowed (the scaler will skip it), as a device tensor.
-
-    The scaler records this per device when unscaling; reading it here costs no synchronisation."""
-    import torch
-
-    if not scaler._per_optimizer_states[id(optimizer)]["found_inf_per_device"]:
-        scaler.unscale_(optimizer)
-    found = scaler._per_optimizer_states[id(optimizer)]["found_inf_per_device"]
-    return torch.stack([value.to(next(iter(found.values())).device) for value in found.values()]).sum()
 
 
 def _truncate_metrics(path: Path, last_step: int) -> None:

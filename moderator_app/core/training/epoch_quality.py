@@ -8,6 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from moderator_app.core.evaluation.metrics import degenerate_warning, evaluate
 from moderator_app.core.training.metrics import metrics_from_confusion
 
 
@@ -19,8 +20,6 @@ def majority_baseline(confusion_matrix: list[list[int]]) -> float:
 
 def degenerate_warning_for(confusion_matrix: list[list[int]], labels: Sequence[str]) -> str | None:
     """`degenerate_warning` of the predictions a confusion matrix (rows true, columns predicted) holds."""
-    from moderator_app.core.evaluation.metrics import degenerate_warning, evaluate
-
     matrix = np.asarray(confusion_matrix, dtype=int)
     if matrix.sum() == 0:
         return None

@@ -2,7 +2,7 @@
 torchrun's launcher API, behind the same call as `engine.train`.
 
 The desktop app calls this inside its training process (core/training/process.py), so torch never
-loads in the window's own process. The processes are those `torchrun --nproc-per-node N` would start
+loads in the window's own process. The processes are the ones torchrun would start on this computer
 (torch.distributed.launcher, c10d rendezvous on a free local port); process 0's events come back over
 a queue, in order, and a stop request reaches all of them.
 """
@@ -19,7 +19,9 @@ import uuid
 from pathlib import Path
 
 from moderator_app.core.config import TrainingConfig
+from moderator_app.core.training.distributed import ProcessGroupLostError
 from moderator_app.core.training.events import EventCallback, FinishedEvent
+from moderator_app.core.training.process_errors import TrainingProcessError, portable_error
 
 # How often the caller's thread looks at the stop request while no event arrives.
 POLL_SECONDS = 0.1
@@ -81,8 +83,7 @@ def train_on_processes(config: TrainingConfig, processes: int, on_event: EventCa
 
 def _process_main(config: TrainingConfig, messages, stop, resume_from: str | None) -> FinishedEvent:
     """One process: the engine, with process 0's events and every process's error sent back."""
-    from moderator_app.core.training.engine import train
-    from moderator_app.core.training.process import _portable
+    from moderator_app.core.training.engine import train  # in the child only: see process._train_job
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the app's terminal: the app decides
     rank = int(os.environ["RANK"])
@@ -91,7 +92,7 @@ def _process_main(config: TrainingConfig, messages, stop, resume_from: str | Non
         return train(config, on_event=lambda event: messages.put(("event", event)), stop_event=stop,
                      resume_from=resume_from)
     except BaseException as error:
-        messages.put(("error", (rank, _portable(error))))
+        messages.put(("error", (rank, portable_error(error))))
         raise
 
 
@@ -105,8 +106,6 @@ def _stop_when_orphaned(stop, poll_seconds: float = 1.0) -> None:
 
 
 def _root_cause(errors: dict[int, BaseException]) -> BaseException | None:
-    from moderator_app.core.training.distributed import ProcessGroupLostError
-
     ranked = sorted(errors.items(), key=lambda item: (_is_lost_contact(item[1], ProcessGroupLostError), item[0]))
     return ranked[0][1] if ranked else None
 
@@ -116,8 +115,6 @@ def _is_lost_contact(error: BaseException, lost_type: type) -> bool:
 
 
 def _describe(failure, processes: int) -> RuntimeError:
-    from moderator_app.core.training.process import TrainingProcessError
-
     rank, first = failure.get_first_failure()
     code = first.exitcode
     how = f"was killed by signal {-code}" if code < 0 else f"ended with exit status {code}"

@@ -41,6 +41,9 @@ from typing import Any, Callable
 
 from moderator_app.core.config import FIELD_SPECS, ConfigError, TrainingConfig
 from moderator_app.core.errors import SettingsError
+from moderator_app.core.files.atomic import process_is_alive  # the rule the atomic outputs use
+from moderator_app.core.training.events import EpochEvent, StepEvent
+from moderator_app.core.training.process import run_in_subprocess
 
 RECIPE_LEARNING_RATE: float = FIELD_SPECS["learning_rate"]["default"]  # the recipe's 2e-5
 DIVERGENCE_FACTOR = 4.0  # a trial whose smoothed training loss reaches this × its lowest has diverged
@@ -200,8 +203,6 @@ def search_learning_rates(config: TrainingConfig, settings: SearchSettings | Non
 def search_in_subprocess(config: TrainingConfig, settings: SearchSettings | None = None,
                          on_progress: ProgressCallback | None = None, stop_event=None) -> SearchResult:
     """`search_learning_rates` in a child process (what the desktop app runs), as training runs there."""
-    from moderator_app.core.training.process import run_in_subprocess
-
     return run_in_subprocess(_search_job, (config, settings), on_progress, stop_event)
 
 
@@ -216,13 +217,11 @@ def _search_job(config: TrainingConfig, settings: SearchSettings | None, on_even
 
 def remove_abandoned_searches() -> list[Path]:
     """Remove the temporary folders of searches whose process was killed (it had no chance to)."""
-    from moderator_app.core.files.atomic import _process_is_alive  # the rule the atomic outputs use
-
     pattern = re.compile(rf"^{re.escape(WORK_PREFIX)}(\d+)-")
     removed = []
     for folder in Path(tempfile.gettempdir()).glob(WORK_PREFIX + "*"):
         match = pattern.match(folder.name)
-        if match and folder.is_dir() and not _process_is_alive(int(match.group(1))):
+        if match and folder.is_dir() and not process_is_alive(int(match.group(1))):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
@@ -251,6 +250,8 @@ class _Plan:
 
 def _prepare_subsets(config: TrainingConfig, settings: SearchSettings, work: Path) -> _Plan:
     """Read the data as training does, draw the seeded stratified subsets, write them for the trials."""
+    # lazy for start-up speed: the Training tab imports this module as the window opens (the learning-rate finder),
+    # and the data loader with all it stands on would slow that down
     from moderator_app.core.training.data import load_training_data
 
     data = load_training_data(config)
@@ -302,8 +303,8 @@ def _trial_config(config: TrainingConfig, plan: _Plan, rate: float, output: Path
 def _run_trial(config: TrainingConfig, plan: _Plan, rate: float, index: int, count: int, output: Path,
                report: ProgressCallback, stop: threading.Event) -> TrialResult | None:
     """One trial; None when cancelled during it."""
+    # lazy for start-up speed, as the data loader above: the engine is imported when a trial runs
     from moderator_app.core.training.engine import TrainingError, train
-    from moderator_app.core.training.events import EpochEvent, StepEvent
 
     trial_stop = threading.Event()  # the engine's: set on cancel, or when the loss runs away
     ema: list[float] = []

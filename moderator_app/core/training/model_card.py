@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from moderator_app import __version__
 from moderator_app.core.config import TrainingConfig
+from moderator_app.core.sources import describe_label_map, parse_vote_columns, training_sources
 from moderator_app.core.training.run_folder import CARD_FILE, SUMMARY_FILE
 
 
@@ -16,8 +18,6 @@ def framework_versions() -> dict[str, str]:
     import tokenizers
     import torch
     import transformers
-
-    from moderator_app import __version__
 
     return {"moderator-app": __version__, "Transformers": transformers.__version__, "Pytorch": torch.__version__,
             "Datasets": datasets.__version__, "Tokenizers": tokenizers.__version__}
@@ -89,8 +89,6 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
 
 
 def _data_names(config: TrainingConfig) -> str:
-    from moderator_app.core.training.sources import training_sources
-
     return ", ".join(Path(source.path).name or source.path for source in training_sources(config))
 
 
@@ -98,8 +96,6 @@ def _sources_section(config: TrainingConfig, best: dict[str, Any] | None) -> lis
     """The training sources, how each was read, and the best epoch's metrics on each one's validation rows."""
     if not config.sources:
         return []
-    from moderator_app.core.training.sources import describe_label_map, training_sources
-
     per_source = (best or {}).get("per_source", {})
     lines = ["", "## Training sources", "",
              "Each source was split for validation on its own (stratified); the metrics are the best epoch's on "
@@ -115,8 +111,6 @@ def _sources_section(config: TrainingConfig, best: dict[str, Any] | None) -> lis
                      f"{source.max_rows or 'all'} | {numbers} |")
     voted = [source for source in training_sources(config) if source.vote_columns]
     if voted:  # labels from annotator disagreement (core/training/votes)
-        from moderator_app.core.training.votes import parse_vote_columns
-
         lines.append("")
         lines += [f"- {source.name} votes: {source.votes or 'soft'}, from "
                   + ", ".join(f"{column} → {label or 'not counted'}"

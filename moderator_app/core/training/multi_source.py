@@ -15,12 +15,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.evaluation.label_map import map_labels, parse_label_map
-from moderator_app.core.training.data import (DROP_EMPTY_TEXT, MAX_CLASSES, MISSING_LABEL_WORDS, DataError,
-                                              DataReport, LoadedData, _choose_columns, label_warnings, read_table)
+from moderator_app.core.evaluation.label_map import is_missing, label_reader, map_labels, parse_label_map
+from moderator_app.core.files.tables import DataError, choose_columns, read_table
 from moderator_app.core.training.corrections import apply_corrections, finished, load_config_corrections
-from moderator_app.core.training.sources import Source, describe_label_map, repeated_source, training_sources
-from moderator_app.core.training.votes import DROP_SPLIT, is_split, parse_vote_columns, target_vector, vote_shares
+from moderator_app.core.training.data_report import (DROP_EMPTY_TEXT, MAX_CLASSES, MISSING_LABEL_WORDS, DataReport,
+                                                     LoadedData, label_warnings)
+from moderator_app.core.sources import Source, describe_label_map, parse_vote_columns, repeated_source, training_sources
+from moderator_app.core.training.votes import DROP_SPLIT, is_split, target_vector, vote_shares
 
 CAPPED = "left out by max_rows (seeded sample)"
 
@@ -191,7 +192,7 @@ def _read_source(source: Source, label_map, known: list[str] | None, config: Tra
     validation = bool(path)
     source = replace(source, path=path, max_rows=None) if validation else source
     table = read_table(source.path)
-    text_column, label_column = _choose_columns(table.columns, SimpleNamespace(
+    text_column, label_column = choose_columns(table.columns, SimpleNamespace(
         text_column=source.text_column, label_column=source.label_column), source.path)
     vote_map = parse_vote_columns(source.vote_columns) if source.vote_columns else {}
     absent = [column for column in vote_map if column not in table.columns]
@@ -209,8 +210,6 @@ def _read_source(source: Source, label_map, known: list[str] | None, config: Tra
         raw_labels = [None if isinstance(label, str) and label.strip().lower() in MISSING_LABEL_WORDS else label
                       for label in raw_labels]
     # the raw values before mapping, as the form's label-map table shows them
-    from moderator_app.core.evaluation.label_map import label_reader, is_missing
-
     kind, read_value = label_reader(raw_labels, label_column, _literal(source.path), source.score_threshold)
     value_counts = Counter(read_value(label) for label in raw_labels if not is_missing(label))
     mapped = map_labels(raw_labels, label_map, None, _literal(source.path), label_column, source.score_threshold)

@@ -14,27 +14,20 @@ can deadlock the child, and spawn is what Windows and macOS use anyway.
 from __future__ import annotations
 
 import multiprocessing
-import pickle
 import signal
 import threading
-import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from moderator_app.core.config import TrainingConfig
-from moderator_app.core.errors import UserError
 from moderator_app.core.training.events import EventCallback, FinishedEvent, StatusEvent
+from moderator_app.core.training.local_processes import train_on_processes
+from moderator_app.core.training.process_errors import TrainingProcessError, portable_error
 
 # How often the parent looks at the stop request and at whether the child is still alive.
 POLL_SECONDS = 0.1
 # After the final message the child only closes files; waiting longer means it hangs.
 EXIT_GRACE_SECONDS = 30
-
-
-class TrainingProcessError(UserError):
-    """The training process ended without a result: killed (most often for want of memory), crashed,
-    or could not start. The message says what to do."""
-    title = "Training process ended"
 
 
 def train_in_subprocess(config: TrainingConfig, on_event: EventCallback | None = None,
@@ -107,8 +100,9 @@ def _ended_without_result(process: multiprocessing.process.BaseProcess) -> Train
 
 def _train_job(config: TrainingConfig, resume_from: str | None, processes: int, on_event: EventCallback,
                stop_event: threading.Event) -> FinishedEvent:
+    # imported here, in the child: the window imports this module to start a run, and the engine with all
+    # it stands on (numpy, the data loaders, evaluation) would cost its start-up a few hundred milliseconds
     from moderator_app.core.training.engine import train
-    from moderator_app.core.training.local_processes import train_on_processes
 
     if processes > 1:
         return train_on_processes(config, processes, on_event, stop_event=stop_event, resume_from=resume_from)
@@ -124,25 +118,10 @@ def _run_child(job, args: tuple, sender: Connection, stop: threading.Event) -> N
         on_event = lambda event: sender.send(("event", event))  # noqa: E731
         message = ("finished", job(*args, on_event=on_event, stop_event=stop))
     except BaseException as error:  # the parent raises it; nothing may die silently here
-        message = ("error", _portable(error))
+        message = ("error", portable_error(error))
     try:
         sender.send(message)
     except OSError:
         pass  # the app went away; nobody is left to tell
     finally:
         sender.close()
-
-
-def _portable(error: BaseException) -> BaseException:
-    """`error` if it survives pickling (with its traceback as text), else a RuntimeError that says it all."""
-    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    try:
-        error.remote_traceback = details
-        copy = pickle.loads(pickle.dumps(error))
-        if type(copy) is type(error) and str(copy) == str(error):
-            return error
-    except Exception:  # noqa: BLE001 - any pickling failure means: send a plain copy instead
-        pass
-    plain = RuntimeError(f"{type(error).__name__}: {error}")  # a fault of ours: "Unexpected error" in the app
-    plain.remote_traceback = details
-    return plain

@@ -14,7 +14,7 @@ import shutil
 from enum import Enum
 from pathlib import Path
 
-from moderator_app.core.errors import OutputNotWritableError
+from moderator_app.core.errors import OutputNotWritableError, ResourceExhaustedError, is_disk_full
 from moderator_app.core.training.checkpoint import CHECKPOINT_FOLDER, STATE_FILE
 from moderator_app.core.training.events import TrainingEvent, event_from_dict
 
@@ -22,7 +22,7 @@ CONFIG_FILE = "training_config.json"
 SUMMARY_FILE = "training_summary.json"
 METRICS_FILE = "metrics.jsonl"
 CARD_FILE = "README.md"  # the model card
-OPERATING_POINT_FILE = "operating_point.json"  # core.evaluation's; named here so the form need not import numpy
+OPERATING_POINT_FILE = "operating_point.json"  # core.inference.saved_operating_point's; named here so the form need not import numpy
 # What a run of ours writes: the Hugging Face model and tokenizer files, and our own records.
 MODEL_FILES = frozenset({"config.json", "model.safetensors", "generation_config.json", "tokenizer.json",
                          "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json",
@@ -177,8 +177,6 @@ class RunFolder:
     def write_error(self, error: BaseException) -> BaseException:
         """A write failure as one sentence naming this folder (library errors often name no file): an
         OSError, or a library's own error for a full disk (safetensors' SafetensorError)."""
-        from moderator_app.core.errors import ResourceExhaustedError, is_disk_full
-
         folder = _literal(str(self.path))
         if is_disk_full(error):
             return ResourceExhaustedError(f"No space left on the disk while writing into {folder}.",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from moderator_app.core.evaluation.label_map import DEFAULT_SCORE_THRESHOLD, is_missing, label_reader
-from moderator_app.core.training.data import _choose_columns, read_table
+from moderator_app.core.files.tables import choose_columns, read_table
 
 
 @dataclass
@@ -27,7 +27,7 @@ def source_values(path: str, text_column: str = "", label_column: str = "",
                   score_threshold: float = DEFAULT_SCORE_THRESHOLD) -> SourceValues:
     """Job: read `path` and count its label column's values (the columns asked for, else the guesses)."""
     table = read_table(path)
-    text, label = _choose_columns(table.columns, SimpleNamespace(text_column=text_column,
+    text, label = choose_columns(table.columns, SimpleNamespace(text_column=text_column,
                                                                  label_column=label_column), path)
     (raw_labels,) = table.values([label])
     kind, read_value = label_reader(raw_labels, label, path, score_threshold)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from moderator_app.core.errors import UserError
-from moderator_app.core.evaluation.messages import data_error
+from moderator_app.core.messages import data_error
 from moderator_app.core.evaluation.suites import Suite, normalised_text, read_suite
 from moderator_app.core.training.run_folder import CARD_FILE, TEST_RESULTS_FILE
 
@@ -49,6 +49,8 @@ def run_suites_at_end(folder: str | Path, suites: Sequence[Suite], device: str =
                       batch_size: int | None = None) -> list[dict[str, Any]]:
     """Run `suites` on the model saved in `folder` (at its operating point, written just before), save
     every result to test_results.json and a section of the model card; return each suite's summary."""
+    # lazy for start-up speed: the Training tab imports this module as the window opens (the run monitor), and running
+    # a suite needs the classifier and the evaluation behind it only at the end of a run
     from moderator_app.core.evaluation.suite_results import card_lines, run_suite
     from moderator_app.core.inference.classifier import Classifier
 

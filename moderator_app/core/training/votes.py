@@ -18,46 +18,12 @@ counted; rows whose votes are missing, not whole numbers ≥ 0 or all 0 are left
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, Sequence
 
-VOTE_MODES = ("soft", "drop_split", "majority")
 SOFT_TARGETS = "soft_labels"  # the training rows' column of vote shares (one per label) the loss reads
 DROP_BAD_VOTES = "vote counts missing or not whole numbers ≥ 0"
 DROP_SPLIT = "votes split between labels (votes: drop_split)"
-
-
-def parse_vote_columns(value: Any) -> dict[str, str | None]:
-    """The `vote_columns` of a source (an object, or its JSON text from the command line's short form)
-    as {column: label or None}; raises ValueError saying what is wrong."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ValueError(f"'vote_columns' is not a JSON object: {value!r}") from None
-    if not isinstance(value, dict) or not value:
-        raise ValueError(f"'vote_columns' must map vote-count columns to labels, got {value!r}")
-    for column, label in value.items():
-        if not isinstance(column, str) or not (label is None or isinstance(label, str) and label.strip()):
-            raise ValueError(f"'vote_columns' must map column names to a label or null, got {column!r}: {label!r}")
-    if all(label is None for label in value.values()):
-        raise ValueError("'vote_columns' maps every column to null; name the label each one counts for")
-    return {column: label if label is None else label.strip() for column, label in value.items()}
-
-
-def vote_problem(entry: dict) -> str | None:
-    """What is wrong with a source's vote settings, or None."""
-    mode = entry.get("votes")
-    if mode is not None and mode not in VOTE_MODES:
-        return f"'votes' must be one of {', '.join(VOTE_MODES)}, got {mode!r}"
-    if entry.get("vote_columns") in (None, "", {}):
-        return "'votes' needs 'vote_columns' (the vote-count columns and their labels)" if mode else None
-    try:
-        parse_vote_columns(entry["vote_columns"])
-    except ValueError as error:
-        return str(error)
-    return None
 
 
 def _count(value: Any) -> float | None:

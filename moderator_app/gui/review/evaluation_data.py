@@ -10,7 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 from moderator_app.core.evaluation.jobs import file_columns
-from moderator_app.core.evaluation.validation_split import SOURCE_GROUP, has_training_config
+from moderator_app.core.training.validation_split import SOURCE_GROUP, has_training_config
 from moderator_app.core.files.columns import guess_label_column, guess_text_column
 from moderator_app.gui.common import settings
 from moderator_app.gui.common.tasks import BackgroundTasks

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QHBoxLayo
                                QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
-from moderator_app.core.evaluation.jobs import Measured, measure_file, measure_validation_split
+from moderator_app.core.evaluation.jobs import Measured, measure_file
 from moderator_app.core.evaluation.metrics import Evaluation, degenerate_warning, evaluate, prior_baseline
 from moderator_app.core.inference.shared_model import JobCancelled, ModelHandle
+from moderator_app.core.training.validation_split import measure_validation_split
 from moderator_app.gui.common.errors import describe, show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 from moderator_app.gui.review.evaluation_data import VALIDATION_SPLIT, EvaluationData  # noqa: F401 (named here too)

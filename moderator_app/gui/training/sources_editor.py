@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 from moderator_app.core.errors import UserError, describe_failure
 from moderator_app.core.evaluation.label_map import parse_label_map
 from moderator_app.core.training.source_values import SourceValues, source_values
-from moderator_app.core.training.votes import parse_vote_columns
+from moderator_app.core.sources import parse_vote_columns
 from moderator_app.gui.common.errors import setting_label_for_gui
 from moderator_app.gui.common.tasks import BackgroundTasks
 

@@ -8,8 +8,9 @@ A source is a JSON object in the configuration's `sources` list (`TrainingConfig
 Only `path` is required. `vote_columns` and `votes` train on annotators' vote counts
 (`core/training/votes`). A source with a `validation_path` (read with the same columns and map) is
 validated on that file instead of a stratified split of its own rows. The single `train_file` of a configuration is one more source (the first),
-read with the configuration's `text_column` and `label_column`. The command line's short form
-(`--source 'PATH;label_map={…};text_column=tweet'`) is parsed here too, so every front end agrees.
+read with the configuration's `text_column` and `label_column`. A source's short form on one line
+(`PATH;label_map={…};text_column=tweet`, what the command line takes) is parsed here too, so every
+front end agrees.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moderator_app.core.errors import shown
+from moderator_app.core.errors import UserError, shown
+from moderator_app.core.evaluation.label_map import parse_label_map
 
+VOTE_MODES = ("soft", "drop_split", "majority")
 SOURCE_KEYS = ("path", "text_column", "label_column", "label_map", "score_threshold", "weight", "max_rows",
                "validation_path", "vote_columns", "votes")
 
@@ -71,20 +74,47 @@ def source_problem(entry: Any, position: int) -> str | None:
     max_rows = entry.get("max_rows")
     if max_rows is not None and (not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 2):
         return f"{where} ({path}): 'max_rows' must be a whole number of at least 2, got {shown(max_rows)}"
-    from moderator_app.core.training.votes import vote_problem
-
     problem = vote_problem(entry)
     if problem:
         return f"{where} ({path}): {problem}"
     label_map = entry.get("label_map")
     if label_map not in (None, ""):
-        from moderator_app.core.errors import UserError
-        from moderator_app.core.evaluation.label_map import parse_label_map
-
         try:
             parse_label_map(label_map)
         except UserError as error:
             return f"{where} ({path}): {str(error).rstrip('.')}"
+    return None
+
+
+def parse_vote_columns(value: Any) -> dict[str, str | None]:
+    """The `vote_columns` of a source (an object, or its JSON text from the command line's short form)
+    as {column: label or None}; raises ValueError saying what is wrong."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"'vote_columns' is not a JSON object: {value!r}") from None
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"'vote_columns' must map vote-count columns to labels, got {value!r}")
+    for column, label in value.items():
+        if not isinstance(column, str) or not (label is None or isinstance(label, str) and label.strip()):
+            raise ValueError(f"'vote_columns' must map column names to a label or null, got {column!r}: {label!r}")
+    if all(label is None for label in value.values()):
+        raise ValueError("'vote_columns' maps every column to null; name the label each one counts for")
+    return {column: label if label is None else label.strip() for column, label in value.items()}
+
+
+def vote_problem(entry: dict) -> str | None:
+    """What is wrong with a source's vote settings, or None."""
+    mode = entry.get("votes")
+    if mode is not None and mode not in VOTE_MODES:
+        return f"'votes' must be one of {', '.join(VOTE_MODES)}, got {mode!r}"
+    if entry.get("vote_columns") in (None, "", {}):
+        return "'votes' needs 'vote_columns' (the vote-count columns and their labels)" if mode else None
+    try:
+        parse_vote_columns(entry["vote_columns"])
+    except ValueError as error:
+        return str(error)
     return None
 
 
@@ -158,17 +188,10 @@ def _unique_names(paths: list[str]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------
-# The command line's short form
+# The short form of a source: PATH;key=value;… on one line
 # ------------------------------------------------------------------------------------------------
-SHORT_FORM_HELP = ("a training source needing a mapping or other options, as PATH;key=value;… with keys "
-                   "text_column, label_column, label_map (JSON, or a JSON file), score_threshold, weight, "
-                   "max_rows, validation_path, vote_columns (JSON: vote-count column → label) and votes (soft, "
-                   "drop_split or majority), e.g. --source 'davidson.csv;text_column=tweet;label_column=class;"
-                   "label_map={\"0\": \"hate\", \"1\": \"not-hate\", \"2\": \"not-hate\"}'. Repeatable.")
-
-
 class SourceFormError(ValueError):
-    """A --source argument that does not parse; the message says which part and why."""
+    """A source's short form that does not parse; the message says which part and why."""
 
 
 def parse_source_form(text: str) -> dict[str, Any]:
@@ -228,6 +251,4 @@ def describe_label_map(label_map: Any) -> str:
     """A label map as one line for reports and the model card."""
     if label_map in (None, ""):
         return "labels as they are"
-    from moderator_app.core.evaluation.label_map import parse_label_map
-
     return json.dumps(parse_label_map(label_map).mapping, ensure_ascii=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from moderator_app.core.evaluation.messages import settings_error
+from moderator_app.core.messages import settings_error
 
 
 BEST_F1 = "best_f1"

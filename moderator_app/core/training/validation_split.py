@@ -1,17 +1,22 @@
 """Evaluating a model of ours on the validation rows it was trained with: its training_config.json
 read back and its data loaded and split again by `core.training.data.load_training_data`, exactly
 as the trainer did (the split is seeded), so the rows are the ones its epoch table measured. With
-several training sources each row's group is its source."""
+several training sources each row's group is its source. Here rather than in core/evaluation because
+it reloads a training run's data; the evaluation view's job for it is here too."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
+from moderator_app.core.config import TrainingConfig
 from moderator_app.core.errors import ModelNotUsableError
 from moderator_app.core.evaluation.file_evaluation import FileEvaluation, decision_threshold
+from moderator_app.core.evaluation.jobs import KeepsProbabilities, Measured
 from moderator_app.core.evaluation.labelled_data import LabelledRows
 from moderator_app.core.evaluation.metrics import degenerate_warning, evaluate
+from moderator_app.core.inference.shared_model import ModelHandle, batch_progress
+from moderator_app.core.training.data import load_training_data
 from moderator_app.core.training.run_folder import CONFIG_FILE
 
 SOURCE_GROUP = "source"
@@ -24,9 +29,6 @@ def has_training_config(model_folder: str | Path) -> bool:
 def validation_rows(model_folder: str | Path, known_labels: list[str]) -> LabelledRows:
     """The validation rows of the run that wrote `model_folder`, with their labels' names; grouped by
     source when the run had several."""
-    from moderator_app.core.config import TrainingConfig
-    from moderator_app.core.training.data import load_training_data
-
     folder = Path(model_folder)
     if not has_training_config(folder):
         raise ModelNotUsableError(f"{folder} has no {CONFIG_FILE}, so its validation split is not known.",
@@ -56,3 +58,12 @@ def evaluate_validation_split(classifier, model_folder: str | Path, *, by_source
     probabilities = classifier.predict_probabilities(rows.texts, batch_size, on_batch)
     result = evaluate(rows.labels, probabilities, classifier.labels, threshold=threshold, groups=rows.groups)
     return FileEvaluation(classifier.name_or_path, rows, result, source, degenerate_warning(result))
+
+
+def measure_validation_split(handle: ModelHandle, by_source: bool, threshold: float | None, report,
+                             cancelled) -> Measured:
+    """Job: evaluate the model on the validation split of its own training run."""
+    classifier = KeepsProbabilities(handle)
+    result = evaluate_validation_split(classifier, handle.classifier.name_or_path, by_source=by_source,
+                                       threshold=threshold, on_batch=batch_progress(report, cancelled))
+    return Measured(result, classifier.probabilities)
