@@ -3,11 +3,14 @@
 1. Precision at N. tweeteval_hate_train.csv (as training reads it) with 5 % of its labels flipped at
    random by this script (seeded, one seed per repeat): the share of flipped rows among the N rows each
    method ranks most suspicious, N = the number flipped, against the 5 % a random ranking gets (also
-   measured). Methods: the default (logistic regression on frozen mean-pooled all-MiniLM-L6-v2
-   embeddings, 5-fold cross_val_predict, cleanlab find_label_issues ranked by self-confidence), the same
-   ranked by normalized margin, and TF-IDF word 1–2-grams instead of the embeddings. The embeddings do not
-   depend on the labels, so they are computed once and every repeat re-runs the cross-validation and
-   cleanlab on its own flips. Median of --repeats.
+   measured). Methods (METHODS): the default, the average of three out-of-sample probabilities
+   (logistic regression on the frozen mean-pooled all-MiniLM-L6-v2 embeddings of every layer, logistic
+   regression on TF-IDF word and character n-grams, each 5-fold cross_val_predict, and the labels of the
+   25 nearest rows), then each of the three alone and the previous default (logistic regression on the
+   last layer's embedding); cleanlab find_label_issues ranked by self-confidence for all. The embeddings
+   do not depend on the labels, so they are computed once and every repeat re-runs the cross-validation
+   and cleanlab on its own flips. Median of --repeats. The methods were compared while they were being
+   chosen on other seeds (--seed-base 2000); the published figures use seeds 1000-1002.
 2. Seconds and peak memory for 20,000 rows: `moderator-app audit` end to end in a new process (start,
    reading, duplicates, embedding, cross-validation, cleanlab, JSON), on tweeteval_hate_train plus a
    seeded 11,000 rows of tweeteval_off_train as a second source (offensive mapped to hate): 20,000 rows
@@ -16,6 +19,7 @@
 3. Duplicates and leaks in the real shared files (exact and near), counts and three examples each.
 
     python benchmarks/audit.py [--repeats 3] [--timing-repeats 3] [--rows 20000] [--skip-timing]
+                               [--skip-duplicates] [--precision-only] [--methods I …] [--seed-base S]
 
 The machine is shared by several jobs: the seconds are an upper bound of a quiet machine's.
 """
@@ -55,9 +59,17 @@ def precision_at_n(ranking: np.ndarray, flipped: set[int]) -> float:
     return sum(int(row) in flipped for row in top) / len(flipped)
 
 
-def label_error_precision(repeats: int) -> dict:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+METHODS = {  # name: find_issues arguments; the first is the app's default
+    "default: average of LR on every layer's embeddings, LR on TF-IDF words + characters, 25 nearest rows":
+        dict(views=("embeddings", "tfidf", "neighbours")),
+    "LR on every layer's embeddings alone": dict(views=("embeddings",)),
+    "LR on TF-IDF words + characters alone": dict(views=("tfidf",)),
+    "25 nearest rows (last layer) alone": dict(views=("neighbours",)),
+    "previous default: LR on the last layer's embedding": dict(views=("embeddings",), last_layer=True),
+}
 
+
+def label_error_precision(repeats: int, seed_base: int = 1000, methods: list[str] | None = None) -> dict:
     from moderator_app.core.audit.audit import audit_rows
     from moderator_app.core.audit.embeddings import encoder_embedder
     from moderator_app.core.audit.label_issues import find_issues
@@ -66,33 +78,38 @@ def label_error_precision(repeats: int) -> dict:
     config = TrainingConfig(train_file=str(DATA / "tweeteval_hate_train.csv"), model_name_or_path=minilm())
     rows = audit_rows(config)
     started = time.perf_counter()
-    embeddings = encoder_embedder(config.model_name_or_path, config.max_length)(rows.texts)
+    embed = encoder_embedder(config.model_name_or_path, config.max_length)
+    embeddings = embed(rows.texts)
     embed_seconds = time.perf_counter() - started
-    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit_transform(rows.texts)
+    width = embed.neighbour_columns
+    blocks = embeddings.shape[1] // width
+    last_layer = embeddings[:, :width] * np.sqrt(blocks)  # the last layer's block at unit length, as before
     n_labels = len(rows.label_names)
-    results: dict[str, list[float]] = {"default (embeddings, self-confidence)": [], "embeddings, normalized margin": [],
-                                       "TF-IDF, self-confidence": [], "random ranking": []}
+    chosen = {name: arguments for index, (name, arguments) in enumerate(METHODS.items())
+              if not methods or str(index) in methods}
+    results: dict[str, list[float]] = {name: [] for name in [*chosen, "random ranking"]}
     flagged_counts = []
     for repeat in range(repeats):
-        generator = np.random.default_rng(1000 + repeat)
+        generator = np.random.default_rng(seed_base + repeat)
         count = round(FLIP_SHARE * len(rows.texts))
         flipped = set(generator.choice(len(rows.texts), size=count, replace=False).tolist())
         labels = rows.label_ids.copy()
         for row in flipped:  # binary data: a flip is the other label; more labels: another one at random
             others = [label for label in range(n_labels) if label != labels[row]]
             labels[row] = others[0] if len(others) == 1 else generator.choice(others)
-        default = find_issues(embeddings, labels, n_labels, seed=config.seed)
-        flagged_counts.append(len(default.flagged))
-        results["default (embeddings, self-confidence)"].append(precision_at_n(default.ranking(), flipped))
-        margin = find_issues(embeddings, labels, n_labels, seed=config.seed, ranked_by="normalized_margin")
-        results["embeddings, normalized margin"].append(precision_at_n(margin.ranking(), flipped))
-        words = find_issues(tfidf, labels, n_labels, seed=config.seed)
-        results["TF-IDF, self-confidence"].append(precision_at_n(words.ranking(), flipped))
+        for name, arguments in chosen.items():
+            arguments = dict(arguments)
+            features = last_layer if arguments.pop("last_layer", False) else embeddings
+            issues = find_issues(features, labels, n_labels, seed=config.seed, texts=rows.texts,
+                                 neighbour_columns=width, **arguments)
+            if name == next(iter(METHODS)):
+                flagged_counts.append(len(issues.flagged))
+            results[name].append(precision_at_n(issues.ranking(), flipped))
         results["random ranking"].append(precision_at_n(generator.permutation(len(rows.texts)), flipped))
-        print(f"  repeat {repeat + 1}: " + ", ".join(f"{name} {values[-1]:.3f}" for name, values in results.items()),
+        print(f"  seed {seed_base + repeat}: " + "; ".join(f"{name} {values[-1]:.3f}" for name, values in results.items()),
               flush=True)
     return dict(rows=len(rows.texts), flipped=round(FLIP_SHARE * len(rows.texts)), embed_seconds=embed_seconds,
-                flagged=flagged_counts,
+                seeds=[seed_base + repeat for repeat in range(repeats)], flagged=flagged_counts,
                 precision={name: dict(runs=values, median=statistics.median(values)) for name, values in results.items()})
 
 
@@ -189,6 +206,12 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--skip-precision", action="store_true")
+    parser.add_argument("--skip-duplicates", action="store_true")
+    parser.add_argument("--precision-only", action="store_true", help="only the precision at N (no duplicates, timing)")
+    parser.add_argument("--methods", nargs="*", metavar="I",
+                        help="only these methods (their positions in METHODS, 0 = the default); random always")
+    parser.add_argument("--seed-base", type=int, default=1000,
+                        help="the flips' first seed (default 1000: the published figures)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures here")
     args = parser.parse_args()
     if not DATA.is_dir():
@@ -196,11 +219,14 @@ def main() -> int:
     print(f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; load average "
           f"{os.getloadavg()[0]:.1f} at the start (a shared machine)")
     figures: dict = {}
-    print("Duplicates and leaks in the shared files:")
-    figures["duplicates"] = duplicates_in_shared_files()
+    if args.precision_only:
+        args.skip_duplicates = args.skip_timing = True
+    if not args.skip_duplicates:
+        print("Duplicates and leaks in the shared files:")
+        figures["duplicates"] = duplicates_in_shared_files()
     if not args.skip_precision:
         print(f"Precision at N, {FLIP_SHARE:.0%} of tweeteval_hate_train's labels flipped:")
-        figures["precision"] = label_error_precision(args.repeats)
+        figures["precision"] = label_error_precision(args.repeats, args.seed_base, args.methods)
         for name, value in figures["precision"]["precision"].items():
             print(f"  {name}: median {value['median']:.3f} ({value['median'] / FLIP_SHARE:.1f}× random's "
                   f"{FLIP_SHARE:.2f})")

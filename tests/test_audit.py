@@ -222,6 +222,63 @@ def test_the_real_encoder_path_embeds_in_batches_and_can_be_cancelled(tmp_path, 
     assert result.issues is not None and result.issues.probabilities.shape == (200, 2)
 
 
+def test_all_layers_lays_every_pooled_layer_side_by_side_the_last_first(tiny_model_dir):
+    from moderator_app.core.audit.embeddings import embed_texts, encoder_embedder, load_encoder
+
+    tokenizer, model = load_encoder(str(tiny_model_dir))
+    texts = [text for text, _ in separable_rows(12)]
+    last = embed_texts(texts, tokenizer, model, precision="fp32")
+    every = embed_texts(texts, tokenizer, model, precision="fp32", all_layers=True)
+    size, blocks = model.config.hidden_size, model.config.num_hidden_layers + 1
+    assert every.shape == (12, size * blocks) and blocks > 1
+    assert np.allclose(np.linalg.norm(every, axis=1), 1.0, atol=1e-4)
+    assert np.allclose(every[:, :size] * np.sqrt(blocks), last, atol=1e-4)  # the first block is the last layer
+    assert not np.allclose(every[:, size:2 * size], every[:, :size], atol=1e-3)
+    embed = encoder_embedder(str(tiny_model_dir), precision="fp32")
+    assert embed.neighbour_columns is None
+    assert embed(texts).shape == every.shape and embed.neighbour_columns == size
+
+
+def test_the_default_averages_three_views_and_a_cancel_stops_between_them(flipped_file):
+    from moderator_app.core.audit.label_issues import VIEWS, find_issues, neighbour_probabilities
+
+    path, flipped = flipped_file
+    result = run_audit(TrainingConfig(train_file=str(path)), embed=bag_of_words)
+    assert result.issues.views == VIEWS == ("embeddings", "tfidf", "neighbours")
+    assert "TF-IDF" in result.method and "25 nearest rows" in result.method and "every layer" in result.method
+    texts, labels = result.rows.texts, result.rows.label_ids
+    features = bag_of_words(texts)
+    alone = find_issues(features, labels, 2, views=("embeddings",))
+    assert alone.views == ("embeddings",) and not np.allclose(alone.probabilities, result.issues.probabilities)
+    assert find_issues(features, labels, 2).views == ("embeddings", "neighbours")  # no texts: no TF-IDF
+    seen = []
+    with pytest.raises(AuditCancelled):
+        find_issues(features, labels, 2, texts=texts, report=lambda done, total: seen.append((done, total)),
+                    cancelled=lambda: len(seen) == 2)
+    assert seen == [(0, 3), (1, 3)]
+    # the row's own label is left out of its neighbours' vote: three alike rows and one odd one
+    points = np.array([[0.0], [0.1], [0.2], [0.15]])
+    shares = neighbour_probabilities(points, np.array([0, 0, 0, 1]), 2, k=3)
+    assert shares[3, 1] == pytest.approx(1e-3 / (1 + 1e-3)) and np.allclose(shares.sum(axis=1), 1.0)
+    assert shares[0, 0] == pytest.approx(2 / 3, abs=1e-2)
+
+
+def test_a_text_two_sources_label_differently_is_a_cross_source_conflict_in_the_per_source_figures(tmp_path):
+    shared = "my neighbours are parasites and scum, they went to the football game"
+    first = write_csv(tmp_path / "first.csv", separable_rows(60) + [(shared, "hate")])
+    second = write_csv(tmp_path / "second.csv", separable_rows(40, seed=5) + [("  " + shared.upper(), "not-hate")])
+    result = run_audit(TrainingConfig(train_file=str(first), sources=[{"path": str(second)}]), embed=bag_of_words)
+    group = next(group for group in result.exact if len(group.rows) == 2 and shared in
+                 {result.rows.texts[row] for row in group.rows})
+    assert group.cross_source and group.conflict
+    figures = {figure["source"]: figure for figure in result.per_source}
+    assert set(figures) == {"first", "second"}
+    for name, rows in (("first", 61), ("second", 41)):
+        assert figures[name]["rows"] == rows and figures[name]["rows_shared_with_other_sources"] == 1
+        assert figures[name]["disagreement_share"] == 1.0
+    assert result.counts()["cross_source_groups"] == 1
+
+
 # ------------------------------------------------------------------------------------------------ the command line
 def run_cli(*argv):
     from moderator_app.cli import main

@@ -21,7 +21,7 @@ import numpy as np
 
 from moderator_app.core.audit.duplicates import DuplicateGroup, describe_groups, exact_groups, near_groups, normalise
 from moderator_app.core.audit.embeddings import AuditCancelled, encoder_embedder
-from moderator_app.core.audit.label_issues import LabelIssues, find_issues
+from moderator_app.core.audit.label_issues import METHOD, NEIGHBOURS, LabelIssues, find_issues
 from moderator_app.core.files.tables import read_table
 from moderator_app.core.hub import ensure_model_available
 
@@ -179,15 +179,16 @@ def run_audit(config, embed: Callable | None = None, report: Report | None = Non
     check()
     started = time.perf_counter()
     report("cross-validating", 0, 1)
-    issues = find_issues(features, rows.label_ids, len(rows.label_names), seed=config.seed)
+    issues = find_issues(features, rows.label_ids, len(rows.label_names), seed=config.seed, texts=rows.texts,
+                         neighbour_columns=getattr(embed, "neighbour_columns", None),
+                         report=lambda done, total: report("cross-validating", done, total), cancelled=cancelled)
     seconds["label_issues"] = time.perf_counter() - started
     suspects = [Suspect(int(row), rows.label_names[rows.label_ids[row]], rows.label_names[issues.suggested(row)],
                         issues.score(row)) for row in issues.flagged]
     check()
     result = AuditReport(rows, suspects, issues, exact, near, [], [], seconds,
-                         method=f"logistic regression on frozen mean-pooled embeddings of {config.model_name_or_path}"
-                                f", {issues.folds}-fold cross_val_predict; cleanlab find_label_issues ranked by "
-                                "self-confidence")
+                         method=METHOD.format(model=config.model_name_or_path, folds=issues.folds,
+                                              neighbours=NEIGHBOURS))
     result.per_source = per_source_figures(result)
     result.votes = vote_figures(rows)
     report("done", 1, 1)

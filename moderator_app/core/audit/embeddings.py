@@ -3,7 +3,11 @@ learns from.
 
 The run's base model is loaded as training loads it (no code from the model, safetensors unless the
 run allows pickles, then tensors only), without any head; each text is the mean of its last hidden
-states over its real tokens, L2-normalised. Texts are tokenised at once, sorted longest first and cut
+states over its real tokens, L2-normalised. For the audit's classifier (`all_layers`) every hidden
+state is pooled so, the embedding layer's and each transformer layer's, each block L2-normalised and the
+blocks laid side by side, the last layer's first, scaled so that the row has unit length: the lower
+layers keep surface cues (words, spelling) that the last one smooths away, and on tweeteval_hate the
+classifier on all the layers is clearly better (benchmarks/README.md). Texts are tokenised at once, sorted longest first and cut
 into the same token-budget batches the classifier predicts in (`core/inference/classifier`), under
 inference mode in the precision `core/precision` picks for predictions (bf16 on a CPU that computes it
 natively). Between two batches `report(done, total)` is called and `cancelled()` asked."""
@@ -50,8 +54,10 @@ def load_encoder(name: str, allow_pickle: bool = False, device: str = "cpu"):
 
 def embed_texts(texts: Sequence[str], tokenizer, model, max_length: int = 128, batch_size: int = EMBED_BATCH_SIZE,
                 precision: str = "auto", report: Callable[[int, int], None] | None = None,
-                cancelled: Callable[[], bool] | None = None) -> np.ndarray:
-    """(len(texts), hidden size) float32, each row the L2-normalised mean-pooled embedding of a text."""
+                cancelled: Callable[[], bool] | None = None, all_layers: bool = False) -> np.ndarray:
+    """(len(texts), hidden size) float32, each row the L2-normalised mean-pooled embedding of a text; with
+    `all_layers`, (len(texts), hidden size × hidden states): the last layer's block first, then the
+    embedding layer's and the others' in order, each block L2-normalised, the row of unit length."""
     import torch
 
     from moderator_app.core.inference.classifier import token_budget_batches  # lazy for start-up speed, as above
@@ -62,7 +68,9 @@ def embed_texts(texts: Sequence[str], tokenizer, model, max_length: int = 128, b
     lengths = np.array([len(ids) for ids in encoded["input_ids"]])
     order = np.argsort(-lengths, kind="stable")
     columns = [name for name in encoded.keys() if name in ("input_ids", "attention_mask", "token_type_ids")]
-    output = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    size = model.config.hidden_size
+    blocks = model.config.num_hidden_layers + 1 if all_layers else 1
+    output = np.zeros((len(texts), size * blocks), dtype=np.float32)
     done = 0
     # as Classifier._predict_nonempty: in half precision one autocast region under no_grad (autocast keeps its
     # weight copies for the region); in fp32 inference_mode
@@ -74,11 +82,14 @@ def embed_texts(texts: Sequence[str], tokenizer, model, max_length: int = 128, b
             batch = tokenizer.pad({column: [encoded[column][index] for index in indices] for column in columns},
                                   return_tensors="pt")
             batch = {key: value.to(device) for key, value in batch.items()}
-            hidden = model(**batch).last_hidden_state.float()
+            outputs = model(**batch, output_hidden_states=all_layers)
+            states = [outputs.hidden_states[-1], *outputs.hidden_states[:-1]] if all_layers \
+                else [outputs.last_hidden_state]
             mask = batch["attention_mask"].unsqueeze(-1).float()
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-            pooled = torch.nn.functional.normalize(pooled, dim=-1)
-            output[indices] = pooled.cpu().numpy()
+            for block, hidden in enumerate(states):
+                pooled = (hidden.float() * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+                pooled = torch.nn.functional.normalize(pooled, dim=-1) / np.sqrt(blocks)
+                output[indices, block * size:(block + 1) * size] = pooled.cpu().numpy()
             done += len(indices)
             if report is not None:
                 report(done, len(texts))
@@ -86,7 +97,9 @@ def embed_texts(texts: Sequence[str], tokenizer, model, max_length: int = 128, b
 
 
 def encoder_embedder(name: str, max_length: int = 128, allow_pickle: bool = False, precision: str = "auto"):
-    """An `embed(texts, report, cancelled)` function over the base encoder `name` (loaded on first use)."""
+    """An `embed(texts, report, cancelled)` function over the base encoder `name` (loaded on first use),
+    giving every layer's pooled embedding (`all_layers`). Its `neighbour_columns`, once it has run, is the
+    width of the first block, the last layer's, which the label-issue search looks for neighbours in."""
     loaded: list = []
 
     def embed(texts: Sequence[str], report=None, cancelled=None) -> np.ndarray:
@@ -95,6 +108,9 @@ def encoder_embedder(name: str, max_length: int = 128, allow_pickle: bool = Fals
         tokenizer, model = loaded
         limit = getattr(tokenizer, "model_max_length", max_length)
         length = min(max_length, limit) if isinstance(limit, int) and 0 < limit < 1_000_000 else max_length
-        return embed_texts(texts, tokenizer, model, length, precision=precision, report=report, cancelled=cancelled)
+        embed.neighbour_columns = model.config.hidden_size
+        return embed_texts(texts, tokenizer, model, length, precision=precision, report=report, cancelled=cancelled,
+                           all_layers=True)
 
+    embed.neighbour_columns = None
     return embed
