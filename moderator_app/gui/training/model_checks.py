@@ -31,6 +31,10 @@ class ModelChecks(QObject):
         # (model, why) when the form chose the base model itself (the hub unreachable: the installed
         # MiniLM); a form still on that choice is decided afresh at the next start
         self.automatic_model: tuple[str, str] | None = None
+        # while the first model is being decided, a problem found with the recipe's model is held back: it
+        # is about to be replaced (offline), and flashing it in red would only alarm
+        self._deciding: str | None = None
+        self._held: checks.ModelCheck | None = None
         self._timer = single_shot(self, CHECK_DELAY_MS, self._check)
         self.field.edited.connect(self._timer.start)
         self.allow_pickle.edited.connect(self._timer.start)
@@ -53,16 +57,27 @@ class ModelChecks(QObject):
         if before not in (recipe, self.automatic_model[0] if self.automatic_model else recipe):
             self.automatic_model = None
             return
+        self._deciding, self._held = before, None
         self.tasks.submit(checks.default_base_model, recipe, key="default-model",
                           on_done=lambda chosen: self._default_model_ready(before, *chosen),
-                          on_error=lambda error: None)  # the model check names any problem with the field
+                          on_error=lambda error: self._decided())  # the model check names any problem
+
+    def _decided(self) -> None:
+        """The first model is decided: show the problem held back meanwhile (dropped if it went stale)."""
+        held, self._deciding, self._held = self._held, None, None
+        if held is not None:
+            self._checked(held)
 
     def _default_model_ready(self, before: str, model: str, why: str) -> None:
         if self.field.value() != before:
-            return  # the user chose meanwhile
+            self._decided()  # the user chose meanwhile
+            return
         self.automatic_model = (model, why) if why else None
         if model != before:
+            self._deciding, self._held = None, None  # the held problem was the replaced model's
             self.field.set_value(model)  # edited: checked as any other choice
+        elif self._held is not None:
+            self._decided()
         elif self.result is not None:
             self._checked(self.result)  # the hint now says why this model
 
@@ -94,6 +109,9 @@ class ModelChecks(QObject):
     def _checked(self, result: checks.ModelCheck) -> None:
         if (result.name, result.allow_pickle) != (self.field.value(), self.allow_pickle.value()):
             return  # the fields changed since; a newer check is on its way
+        if result.problem and result.name == self._deciding:
+            self._held = result  # shown once the first model is decided, if it stays
+            return
         self.result = result
         if result.problem:
             message = result.problem
