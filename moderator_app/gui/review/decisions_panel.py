@@ -230,12 +230,15 @@ class DecisionsPanel(QGroupBox):
             self.refresh_undo(handle.identity)
             self.looked_up.emit()
 
-        self.tasks.submit(self.store.lookup, texts, handle.identity, key="lookup", on_done=apply,
+        # as this moderator may see them (a double review's items hidden until they decide), on the store
+        # thread, where the queue is the one its earlier jobs opened
+        self.tasks.submit(lambda: self.store.lookup(texts, handle.identity, self.moderator, self.queue[1]),
+                          key="lookup", on_done=apply,
                           on_error=lambda error: self._failed(error, ""))
 
     def show_history(self, text: str, model_id: str, panel) -> None:
         """Fill the HistoryPanel `panel` with the log rows about `text`."""
-        self.tasks.submit(self.store.history, text, key="history",
+        self.tasks.submit(lambda: self.store.history(text, self.moderator, self.queue[1]), key="history",
                           on_done=lambda rows: panel.show_history(text, rows, model_id),
                           on_error=lambda error: self._failed(error, ""))
 
