@@ -7,6 +7,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from moderator_app.core.review.store import REVERT, Decision
+from moderator_app.core.review.team import ADJUDICATION
 from moderator_app.gui.review.results_table import short_model_name
 
 COLUMNS = ["When", "Moderator", "Decision", "Model said", "Model", "Threshold", "Category", "Note", "Queue"]
@@ -17,6 +18,8 @@ def decision_words(decision: Decision) -> str:
     if decision.kind == REVERT:
         restored = decision.moderator_label or "undecided"
         return f"undo (back to {restored})"
+    if decision.kind == ADJUDICATION:  # a lead's final label: it wins in exports and retraining
+        return f"final label: {decision.moderator_label} (adjudicated)"
     return decision.moderator_label or ""
 
 
