@@ -4,7 +4,6 @@ moderators, a blind double review drawn reproducibly, disagreements and a lead's
 in exports, retraining and corrections while the earlier decisions stay; the CLI's team actions."""
 
 import json
-import sqlite3
 
 import pytest
 
@@ -12,6 +11,7 @@ from moderator_app.core.review import team
 from moderator_app.core.review.double_review import DoubleReview, sampled
 from moderator_app.core.review.export import ExportFilter, latest_decisions
 from moderator_app.core.review.queues import QueueState
+from moderator_app.core.review.schema import HEAD
 from moderator_app.core.review.store import Decision, DecisionStore
 from moderator_app.core.training.corrections import store_corrections
 
@@ -151,20 +151,24 @@ def test_an_adjudication_settles_a_disagreement_and_wins_in_exports_retraining_a
 
 
 # ------------------------------------------------------------------------------ migration
-def test_a_version_5_store_gets_the_team_tables_keeping_every_row(tmp_path):
-    path = tmp_path / "v5.sqlite3"
-    store = DecisionStore(path)
+def test_a_version_5_store_gets_the_team_tables_keeping_every_row(store_location):
+    store = DecisionStore(store_location)
     queue = store.queues.create("Monday", TEXTS[:5])
     for text in TEXTS[:5]:
         decide(store, text, "hate", "ann", queue)
+    old = store.connection  # back to version 5: without the team tables
+    old.execute("DROP TABLE queue_assignments")
+    old.execute("DROP TABLE queue_review")
+    old.execute("UPDATE alembic_version SET version_num = '0005'")
+    if not store.server:
+        old.execute("PRAGMA user_version = 5")
+    tables = ("decisions", "queues", "queue_items")
+    before = {table: old.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() for table in tables}
     store.close()
-    old = sqlite3.connect(path)  # back to version 5: without the team tables
-    old.executescript("DROP TABLE queue_assignments; DROP TABLE queue_review; "
-                      "UPDATE alembic_version SET version_num = '0005'; PRAGMA user_version = 5;")
-    before = old.execute("SELECT * FROM decisions ORDER BY id").fetchall()
-    old.close()
-    store = DecisionStore(path)
-    assert store.connection.execute("SELECT * FROM decisions ORDER BY id").fetchall() == before
+    store = DecisionStore(store_location)  # migrated on opening
+    for table in tables:
+        assert store.connection.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() == before[table], table
+    assert store.connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD
     assert team.assign(store, "Monday", ["ann"]).assigned == ["ann"]
     assert team.set_double_review(store, "Monday", 0.5).share == 0.5
     store.close()
