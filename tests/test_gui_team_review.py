@@ -75,6 +75,7 @@ def test_postgres_two_moderators_review_blind_and_a_lead_adjudicates(qtbot, post
     select_rows(bob, [row_of(bob, drawn[0])])
     qtbot.waitUntil(lambda: bob.history.text == drawn[0], timeout=TIMEOUT_MS)
     assert bob.history.entries() == []  # ann's decision hidden in the history too
+    assert "blind double review" in bob.history.title.text()
     reviewed = f"{len(TEXTS) - len(drawn)} of {len(TEXTS)} reviewed"
     qtbot.waitUntil(lambda: any(reviewed in line for line in list_lines(bob)), timeout=TIMEOUT_MS)
     assert reviewed in bob.workspace.stats_line()  # the status bar and the queue list count the same

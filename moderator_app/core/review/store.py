@@ -25,7 +25,7 @@ from moderator_app.core.review.connection import (DecisionStoreError, default_st
 from moderator_app.core.review.decision import COLUMNS, DECISION, REVERT, WRITTEN, Decision, decision_from_row, new_uid
 from moderator_app.core.review.export import ExportFilter, export_decisions
 from moderator_app.core.review.queues import QueueTable
-from moderator_app.core.review.team import hide_blind, visible_history
+from moderator_app.core.review.team import hide_blind, is_blind, visible_history
 
 
 class DecisionStore:
@@ -292,6 +292,10 @@ class StoreAccess:
         """Every row about `text`; with `moderator`, only their own while they are blind to it."""
         store = self.store()
         return store.history(text) if moderator is None else visible_history(store, text, queue_id, moderator)
+
+    def blind(self, text: str, moderator: str, queue_id: int | None) -> bool:
+        """Whether the others' decisions of `text` are hidden from `moderator` (a double review's item)."""
+        return is_blind(self.store(), text, queue_id, moderator)
 
     def export(self, destination: str | Path, **options) -> int:
         return self.store().export_training_csv(destination, **options)

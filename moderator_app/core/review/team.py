@@ -153,10 +153,14 @@ def hide_blind(store, queue_id: int | None, moderator: str, current: dict, earli
             {text: found for text, found in earlier.items() if text not in blind})
 
 
+def is_blind(store, text: str, queue_id: int | None, moderator: str) -> bool:
+    return text in blind_texts(store.connection, queue_id, moderator, [text])
+
+
 def visible_history(store, text: str, queue_id: int | None, moderator: str) -> list[Decision]:
     """The log rows about `text`, as `moderator` may see them: only their own while they are blind to it."""
     rows = store.history(text)
-    if text in blind_texts(store.connection, queue_id, moderator, [text]):
+    if is_blind(store, text, queue_id, moderator):
         return [row for row in rows if row.moderator == moderator]
     return rows
 

@@ -46,11 +46,14 @@ class HistoryPanel(QWidget):
         self.table.setRowCount(0)
         self.title.setText(message or "History: select a row to see every decision made about its text.")
 
-    def show_history(self, text: str, rows: list[Decision], model_id: str) -> None:
-        """The log rows about `text`, newest first; rows made with another model than `model_id` greyed."""
+    def show_history(self, text: str, rows: list[Decision], model_id: str, hidden: bool = False) -> None:
+        """The log rows about `text`, newest first; rows made with another model than `model_id` greyed.
+        `hidden`: a double review's item the moderator has not decided (the others' rows are not shown)."""
         self.text = text
         short = text if len(text) <= 80 else text[:80] + "…"
-        self.title.setText(f"History of “{short}”: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'} in the log"
+        self.title.setText(f"History of “{short}”: drawn for a blind double review, the others' decisions show once "
+                           "you have decided it." if hidden else
+                           f"History of “{short}”: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'} in the log"
                            if rows else f"History of “{short}”: nobody has decided it yet.")
         self.table.setRowCount(len(rows))
         for row, decision in enumerate(reversed(rows)):
