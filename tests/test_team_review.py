@@ -226,6 +226,9 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, arguments, expec
     assert code == 2 and expected in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-def test_cli_a_missing_store_is_exit_2(tmp_path, capsys):
+def test_cli_a_missing_store_is_exit_2_and_not_created(tmp_path, capsys, monkeypatch):
     code, _out, err = run_cli(capsys, "assign", "Monday", "--to", "ann", "--store", str(tmp_path / "none.sqlite3"))
     assert code == 2 and "There is no decision store" in err
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))  # the app's default store, not there yet
+    code, _out, err = run_cli(capsys, "double-review", "Monday", "--share", "0.1")
+    assert code == 2 and "There is no decision store" in err and not (tmp_path / "data").exists()

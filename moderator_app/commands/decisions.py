@@ -81,6 +81,9 @@ def _run(args: argparse.Namespace, command: str) -> int:
         if args.store and not is_server_url(args.store) and not Path(args.store).is_file():
             raise DataError(f"There is no decision store at {args.store}.", "Give the app's store with {store}.")
         if args.action in TEAM_ACTIONS:  # they write (but disagreements): the store opened as the app opens it
+            if not is_server_url(str(store_path)) and not Path(store_path).is_file():  # never create one here
+                raise DataError(f"There is no decision store at {store_path}.",
+                                "Give the app's store with {store}; queues are made in the Review tab.")
             store = DecisionStore(store_path, read_only=args.action == "disagreements")
             try:
                 run_team_action(args, store)
