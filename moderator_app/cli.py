@@ -26,7 +26,7 @@ SUBCOMMANDS = {
     "classify": ("classify", "classify texts given as arguments or on standard input"),
     "evaluate": ("evaluate", "measure a model on a labelled data file (metrics beside the majority baseline)"),
     "audit": ("audit", "find likely label errors, duplicates and train/validation leaks in training data"),
-    "decisions": ("decisions", "export the Review tab's decisions as training data, or the conflicts between moderators"),
+    "decisions": ("decisions", "the Review tab's decisions: export, conflicts, agreement, assign, adjudicate…"),
 }
 
 

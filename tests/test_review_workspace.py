@@ -341,3 +341,27 @@ def test_a_comparison_is_offered_only_for_the_prepared_run(parts, tmp_path):
     assert not workspace.compare(str(tmp_path))  # nothing prepared
     workspace.prepare_retrain()  # no model: nothing to retrain
     assert not jobs.waiting
+
+
+def test_the_queue_list_and_the_status_line_count_the_same_when_another_queue_decided_the_texts(parts):
+    from moderator_app.core.review.store import Decision
+
+    workspace, front, jobs, store = parts
+    a = model("model-a")
+    workspace.set_moderator("bob")
+    workspace.set_model(a)
+    workspace.start_queue(Classified(list(TEXTS), probabilities(4), a, 1.0), None, "/data/monday.csv")
+    jobs.run()
+    monday = workspace.queue
+    for text in TEXTS[:2]:  # decided in Monday's queue
+        store.store().record(Decision(text, "hate", 0.9, "hate", a.identity, moderator="ann", queue=monday.name,
+                                      queue_id=monday.id))
+    workspace.start_queue(Classified(list(TEXTS), probabilities(4), a, 1.0), None, "/data/tuesday.csv")
+    jobs.run()
+    tuesday = workspace.queue
+    current, _earlier = store.lookup(list(TEXTS), a.identity, "bob", tuesday.id)  # what the table looks up
+    items = {TEXTS.index(text): labels for text, labels in current.items()}
+    front.session.set_decisions({item: label for item, (label, _seen) in items.items()},
+                                {item: seen for item, (_label, seen) in items.items()})
+    assert "'tuesday': 2 of 4 reviewed" in workspace.stats_line()
+    assert store.store().queues.get(tuesday.id, moderator="bob").progress == "2 of 4 reviewed"

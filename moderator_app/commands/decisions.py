@@ -4,6 +4,7 @@
                                    [--since 2026-11-30] [--until …] [--model M] [--store S]
     moderator-app decisions conflicts --output conflicts.csv [same filters]
     moderator-app decisions agreement [--queue Q] [--since D] [--until D] [--model M] [--json OUT]
+    moderator-app decisions assign|double-review|disagreements|adjudicate …   (commands/decisions_team.py)
 
 `export` writes the latest decision per text as a `text,label` training file (plus moderator,
 decided_at, model, model_id and queue with --provenance); `conflicts` the texts two moderators
@@ -16,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from moderator_app.commands.decisions_team import TEAM_ACTIONS, add_team_actions, run_team_action
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
 from moderator_app.commands.label import add_excel_safe_argument, terminate_as_interrupt
 
@@ -49,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         filters.add_argument("--since", metavar="DATE", help="only decisions from this date (YYYY-MM-DD) on")
         filters.add_argument("--until", metavar="DATE", help="only decisions up to this date, inclusive")
         filters.add_argument("--model", help="only decisions made with this model (its folder or identity)")
+    add_team_actions(actions, add_store_argument)
 
 
 def add_store_argument(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +80,16 @@ def _run(args: argparse.Namespace, command: str) -> int:
         store_path = args.store or default_store_path()
         if args.store and not is_server_url(args.store) and not Path(args.store).is_file():
             raise DataError(f"There is no decision store at {args.store}.", "Give the app's store with {store}.")
+        if args.action in TEAM_ACTIONS:  # they write (but disagreements): the store opened as the app opens it
+            if not is_server_url(str(store_path)) and not Path(store_path).is_file():  # never create one here
+                raise DataError(f"There is no decision store at {store_path}.",
+                                "Give the app's store with {store}; queues are made in the Review tab.")
+            store = DecisionStore(store_path, read_only=args.action == "disagreements")
+            try:
+                run_team_action(args, store)
+            finally:
+                store.close()
+            return EXIT_OK
         where = ExportFilter(args.queue, getattr(args, "moderator", None), args.since, args.until, args.model)
         output = None
         if args.action == "agreement" and args.json:

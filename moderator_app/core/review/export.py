@@ -1,6 +1,8 @@
-"""The decision log as files: the latest decision per text as a training file (text, label, and on
+"""The decision log as files: the current decision per text as a training file (text, label, and on
 request who decided, when, with which model, in which queue), and a report of texts that two
-moderators labelled differently. Both are written by the one atomic-output helper
+moderators labelled differently. A text's current decision is its latest adjudication (a lead's final
+label, kind 'adjudication'), else its latest row: the same rule for exports, retraining from decisions
+and a run's corrections (`latest_decisions`). Both are written by the one atomic-output helper
 (core/files/atomic.py) that `label` uses: a hidden temporary file beside the destination, claimed under
 its name only when complete, removed when the export fails or is interrupted and, when a killed export
 left it, at the next start for the same output; the file gets the user's usual permissions. An existing
@@ -35,7 +37,7 @@ class ExportFilter:
     model: str | None = None  # a model identity, or the folder/hub id it was loaded from
 
     def where(self) -> tuple[str, list]:
-        conditions, parameters = ["kind IN ('decision', 'revert')"], []
+        conditions, parameters = ["kind IN ('decision', 'revert', 'adjudication')"], []
         if self.queue:
             conditions.append("(queue = ? OR queue_id = (SELECT id FROM queues WHERE name = ?))")
             parameters += [self.queue, self.queue]
@@ -63,11 +65,12 @@ class ExportSummary:
 
 
 def latest_decisions(store, where: ExportFilter) -> tuple[list, int]:
-    """(the latest decided row per text under the filter, how many texts' latest row is undecided)."""
+    """(the current decided row per text under the filter, how many texts' current row is undecided): a
+    text's latest adjudication wins over any decision, before or after it; without one, its latest row."""
     condition, parameters = where.where()
     rows = store.connection.execute(
-        f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT MAX(id) FROM decisions WHERE {condition} "
-        "GROUP BY text) ORDER BY id", parameters).fetchall()
+        f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT COALESCE(MAX(CASE WHEN kind = 'adjudication' "
+        f"THEN id END), MAX(id)) FROM decisions WHERE {condition} GROUP BY text) ORDER BY id", parameters).fetchall()
     decisions = [decision_from_row(row) for row in rows]
     kept = [decision for decision in decisions if decision.decided]
     return kept, len(decisions) - len(kept)

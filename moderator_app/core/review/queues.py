@@ -16,6 +16,7 @@ import numpy as np
 
 from moderator_app.core.errors import StoreNotWritableError
 from moderator_app.core.review.connection import now, store_errors, transaction, write_advice
+from moderator_app.core.review.double_review import blind_texts
 
 STATE_FIELDS = ("model_name", "threshold", "filter", "search", "sort_key", "descending", "position",
                 "shown_columns")
@@ -33,6 +34,8 @@ class QueueState:
     descending: bool = False
     position: int = 0  # the item selected last
     shown_columns: list[str] = field(default_factory=list)
+    # the identity of the model whose decisions the table shows (kept in queue_review; None: not known)
+    model_identity: str | None = None
 
 
 @dataclass
@@ -44,7 +47,10 @@ class Queue:
     columns: list[str]  # the imported file's other columns
     source: str = ""
     items: int = 0
-    reviewed: int | None = 0  # items whose current decision in this queue is a label (None: not counted)
+    # items the table shows decided: whose current decision for the queue's model is a label, less
+    # those a moderator is blind to (a double review's items they have not decided); None: not counted
+    reviewed: int | None = 0
+    assigned: list[str] = field(default_factory=list)  # the moderators the queue is assigned to
 
     @property
     def progress(self) -> str:
@@ -131,6 +137,10 @@ class QueueTable:
         values[STATE_FIELDS.index("descending")] = int(state.descending)
         assignments = ", ".join(f"{name} = ?" for name in STATE_FIELDS)
         self._connection.execute(f"UPDATE queues SET {assignments} WHERE id = ?", (*values, queue_id))
+        if state.model_identity:
+            self._connection.execute(
+                "INSERT INTO queue_review (queue_id, model_identity) VALUES (?, ?) ON CONFLICT (queue_id) "
+                "DO UPDATE SET model_identity = excluded.model_identity", (queue_id, state.model_identity))
 
     def rename(self, queue_id: int, name: str) -> Queue:
         name = name.strip()
@@ -187,14 +197,15 @@ class QueueTable:
             candidate, number = f"{name} ({number})", number + 1
         return candidate
 
-    def all(self) -> list[Queue]:
-        """Every queue, the most recently created first, with its progress."""
+    def all(self, moderator: str | None = None) -> list[Queue]:
+        """Every queue, the most recently created first, with its progress (as `moderator` sees it)."""
         ids = [row[0] for row in self._connection.execute("SELECT id FROM queues ORDER BY id DESC")]
-        return [self.get(queue_id) for queue_id in ids]
+        return [self.get(queue_id, moderator=moderator) for queue_id in ids]
 
-    def get(self, queue_id: int, progress: bool = True) -> Queue:
+    def get(self, queue_id: int, progress: bool = True, moderator: str | None = None) -> Queue:
         """A queue with its state; `progress` False leaves `reviewed` uncounted (opening a queue counts
-        its decisions in the table instead: one pass over its items less)."""
+        its decisions in the table instead: one pass over its items less). `moderator`: whose table the
+        count is of (blind items they have not decided are not counted as reviewed)."""
         row = self._connection.execute(
             f"SELECT id, name, created_at, columns, source, {', '.join(STATE_FIELDS)} FROM queues WHERE id = ?",
             (queue_id,)).fetchone()
@@ -204,17 +215,38 @@ class QueueTable:
         state = QueueState(**dict(zip(STATE_FIELDS, row[5:])))
         state.descending = bool(state.descending)
         state.shown_columns = json.loads(state.shown_columns or "[]")
+        state.model_identity = self.model_identity(queue_id)
         items = self._connection.execute("SELECT COUNT(*) FROM queue_items WHERE queue_id = ?",
                                          (queue_id,)).fetchone()[0]
         return Queue(row[0], row[1], row[2], state, json.loads(row[3] or "[]"), row[4], items,
-                     self.reviewed(queue_id) if progress else None)
+                     self.reviewed(queue_id, moderator, state.model_identity) if progress else None,
+                     self.assigned(queue_id))
 
-    def reviewed(self, queue_id: int) -> int:
-        """Items whose latest decision made in this queue is a label (not undone)."""
-        return self._connection.execute(
-            "SELECT COUNT(*) FROM queue_items q JOIN decisions d ON d.id = ("
-            "SELECT MAX(id) FROM decisions WHERE queue_id = ? AND text = q.text) "
-            "WHERE q.queue_id = ? AND d.moderator_label IS NOT NULL", (queue_id, queue_id)).fetchone()[0]
+    def model_identity(self, queue_id: int) -> str | None:
+        found = self._connection.execute("SELECT model_identity FROM queue_review WHERE queue_id = ?",
+                                         (queue_id,)).fetchone()
+        return None if found is None else found[0]
+
+    def assigned(self, queue_id: int) -> list[str]:
+        return [name for name, in self._connection.execute(
+            "SELECT moderator FROM queue_assignments WHERE queue_id = ? ORDER BY moderator", (queue_id,))]
+
+    def reviewed(self, queue_id: int, moderator: str | None = None, model_identity: str | None = None) -> int:
+        """What the queue's table shows decided: items whose current decision (latest row) for the
+        queue's model is a label, whichever queue it was made in, as the table looks decisions up; less,
+        for `moderator`, the double review's items they are blind to. A queue whose model is not known
+        (shown last before store version 7) counts its items whose latest decision made in it is a label."""
+        if model_identity is None:
+            latest = ("SELECT q.text, d.moderator_label FROM queue_items q JOIN decisions d ON d.id = ("
+                      "SELECT MAX(id) FROM decisions WHERE queue_id = ? AND text = q.text) WHERE q.queue_id = ?")
+            parameters: tuple = (queue_id, queue_id)
+        else:
+            latest = ("SELECT q.text, d.moderator_label FROM queue_items q JOIN decisions d ON d.id = ("
+                      "SELECT MAX(id) FROM decisions WHERE model_id = ? AND text = q.text) WHERE q.queue_id = ?")
+            parameters = (model_identity, queue_id)
+        decided = [text for text, label in self._connection.execute(latest, parameters) if label is not None]
+        blind = blind_texts(self._connection, queue_id, moderator, decided) if moderator is not None and decided else ()
+        return sum(1 for text in decided if text not in blind)  # items, as the table counts them
 
     def items(self, queue_id: int) -> QueueItems:
         row = self._connection.execute("SELECT columns FROM queues WHERE id = ?", (queue_id,)).fetchone()

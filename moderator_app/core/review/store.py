@@ -25,6 +25,7 @@ from moderator_app.core.review.connection import (DecisionStoreError, default_st
 from moderator_app.core.review.decision import COLUMNS, DECISION, REVERT, WRITTEN, Decision, decision_from_row, new_uid
 from moderator_app.core.review.export import ExportFilter, export_decisions
 from moderator_app.core.review.queues import QueueTable
+from moderator_app.core.review.team import hide_blind, is_blind, visible_history
 
 
 class DecisionStore:
@@ -278,13 +279,23 @@ class StoreAccess:
             return None
         return self.store().last_undoable(moderator, model_id, queue_id)
 
-    def lookup(self, texts: list[str], model_id: str) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
+    def lookup(self, texts: list[str], model_id: str, moderator: str | None = None, queue_id: int | None = None
+               ) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
         """({text: (current label for this model, the model's label it was decided against)},
-        {text: (label, model name) decided with another model})."""
-        return self.store().lookup_for_review(texts, model_id, with_model_labels=True)
+        {text: (label, model name) decided with another model}); with `moderator`, without the texts of
+        the queue's blind double review they have not decided (core.review.double_review)."""
+        store = self.store()
+        found = store.lookup_for_review(texts, model_id, with_model_labels=True)
+        return found if moderator is None else hide_blind(store, queue_id, moderator, *found)
 
-    def history(self, text: str) -> list[Decision]:
-        return self.store().history(text)
+    def history(self, text: str, moderator: str | None = None, queue_id: int | None = None) -> list[Decision]:
+        """Every row about `text`; with `moderator`, only their own while they are blind to it."""
+        store = self.store()
+        return store.history(text) if moderator is None else visible_history(store, text, queue_id, moderator)
+
+    def blind(self, text: str, moderator: str, queue_id: int | None) -> bool:
+        """Whether the others' decisions of `text` are hidden from `moderator` (a double review's item)."""
+        return is_blind(self.store(), text, queue_id, moderator)
 
     def export(self, destination: str | Path, **options) -> int:
         return self.store().export_training_csv(destination, **options)

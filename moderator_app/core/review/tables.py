@@ -2,7 +2,10 @@
 a new store of either engine is created from these, and the Alembic revisions in migrations/ bring an
 older one up to them. Column by column it is version 4's schema (schema.py tells its history) plus
 `decisions.uid`, a client-generated unique id per decision, so that a write retried after a lost
-connection stores the decision once."""
+connection stores the decision once, plus (version 7) a team's queues: who a queue is assigned to
+(`queue_assignments`) and a queue's review settings (`queue_review`: the model its table was last shown
+with, and the share of it drawn for a blind double review). An adjudication is a decision row of kind
+'adjudication': the log's columns are unchanged."""
 
 from __future__ import annotations
 
@@ -76,4 +79,23 @@ queue_scores = Table(
     Column("labels", Text, nullable=False),  # JSON list: the model's labels, the columns of `probabilities`
     Column("items", Integer, nullable=False),  # how many of the queue's items (in item order) they cover
     Column("probabilities", LargeBinary, nullable=False),  # float32, items x labels, row-major
+)
+
+# version 7: a team's queues. Settings, not the log: an assignment or a share may be changed or removed
+queue_assignments = Table(
+    "queue_assignments", metadata,
+    Column("queue_id", Integer, ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True),
+    Column("moderator", Text, primary_key=True),
+    Column("assigned_by", Text, nullable=False, server_default=_empty),
+    Column("assigned_at", Text, nullable=False),
+)
+
+queue_review = Table(
+    "queue_review", metadata,
+    Column("queue_id", Integer, ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True),
+    Column("model_identity", Text),  # the model whose decisions the queue's table showed last
+    Column("double_share", Float),  # the share of items a second moderator reviews blind (NULL: none)
+    Column("double_seed", Integer, nullable=False, server_default=text("0")),
+    Column("double_set_by", Text, nullable=False, server_default=_empty),
+    Column("double_set_at", Text),
 )

@@ -198,7 +198,8 @@ class ReviewWorkspace:
 
     def view_state(self) -> QueueState:
         handle = self.results_handle or self.handle
-        return replace(self.view(), model_name=handle.model_id if handle is not None else "")
+        return replace(self.view(), model_name=handle.model_id if handle is not None else "",
+                       model_identity=handle.identity if handle is not None else None)
 
     def classify_queue_items(self) -> None:
         """The opened queue's items (`pending_items`) by the loaded model: the scores this model gave them

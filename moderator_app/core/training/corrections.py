@@ -1,7 +1,8 @@
 """The moderator's label corrections as an override of training rows' labels.
 
-A run with `corrections_queue` set reads the latest decision per text in that Review queue (the
-same rule as exporting decisions and retraining from them: `core/review/export.latest_decisions`)
+A run with `corrections_queue` set reads the current decision per text in that Review queue (its
+latest row, or a lead's adjudication when there is one: the same rule as exporting decisions and
+retraining from them, `core/review/export.latest_decisions`)
 and gives every training row with exactly that text the moderator's label. Only labels the run
 already has are applied; the data report counts what was relabelled, confirmed, unmatched and why
 a decision was not used. Nothing is dropped here: leaving a row out is the moderator's choice,

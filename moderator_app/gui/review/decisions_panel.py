@@ -230,13 +230,20 @@ class DecisionsPanel(QGroupBox):
             self.refresh_undo(handle.identity)
             self.looked_up.emit()
 
-        self.tasks.submit(self.store.lookup, texts, handle.identity, key="lookup", on_done=apply,
+        # as this moderator may see them (a double review's items hidden until they decide), on the store
+        # thread, where the queue is the one its earlier jobs opened
+        self.tasks.submit(lambda: self.store.lookup(texts, handle.identity, self.moderator, self.queue[1]),
+                          key="lookup", on_done=apply,
                           on_error=lambda error: self._failed(error, ""))
 
     def show_history(self, text: str, model_id: str, panel) -> None:
         """Fill the HistoryPanel `panel` with the log rows about `text`."""
-        self.tasks.submit(self.store.history, text, key="history",
-                          on_done=lambda rows: panel.show_history(text, rows, model_id),
+        def read():  # as this moderator may see it: a double review's item hides the others' rows until decided
+            moderator, queue_id = self.moderator, self.queue[1]
+            return self.store.history(text, moderator, queue_id), self.store.blind(text, moderator, queue_id)
+
+        self.tasks.submit(read, key="history", on_done=lambda found: panel.show_history(text, found[0], model_id,
+                                                                                         hidden=found[1]),
                           on_error=lambda error: self._failed(error, ""))
 
     # ------------------------------------------------------------------------------ export

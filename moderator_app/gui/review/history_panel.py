@@ -7,6 +7,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from moderator_app.core.review.store import REVERT, Decision
+from moderator_app.core.review.team import ADJUDICATION
 from moderator_app.gui.review.results_table import short_model_name
 
 COLUMNS = ["When", "Moderator", "Decision", "Model said", "Model", "Threshold", "Category", "Note", "Queue"]
@@ -17,6 +18,8 @@ def decision_words(decision: Decision) -> str:
     if decision.kind == REVERT:
         restored = decision.moderator_label or "undecided"
         return f"undo (back to {restored})"
+    if decision.kind == ADJUDICATION:  # a lead's final label: it wins in exports and retraining
+        return f"final label: {decision.moderator_label} (adjudicated)"
     return decision.moderator_label or ""
 
 
@@ -43,11 +46,14 @@ class HistoryPanel(QWidget):
         self.table.setRowCount(0)
         self.title.setText(message or "History: select a row to see every decision made about its text.")
 
-    def show_history(self, text: str, rows: list[Decision], model_id: str) -> None:
-        """The log rows about `text`, newest first; rows made with another model than `model_id` greyed."""
+    def show_history(self, text: str, rows: list[Decision], model_id: str, hidden: bool = False) -> None:
+        """The log rows about `text`, newest first; rows made with another model than `model_id` greyed.
+        `hidden`: a double review's item the moderator has not decided (the others' rows are not shown)."""
         self.text = text
         short = text if len(text) <= 80 else text[:80] + "…"
-        self.title.setText(f"History of “{short}”: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'} in the log"
+        self.title.setText(f"History of “{short}”: drawn for a blind double review, the others' decisions show once "
+                           "you have decided it." if hidden else
+                           f"History of “{short}”: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'} in the log"
                            if rows else f"History of “{short}”: nobody has decided it yet.")
         self.table.setRowCount(len(rows))
         for row, decision in enumerate(reversed(rows)):

@@ -123,7 +123,8 @@ class ReviewTab(QWidget):
         self.decisions.looked_up.connect(self.update_stats)
         if self.decisions.poll is not None:  # a team's shared store: the others' decisions on focus and every 15 s
             self.decisions.poll.due.connect(self.refresh_shared_decisions)
-        self.queues = QueuePanel(self.decisions.store, self.decisions.tasks)
+        self.queues = QueuePanel(self.decisions.store, self.decisions.tasks, lambda: self.decisions.moderator)
+        self.queues.adjudicated.connect(lambda _decision: self.refresh_shared_decisions())
         self.queues.open_requested.connect(self.open_queue)
         self.queues.deleted.connect(lambda queue_id: self.workspace.queue_deleted(queue_id))
         self.queues.deleted.connect(lambda _queue_id: self.update_stats())
@@ -150,6 +151,7 @@ class ReviewTab(QWidget):
         events.classify_requested.connect(lambda texts: self.input.classify(texts, QUEUE_SOURCE))
         events.queues_changed.connect(self.queues.refresh)
         events.moderator_changed.connect(lambda name: setattr(decisions, "moderator", name))
+        events.moderator_changed.connect(lambda _name: self.queues.moderator_changed())  # Mine, blind counts
         events.decision_queue.connect(lambda name, queue_id: setattr(decisions, "queue", (name, queue_id)))
         events.retrain_prepared.connect(self._on_retrain_prepared)
         events.comparison_ready.connect(self._on_compared)
