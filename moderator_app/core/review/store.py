@@ -193,11 +193,13 @@ class DecisionStore:
         """lookup_for_review on PostgreSQL, in one statement (one snapshot, one round trip): the texts
         asked about go once, as one binary array (core.review.server), and one pass over their rows
         keeps, per text, its latest row for this model and its latest row for any other model
-        (DISTINCT ON, the row with the highest id of each (text, this model or not))."""
+        (DISTINCT ON, the row with the highest id of each (text, this model or not)). The texts are sorted
+        bytewise (COLLATE "C": the same groups, without the database's locale rules; on a C.UTF-8
+        database the statement took a sixth less time so)."""
         rows = self._connection.execute(
-            "SELECT DISTINCT ON (text, this_model) text, this_model, moderator_label, model_label, model_name "
-            "FROM (SELECT text, model_id = ? AS this_model, id, moderator_label, model_label, model_name "
-            "FROM decisions WHERE text = ANY(?::text[])) AS asked ORDER BY text, this_model, id DESC",
+            'SELECT DISTINCT ON (text COLLATE "C", this_model) text, this_model, moderator_label, model_label, '
+            "model_name FROM (SELECT text, model_id = ? AS this_model, id, moderator_label, model_label, model_name "
+            'FROM decisions WHERE text = ANY(?::text[])) AS asked ORDER BY text COLLATE "C", this_model, id DESC',
             (model_id, list(dict.fromkeys(texts)))).fetchall()
         current = {text: ((label, seen) if with_model_labels else label)
                    for text, this_model, label, seen, _name in rows if this_model and label is not None}
