@@ -4,7 +4,8 @@ and opening a large shared queue with a long log, on PostgreSQL and on SQLite.
   writers  --writers processes (default 4), each a moderator-app store of its own on one PostgreSQL
            database, record --per-writer decisions each (one transaction per decision, as the Review
            tab saves them), all starting together: decisions per second over all of them (from the
-           first start to the last finish) and per writer
+           first start to the last finish) and per writer; --repeats runs (default 3), each into an
+           empty database of its own, and their median
   open     a queue of --items texts (default 20,000), half of them decided in it, in a log of --log
            decisions (default 100,000: the other half of them of other texts and other models), its
            model's scores kept; each repeat opens the store afresh and times what the Review tab's store
@@ -86,6 +87,18 @@ def writers(url: str, processes: int, per_writer: int) -> dict:
     return {"writers": processes, "decisions": rows, "seconds": round(elapsed, 3),
             "decisions_per_s": round(rows / elapsed, 1),
             "per_writer_per_s": [round(per_writer / (end - begin), 1) for begin, end in spans]}
+
+
+def writer_runs(database, args, given: bool) -> dict:
+    """The writers phase --repeats times, each into an empty database of its own: the median run's
+    decisions per second, and every run."""
+    runs = []
+    for run in range(args.repeats):
+        runs.append(writers(database(f"bench_writers_{run + 1}"), args.writers, args.per_writer))
+        if given:
+            _empty(args.postgres)
+    rates = [run["decisions_per_s"] for run in runs]
+    return {"median_decisions_per_s": round(statistics.median(rates), 1), "runs": runs}
 
 
 def fill_queue(location: str, items: int, log: int) -> int:
@@ -189,9 +202,7 @@ def main() -> None:
                 admin.execute(f'CREATE DATABASE "{name}"')
             return f"{base}/{name}"
 
-        result["postgres_writers"] = writers(database("bench_writers"), args.writers, args.per_writer)
-        if make_url is None:
-            _empty(args.postgres)
+        result["postgres_writers"] = writer_runs(database, args, make_url is None)
         engines = {"sqlite": str(work / "decisions.sqlite3"), "postgres": database("bench_open")}
         for engine, location in engines.items():
             queue_id = fill_queue(location, args.items, args.log)

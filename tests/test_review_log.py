@@ -117,6 +117,17 @@ def test_a_queue_keeps_items_columns_state_and_progress(tmp_path, store_location
     assert len(store.decisions()) == 3  # the log outlives the queue
 
 
+def test_a_queues_items_come_back_exactly_as_they_went_in_and_in_order(tmp_path, store_location):
+    texts = ["b", 'a "quoted" \\ back\\slash', "new\nline\ttab\r", "\x1e\x1f\x01 control", "émoji 🙂 ünïcode",
+             "[\"not\", \"json\"]", "   ", "", "b", "a, comma"] + [f"text {n}" for n in range(500, 0, -1)]
+    store = DecisionStore(store_location)
+    queue = store.queues.create("Awkward", texts, ["id"], [[str(n)] for n in range(len(texts))])
+    items = store.queues.items(queue.id)
+    assert items.texts == texts and list(items.extras) == [[str(n)] for n in range(len(texts))]
+    assert store.queues.items(store.queues.create("Empty", []).id).texts == []
+    store.close()
+
+
 def test_a_queue_keeps_a_models_scores_until_its_items_change(tmp_path, store_location):
     store = DecisionStore(store_location)
     queue = store.queues.create("Monday", ["a", "", "c"])

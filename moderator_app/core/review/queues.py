@@ -254,18 +254,22 @@ class QueueTable:
             raise QueueError(f"The decision store {self.path} has no queue {queue_id}.",
                              "It may have been deleted in another window; choose another queue.")
         columns = json.loads(row[0] or "[]")
-        texts = [text for text, in self._connection.execute(
-            "SELECT text FROM queue_items WHERE queue_id = ? ORDER BY item", (queue_id,))]
         # the other columns as one string, split in C: JSON escapes every control character, so the
         # record separator (char 30) cannot occur inside a row
         default = json.dumps([""] * len(columns))
         if getattr(self._connection, "server", False):
-            query = ("SELECT string_agg(COALESCE(extra, ?), chr(30) ORDER BY item) FROM queue_items "
-                     "WHERE queue_id = ?")
+            # one statement, two values: the texts as one JSON array (parsed in C) instead of 20,000 rows
+            # through the driver and SQLAlchemy, which took longer than the server to read them
+            texts_json, extras = self._connection.execute(
+                "SELECT json_agg(text ORDER BY item)::text, string_agg(COALESCE(extra, ?), chr(30) ORDER BY item) "
+                "FROM queue_items WHERE queue_id = ?", (default, queue_id)).fetchone()
+            texts = json.loads(texts_json) if texts_json else []
         else:
-            query = ("SELECT group_concat(COALESCE(extra, ?), char(30)) FROM "
-                     "(SELECT extra FROM queue_items WHERE queue_id = ? ORDER BY item)")
-        extras = self._connection.execute(query, (default, queue_id)).fetchone()[0]
+            texts = [text for text, in self._connection.execute(
+                "SELECT text FROM queue_items WHERE queue_id = ? ORDER BY item", (queue_id,))]
+            extras = self._connection.execute(
+                "SELECT group_concat(COALESCE(extra, ?), char(30)) FROM "
+                "(SELECT extra FROM queue_items WHERE queue_id = ? ORDER BY item)", (default, queue_id)).fetchone()[0]
         return QueueItems(texts, JsonRows(extras.split("\x1e") if texts else []), columns)
 
     def _writing(self, what: str):

@@ -191,22 +191,21 @@ class DecisionStore:
         return current, earlier
 
     def _lookup_on_server(self, texts: list[str], model_id: str, with_model_labels: bool):
-        """lookup_for_review on PostgreSQL: the latest row per text (DISTINCT ON, by the index) of the
-        texts asked about, sent as one array; both halves in one snapshot."""
-        connection, unique = self._connection, list(dict.fromkeys(texts))
-        connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        try:
-            latest = connection.execute(
-                "SELECT DISTINCT ON (text) text, moderator_label, model_label FROM decisions "
-                "WHERE model_id = ? AND text = ANY(?) ORDER BY text, id DESC", (model_id, unique)).fetchall()
-            other = connection.execute(
-                "SELECT DISTINCT ON (text) text, moderator_label, model_name FROM decisions "
-                "WHERE model_id <> ? AND text = ANY(?) ORDER BY text, id DESC", (model_id, unique)).fetchall()
-        finally:
-            connection.execute("COMMIT")
-        current = {text: ((label, seen) if with_model_labels else label) for text, label, seen in latest
-                   if label is not None}
-        earlier = {text: (label, model) for text, label, model in other if label is not None and text not in current}
+        """lookup_for_review on PostgreSQL, in one statement (one snapshot, one round trip): the texts
+        asked about go once, as one binary array (core.review.server), and one pass over their rows
+        keeps, per text, its latest row for this model and its latest row for any other model
+        (DISTINCT ON, the row with the highest id of each (text, this model or not)). The texts are sorted
+        bytewise (COLLATE "C": the same groups, without the database's locale rules; on a C.UTF-8
+        database the statement took a sixth less time so)."""
+        rows = self._connection.execute(
+            'SELECT DISTINCT ON (text COLLATE "C", this_model) text, this_model, moderator_label, model_label, '
+            "model_name FROM (SELECT text, model_id = ? AS this_model, id, moderator_label, model_label, model_name "
+            'FROM decisions WHERE text = ANY(?::text[])) AS asked ORDER BY text COLLATE "C", this_model, id DESC',
+            (model_id, list(dict.fromkeys(texts)))).fetchall()
+        current = {text: ((label, seen) if with_model_labels else label)
+                   for text, this_model, label, seen, _name in rows if this_model and label is not None}
+        earlier = {text: (label, name) for text, this_model, label, _seen, name in rows
+                   if not this_model and label is not None and text not in current}
         return current, earlier
 
     def _fill_lookup_texts(self, texts: list[str]) -> None:
