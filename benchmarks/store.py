@@ -142,6 +142,7 @@ def fill_queue(location: str, items: int, log: int) -> int:
 
 def open_queue(location: str, queue_id: int, repeats: int, items: int) -> dict:
     from moderator_app.core.review.store import DecisionStore
+    from moderator_app.core.review.team import hide_blind
 
     runs = []
     for _ in range(repeats):
@@ -152,7 +153,9 @@ def open_queue(location: str, queue_id: int, repeats: int, items: int) -> dict:
         queue_items = store.queues.items(queue_id)
         scores = store.queues.scores(queue_id, MODEL, LABELS, opened.items)
         read = time.perf_counter()
-        current, earlier = store.lookup_for_review(queue_items.texts, MODEL, with_model_labels=True)
+        # as StoreAccess.lookup does for the moderator at the window: the lookup, then what they are blind to
+        current, earlier = hide_blind(store, queue_id, "mod0",
+                                      *store.lookup_for_review(queue_items.texts, MODEL, with_model_labels=True))
         finished = time.perf_counter()
         assert scores is not None and len(queue_items.texts) == items and len(current) == items // 2, len(current)
         store.close()
