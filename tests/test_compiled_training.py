@@ -126,3 +126,18 @@ def test_compiled_and_eager_steps_agree_on_a_tiny_model(no_dropout_model, synthe
     assert result.reason == "completed"
     assert card_line(tmp_path / "out").startswith("- compilation: on: torch.compile (inductor), batches padded to 32")
     assert losses == pytest.approx(eager_losses, rel=1e-3, abs=1e-4)
+
+
+def test_the_forms_advanced_section_turns_compilation_on_and_off(qtbot):
+    from moderator_app.gui.common.tasks import BackgroundTasks
+    from moderator_app.gui.training.form import TrainingForm
+
+    tasks = BackgroundTasks()
+    form = TrainingForm(tasks)
+    qtbot.addWidget(form)
+    editor = form.fields["compile_model"]
+    assert form.advanced.isAncestorOf(editor)  # in the Advanced section, not the main form
+    assert form.values()["compile_model"] is False
+    form.set_values({"compile_model": True})
+    assert form.values()["compile_model"] is True
+    tasks.wait(10_000)
