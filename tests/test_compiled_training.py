@@ -116,7 +116,7 @@ def test_a_compiled_step_that_fails_is_done_again_uncompiled(no_dropout_model, s
     assert losses == pytest.approx(eager_losses, rel=1e-4, abs=1e-5)
 
 
-@pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-3), ("bf16", 2e-2)])
+@pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-3), ("bf16", 5e-3)])
 def test_compiled_and_eager_steps_agree_on_a_tiny_model(no_dropout_model, synthetic_csv, tmp_path, precision,
                                                          tolerance):
     """A real torch.compile (inductor's CPU backend) of the tiny model: the same loss curve as eager, to
@@ -129,7 +129,6 @@ def test_compiled_and_eager_steps_agree_on_a_tiny_model(no_dropout_model, synthe
         pytest.skip(f"inductor cannot compile on this machine: {fell_back[0]}")
     assert result.reason == "completed"
     assert card_line(tmp_path / "out").startswith("- compilation: on: torch.compile (inductor), batches padded to 32")
-    print("largest relative difference", max(abs(a - b) / abs(b) for a, b in zip(losses, eager_losses)))
     assert losses == pytest.approx(eager_losses, rel=tolerance, abs=tolerance / 10)
 
 
