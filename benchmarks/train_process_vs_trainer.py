@@ -84,6 +84,16 @@ def child_ours(marks_file: str, cli_args: list[str]) -> int:
 
     transformers.PreTrainedModel  # noqa: B018 - transformers imports lazily: this loads torch and the model code
     mark("import torch and transformers end")
+    from moderator_app.commands.train_progress import ConsoleProgress
+    from moderator_app.core.training.events import StepEvent
+
+    on_event = ConsoleProgress.on_event
+
+    def first_step_marked(self, event):  # the first step: PyTorch's kernel set-up (and any compilation)
+        if isinstance(event, StepEvent) and event.global_step == 1:
+            mark("first step reported")
+        return on_event(self, event)
+    ConsoleProgress.on_event = first_step_marked
     timed(transformers.PreTrainedModel, "save_pretrained", "save model")
     timed(transformers.PreTrainedTokenizerBase, "save_pretrained", "save tokenizer")
     mark("cli main start")
@@ -183,6 +193,10 @@ def phases(marks: list[tuple[str, float]], spawned: float, exited: float) -> dic
         inner = [span for span in open_spans if span not in ("engine.train", "cli main")]
         if inner:
             label = inner[-1]
+        elif name == "tokenize end" and next_name == "first step reported":
+            label = "training loop: set-up and the first step"  # ours: optimiser, output folder, first step
+        elif name == "first step reported":
+            label = "training loop: the other steps"
         elif name == "tokenize end" and next_name in ("validation pass start", "training loop start"):
             label = "training loop"  # ours: from the data ready to the first validation pass
         elif open_spans and open_spans[-1] == "training loop":
