@@ -167,3 +167,18 @@ def test_compiled_runs_in_auto_take_the_cpus_precision(tiny_model_dir, synthetic
     card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     assert f"- mixed_precision_training: {expected}" in card
     assert card_line(tmp_path / "out").startswith("- compilation: on: torch.compile (inductor)")
+
+
+def test_a_step_that_fails_uncompiled_too_is_the_runs_error_not_the_compilers(monkeypatch):
+    from moderator_app.core.training.compiled import TrainingStep
+
+    said = []
+    step = TrainingStep(object(), 4, wanted=False, say=said.append)
+    step.compiled = lambda *args: None  # as if compiled
+
+    def forward_backward(module):
+        raise ValueError("Target 7 is out of bounds.")
+
+    with pytest.raises(ValueError, match="out of bounds"):
+        step.run(4, forward_backward, clear=lambda: None)
+    assert said == []  # no word about compilation: the data is what failed

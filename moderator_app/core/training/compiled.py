@@ -85,8 +85,9 @@ class TrainingStep:
             result = forward_backward(self.compiled)
         except Exception as error:  # noqa: BLE001 - see run(): the plain model's step decides
             clear()
+            result = forward_backward(self.model)  # a failure here is the step's own, not the compiler's
             self._fall_back(_one_line(error))
-            return forward_backward(self.model)
+            return result
         self.proven = True
         return result
 
