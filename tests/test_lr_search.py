@@ -156,3 +156,13 @@ def test_a_rare_label_keeps_a_row_in_the_subset():
     assert {labels[row] for row in rows} == {0, 1, 2} and 20 <= len(rows) <= 21
     assert rows == _stratified_rows(labels, 20, seed=1)  # seeded
     assert _stratified_rows(labels, 400, seed=1) == list(range(len(labels)))  # more than there are: all of them
+
+
+def test_trials_never_compile_even_when_the_run_would(tiny_model_dir, synthetic_csv, private_temp, monkeypatch):
+    import torch
+
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda model, **kwargs: compiled.append(model) or model)
+    result = search_learning_rates(quick_config(tiny_model_dir, synthetic_csv, compile_model=True),
+                                   SearchSettings(**QUICK))
+    assert len(result.trials) == 3 and compiled == []  # a trial of a few steps never pays for a compilation

@@ -184,6 +184,11 @@ class TrainingConfig:
     group_by_length: bool = setting(
         True, "Batching", "Batch texts of similar length together (less padding, same data each epoch).",
         section="advanced")
+    compile_model: bool = setting(
+        False, "Compile", "Compile the training step with torch.compile (inductor), batches padded to a few "
+        "lengths so that few shapes compile. Compiling takes minutes before the first steps and pays only on "
+        "long runs; the model card records it. Where compilation is unavailable the run goes on uncompiled.",
+        section="advanced")
     # Bookkeeping
     logging_steps: int = setting(10, "Read losses every", "Losses are read from the device every this many steps.",
                                  section="advanced", minimum=1, maximum=1_000_000, unit="steps")

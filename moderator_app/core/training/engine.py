@@ -25,6 +25,7 @@ from moderator_app.core.hub import ensure_model_available, hub_reachable
 from moderator_app.core.precision import training_precision
 from moderator_app.core.training import base_model, distributed
 from moderator_app.core.training.batches import batch_loss, epoch_batches, evaluate_batches, found_inf, tokenize
+from moderator_app.core.training.compiled import TrainingStep
 from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_state, restore_checkpoint,
                                                     save_checkpoint)
 from moderator_app.core.training.data import load_training_data
@@ -242,7 +243,7 @@ class _Run:
                 write_summary(self.output_dir, config, labels, state.best_epoch, state.best_metrics, state.history,
                               reason, data.report.to_dict())
                 write_model_card(self.output_dir, config, labels, state.best_epoch, state.history, reason,
-                                 precision.name, precision_reason=precision.reason)
+                                 precision.name, precision_reason=precision.reason, compilation=training_step.state)
                 if reason != "stopped" and state.best_epoch:  # the best epoch's weights are in the folder
                     calibrate_trained_model(self.output_dir, data.validation["text"], data.validation["label"],
                                             config.threshold_rule, device, config.eval_batch_size)
@@ -258,6 +259,10 @@ class _Run:
 
         # ---- the loop
         trained = self.cluster.wrap(model, device)  # DDP over several processes; `model` is what is saved
+        # compiled (core/training/compiled) only when asked for, in a single process
+        training_step = TrainingStep(trained, config.train_batch_size, config.compile_model, self.status,
+                                     unavailable="not with several processes" if self.cluster.is_distributed else None)
+        train_collate = training_step.collator(collate, config.max_length)
         skipped_on_device = torch.zeros((), device=device)
         started, steps_this_session = time.perf_counter(), 0
         interval_started = started
@@ -282,7 +287,9 @@ class _Run:
         if state.epoch < config.num_epochs:
             # the slowest step by far, often the longest phase of the start: PyTorch allocates its memory and
             # picks (oneDNN on a CPU: compiles) its kernels in it
-            self.status("Training: the first step (PyTorch sets up its kernels; the next ones are faster)…")
+            self.status("Training: the first step (compiling it with torch.compile takes minutes)…"
+                        if training_step.compiled is not None else
+                        "Training: the first step (PyTorch sets up its kernels; the next ones are faster)…")
         while state.epoch < config.num_epochs:
             epoch_started = time.perf_counter()
             batches = batches_of(state.epoch)[state.step_in_epoch:]
@@ -291,7 +298,7 @@ class _Run:
             # A generator of its own: creating a DataLoader iterator draws a seed, and from the global
             # generator that draw would shift dropout's random numbers after a resume.
             loader = torch.utils.data.DataLoader(copies.dataset(state.epoch) if copies else train_set,
-                                                 batch_sampler=own_rows, collate_fn=collate,
+                                                 batch_sampler=own_rows, collate_fn=train_collate,
                                                  pin_memory=device == "cuda", generator=torch.Generator())
             model.train()
             pending: list[tuple[Any, float, int]] = []  # (loss on device, learning rate, batch size)
@@ -299,9 +306,15 @@ class _Run:
                 batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
                 learning_rate = scheduler.get_last_lr()[0]
                 self.cluster.seed_step(config.seed, state.global_step)
-                with torch.autocast(**autocast):
-                    loss = batch_loss(trained, batch, class_loss_weights) * loss_weight
-                scaler.scale(loss).backward()
+
+                def forward_backward(module):
+                    with torch.autocast(**autocast):
+                        loss = batch_loss(module, batch, class_loss_weights) * loss_weight
+                    scaler.scale(loss).backward()
+                    return loss
+
+                loss = training_step.run(len(batch["input_ids"]), forward_backward,
+                                lambda: optimizer.zero_grad(set_to_none=True))
                 if config.max_grad_norm > 0:
                     scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
                     torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)

@@ -297,7 +297,8 @@ def _trial_config(config: TrainingConfig, plan: _Plan, rate: float, output: Path
         config, train_file=plan.train_file, validation_file=plan.validation_file, sources=[], text_column="text",
         label_column="label", output_dir=str(output), overwrite=False, learning_rate=rate, num_epochs=1,
         early_stopping_patience=0, save_checkpoint_every_epoch=False, logging_steps=1, lr_scheduler=schedule,
-        warmup_steps=min(config.warmup_steps, plan.steps // 2))
+        warmup_steps=min(config.warmup_steps, plan.steps // 2),
+        compile_model=False)  # a short trial never pays for a compilation (core/training/compiled.py)
 
 
 def _run_trial(config: TrainingConfig, plan: _Plan, rate: float, index: int, count: int, output: Path,

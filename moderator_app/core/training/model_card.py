@@ -33,7 +33,8 @@ def write_summary(folder: Path, config: TrainingConfig, labels: list[str], best_
 
 
 def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], best_epoch: int | None,
-                     history: list[dict[str, Any]], reason: str, precision: str, precision_reason: str = "") -> None:
+                     history: list[dict[str, Any]], reason: str, precision: str, precision_reason: str = "",
+                     compilation: str = "") -> None:
     name = Path(config.output_dir).name or "model"
     best = next((row for row in history if row["epoch"] == best_epoch), None)
     lines = ["---", f"base_model: {config.model_name_or_path}", "library_name: transformers",
@@ -72,6 +73,7 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
               f"- early_stopping: validation loss, patience {config.early_stopping_patience}",
               f"- mixed_precision_training: {_precision_text(precision)}"
               + (f" ({precision_reason})" if precision_reason else ""),
+              f"- compilation: {compilation or ('on' if getattr(config, 'compile_model', False) else 'off')}",
               "", "### Training results", "",
               "| Training Loss | Epoch | Step | Validation Loss | Accuracy | F1 |",
               "|:-------------:|:-----:|:----:|:---------------:|:--------:|:--:|"]

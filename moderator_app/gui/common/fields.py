@@ -381,6 +381,7 @@ class FileListField(FieldEditor):
 
 # What the form shows beside a checkbox and in empty text fields; labels, help and ranges are core's.
 CHECKBOX_TEXTS = {"group_by_length": "Group texts of similar length",
+                  "compile_model": "Compile the training step (torch.compile)",
                   "save_checkpoint_every_epoch": "Write a checkpoint every epoch",
                   "allow_pickle": "only from a source I trust",
                   "treat_na_labels_as_missing": "NaN, null, N/A … are missing",
