@@ -23,6 +23,7 @@ CHANGED = {
     "H4TE": "HATE",
     "st00p!d v3rm!n": "stoopid vermin",
     "wh0r3s": "whores",
+    "d0n't y0u're": "don't you're",
     "k1ll them all": "kill them all",
     "p3op1e": "people",
     "@user go b@ck h0me": "@user go back home",
@@ -45,7 +46,7 @@ UNCHANGED = [
     "Вот это да, очень хорошо",  # a whole Cyrillic sentence
     "Καλημέρα κόσμε, τι κάνεις;",  # a whole Greek sentence
     "@user @h4ckerman see https://t.co/ab1d3f and www.h4te.com/p4ge or mail a1b@c0.com",
-    "#h4te", "u r a loser", "r u a fan?", "don't c u there", "there's a k*ke", "idiot!just", "AGAIN!THE END",
+    "#h4te", "u r a loser", "r u a fan?", "don't c u there", "there's a k*ke", "idiot!just", "AGAIN!THE END", "INVOLVED!NO", "#WWG1WGA #vote5sos",
     "don't", "it's", "A B", "x y", "KrdyCxpB4fs",
 ]
 
@@ -78,7 +79,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.mark.skipif(not (SHARED / "tweeteval_hate_test.csv").exists(), reason="the shared data is absent")
 def test_few_rows_of_the_clean_shared_sets_change():
-    """On real tweets and forum posts the rewrite is rare (measured on all nine shared files: 91 of 63,554 rows, 0.14%)."""
+    """On real tweets and forum posts the rewrite is rare (measured on all nine shared files: 89 of 63,554 rows, 0.14%)."""
     files = {"tweeteval_hate_test.csv": ("text", ","), "stormfront.csv": ("text", ","),
              "davidson_labeled_data.csv": ("tweet", ","), "ethos_binary.csv": ("comment", ";")}
     rows = changed = 0

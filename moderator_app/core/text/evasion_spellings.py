@@ -16,7 +16,8 @@ text is left alone:
   "gr8"), three digits in a row or two at the end ("AB350M", "covid19"; but "immi9r4n75"), numbers with a
   unit or an ordinal ("3pm", "4th", "10k", "90s", "Happy4th"), a sign only at the start or end ("4ever",
   "3days", "page1", "them3", "mp3": so "4ss" and "ar3" stay too), mixed case ("KrdyCxpB4fs": codes), cashtags ("$TWTR"), a '!' between
-  two words ("idiot!just") or at the end (punctuation), @mentions, e-mail addresses and URLs.
+  two words ("idiot!just") or at the end (punctuation), @mentions, e-mail addresses and URLs. A contraction's
+  word is read before its apostrophe ("d0n't"); hashtags are left alone ("#WWG1WGA", "#vote5sos").
 
 What is left of a text after these is what the model reads; the text a user sees is never changed."""
 
@@ -37,7 +38,8 @@ TEXTSPEAK = set("uryicbnka")  # "u r a", "r u a": runs of three of these are wor
 # the spans never rewritten: URLs, e-mail addresses and @mentions
 KEPT = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+|(?<!\w)@\w+|@user(?![a-z])", re.IGNORECASE)
 LEET = {"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s", "7": "t", "9": "g"}
-LEET_WORD = re.compile(r"(?<![\w@$!#/\-'’])(?<!\w[.:])[A-Za-z0-9@$!]+(?![\w@$/\-'’]|[.:]\w)")
+# a word of letters, digits and signs, with a contraction's tail ("d0n't"); not a hashtag ("#WWG1WGA", "#vote5sos")
+LEET_WORD = re.compile(r"(?<![\w@$!#/\-'’])(?<!\w[.:])[A-Za-z0-9@$!]+(?:['’][A-Za-z]+)?(?![\w@$/\-'’]|[.:]\w)")
 UNITS = {"st", "nd", "rd", "th", "s", "am", "pm", "k", "m", "g", "kg", "km", "cm", "mm", "ml", "lb", "lbs", "mb",
          "gb", "tb", "x", "d", "p", "h", "hr", "hrs", "min", "mins", "yr", "yrs", "yo", "mph", "ft", "in", "mg"}
 NUMBER_WITH_UNIT = re.compile(r"(\d+)([A-Za-z]+)")
@@ -96,6 +98,9 @@ def join_spaced_letters(text: str) -> str:
 
 
 def _unleet_word(word: str) -> str:
+    contraction = re.search(r"['’][A-Za-z]+$", word)
+    if contraction:  # d0n't: the word before the apostrophe
+        return _unleet_word(word[:contraction.start()]) + contraction.group()
     core = word.rstrip("!")  # a trailing '!' is punctuation
     letters = "".join(character for character in core if character.isalpha())
     signs = [character for character in core if not character.isalpha()]
@@ -119,11 +124,11 @@ def _unleet_word(word: str) -> str:
         if character.isalpha():
             out.append(character)
             continue
-        if character == "!":  # sh!t, b!tch, !diot, but not two sentences ("idiot!just", "AGAIN!THE") nor "!!"
+        if character == "!":  # sh!t, id!ot, b!tches, !diot; not two sentences ("idiot!just", "INVOLVED!NO"), "!!"
             before = re.search(r"[A-Za-z]*$", core[:index]).group()
             after = re.match(r"[A-Za-z]*", core[index + 1:]).group()
             if not after or (index > 0 and (not before or before[-1].islower() != after[0].islower()
-                                            or min(len(before), len(after)) > 2)):
+                                            or (min(len(before), len(after)) > 1 and max(len(before), len(after)) > 3))):
                 return word
         letter = LEET[character]
         if character == "1":
