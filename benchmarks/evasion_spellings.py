@@ -84,11 +84,20 @@ def paired_reports(model: str, data: Path, test_rows: int | None, device: str) -
                 cache.update(zip(missing, model_reads.predict_probabilities(missing, batch_size)))
             return np.stack([cache[key] for key in keys])
 
+    from sklearn.metrics import f1_score
+
+    from moderator_app.core.labels import decide_labels
+
     found = {}
     for name, evasion in (("as before", False), ("evasion spellings undone", True)):
-        report = robustness_report(Reading(evasion), texts, labels, model_reads.default_threshold)
+        reading = Reading(evasion)
+        report = robustness_report(reading, texts, labels, model_reads.default_threshold)
         print("\n".join(report.lines()), flush=True)
-        found[name] = report.to_dict()
+        predicted = decide_labels(reading.predict_probabilities(texts), reading.labels, reading.positive_index,
+                                  model_reads.default_threshold)[0]
+        found[name] = report.to_dict() | {"clean_macro_f1": float(f1_score(labels, predicted, average="macro")),
+                                          "clean_rows_read_differently": sum(
+                                              normalise_text(text, True) != normalise_text(text) for text in texts)}
     return found
 
 
@@ -112,11 +121,12 @@ def main() -> None:
             parser.error("--model is needed (or --clean-only)")
         result["robustness"] = paired_reports(args.model, args.data, args.test_rows, args.device)
         before, after = (result["robustness"][name]["rows"] for name in ("as before", "evasion spellings undone"))
-        print("| reading | " + " | ".join(before) + " | gap (all) |")
-        print("|:--|" + "--:|" * (len(before) + 1))
+        print("| reading | clean macro F1 | " + " | ".join(before) + " | gap (all) |")
+        print("|:--|--:|" + "--:|" * (len(before) + 1))
         for name, rows in (("as before", before), ("evasion spellings undone", after)):
             recall = {key: row["recall"] for key, row in rows.items()}
-            print(f"| {name} | " + " | ".join(f"{value:.3f}" for value in recall.values())
+            print(f"| {name} | {result['robustness'][name]['clean_macro_f1']:.3f} | "
+                  + " | ".join(f"{value:.3f}" for value in recall.values())
                   + f" | {100 * (recall['all obfuscated'] - recall['clean']):+.1f} |")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1), encoding="utf-8")
