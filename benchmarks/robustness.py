@@ -16,8 +16,13 @@ Each model is scored with `moderator-app evaluate --json`: macro F1 per source o
 seed trained on (each source's validation split and what `max_rows` left out; the four variants of a seed
 train on the same rows), and `evaluate --robustness` on TweetEval hate's test file: the recall of `hate` on
 the clean rows and on their obfuscated copies (six families, seeded), at the model's operating point.
-Prints the medians over the seeds as markdown tables (for benchmarks/README.md) and writes every number to
-OUT/robustness.json. A finished model or report in OUT is reused (--out of an earlier run re-prints).
+Every model is scored twice, by --normalisations: reading texts with the inference normalisation of before
+(`--no-normalise-evasion`: NFKC and zero-width removal) and with the evasion spellings undone as well
+(`--normalise-evasion`, core/text/evasion_spellings), rows "VARIANT" and "VARIANT +undo". The models do not
+depend on it (the normalisation is applied when a model reads a text, not to its training rows).
+Prints the medians over the seeds as markdown tables (for benchmarks/README.md), the deltas paired by seed
+against the baseline read the old way, and writes every number to OUT/robustness.json. A finished model or
+report in OUT is reused (--out of an earlier run re-prints).
 """
 
 from __future__ import annotations
@@ -89,10 +94,15 @@ def sample_rows(path: Path, target: Path, per_group: int | None, group: str | No
     return target
 
 
-def scores(model: Path, held_out: Path, test: Path, args, out: Path) -> dict:
-    by_source = evaluation(model, held_out, out / f"{model.name}-held-out.json", args, "--by", "source")
-    tested = evaluation(model, test, out / f"{model.name}-test-robustness.json", args, "--label-map",
-                        json.dumps(HATE_MAP), "--robustness")
+NORMALISATIONS = {"old": ("", "--no-normalise-evasion"), "undo": (" +undo", "--normalise-evasion")}
+
+
+def scores(model: Path, held_out: Path, test: Path, args, out: Path, normalisation: str = "old") -> dict:
+    suffix, flag = NORMALISATIONS[normalisation]
+    name = model.name + ("" if normalisation == "old" else f"-{normalisation}")
+    by_source = evaluation(model, held_out, out / f"{name}-held-out.json", args, "--by", "source", flag)
+    tested = evaluation(model, test, out / f"{name}-test-robustness.json", args, "--label-map",
+                        json.dumps(HATE_MAP), "--robustness", flag)
     robustness = tested["robustness"]["rows"]
     return {"macro_f1": {source: found["macro_f1"] for source, found in by_source["by"].items()},
             "held_out_n": {source: found["n"] for source, found in by_source["by"].items()},
@@ -117,6 +127,8 @@ def main() -> None:
     parser.add_argument("--held-out-rows", type=int, help="score on a seeded sample of this many held-out rows per "
                                                           "source (default: all of them)")
     parser.add_argument("--test-rows", type=int, help="a seeded sample of TweetEval's test file (default: all 2,970)")
+    parser.add_argument("--normalisations", nargs="+", choices=list(NORMALISATIONS), default=list(NORMALISATIONS),
+                        help="score each model reading texts as before (old) and with evasion spellings undone (undo)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder")
     parser.add_argument("--out", type=Path, help="where the models and robustness.json go (default: a temp folder)")
@@ -128,7 +140,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     test = sample_rows(args.data / TEST_FILE, out / "test_sample.csv", args.test_rows, None, 0)
 
-    found: dict[str, dict[int, dict]] = {variant: {} for variant in args.variants}
+    found: dict[str, dict[int, dict]] = {variant + NORMALISATIONS[normalisation][0]: {} for variant in args.variants
+                                         for normalisation in args.normalisations}
     for seed in args.seeds:
         folder = out / f"seed-{seed}"
         folder.mkdir(exist_ok=True)
@@ -137,7 +150,9 @@ def main() -> None:
         held_out = held_out_rows(list(models.values()), folder)  # the variants of a seed train on the same rows
         held_out = sample_rows(held_out, folder / "held_out_sample.csv", args.held_out_rows, "source", seed)
         for variant, model in models.items():
-            found[variant][seed] = scores(model, held_out, test, args, folder)
+            for normalisation in args.normalisations:
+                found[variant + NORMALISATIONS[normalisation][0]][seed] = scores(model, held_out, test, args, folder,
+                                                                                 normalisation)
     (out / "robustness.json").write_text(json.dumps(dict(settings=vars(args) | {"data": str(args.data)},
                                                          scores=found), indent=2, default=str), encoding="utf-8")
 
@@ -159,6 +174,21 @@ def main() -> None:
         cells = [median([run["recall"][family] for run in by_seed.values()]) for family in families]
         gap = median([run["recall"]["all obfuscated"] - run["recall"]["clean"] for run in by_seed.values()])
         print(f"| {variant} | {clean:.3f} | " + " | ".join(f"{cell:.3f}" for cell in cells) + f" | {gap:+.3f} |")
+    if "baseline" in found and len(found) > 1:
+        print()
+        print("Paired by seed against the baseline read the old way: median of the per-seed differences")
+        print("| model | " + " | ".join(f"Δ F1 {source}" for source in sources) + " | Δ clean recall | gap (all) |")
+        print("|:--|" + "--:|" * (len(sources) + 2))
+        base = found["baseline"]
+        for variant, by_seed in found.items():
+            if variant == "baseline":
+                continue
+            seeds = [seed for seed in by_seed if seed in base]
+            cells = [median([by_seed[s]["macro_f1"][source] - base[s]["macro_f1"][source] for s in seeds])
+                     for source in sources]
+            cells.append(median([by_seed[s]["recall"]["clean"] - base[s]["recall"]["clean"] for s in seeds]))
+            gap = median([by_seed[s]["recall"]["all obfuscated"] - by_seed[s]["recall"]["clean"] for s in seeds])
+            print(f"| {variant} | " + " | ".join(f"{cell:+.3f}" for cell in cells) + f" | {gap:+.3f} |")
     sizes = next(iter(found.values()))
     first = next(iter(sizes.values()))
     print(f"(held-out rows per source, first seed: {first['held_out_n']}; test rows {first['test_n']:,}; "

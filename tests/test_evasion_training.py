@@ -1,5 +1,6 @@
 """Evasion-robust training (core/training/evasion): seeded obfuscated copies added to each epoch."""
 
+import json
 import pytest
 
 from moderator_app.core.config import TrainingConfig
@@ -73,3 +74,9 @@ def test_a_run_with_evasion_copies_trains_on_them_and_the_card_says_so(tiny_mode
     assert result.global_step == 11
     card = (tmp_path / "out" / "README.md").read_text()
     assert "evasion_augment: 0.5" in card and "text_normalisation at inference: NFKC" in card
+    # the evasion spellings undone at inference (normalise_evasion, on by default): in the card, the training
+    # configuration and the operating point chosen by the model that reads texts so
+    assert "spaced-out letters joined ('i d i o t'), leetspeak inside words undone" in card
+    assert json.loads((tmp_path / "out" / "training_config.json").read_text())["normalise_evasion"] is True
+    point = json.loads((tmp_path / "out" / "operating_point.json").read_text())
+    assert "leetspeak inside words undone" in point["text_normalisation"]

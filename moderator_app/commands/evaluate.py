@@ -94,7 +94,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     suites = evaluate_suites.read_suites(args.tests)  # likewise: a suite's mistake is said at once
     quiet_transformers()
     classifier = _KeepsProbabilities(Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle,
-                                                     normalise=args.normalise))
+                                                     normalise=args.normalise,
+                                                     normalise_evasion=args.normalise_evasion))
     evaluation = robustness = None
     if args.data:
         with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
@@ -110,7 +111,8 @@ def _evaluate(args: argparse.Namespace) -> int:
                                                classifier.probabilities, batch_size=args.batch_size,
                                                on_batch=bar.update)
     other = (Classifier.load(args.compare, device=args.device, allow_pickle=args.allow_pickle,
-                             normalise=args.normalise) if args.compare else None)
+                             normalise=args.normalise, normalise_evasion=args.normalise_evasion)
+             if args.compare else None)
     runs = evaluate_suites.run_suites(classifier, suites, other, args.threshold, args.batch_size)
     if output is not None:  # first: the file must not depend on whoever reads the table
         data = evaluation.to_dict() if evaluation is not None else {"model": classifier.name_or_path}

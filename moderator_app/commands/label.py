@@ -69,6 +69,12 @@ def add_normalise_argument(parser: argparse.ArgumentParser) -> None:
                         help="put each text in Unicode NFKC form and remove zero-width characters before the model "
                              "reads it, which cannot change what it says (default: as the model was trained, "
                              "normalise_text; on for models from elsewhere)")
+    parser.add_argument("--normalise-evasion", action=argparse.BooleanOptionalAction, default=None,
+                        help="with --normalise, also read disguised words as plain ones: look-alike letters of "
+                             "another script inside Latin words folded to Latin, spaced-out letters joined "
+                             "('i d i o t'), leetspeak inside words undone ('h4te') (default: as the model was "
+                             "trained, normalise_evasion; off for this app's models from before the setting, on for "
+                             "models from elsewhere)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +106,7 @@ def load_classifier(args: argparse.Namespace):
     from moderator_app.core.inference.classifier import Classifier
 
     return Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle, precision=args.precision,
-                           normalise=args.normalise)
+                           normalise=args.normalise, normalise_evasion=args.normalise_evasion)
 
 
 def decision_threshold(args: argparse.Namespace, classifier) -> float | None:

@@ -107,6 +107,13 @@ class TrainingConfig:
         True, "Normalise text", "When the trained model classifies, texts are first put in Unicode NFKC form "
         "and zero-width characters are removed ('ｈａｔｅ' reads 'hate'), which cannot change what a text says. "
         "Recorded in the model folder; label, classify and evaluate follow it.", section="model")
+    normalise_evasion: bool = setting(
+        True, "Undo evasion spellings", "With 'Normalise text', the model also reads disguised words as plain "
+        "ones: look-alike letters of another script inside Latin words folded to Latin ('hаtе' with Cyrillic "
+        "letters), three or more spaced-out single letters joined ('i d i o t'), leetspeak inside words undone "
+        "('h4te', '1d10t', '$lut'; not '2019', '3pm', 'gr8', @mentions or URLs). Only the text the model reads "
+        "changes, never the one shown. Recorded in the model folder; label, classify and evaluate follow it.",
+        section="model")
     allow_pickle: bool = setting(
         False, "Allow pickle weights", "Also load a base model stored as pickle (pytorch_model.bin). Pickle files "
         "can run code when loaded: allow them only for models from a source you trust.", section="model")

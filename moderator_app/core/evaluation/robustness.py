@@ -5,8 +5,8 @@ or dropped, spaces, leetspeak, look-alike letters, zero-width characters) makes 
 label kept; the model classifies each copy at the same decision (threshold) as the clean rows, and the
 report gives, per family and over all of them, the accuracy and the recall of the flagged label beside
 the clean figures. Used by `moderator-app evaluate --robustness` and the evaluation view. The model
-reads the copies as it reads any text, so its normalisation at inference (NFKC, zero-width removal)
-applies: that is what a user of it gets."""
+reads the copies as it reads any text, so its normalisation at inference (NFKC, zero-width removal, and
+with `normalise_evasion` the evasion spellings undone) applies: that is what a user of it gets."""
 
 from __future__ import annotations
 

@@ -64,7 +64,7 @@ class Classifier:
 
     def __init__(self, model, tokenizer, device: str, name_or_path: str, *, max_length: int,
                  base_model: str, training_summary: dict | None, operating_point=None,
-                 precision: Precision | None = None, normalise: bool = True):
+                 precision: Precision | None = None, normalise: bool = True, normalise_evasion: bool = False):
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
@@ -74,6 +74,8 @@ class Classifier:
         self.max_length = max_length
         # core.text.normalise before the model reads a text (NFKC, zero-width characters removed)
         self.normalise = normalise
+        # and with it, core.text.evasion_spellings (look-alike letters, spaced-out letters, leetspeak)
+        self.normalise_evasion = normalise_evasion
         self.base_model = base_model
         self.training_summary = training_summary
         config = model.config
@@ -89,12 +91,15 @@ class Classifier:
     # ------------------------------------------------------------------------------- loading
     @classmethod
     def load(cls, name_or_path: str | Path, device: str = "auto", allow_pickle: bool = False,
-             max_length: int | None = None, precision: str = "auto", normalise: bool | None = None) -> "Classifier":
+             max_length: int | None = None, precision: str = "auto", normalise: bool | None = None,
+             normalise_evasion: bool | None = None) -> "Classifier":
         """Load a folder written by `moderator-app train`, any Hugging Face classifier folder, or a
         hub id (downloaded when online). Weights must be safetensors unless `allow_pickle`, and
         even then a pickle is loaded with `weights_only`. Custom model code is never run.
         `precision` (auto, bf16, fp32) is resolved by core.precision.inference_precision. `normalise`
-        (core.text.normalise) defaults to the training configuration's `normalise_text`, else on.
+        (core.text.normalise) defaults to the training configuration's `normalise_text`, else on;
+        `normalise_evasion` to its `normalise_evasion`: off for this app's models trained before the setting
+        existed (they keep reading texts as they did), on for models from elsewhere.
 
         Raises ModelNotAvailableError (not downloaded and offline), ModelLoadError, or SettingsError
         (a precision this device cannot run)."""
@@ -164,9 +169,12 @@ class Classifier:
             max_length = default_max_length(tokenizer, model.config, training_config.get("max_length"))
         if normalise is None:
             normalise = training_config.get("normalise_text", True) is not False
+        if normalise_evasion is None:
+            normalise_evasion = (training_config.get("normalise_evasion", False) is True if training_config
+                                 else True)
         return cls(model, tokenizer, device, name, max_length=int(max_length), base_model=str(base_model),
                    training_summary=training_summary, operating_point=operating_point, precision=resolved_precision,
-                   normalise=normalise)
+                   normalise=normalise, normalise_evasion=normalise_evasion)
 
     @property
     def positive_label(self) -> str | None:
@@ -175,7 +183,7 @@ class Classifier:
     @property
     def normalisation(self) -> str:
         """What is done to a text before the model reads it, in words."""
-        return describe_normalisation(self.normalise)
+        return describe_normalisation(self.normalise, self.normalise_evasion)
 
     @property
     def is_binary(self) -> bool:
@@ -223,7 +231,8 @@ class Classifier:
         for start in range(0, len(texts), PREDICT_GROUP_SIZE):
             group = texts[start:start + PREDICT_GROUP_SIZE]
             if self.normalise:  # before the emptiness test: a text of zero-width characters only is empty
-                group = [text if is_empty_text(text) else normalise_text(str(text)) for text in group]
+                group = [text if is_empty_text(text) else normalise_text(str(text), self.normalise_evasion)
+                         for text in group]
             positions = [index for index, text in enumerate(group) if not is_empty_text(text)]
             if positions:
                 result[[start + index for index in positions]] = self._predict_nonempty(

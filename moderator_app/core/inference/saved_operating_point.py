@@ -67,7 +67,8 @@ class OperatingPoint:
                  f"for every row), macro F1 {validation['macro_f1']:.4f}."]
         if self.text_normalisation:
             lines.append(f"- Text normalisation before the model reads a text: {self.text_normalisation} "
-                         "(`--no-normalise` on label, classify and evaluate switches it off).")
+                         "(`--no-normalise` on label, classify and evaluate switches it off, "
+                         "`--no-normalise-evasion` its undoing of evasion spellings).")
         if self.warning:
             lines += ["", f"**Warning: {self.warning}**"]
         return lines

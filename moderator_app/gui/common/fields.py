@@ -385,7 +385,8 @@ CHECKBOX_TEXTS = {"group_by_length": "Group texts of similar length",
                   "save_checkpoint_every_epoch": "Write a checkpoint every epoch",
                   "allow_pickle": "only from a source I trust",
                   "treat_na_labels_as_missing": "NaN, null, N/A … are missing",
-                  "normalise_text": "NFKC and no zero-width characters when classifying"}
+                  "normalise_text": "NFKC and no zero-width characters when classifying",
+                  "normalise_evasion": "read 'h4te', 'i d i o t' and look-alike letters as plain words"}
 PATH_FIELDS = {  # name: (file or folder, remembered-folder key, placeholder, dialog title)
     "train_file": ("file", "data", "CSV, TSV, JSON Lines or Parquet", "Choose the training data"),
     "validation_file": ("file", "data", "optional: a split of the training data otherwise",
