@@ -5,7 +5,6 @@ compilation that is not available falls back with one line."""
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import sys
 
@@ -206,17 +205,11 @@ def test_paths_module_is_plain_python_at_import():
 
 
 def test_int8_path_still_runs_when_asked(tiny_classifier_dir):
-    """int8 is kept measurable (benchmarks/label_throughput.py --paths) though auto never takes it."""
-    from moderator_app.core.inference.classifier import Classifier
-    from moderator_app.core.inference.paths import prepare_model
-    from moderator_app.core.precision import Precision
-
+    """int8 is kept measurable (benchmarks/inference_paths.py, Classifier.load's `path`) though auto never
+    takes it."""
     full = load(tiny_classifier_dir, precision="fp32")
-    int8 = load(tiny_classifier_dir, precision="fp32")
-    int8 = Classifier(prepare_model(int8.model, PATHS["int8-dynamic"]), int8.tokenizer, "cpu", int8.name_or_path,
-                      max_length=int8.max_length, base_model="b", training_summary=None,
-                      precision=Precision("fp32", "cpu", "as set"), path=PATHS["int8-dynamic"])
+    int8 = load(tiny_classifier_dir, path="int8-dynamic")
+    assert int8.path.name == "int8-dynamic" and "as set: the int8-dynamic path" in int8.describe()
     labels = [prediction.label for prediction in full.predict(TEXTS)]
     assert np.mean([prediction.label for prediction in int8.predict(TEXTS)] == np.array(labels)) >= 0.95
     assert np.abs(full.predict_probabilities(TEXTS) - int8.predict_probabilities(TEXTS)).max() < 0.2
-    assert json.dumps(int8.precision.describe())

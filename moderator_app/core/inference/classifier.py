@@ -106,7 +106,7 @@ class Classifier:
     @classmethod
     def load(cls, name_or_path: str | Path, device: str = "auto", allow_pickle: bool = False,
              max_length: int | None = None, precision: str = "auto", normalise: bool | None = None,
-             compile: bool = False) -> "Classifier":
+             compile: bool = False, path: str | None = None) -> "Classifier":
         """Load a folder written by `moderator-app train`, any Hugging Face classifier folder, or a
         hub id (downloaded when online). Weights must be safetensors unless `allow_pickle`, and
         even then a pickle is loaded with `weights_only`. Custom model code is never run.
@@ -114,7 +114,8 @@ class Classifier:
         (core.text.normalise) defaults to the training configuration's `normalise_text`, else on.
         The fastest inference path of that precision that passed its agreement check is taken
         (core.inference.paths); `compile` also compiles it with torch.compile, falling back to the
-        uncompiled model, with one line, where compilation is not available.
+        uncompiled model, with one line, where compilation is not available. `path` (a name of
+        core.inference.paths.PATHS) forces a path whatever its check: for benchmarks and tests.
 
         Raises ModelNotAvailableError (not downloaded and offline), ModelLoadError, or SettingsError
         (a precision this device cannot run)."""
@@ -172,9 +173,13 @@ class Classifier:
             tokenizer.pad_token = tokenizer.eos_token
             model.config.pad_token_id = tokenizer.eos_token_id
         model.to(device).eval()
-        path = choose_path(resolved_precision, precision)
-        resolved_precision = precision_of(path, resolved_precision)
-        model = prepare_model(model, path)
+        if path is None:
+            chosen = choose_path(resolved_precision, precision)
+            resolved_precision = precision_of(chosen, resolved_precision)
+        else:
+            chosen = PATHS[path]
+            resolved_precision = Precision(chosen.number_format, device, f"as set: the {path} path")
+        model = prepare_model(model, chosen)
 
         extras = read_training_files(folder) if is_folder else {}
         operating_point = load_operating_point(folder, [str(model.config.id2label[index])
@@ -190,7 +195,7 @@ class Classifier:
         model, note = compile_model(model) if compile else (model, "")
         return cls(model, tokenizer, device, name, max_length=int(max_length), base_model=str(base_model),
                    training_summary=training_summary, operating_point=operating_point, precision=resolved_precision,
-                   normalise=normalise, path=path, compiled=compile and not note, path_note=note)
+                   normalise=normalise, path=chosen, compiled=compile and not note, path_note=note)
 
     @property
     def positive_label(self) -> str | None:
