@@ -58,6 +58,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: auto; the choice and why are printed). Under bf16 the last digits of "
                              "a score can depend on batch composition (which texts share a batch: --batch-size, "
                              "the file's other rows); --precision fp32 gives scores independent of it")
+    parser.add_argument("--compile", action="store_true",
+                        help="compile the model with torch.compile (a few padded lengths, compiled once each): "
+                             "pays only over long runs, since compiling takes tens of seconds on a laptop CPU; "
+                             "where it is not available the model runs uncompiled and one line says so")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load pickle weights (pytorch_model.bin), with weights_only; only for models "
                              "whose source you trust")
@@ -106,7 +110,8 @@ def load_classifier(args: argparse.Namespace):
     from moderator_app.core.inference.classifier import Classifier
 
     return Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle, precision=args.precision,
-                           normalise=args.normalise, normalise_evasion=args.normalise_evasion)
+                           normalise=args.normalise, normalise_evasion=args.normalise_evasion,
+                           compile=getattr(args, "compile", False))
 
 
 def decision_threshold(args: argparse.Namespace, classifier) -> float | None:

@@ -163,7 +163,7 @@ def inference_precision(choice: str, device: str, hardware: Hardware | None = No
             return Precision("fp16", device, "chosen by auto: fp16 autocast on CUDA")
         return _auto_off_cuda(device, _hardware(hardware, kind), "")
     if choice == "bf16":
-        return _bf16(device, _hardware(hardware, kind), "as set: bf16 autocast")
+        return _bf16(device, _hardware(hardware, kind), "as set")
     if choice == "fp32":
         return Precision("fp32", device, "as set: full precision")
     raise SettingsError(f"Unknown precision {choice!r} for predictions.",

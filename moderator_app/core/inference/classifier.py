@@ -6,6 +6,7 @@ transformers are imported inside the functions that need them, so importing this
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -18,6 +19,9 @@ from moderator_app.core.hub import ensure_model_available, hub_reachable
 from moderator_app.core.inference.model_folder import (MIN_VOCABULARY, ModelLoadError, check_tokenizer_files,
                                                        check_weight_files, default_max_length, explain_load_failure,
                                                        read_training_files)
+from moderator_app.core.inference.paths import (PATHS, InferencePath, bucket_length, choose_path, compile_model,
+                                                describe_path, fall_back, first_line, precision_of,
+                                                prepare_model)
 from moderator_app.core.inference.saved_operating_point import load_operating_point
 from moderator_app.core.labels import decide_labels, positive_class_index
 from moderator_app.core.precision import Precision, inference_precision
@@ -34,6 +38,8 @@ DEFAULT_BATCH_SIZE = {"cpu": 64, "mps": 64, "cuda": 256}
 # smaller batches instead of activations several times larger (MiniLM on 512-token texts: 0.22× the
 # memory and 0.90× the time of 64-text batches, benchmarks/long_text_batches.py).
 TOKENS_PER_TEXT_BUDGET = 64
+# A classifier built without a path (tests, callers that cast nothing) runs its precision's reference path.
+PATHS_BY_FORMAT = {"fp32": PATHS["fp32"], "bf16": PATHS["bf16-autocast"]}
 
 
 
@@ -64,12 +70,22 @@ class Classifier:
 
     def __init__(self, model, tokenizer, device: str, name_or_path: str, *, max_length: int,
                  base_model: str, training_summary: dict | None, operating_point=None,
-                 precision: Precision | None = None, normalise: bool = True, normalise_evasion: bool = False):
+                 precision: Precision | None = None, normalise: bool = True, normalise_evasion: bool = False,
+                 path: InferencePath | None = None, compiled: bool = False, path_note: str = ""):
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
-        # The weights stay fp32; predictions run under autocast at this precision (core.precision's rule).
-        self.precision = precision or Precision("fp32", device, "as set: full precision")
+        # The number format (core.precision's rule) and the path that computes in it (core.inference.paths):
+        # fp32 as loaded, bf16 under autocast over fp32 weights, or the weights cast once at load.
+        precision = precision or Precision("fp32", device, "as set: full precision")
+        self.path = path or PATHS_BY_FORMAT.get(precision.name) or choose_path(precision)
+        # A compiled model (torch.compile) sees padded lengths from a few buckets only; `model` is then the
+        # compiled one and `eager_model` what it falls back to when compilation fails at the first batch.
+        self.compiled = compiled
+        self.eager_model = getattr(model, "_orig_mod", model)
+        self.path_note = path_note
+        self.base_precision = precision
+        self.precision = self._described_precision()
         self.name_or_path = name_or_path
         self.max_length = max_length
         # core.text.normalise before the model reads a text (NFKC, zero-width characters removed)
@@ -78,7 +94,7 @@ class Classifier:
         self.normalise_evasion = normalise_evasion
         self.base_model = base_model
         self.training_summary = training_summary
-        config = model.config
+        config = self.eager_model.config
         self.labels: list[str] = [str(config.id2label[index]) for index in range(config.num_labels)]
         self.positive_index = positive_class_index(self.labels)
         # Multi-label models score each class independently; the rest are softmax classifiers.
@@ -92,7 +108,8 @@ class Classifier:
     @classmethod
     def load(cls, name_or_path: str | Path, device: str = "auto", allow_pickle: bool = False,
              max_length: int | None = None, precision: str = "auto", normalise: bool | None = None,
-             normalise_evasion: bool | None = None) -> "Classifier":
+             normalise_evasion: bool | None = None, compile: bool = False, path: str | None = None
+             ) -> "Classifier":
         """Load a folder written by `moderator-app train`, any Hugging Face classifier folder, or a
         hub id (downloaded when online). Weights must be safetensors unless `allow_pickle`, and
         even then a pickle is loaded with `weights_only`. Custom model code is never run.
@@ -100,6 +117,10 @@ class Classifier:
         (core.text.normalise) defaults to the training configuration's `normalise_text`, else on;
         `normalise_evasion` to its `normalise_evasion`: off for this app's models trained before the setting
         existed (they keep reading texts as they did), on for models from elsewhere.
+        The fastest inference path of that precision that passed its agreement check is taken
+        (core.inference.paths); `compile` also compiles it with torch.compile, falling back to the
+        uncompiled model, with one line, where compilation is not available. `path` (a name of
+        core.inference.paths.PATHS) forces a path whatever its check: for benchmarks and tests.
 
         Raises ModelNotAvailableError (not downloaded and offline), ModelLoadError, or SettingsError
         (a precision this device cannot run)."""
@@ -157,6 +178,13 @@ class Classifier:
             tokenizer.pad_token = tokenizer.eos_token
             model.config.pad_token_id = tokenizer.eos_token_id
         model.to(device).eval()
+        if path is None:
+            chosen = choose_path(resolved_precision, precision)
+            resolved_precision = precision_of(chosen, resolved_precision)
+        else:
+            chosen = PATHS[path]
+            resolved_precision = Precision(chosen.number_format, device, f"as set: the {path} path")
+        model = prepare_model(model, chosen)
 
         extras = read_training_files(folder) if is_folder else {}
         operating_point = load_operating_point(folder, [str(model.config.id2label[index])
@@ -172,9 +200,11 @@ class Classifier:
         if normalise_evasion is None:
             normalise_evasion = (training_config.get("normalise_evasion", False) is True if training_config
                                  else True)
+        model, note = compile_model(model) if compile else (model, "")
         return cls(model, tokenizer, device, name, max_length=int(max_length), base_model=str(base_model),
                    training_summary=training_summary, operating_point=operating_point, precision=resolved_precision,
-                   normalise=normalise, normalise_evasion=normalise_evasion)
+                   normalise=normalise, normalise_evasion=normalise_evasion, path=chosen,
+                   compiled=compile and not note, path_note=note)
 
     @property
     def positive_label(self) -> str | None:
@@ -264,21 +294,55 @@ class Classifier:
         # out-of-memory error at once rather than at the end of the group.
         lengths = np.array([len(ids) for ids in encoded["input_ids"]])
         order = np.argsort(-lengths, kind="stable")
+        # A compiled model is given a few shapes only: lengths padded up to a bucket, and each bucket's
+        # batches filled up to the same number of rows (the filler rows' results are dropped).
+        padded_lengths = (np.array([bucket_length(int(length), self.max_length) for length in lengths])
+                          if self.compiled else lengths)
         output = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        # In half precision, one autocast region for the group under no_grad: autocast then keeps its
-        # half-precision copies of the weights until the region ends and casts them once per group. Under
-        # inference_mode it casts every weight again for every batch (MiniLM: 22 M values per batch).
-        no_gradients = torch.inference_mode() if self.precision.name == "fp32" else torch.no_grad()
-        with no_gradients, self.precision.autocast():
-            for indices in token_budget_batches(order, lengths, batch_size):
-                batch = self.tokenizer.pad({column: [encoded[column][index] for index in indices]
-                                            for column in columns}, return_tensors="pt")
+        if self.path.name in ("bf16-autocast", "fp16-autocast"):
+            # One autocast region for the group under no_grad: autocast then keeps its half-precision copies
+            # of the weights until the region ends and casts them once per group. Under inference_mode it
+            # casts every weight again for every batch (MiniLM: 22 M values per batch).
+            context = torch.no_grad()
+        else:  # the weights are already in the format they compute in
+            context = torch.inference_mode()
+        with context, self.base_precision.autocast() if "autocast" in self.path.name else nullcontext():
+            for indices in token_budget_batches(order, padded_lengths, batch_size):
+                features = {column: [encoded[column][index] for index in indices] for column in columns}
+                rows = len(indices)
+                if self.compiled:
+                    full = min(batch_size, max(1, batch_size * TOKENS_PER_TEXT_BUDGET // int(padded_lengths[indices[0]])))
+                    features = {column: values + [values[-1]] * (full - rows) for column, values in features.items()}
+                    batch = self.tokenizer.pad(features, padding="max_length",
+                                               max_length=int(padded_lengths[indices[0]]), return_tensors="pt")
+                else:
+                    batch = self.tokenizer.pad(features, return_tensors="pt")
                 batch = {key: value.to(self.device) for key, value in batch.items()}
-                logits = self.model(**batch).logits.float()
+                logits = self._forward(batch)[:rows].float()
                 output[indices] = transform(logits).cpu().numpy()
                 if on_batch is not None:
-                    on_batch(len(indices))
+                    on_batch(rows)
         return output
+
+    def _forward(self, batch):
+        if not self.compiled:
+            return self.model(**batch).logits
+        try:
+            return self.model(**batch).logits
+        except Exception as error:  # inductor compiles at the first call of each shape: no compiler, a bug …
+            if is_out_of_memory(error):
+                raise
+            self.model, self.compiled = self.eager_model, False
+            self.path_note = fall_back(f"torch.compile failed ({first_line(error)})")
+            self.precision = self._described_precision()
+            return self.model(**batch).logits
+
+    def _described_precision(self) -> Precision:
+        """The number format and why, followed by the path that computes in it (what the label summary,
+        the provenance file and the Review tab show)."""
+        base = self.base_precision
+        return Precision(base.name, base.device,
+                         f"{base.reason} — {describe_path(self.path, self.compiled, self.path_note)}")
 
     def describe(self) -> str:
         """A one-line description for logs and the command line."""
