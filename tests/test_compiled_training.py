@@ -1,9 +1,6 @@
 """The compiled training step (core/training/compiled.py): what it computes stays the recipe's, and a
 compiler that is unavailable or fails leaves the run uncompiled with one line, never a traceback."""
 
-import json
-import shutil
-
 import pytest
 
 from moderator_app.core.config import TrainingConfig
@@ -11,19 +8,11 @@ from moderator_app.core.training.compiled import BucketPadding, length_buckets
 from moderator_app.core.training.engine import train
 from moderator_app.core.training.events import StatusEvent, StepEvent
 
+# the tiny model without dropout: compiled and eager steps draw different random numbers for dropout, so only
+# without it must they compute the same losses (the fixture distributed training's comparison uses too)
+from test_distributed import model_without_dropout  # noqa: E402,F401 (fixture)
+
 UNAVAILABLE = "Compilation is unavailable here"
-
-
-@pytest.fixture(scope="module")
-def no_dropout_model(tiny_model_dir, tmp_path_factory):
-    """The tiny model without dropout: compiled and eager steps draw different random numbers for it, so
-    only without it must they compute the same losses."""
-    folder = tmp_path_factory.mktemp("tiny-no-dropout") / "model"
-    shutil.copytree(tiny_model_dir, folder)
-    config = json.loads((folder / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
 
 
 def config_for(model_dir, train_csv, output_dir, **overrides) -> TrainingConfig:
@@ -76,16 +65,16 @@ def test_compile_off_by_default_and_the_card_says_so(tiny_model_dir, synthetic_c
     assert not any(UNAVAILABLE in message for message in messages)
 
 
-def test_unavailable_compiler_falls_back_with_one_line(no_dropout_model, synthetic_csv, tmp_path, monkeypatch):
+def test_unavailable_compiler_falls_back_with_one_line(model_without_dropout, synthetic_csv, tmp_path, monkeypatch):
     import torch
 
-    _, eager_losses, _ = run(config_for(no_dropout_model, synthetic_csv, tmp_path / "eager"))
+    _, eager_losses, _ = run(config_for(model_without_dropout, synthetic_csv, tmp_path / "eager"))
 
     def unavailable(*args, **kwargs):
         raise RuntimeError("torch.compile is not supported on this platform\nmore detail")
 
     monkeypatch.setattr(torch, "compile", unavailable)
-    result, losses, messages = run(config_for(no_dropout_model, synthetic_csv, tmp_path / "out", compile_model=True))
+    result, losses, messages = run(config_for(model_without_dropout, synthetic_csv, tmp_path / "out", compile_model=True))
     assert result.reason == "completed"
     said = [message for message in messages if UNAVAILABLE in message]
     assert said == ["Compilation is unavailable here (RuntimeError: torch.compile is not supported on this "
@@ -94,10 +83,10 @@ def test_unavailable_compiler_falls_back_with_one_line(no_dropout_model, synthet
     assert losses == eager_losses  # nothing else changed: no bucket padding without the compiled model
 
 
-def test_a_compiled_step_that_fails_is_done_again_uncompiled(no_dropout_model, synthetic_csv, tmp_path, monkeypatch):
+def test_a_compiled_step_that_fails_is_done_again_uncompiled(model_without_dropout, synthetic_csv, tmp_path, monkeypatch):
     import torch
 
-    _, eager_losses, _ = run(config_for(no_dropout_model, synthetic_csv, tmp_path / "eager"))
+    _, eager_losses, _ = run(config_for(model_without_dropout, synthetic_csv, tmp_path / "eager"))
     calls = []
 
     class FailsWhenCalled:  # what inductor does without a working C++ compiler: fails at the first call
@@ -109,7 +98,7 @@ def test_a_compiled_step_that_fails_is_done_again_uncompiled(no_dropout_model, s
             raise RuntimeError("BackendCompilerFailed: inductor raised CppCompileError")
 
     monkeypatch.setattr(torch, "compile", lambda model, **kwargs: FailsWhenCalled(model))
-    result, losses, messages = run(config_for(no_dropout_model, synthetic_csv, tmp_path / "out", compile_model=True))
+    result, losses, messages = run(config_for(model_without_dropout, synthetic_csv, tmp_path / "out", compile_model=True))
     assert result.reason == "completed" and len(calls) == 1  # tried once, never again
     assert sum(UNAVAILABLE in message for message in messages) == 1
     # the first batch was padded to its bucket before the fallback; padding changes no loss beyond rounding
@@ -117,12 +106,12 @@ def test_a_compiled_step_that_fails_is_done_again_uncompiled(no_dropout_model, s
 
 
 @pytest.mark.parametrize("precision, tolerance", [("fp32", 1e-3), ("bf16", 5e-3)])
-def test_compiled_and_eager_steps_agree_on_a_tiny_model(no_dropout_model, synthetic_csv, tmp_path, precision,
+def test_compiled_and_eager_steps_agree_on_a_tiny_model(model_without_dropout, synthetic_csv, tmp_path, precision,
                                                          tolerance):
     """A real torch.compile (inductor's CPU backend) of the tiny model: the same loss curve as eager, to
     fp32's rounding in fp32 and to bf16's in bf16 (fused kernels round bf16 products differently)."""
-    _, eager_losses, _ = run(config_for(no_dropout_model, synthetic_csv, tmp_path / "eager", precision=precision))
-    result, losses, messages = run(config_for(no_dropout_model, synthetic_csv, tmp_path / "out", compile_model=True,
+    _, eager_losses, _ = run(config_for(model_without_dropout, synthetic_csv, tmp_path / "eager", precision=precision))
+    result, losses, messages = run(config_for(model_without_dropout, synthetic_csv, tmp_path / "out", compile_model=True,
                                               precision=precision))
     fell_back = [message for message in messages if UNAVAILABLE in message]
     if fell_back:
