@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
 import pytest
 
 from moderator_app.cli import main
@@ -82,3 +83,64 @@ def test_classify_prints_the_categories_over_their_thresholds(tiny_multi_label_d
     assert main(["classify", texts[0], "--model", str(tiny_multi_label_dir), "--precision", "fp32"]) == 0
     line = capsys.readouterr().out.rstrip("\n")
     assert line.startswith(";".join(expected[0]) + "\tP(hate)=") and line.endswith(texts[0])
+
+
+# ------------------------------------------------------------------------------ evaluate
+def _labelled_file(tmp_path):
+    rows = synthetic_multi_label_rows(80, seed=51)
+    records = []
+    for index, (text, hate, offensive) in enumerate(rows):
+        source = "a" if index % 2 else "b"
+        # source b does not label offensive: its vote cells are blank (unknown there)
+        records.append((text, "hate" if hate else "not-hate", 3 * offensive if source == "a" else "", 3, source))
+    return rows, write_csv(tmp_path / "labelled.csv", records,
+                           header=("text", "label", "offensive_language", "count", "source"))
+
+
+def test_evaluate_reports_each_category_on_its_known_rows_and_per_group(tiny_multi_label_dir, tmp_path, capsys):
+    from moderator_app.core.evaluation.categories import category_metrics
+    from moderator_app.core.inference.classifier import Classifier
+
+    rows, data = _labelled_file(tmp_path)
+    rules = {"hate": {"column": "label", "yes": ["hate"], "no": ["not-hate"]},
+             "offensive": {"votes": "offensive_language", "total": "count", "rule": "majority"}}
+    out = tmp_path / "evaluation.json"
+    assert main(["evaluate", str(tiny_multi_label_dir), str(data), "--categories", json.dumps(rules), "--by", "source",
+                 "--json", str(out), "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "Each category on its known rows" in printed and "  source=a" in printed
+    result = json.loads(out.read_text())
+    assert result["categories"]["hate"]["known_rows"] == 80
+    assert result["categories"]["offensive"]["known_rows"] == 40  # source b's rows are unknown for it
+    assert result["categories"]["offensive"]["unknown_rows"] == 40
+    assert result["categories"]["offensive"]["by"]["b"]["known_rows"] == 0
+    classifier = Classifier.load(tiny_multi_label_dir, device="cpu")
+    probabilities = classifier.predict_probabilities([row[0] for row in rows])
+    known = np.arange(80) % 2 == 1
+    expected = category_metrics(np.array([row[2] for row in rows])[known], probabilities[known, 1], "offensive",
+                                classifier.category_thresholds["offensive"])
+    assert result["categories"]["offensive"]["f1"] == pytest.approx(expected["f1"])
+
+
+def test_evaluate_reads_yes_no_columns_named_like_the_categories_by_default(tiny_multi_label_dir, tmp_path, capsys):
+    rows = synthetic_multi_label_rows(30, seed=52)
+    data = write_csv(tmp_path / "decisions.csv", [(text, "yes" if hate else "no", "") for text, hate, _ in rows],
+                     header=("text", "hate", "offensive"))
+    out = tmp_path / "e.json"
+    assert main(["evaluate", str(tiny_multi_label_dir), str(data), "--json", str(out), "--device", "cpu"]) == 0
+    result = json.loads(out.read_text())
+    assert result["categories"]["hate"]["known_rows"] == 30 and result["categories"]["offensive"]["known_rows"] == 0
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--categories", '{"threat": {"column": "label"}}'], "rules name 'threat', which is not one of the model's categories"),
+    (["--categories", '{"hate": {"votes": "label"}}'], "needs 'rule': one of at_least_one, majority"),
+    (["--threshold", "0.5"], "--threshold is for single-label models"),
+    (["--categories", '{"hate": {"column": "nope"}}'], "no column 'nope'"),
+])
+def test_evaluate_refuses_what_does_not_fit_a_multi_label_model_in_one_line(tiny_multi_label_dir, tmp_path, capsys,
+                                                                          arguments, message):
+    _, data = _labelled_file(tmp_path)
+    assert main(["evaluate", str(tiny_multi_label_dir), str(data), *arguments]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "\n" not in error

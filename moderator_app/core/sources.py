@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from moderator_app.core.errors import UserError, shown
+from moderator_app.core.evaluation.category_rules import category_rules_problem
 from moderator_app.core.evaluation.label_map import parse_label_map
 
 VOTE_MODES = ("soft", "drop_split", "majority")
 SOURCE_KEYS = ("path", "text_column", "label_column", "label_map", "score_threshold", "weight", "max_rows",
                "validation_path", "vote_columns", "votes", "categories")
-# A multi-label run (TrainingConfig.categories): how a source labels each category (core/training/category_data)
-VOTE_RULES = ("at_least_one", "majority")
-RULE_KEYS = ("column", "yes", "no", "votes", "total", "rule")
+# A multi-label run (TrainingConfig.categories): how a source labels each category (core/evaluation/category_rules)
 MAX_CATEGORIES = 50
 # single-label settings of a source that a multi-label run does not read (its categories rules say it all)
 SINGLE_LABEL_KEYS = ("label_map", "vote_columns", "votes")
@@ -123,66 +122,6 @@ def vote_problem(entry: dict) -> str | None:
     except ValueError as error:
         return str(error)
     return None
-
-
-def category_rules_problem(rules: Any) -> str | None:
-    """What is wrong with a source's `categories` ({category: rule}), or None (also for none given)."""
-    if rules is None:
-        return None
-    if not isinstance(rules, dict) or not rules:
-        return f"'categories' must map categories to rules, got {shown(rules)}"
-    for name, rule in rules.items():
-        problem = _rule_problem(rule)
-        if problem:
-            return f"the rule of category '{name}' {problem}"
-    return None
-
-
-def _rule_problem(rule: Any) -> str | None:
-    if not isinstance(rule, dict):
-        return f"must be an object such as {{\"column\": \"COL\"}}, got {shown(rule)}"
-    unknown = sorted(set(rule) - set(RULE_KEYS))
-    if unknown:
-        return f"has the key '{unknown[0]}', which is none of {', '.join(RULE_KEYS)}"
-    if ("column" in rule) == ("votes" in rule):
-        return "needs either 'column' (a yes/no column or one to map) or 'votes' (a vote-count column)"
-    for key in ("column", "votes", "total"):
-        if key in rule and (not isinstance(rule[key], str) or not rule[key].strip()):
-            return f"needs a column name as '{key}', got {shown(rule[key])}"
-    if "votes" in rule:
-        if set(rule) & {"yes", "no"}:
-            return "maps values with 'yes'/'no' only for a 'column', not for 'votes'"
-        if rule.get("rule") not in VOTE_RULES:
-            return f"needs 'rule': one of {', '.join(VOTE_RULES)}, got {shown(rule.get('rule'))}"
-        if rule["rule"] == "majority" and "total" not in rule:
-            return "needs 'total' (the column of the number of votes) for the rule majority"
-        return None
-    if set(rule) & {"total", "rule"}:
-        return "takes 'total' and 'rule' only with 'votes'"
-    if set(rule) & {"yes", "no"}:
-        lists = [rule.get(key, []) for key in ("yes", "no")]
-        if not all(isinstance(values, list) and all(isinstance(value, (str, int, float)) and not isinstance(value, bool)
-                                                    for value in values) for values in lists):
-            return "needs 'yes' and 'no' as lists of the column's values"
-        if not any(lists):
-            return "lists no value under 'yes' or 'no'"
-        both = {category_value(value) for value in lists[0]} & {category_value(value) for value in lists[1]}
-        if both:
-            return f"lists {sorted(both)[0]!r} under both 'yes' and 'no'"
-    return None
-
-
-def category_value(value: Any) -> str:
-    """A cell or a rule's value as the one string they are compared by: integral numbers without a
-    decimal part (1, 1.0 and "1" are the same), other values as their stripped text."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
 
 
 def category_names_problem(value: Any) -> str | None:

@@ -15,23 +15,20 @@ report counts yes/no/unknown per category and source, and the values each label 
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from typing import Any
 
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.evaluation.categories import UNKNOWN
+from moderator_app.core.evaluation.category_rules import read_rule, rule_columns
 from moderator_app.core.files.columns import resolve_text_column
-from moderator_app.core.files.readers import is_missing
 from moderator_app.core.files.tables import DataError, read_table
-from moderator_app.core.sources import Source, category_value, repeated_source, training_sources
-from moderator_app.core.training.data_report import DROP_EMPTY_TEXT, MISSING_LABEL_WORDS, DataReport, LoadedData
+from moderator_app.core.sources import Source, repeated_source, training_sources
+from moderator_app.core.training.data_report import DROP_EMPTY_TEXT, DataReport, LoadedData
 
 DROP_ALL_UNKNOWN = "no category known (every rule of the source gave unknown)"
 CAPPED = "left out by max_rows (seeded sample)"
-YES_WORDS = frozenset({"1", "true", "yes", "y"})
-NO_WORDS = frozenset({"0", "false", "no", "n"})
 KIND = "categories (yes / no / unknown)"
 
 
@@ -135,18 +132,7 @@ def read_category_source(source: Source, categories: list[str], seed: int, path:
     table = read_table(file)
     text_column = _text_column(table.columns, source, file)
     rules = source.categories or {}
-    needed = []
-    for name, rule in rules.items():
-        for key in ("column", "votes", "total"):
-            column = rule.get(key)
-            if column is None:
-                continue
-            if column not in table.columns:
-                raise DataError(f"{_literal(file)}: no column '{_literal(column)}' (the '{key}' of category "
-                                f"'{_literal(name)}'); the file has {_literal(', '.join(table.columns))}.",
-                                "Fix this source's categories in {sources}.", setting="sources")
-            if column not in needed:
-                needed.append(column)
+    needed = rule_columns(rules, table.columns, file, "Fix this source's categories in {sources}.")
     read = table.values([text_column, *needed], text=text_column)
     raw_texts, values = read[0], dict(zip(needed, read[1:]))
     if not raw_texts:
@@ -156,7 +142,7 @@ def read_category_source(source: Source, categories: list[str], seed: int, path:
     for name in categories:
         rule = rules.get(name)
         columns.append([UNKNOWN] * len(raw_texts) if rule is None else
-                       _read_rule(rule, values, name, file, unmapped[name]))
+                       read_rule(rule, values, name, file, unmapped[name]))
     texts, targets, rows, dropped, examples = [], [], [], Counter(), {}
     for row, text in enumerate(raw_texts, start=1):
         text = "" if text is None else str(text)
@@ -184,65 +170,6 @@ def read_category_source(source: Source, categories: list[str], seed: int, path:
 def _text_column(columns: list[str], source: Source, file: str) -> str:
     """The text column by the shared rule; the label column is not used (the rules name their columns)."""
     return columns[resolve_text_column(columns, source.text_column.strip() or None, _literal(file))]
-
-
-def _read_rule(rule: dict[str, Any], values: dict[str, list], name: str, file: str,
-               unmapped: Counter) -> list[int]:
-    if "votes" in rule:
-        return _read_votes(values[rule["votes"]], values.get(rule.get("total")), rule["rule"])
-    cells = values[rule["column"]]
-    if "yes" in rule or "no" in rule:
-        yes = {category_value(value) for value in rule.get("yes", [])}
-        no = {category_value(value) for value in rule.get("no", [])}
-        result = []
-        for cell in cells:
-            value = None if _blank(cell) else category_value(cell)
-            if value is not None and value not in yes and value not in no:
-                unmapped[value] += 1
-            result.append(1 if value in yes else 0 if value in no else UNKNOWN)
-        return result
-    result = []
-    for row, cell in enumerate(cells, start=1):
-        if _blank(cell):
-            result.append(UNKNOWN)
-            continue
-        word = category_value(cell).lower()
-        if word not in YES_WORDS and word not in NO_WORDS:
-            count = sum(1 for other in cells if not _blank(other) and category_value(other).lower() == word)
-            raise DataError(f"{_literal(file)}: column '{_literal(rule['column'])}' (category '{_literal(name)}') "
-                            f"holds {_literal(repr(str(cell)))} in row {row} ({count:,} rows), which is not yes/no "
-                            "(1/0, true/false, yes/no).",
-                            "Give the category a label map ('yes' and 'no' lists) in {sources}.", setting="sources")
-        result.append(1 if word in YES_WORDS else 0)
-    return result
-
-
-def _read_votes(votes: list, totals: list | None, rule: str) -> list[int]:
-    result = []
-    for position, cell in enumerate(votes):
-        count = _count(cell)
-        total = _count(totals[position]) if totals is not None else None
-        if count is None or (rule == "majority" and (total is None or total <= 0)):
-            result.append(UNKNOWN)
-        elif rule == "at_least_one":
-            result.append(1 if count >= 1 else 0)
-        else:
-            result.append(1 if count > total / 2 else 0)
-    return result
-
-
-def _count(cell: Any) -> float | None:
-    if _blank(cell) or isinstance(cell, bool):
-        return None
-    try:
-        number = float(cell)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
-
-
-def _blank(cell: Any) -> bool:
-    return is_missing(cell) or (isinstance(cell, str) and cell.strip().lower() in MISSING_LABEL_WORDS)
 
 
 def _split(targets: list[list[int]], share: float, seed: int, source: Source) -> tuple[list[int], list[int]]:

@@ -10,14 +10,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from moderator_app.core.evaluation.category_rules import MISSING_WORDS
 from moderator_app.core.training.corrections import describe_corrections
 
 MAX_CLASSES = 100  # more distinct labels than this almost always means the wrong column was chosen
 DROP_EMPTY_TEXT = "empty text"
 DROP_MISSING_LABEL = "missing label"
 DROP_MISSING_WORD = "label spelled as missing (NaN, null, None, N/A …)"
-# How spreadsheets and pandas spell a missing value; as a label they are almost never a class.
-MISSING_LABEL_WORDS = frozenset({"nan", "null", "none", "n/a", "na", "#n/a", "nil", "missing"})
+# How spreadsheets and pandas spell a missing value; as a label they are almost never a class (one list,
+# shared with the category rules of multi-label data).
+MISSING_LABEL_WORDS = MISSING_WORDS
 
 
 @dataclass
