@@ -282,3 +282,29 @@ def test_a_wrong_category_rule_on_the_command_line_is_one_line(tmp_path, capsys)
     error = capsys.readouterr().err.strip()
     assert status == 2 and "\n" not in error
     assert "source 1 (a.csv): category 'threat' is not one of the run's categories (hate, offensive)" in error
+
+
+def test_a_stopped_multi_label_run_resumes_where_it_stopped(tiny_model_dir, tmp_path):
+    import threading
+
+    from moderator_app.core.training.engine import train
+    from moderator_app.core.training.events import EpochEvent, StepEvent
+
+    stop = threading.Event()
+    events = []
+
+    def stop_at_step_10(event):
+        events.append(event)
+        if isinstance(event, StepEvent) and event.global_step == 10:
+            stop.set()
+
+    config = TrainingConfig(categories=CATEGORIES, sources=_three_sources(tmp_path), model_name_or_path=str(tiny_model_dir),
+                            output_dir=str(tmp_path / "out"), learning_rate=1e-3, train_batch_size=32, num_epochs=2,
+                            max_length=32, logging_steps=1, precision="fp32")
+    stopped = train(config, stop_at_step_10, stop_event=stop)
+    assert stopped.reason == "stopped" and stopped.global_step == 10
+    resumed_events = []
+    resumed = train(TrainingConfig(), resumed_events.append, resume_from=tmp_path / "out")
+    assert resumed.reason == "completed"
+    assert [event.epoch for event in resumed_events if isinstance(event, EpochEvent)] == [1, 2]
+    assert set(json.loads((tmp_path / "out" / "operating_point.json").read_text())["categories"]) == set(CATEGORIES)
