@@ -76,6 +76,10 @@ def test_a_multi_label_run_from_the_form(qtbot, window, tmp_path):
     assert values["sources"][0]["text_column"] == "tweet"
     qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=30_000)
     assert form.config().categories == ["hate", "offensive"]
+    panel = tab.data_panel  # the Data page's report, read as the run will read the sources
+    qtbot.waitUntil(lambda: form.report_state == "ok" and "categories (training and validation rows)"
+                    in panel.report.toPlainText(), timeout=30_000)
+    assert "hate yes 0 / no 0 / unknown 160" in panel.report.toPlainText()  # the offensive-only source
 
     failures = []
     tab.run_failed.connect(failures.append)

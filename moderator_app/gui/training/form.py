@@ -76,7 +76,8 @@ class TrainingForm(QWidget):
             layout.addWidget(group)
         layout.addStretch(1)
 
-        self.data = DataChecks(tasks, self.fields, setting_label_for_gui, self, self.sources_editor.sources)
+        self.data = DataChecks(tasks, self.fields, setting_label_for_gui, self, self.sources_editor.sources,
+                               self.sources_editor.categories)
         self.data.preview_changed.connect(self.preview_changed)
         self.data.report_changed.connect(self.report_changed)
         self.data.changed.connect(self._revalidate)
