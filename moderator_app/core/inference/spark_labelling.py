@@ -505,6 +505,9 @@ def label_with_spark(spark: "SparkSession", plan: SparkLabellingPlan, classifier
     labels and refusals checked before the job); executors load `model_path` themselves."""
     started = time.perf_counter()
     check_threshold(classifier, threshold)
+    if getattr(classifier, "multi_label", False):  # its columns (issue 27) are written by `label` alone so far
+        raise LabellingError(f"{classifier.name_or_path} is a multi-label model; the Spark engine writes one label "
+                             "per row.", "Choose the local {engine}.", setting="engine")
     source, folder, text, output_format, note = (plan.source, plan.folder, plan.text_column, plan.output_format,
                                                  plan.note)
     for name in added_column_names(classifier.labels):

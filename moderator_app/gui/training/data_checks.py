@@ -29,9 +29,10 @@ class DataChecks(QObject):
     changed = Signal()  # field messages or the data problem changed: the form revalidates
 
     def __init__(self, tasks: BackgroundTasks, fields: dict[str, FieldEditor], name_setting, parent: QObject,
-                 sources=list):
+                 sources=list, categories=list):
         super().__init__(parent)
         self.sources = sources  # () -> the configuration's `sources` list: the report covers them too
+        self.categories = categories  # () -> a multi-label run's categories: its sources are then all its data
         self.tasks = tasks
         self.fields = fields
         self.name_setting = name_setting
@@ -92,8 +93,8 @@ class DataChecks(QObject):
             values = tuple(self.fields[name].value() for name in REPORT_INPUTS)
         except ValueError:
             return None
-        values += (json.dumps(self.sources(), sort_keys=True),)
-        if not values[0] or any(self.field_messages.get(name, ("",))[0] == "error" for name in ROLES.values()):
+        values += (json.dumps(self.sources(), sort_keys=True), json.dumps(self.categories()))
+        if not (values[0] or self.categories()) or any(self.field_messages.get(name, ("",))[0] == "error" for name in ROLES.values()):
             return None
         return values
 
@@ -117,7 +118,8 @@ class DataChecks(QObject):
         self.report_state = "pending"
         self.report_changed.emit("pending", "Reading the data…")
         self.tasks.submit(checks.data_report, TrainingConfig(**dict(zip(REPORT_INPUTS, inputs)),
-                                                         sources=json.loads(inputs[-1])),
+                                                         sources=json.loads(inputs[-2]),
+                                                         categories=json.loads(inputs[-1])),
                           on_done=self._report_ready, on_error=self._report_failed, key="report")
 
     def _report_ready(self, summary: checks.DataSummary) -> None:
