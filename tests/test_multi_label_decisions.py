@@ -158,3 +158,30 @@ def test_conflicts_and_an_adjudication_of_a_multi_label_text_are_sets(store_loca
     export_decisions(store, tmp_path / "out.csv", ExportFilter())
     assert read_csv(tmp_path / "out.csv")[1:] == [["one", "yes", "yes"], ["two", "no", "no"]]
     store.close()
+
+
+def test_agreement_per_category_and_the_model_against_the_moderators_from_the_cli(store_location, tmp_path, capsys):
+    import json
+
+    from moderator_app.core.review.agreement import measure_category_agreement
+
+    store = DecisionStore(store_location)
+    for n in range(6):  # ann and bob agree on hate everywhere, on offensive only for the even texts
+        flagged = ("hate",) if n % 2 else ("hate", "offensive")
+        store.record(multi(f"text {n}", ("hate",) if n < 3 else (), flagged=flagged, moderator="ann"))
+        bob = (("hate",) if n < 3 else ()) + (("offensive",) if n % 2 else ())
+        store.record(multi(f"text {n}", bob, flagged=flagged, moderator="bob"))
+    reports = measure_category_agreement(store, resamples=0)
+    assert list(reports) == ["hate", "offensive"]
+    assert reports["hate"].pairs[0].agreement == 1.0 and reports["hate"].labels == ["no", "yes"]
+    assert reports["offensive"].pairs[0].agreement == 0.5
+    store.close()
+    code = main(["decisions", "agreement", "--resamples", "0", "--json", str(tmp_path / "a.json"),
+                 "--store", store_location])
+    out = capsys.readouterr().out
+    assert code == 0 and "Per category" in out and "  hate: alpha 1.00 (n=6)" in out, out
+    written = json.loads((tmp_path / "a.json").read_text())
+    assert written["categories"]["offensive"]["pairs"][0]["agreement"] == 0.5
+    model = written["categories"]["hate"]["model"]  # bob's decisions are the current ones (the latest rows)
+    assert (model["decided"], model["moderator_yes"], model["model_yes"], model["both"]) == (6, 3, 6, 3)
+    assert model["precision"] == 0.5 and model["recall"] == 1.0

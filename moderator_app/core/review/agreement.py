@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -89,7 +89,39 @@ def measure_agreement(store, where: ExportFilter = ExportFilter(), *, resamples:
     if where.moderator:
         raise UserError("Agreement compares moderators, so it cannot be limited to one.",
                         "Leave {moderator} out.", setting="moderator")
-    decided = decisions_per_moderator(store, where)  # {text: {moderator: Decision}}
+    return agreement_of(decisions_per_moderator(store, where), resamples, confidence, seed)
+
+
+def measure_category_agreement(store, where: ExportFilter = ExportFilter(), *, resamples: int = DEFAULT_RESAMPLES,
+                               confidence: float = 0.95, seed: int = 0) -> dict[str, AgreementReport]:
+    """For multi-label decisions, agreement category by category: each decision as "yes" or "no" for the
+    category (the moderator's set, and the model's set it saw), among the decisions whose model has
+    it; {} when no decision under `where` is multi-label. (measure_agreement compares the whole sets.)"""
+    if where.moderator:
+        raise UserError("Agreement compares moderators, so it cannot be limited to one.",
+                        "Leave {moderator} out.", setting="moderator")
+    decided = decisions_per_moderator(store, where)
+    multi = [decision for by_moderator in decided.values() for decision in by_moderator.values()
+             if decision.multi_label]
+    categories = list(dict.fromkeys(name for decision in multi for name in decision.categories))
+    reports = {}
+    for category in categories:
+        def answer(categories_given) -> str:
+            return "yes" if category in (categories_given or ()) else "no"
+
+        per_category = {text: {name: replace(decision, moderator_label=answer(decision.moderator_categories),
+                                             model_label=answer(decision.model_categories))
+                               for name, decision in by_moderator.items()
+                               if decision.multi_label and category in decision.categories}
+                        for text, by_moderator in decided.items()}
+        reports[category] = agreement_of({text: found for text, found in per_category.items() if found},
+                                          resamples, confidence, seed)
+    return reports
+
+
+def agreement_of(decided: dict[str, dict], resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95,
+                 seed: int = 0) -> AgreementReport:
+    """Agreement over `decided`, {text: {moderator: Decision}}, by their labels."""
     moderators = sorted({name for by_moderator in decided.values() for name in by_moderator})
     labels = sorted({decision.moderator_label for by_moderator in decided.values()
                      for decision in by_moderator.values()}
