@@ -69,12 +69,17 @@ def category_figures(categories: Sequence[str],
     return figures
 
 
+def session_decided_sets(session) -> tuple[list[str], list[tuple]]:
+    """(the categories, per decided item (the moderator's set, the model's set seen, the categories)) of
+    a ReviewSession of a multi-label model (core.review.session): a copy, to measure on another thread."""
+    names = list(session.class_names)
+    return names, [(session.decided_categories(item), categories_of_text(session.seen_label(item) or ""), names)
+                   for item in range(session.count) if session.decisions[item] is not None]
+
+
 def session_category_figures(session) -> list[CategoryFigures]:
-    """The decided items of a ReviewSession of a multi-label model (core.review.session)."""
-    names = session.class_names
-    decided = [(session.decided_categories(item), categories_of_text(session.seen_label(item) or ""), names)
-               for item in range(session.count) if session.decisions[item] is not None]
-    return category_figures(names, decided)
+    """The decided items of a ReviewSession of a multi-label model."""
+    return category_figures(*session_decided_sets(session))
 
 
 def store_category_figures(store, where: ExportFilter = ExportFilter()) -> list[CategoryFigures]:

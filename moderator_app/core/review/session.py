@@ -29,7 +29,8 @@ from moderator_app.core.review.store import Decision
 FILTER_ALL, FILTER_FLAGGED, FILTER_LABEL = "all", "flagged", "label"
 FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED = "undecided", "decided", "relabelled"
 FILTER_CATEGORY = "category"  # a multi-label model's items flagged in one category (filter_label)
-LABEL_FILTERS = (FILTER_FLAGGED, FILTER_LABEL, FILTER_CATEGORY)  # filters a new threshold changes (relabelled: by the label seen)
+# filters a new threshold changes (relabelled: by the label seen)
+LABEL_FILTERS = (FILTER_FLAGGED, FILTER_LABEL, FILTER_CATEGORY)
 DECISION_FILTERS = (FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED)
 
 # sort keys; a label's probability sorts by probability_key(index)

@@ -172,7 +172,7 @@ class ReviewTab(QWidget):
 
     def _on_model_changed(self, handle: ModelHandle) -> None:
         if self.workspace.relabels(handle):
-            self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
+            self.results.configure_for_model(handle)
         self._apply_operating_point(handle)
         self.show_decision_rule()
         self.input.set_model(handle)
@@ -239,7 +239,7 @@ class ReviewTab(QWidget):
     def _on_results(self, shown: Shown) -> None:
         result, handle = shown.result, shown.result.handle
         if shown.relabel:
-            self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
+            self.results.configure_for_model(handle)
         self.results.show_classified(result, shown.items, shown.restore)
         self.explanation.show_message("Select a row to see which words pushed its score up or down.")
         if shown.saved:
