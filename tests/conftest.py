@@ -62,3 +62,11 @@ def store_location(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "decisions.sqlite3")
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def tiny_multi_label_dir(tmp_path_factory) -> Path:
+    """A tiny two-category (hate, offensive) model folder in issue 27's format (tiny_models.tiny_multi_label_model)."""
+    from tiny_models import tiny_multi_label_model
+
+    return tiny_multi_label_model(tmp_path_factory.mktemp("multi-label") / "model")

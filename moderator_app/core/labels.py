@@ -48,3 +48,19 @@ def decide_labels(probabilities: np.ndarray, labels: list[str], positive_index: 
     scores[empty] = np.nan
     names = np.array([*labels, ""], dtype=object)  # the label strings themselves, and "" for empty rows
     return names[np.where(empty, len(labels), choice)].tolist(), scores
+
+
+def flagged_categories(probabilities: np.ndarray, categories: Sequence[str],
+                       thresholds: Sequence[float]) -> list[list[str]]:
+    """A multi-label decision: per row the categories whose probability is at or over their threshold
+    (in `categories` order), [] for none and for rows of NaN (empty texts)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    with np.errstate(invalid="ignore"):  # NaN rows compare False: nothing flagged
+        over = probabilities >= np.asarray(thresholds, dtype=np.float64)[None, :]
+    names = list(categories)
+    return [[names[index] for index in np.flatnonzero(row)] for row in over]
+
+
+def joined_categories(flagged: Sequence[str]) -> str:
+    """The `predicted_labels` cell of a labelled file: the flagged categories joined with ';'."""
+    return ";".join(flagged)

@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from moderator_app.core.evaluation.calibration import calibrate, choose_threshold, pr_curve_points, softmax
+from moderator_app.core.evaluation.categories import UNKNOWN, category_point
 from moderator_app.core.evaluation.metrics import degenerate_warning, evaluate
 from moderator_app.core.inference.classifier import Classifier
 from moderator_app.core.inference.saved_operating_point import OperatingPoint, save_operating_point
@@ -56,6 +57,29 @@ def compute_operating_point(logits: np.ndarray, truth: Sequence[int], labels: Se
     return point
 
 
+def compute_multi_label_operating_point(logits: np.ndarray, targets: np.ndarray, categories: Sequence[str],
+                                        rule: ThresholdRule | str) -> OperatingPoint:
+    """A multi-label model's operating point: per category (core.evaluation.categories.category_point) a
+    temperature and a threshold by `rule`, from the validation rows whose source labels that category
+    (`targets`: rows × categories of 1, 0 and UNKNOWN). The single-label fields stay neutral (no
+    threshold, temperature 1); the calibration errors are the categories' means, weighted by known rows."""
+    rule = parse_threshold_rule(rule) if isinstance(rule, str) else rule
+    logits, targets = np.asarray(logits, dtype=np.float64), np.asarray(targets, dtype=int)
+    points = {}
+    for index, name in enumerate(categories):
+        known = targets[:, index] != UNKNOWN
+        points[str(name)] = category_point(logits[known, index], targets[known, index], str(name), rule)
+    weights = [point["known_rows"] for point in points.values() if point["ece_before"] is not None]
+
+    def mean_of(key: str) -> float:
+        values = [point[key] for point in points.values() if point[key] is not None]
+        return float(np.average(values, weights=weights)) if values else 0.0
+
+    return OperatingPoint(str(rule), None, None, 1.0, mean_of("ece_before"), mean_of("ece_after"),
+                          validation_rows=int(len(targets)), categories=points,
+                          note="a threshold per category (see categories)")
+
+
 def _with_most_probable_label(warning: str | None) -> str | None:
     return None if warning is None else "By its most probable label (without its threshold): " + warning[0].lower() + warning[1:]
 
@@ -73,11 +97,15 @@ def append_to_model_card(folder: str | Path, point: OperatingPoint, card_name: s
 def calibrate_trained_model(folder: str | Path, texts: Sequence[str], truth: Sequence[int], rule: str,
                             device: str = "cpu", batch_size: int | None = None) -> OperatingPoint:
     """Load the model saved in `folder` (the best epoch's), predict its validation `texts`, and save
-    its operating point (operating_point.json and a section of the model card). The predictions are
+    its operating point (for a multi-label model `truth` is rows × categories, with UNKNOWN where a row's
+    source does not label a category) (operating_point.json and a section of the model card). The predictions are
     those of Classifier, which will use the operating point, so both see the same numbers."""
     classifier = Classifier.load(folder, device=device)
     logits = classifier.predict_logits(list(texts), batch_size)
-    point = compute_operating_point(logits, truth, classifier.labels, rule)
+    if classifier.multi_label:  # `truth`: rows × categories of 1, 0 and UNKNOWN
+        point = compute_multi_label_operating_point(logits, np.asarray(truth), classifier.labels, rule)
+    else:
+        point = compute_operating_point(logits, truth, classifier.labels, rule)
     point.text_normalisation = classifier.normalisation
     save_operating_point(folder, point)
     append_to_model_card(folder, point)

@@ -23,7 +23,7 @@ from moderator_app.core.inference.paths import (PATHS, InferencePath, bucket_len
                                                 describe_path, fall_back, first_line, precision_of,
                                                 prepare_model)
 from moderator_app.core.inference.saved_operating_point import load_operating_point
-from moderator_app.core.labels import decide_labels, positive_class_index
+from moderator_app.core.labels import decide_labels, flagged_categories, positive_class_index
 from moderator_app.core.precision import Precision, inference_precision
 from moderator_app.core.text.normalise import describe_normalisation, normalise_text
 
@@ -103,6 +103,11 @@ class Classifier:
         # calibrates the probabilities and its threshold is the default decision.
         self.operating_point = operating_point
         self.temperature = operating_point.temperature if operating_point and not self.multi_label else 1.0
+        # A multi-label model's temperature per category (1 without an operating point): the logits of
+        # category k are divided by the k-th before the sigmoid.
+        categories = (operating_point.categories if operating_point is not None else None) or {}
+        self.category_temperatures = np.array([float(categories.get(label, {}).get("temperature", 1.0))
+                                               for label in self.labels], dtype=np.float32)
 
     # ------------------------------------------------------------------------------- loading
     @classmethod
@@ -187,8 +192,9 @@ class Classifier:
         model = prepare_model(model, chosen)
 
         extras = read_training_files(folder) if is_folder else {}
-        operating_point = load_operating_point(folder, [str(model.config.id2label[index])
-                                                        for index in range(model.config.num_labels)]) if is_folder else None
+        operating_point = load_operating_point(
+            folder, [str(model.config.id2label[index]) for index in range(model.config.num_labels)],
+            multi_label=getattr(model.config, "problem_type", None) == "multi_label_classification") if is_folder else None
         training_config = extras.get("training_config") or {}
         training_summary = extras.get("training_summary")
         base_model = ((training_summary or {}).get("base_model") or training_config.get("model_name_or_path")
@@ -224,6 +230,32 @@ class Classifier:
         """The saved operating point's threshold; None (the most probable label) without one."""
         return self.operating_point.threshold if self.operating_point is not None else None
 
+    @property
+    def category_thresholds(self) -> dict[str, float]:
+        """A multi-label model's decision threshold per category (on its calibrated probability), from the
+        operating point training saved; 0.5 each for a folder without one. Empty for other models."""
+        if not self.multi_label:
+            return {}
+        saved = (self.operating_point.categories if self.operating_point is not None else None) or {}
+        return {label: float(saved[label]["threshold"]) if label in saved else 0.5 for label in self.labels}
+
+    def decide_categories(self, probabilities: np.ndarray,
+                          thresholds: dict[str, float] | None = None) -> list[list[str]]:
+        """A multi-label model's decision: per row, the categories whose probability (from
+        predict_probabilities) is at or over their threshold, in the model's order; [] for none and for
+        empty texts (rows of NaN). `thresholds` (category → threshold) overrides the saved ones it names."""
+        if not self.multi_label:
+            raise ValueError(f"categories are decided by a multi-label model; this one has one label per text "
+                             f"({', '.join(self.labels)})")
+        chosen = dict(self.category_thresholds)
+        for label, threshold in (thresholds or {}).items():
+            if label not in chosen:
+                raise ValueError(f"{label!r} is not one of the model's categories ({', '.join(self.labels)})")
+            if not 0.0 <= float(threshold) <= 1.0:
+                raise ValueError(f"the threshold of {label!r} must be between 0 and 1, got {threshold}")
+            chosen[label] = float(threshold)
+        return flagged_categories(probabilities, self.labels, [chosen[label] for label in self.labels])
+
     def default_batch_size(self) -> int:
         return DEFAULT_BATCH_SIZE.get(self.device.split(":")[0], 64)
 
@@ -253,7 +285,7 @@ class Classifier:
 
     def _probabilities(self, logits):
         if self.multi_label:
-            return logits.sigmoid()
+            return (logits / logits.new_tensor(self.category_temperatures)).sigmoid()
         return (logits / self.temperature).softmax(dim=-1)
 
     def _predict(self, texts, batch_size, on_batch, transform) -> np.ndarray:
@@ -351,6 +383,10 @@ class Classifier:
         metrics = (self.training_summary or {}).get("best_metrics") or {}
         if "f1" in metrics and "accuracy" in metrics:
             parts.append(f"validation accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['f1']:.3f}")
+        if self.multi_label:
+            parts.append("thresholds " + ", ".join(f"{label} {threshold:.3f}"
+                                                    for label, threshold in self.category_thresholds.items())
+                         + (f" ({self.operating_point.rule} on validation)" if self.operating_point else " (default)"))
         if self.default_threshold is not None:
             parts.append(f"threshold {self.default_threshold:.3f} on P({self.positive_label}) "
                          f"({self.operating_point.rule} on validation)")

@@ -45,10 +45,17 @@ class OperatingPoint:
     warning: str | None = None
     curve: list[dict[str, float]] = field(default_factory=list)
     text_normalisation: str = ""  # what the Classifier did to each text first (core.text.normalise); "" before it was recorded
+    # A multi-label model's operating point per category, in the model's category order: each
+    # {threshold, temperature, precision, recall, f1, ap, prevalence, known_rows, rule_met, warning, curve, …},
+    # the threshold on the category's calibrated probability. Empty for a single-label model.
+    categories: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def describe(self) -> str:
         """One line: the threshold, why, and the calibration."""
         rule = parse_threshold_rule(self.rule)
+        if self.categories:
+            return (f"per category, the threshold chosen for {rule.describe()} on its known validation rows: "
+                    + "; ".join(f"{name} {describe_category(point)}" for name, point in self.categories.items()))
         if self.threshold is None:
             decision = f"the most probable label ({self.note})" if self.note else "the most probable label"
         else:
@@ -59,6 +66,8 @@ class OperatingPoint:
                 f"{self.ece_before:.3f} before, {self.ece_after:.3f} after)")
 
     def card_lines(self) -> list[str]:
+        if self.categories:
+            return self._category_card_lines()
         validation = self.validation
         lines = [CARD_HEADING, "",
                  f"- Decision: {self.describe()}.",
@@ -72,6 +81,35 @@ class OperatingPoint:
         if self.warning:
             lines += ["", f"**Warning: {self.warning}**"]
         return lines
+
+    def _category_card_lines(self) -> list[str]:
+        """The multi-label card section: a row per category, its figures on its known validation rows."""
+        lines = [CARD_HEADING, "",
+                 f"- Decision: a category is flagged when its calibrated probability is at or over its threshold, "
+                 f"chosen per category for {parse_threshold_rule(self.rule).describe()} on the validation rows "
+                 "whose source labels that category (the other rows are unknown for it and left out).", "",
+                 "| category | known rows | prevalence (baseline precision) | threshold | precision | recall | F1 "
+                 "| AP | temperature |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for name, point in self.categories.items():
+            precision = "n/a" if point.get("precision") is None else f"{point['precision']:.4f}"
+            lines.append(f"| {name} | {point['known_rows']:,} | {point['prevalence']:.4f} | {point['threshold']:.3f} "
+                         f"| {precision} | {point['recall']:.4f} | {point['f1']:.4f} | "
+                         f"{_figure(point.get('ap'))} | {point['temperature']:.3f} |")
+        if self.text_normalisation:
+            lines += ["", f"- Text normalisation before the model reads a text: {self.text_normalisation}."]
+        warnings = [f"**Warning ({name}): {point['warning']}**" for name, point in self.categories.items()
+                    if point.get("warning")]
+        if warnings:
+            lines += ["", *warnings]
+        return lines
+
+    @property
+    def warnings(self) -> list[str]:
+        """Every degenerate-model warning: the model's, or one per category naming it."""
+        if self.categories:
+            return [f"{name}: {point['warning']}" for name, point in self.categories.items() if point.get("warning")]
+        return [self.warning] if self.warning else []
 
     def precision_recall_at(self, threshold: float) -> tuple[float | None, float] | None:
         """The validation precision and recall of the positive label at another threshold (a slider's
@@ -95,6 +133,17 @@ class OperatingPoint:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
+def describe_category(point: dict[str, Any]) -> str:
+    """A category's threshold and its validation figures, in a few words."""
+    precision = "n/a" if point.get("precision") is None else f"{point['precision']:.3f}"
+    return (f"{point['threshold']:.3f} (precision {precision}, recall {point['recall']:.3f}, F1 {point['f1']:.3f} "
+            f"on {point['known_rows']:,} rows; temperature {point['temperature']:.3f})")
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 # ------------------------------------------------------------------------------------------------
 def save_operating_point(folder: str | Path, point: OperatingPoint) -> Path:
     """Write operating_point.json into a model folder of ours, atomically (a temporary file renamed)."""
@@ -106,10 +155,11 @@ def save_operating_point(folder: str | Path, point: OperatingPoint) -> Path:
     return target
 
 
-def load_operating_point(folder: str | Path, labels: Sequence[str]) -> OperatingPoint | None:
+def load_operating_point(folder: str | Path, labels: Sequence[str], multi_label: bool = False) -> OperatingPoint | None:
     """The operating point saved in `folder`, or None when there is none. A file that cannot be
-    read or does not fit the model's `labels` is a ModelLoadError, as Classifier.load's other refusals
-    (rather than a silent fall-back to the most probable label)."""
+    read or does not fit the model's `labels` (for a `multi_label` model: its categories) is a
+    ModelLoadError, as Classifier.load's other refusals (rather than a silent fall-back to the most
+    probable label)."""
     path = Path(folder) / OPERATING_POINT_FILE
     if not path.is_file():
         return None
@@ -118,7 +168,11 @@ def load_operating_point(folder: str | Path, labels: Sequence[str]) -> Operating
         parse_threshold_rule(point.rule)
     except Exception as error:  # any malformed content: JSON, missing fields, wrong types
         raise ModelLoadError(f"{path} cannot be read ({type(error).__name__}: {error}). {UNUSABLE_HINT}") from None
-    problem = _problem(point, [str(label) for label in labels])
+    labels = [str(label) for label in labels]
+    if point.categories and not multi_label:
+        problem = "it holds thresholds per category, but the model is not a multi-label model"
+    else:
+        problem = _categories_problem(point, labels) if multi_label else _problem(point, labels)
     if problem:
         raise ModelLoadError(f"{path} does not fit this model: {problem}. {UNUSABLE_HINT}")
     return point
@@ -136,3 +190,27 @@ def _problem(point: OperatingPoint, labels: list[str]) -> str | None:
         return (f"its threshold is for the label {point.positive_label!r}, but the model's labels are "
                 f"{', '.join(labels)}")
     return None
+
+
+def _categories_problem(point: OperatingPoint, categories: list[str]) -> str | None:
+    """What keeps a multi-label operating point from fitting a model of these `categories`, or None."""
+    if not isinstance(point.categories, dict):
+        return f"'categories' must be an object, got {type(point.categories).__name__}"
+    if not point.categories:
+        return (f"it has no thresholds per category for this multi-label model ({', '.join(categories)})"
+                if point.threshold is not None else None)
+    if list(point.categories) != categories:
+        return f"its categories are {', '.join(map(str, point.categories))}, but the model's are {', '.join(categories)}"
+    for name, entry in point.categories.items():
+        if not isinstance(entry, dict):
+            return f"category {name!r} is not an object"
+        threshold, temperature = entry.get("threshold"), entry.get("temperature", 1.0)
+        if not _number(threshold) or not 0.0 <= threshold <= 1.0:
+            return f"the threshold of {name!r}, {threshold!r}, is not between 0 and 1"
+        if not _number(temperature) or temperature <= 0:
+            return f"the temperature of {name!r}, {temperature!r}, is not a positive number"
+    return None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
