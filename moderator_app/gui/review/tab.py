@@ -204,7 +204,7 @@ class ReviewTab(QWidget):
         binary = handle.classifier.is_binary
         self.model_panel.show_decision_rule(decision_sentence(
             handle.classifier.positive_label if binary else None, self.threshold(handle),
-            handle.classifier.default_threshold if binary else None))
+            handle.classifier.default_threshold if binary else None, handle.classifier.category_thresholds))
 
     def _apply_operating_point(self, handle: ModelHandle) -> None:
         """A binary model with a calibrated operating point starts the slider at its threshold, unless

@@ -1,0 +1,116 @@
+"""The Review tab with a multi-label model, end to end, offscreen, on the tiny two-category model
+(tiny_models.tiny_multi_label_model): a score per category and the categories flagged in the table, the
+decision as a set ticked by the keys 1-9 and recorded by the usual accept, read back from the store; the
+category filter; the per-category view; Undo of a set. A single-label model shows none of it."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from test_gui_review import TIMEOUT_MS, cell, classify, close_window, open_window, private_places, select_rows  # noqa: E402,F401
+from test_inference import tiny_classifier_dir  # noqa: E402,F401 (fixture)
+
+from moderator_app.core.review.store import DecisionStore  # noqa: E402
+from moderator_app.gui.review.filter_choices import filter_key  # noqa: E402
+from moderator_app.gui.review.results_table import FIRST_PROBABILITY_COLUMN, LABEL_COLUMN  # noqa: E402
+
+CATEGORIES = ["hate", "offensive"]
+TEXTS = ["the nazis and bigots marched again today", "you are an idiot and a stupid clown",
+         "bigots everywhere, what a pathetic moron", "coffee in the garden with friends",
+         "the weather is lovely this morning", "racists and xenophobes are losers"]
+
+
+def shown_set(categories) -> str:
+    return ", ".join(categories) or "none"
+
+
+def test_a_multi_label_model_is_reviewed_by_category_and_the_set_decided_by_keys_is_stored(qtbot,
+                                                                                       tiny_multi_label_dir):
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_multi_label_dir))
+    classify(qtbot, tab, TEXTS)
+    session, model, choice = tab.results.session, tab.results.model, tab.results.category_choice
+    assert session.multi_label and session.class_names == CATEGORIES
+    header = [model.headerData(column, Qt.Orientation.Horizontal) for column in range(model.columnCount())]
+    assert header[LABEL_COLUMN] == "Flagged" and header[FIRST_PROBABILITY_COLUMN:FIRST_PROBABILITY_COLUMN + 2] == [
+        "P(hate)", "P(offensive)"]
+    flags = [session.flagged_categories(item) for item in range(len(TEXTS))]
+    assert [list(found) for found in flags] == tab.handle.classifier.decide_categories(session.probabilities)
+    assert [cell(tab, row, LABEL_COLUMN) for row in range(len(TEXTS))] == [shown_set(found) for found in flags]
+    assert [box.text() for box in choice.boxes] == ["1 hate", "2 offensive"] and choice.isVisible()
+    assert tab.results.label_buttons == [] and tab.results.accept_button.text() == "Record (A)"
+    assert "1 hate, 2 offensive toggles a category" in tab.results.decision_hint.text()
+    thresholds = tab.handle.classifier.category_thresholds
+    assert tab.model_panel.decision_rule.text() == ("Flags each category at its own threshold: 'hate' when P(hate) ≥ "
+                                                    f"{thresholds['hate']:.2f}, 'offensive' when P(offensive) ≥ "
+                                                    f"{thresholds['offensive']:.2f}.")
+
+    select_rows(tab, [0])
+    assert choice.chosen() == flags[0]  # undecided: ticked as the model flags it
+    qtbot.keyClick(tab.results.table, Qt.Key.Key_1)  # hate toggled
+    qtbot.keyClick(tab.results.table, Qt.Key.Key_2)  # offensive toggled
+    toggled = tuple(name for name in CATEGORIES if name not in flags[0])  # both flipped
+    assert choice.chosen() == toggled
+    with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
+        qtbot.keyClick(tab.results.table, Qt.Key.Key_A)  # records the set ticked
+    assert cell(tab, 0, model.decision_column) == f"✎ {shown_set(toggled)}"
+    assert tab.results.table.selected_rows() == [1] and choice.chosen() == flags[1]  # on to the next row
+    with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
+        qtbot.keyClick(tab.results.table, Qt.Key.Key_A)  # untouched: the model's set, accepted
+    assert cell(tab, 1, model.decision_column) == f"✓ {shown_set(flags[1])}"
+    assert "2 decided" in tab.results.stats.text()
+
+    view = choice.open_evaluation(session)
+    qtbot.waitUntil(lambda: view.figures is not None, timeout=TIMEOUT_MS)
+    assert [row[:2] for row in view.values()] == [["hate", "2"], ["offensive", "2"]]
+    view.close()
+
+    tab.results.filter_combo.setCurrentIndex(tab.results.filter_combo.findData(filter_key("category", "offensive")))
+    assert [session.texts[item] for item in session.rows] == [text for text, found in zip(TEXTS, flags)
+                                                               if "offensive" in found]
+    store_path = tab.decisions.store.path
+    close_window(qtbot, window)
+
+    decisions = DecisionStore(store_path).decisions()
+    assert [decision.text for decision in decisions] == TEXTS[:2]
+    assert [decision.moderator_categories for decision in decisions] == [toggled, flags[1]]
+    assert [decision.model_categories for decision in decisions] == [flags[0], flags[1]]
+    assert set(decisions[0].probabilities) == set(CATEGORIES) and set(decisions[0].category_thresholds) == set(
+        CATEGORIES)
+    assert not decisions[0].accepted and decisions[1].accepted
+
+
+def test_undo_of_a_set_restores_the_undecided_row_and_its_boxes(qtbot, tiny_multi_label_dir):
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_multi_label_dir))
+    classify(qtbot, tab, TEXTS[:3])
+    choice, session = tab.results.category_choice, tab.results.session
+    select_rows(tab, [2])
+    flagged = session.flagged_categories(session.item(2))
+    qtbot.keyClick(tab.results.table, Qt.Key.Key_2)
+    with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
+        qtbot.keyClick(tab.results.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert session.decided_categories(session.item(2)) is not None
+    with qtbot.waitSignal(tab.decisions.undone, timeout=TIMEOUT_MS):
+        qtbot.keyClick(tab.results.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert session.decided_categories(session.item(2)) is None
+    select_rows(tab, [2])
+    assert choice.chosen() == flagged
+    close_window(qtbot, window)
+
+
+def test_a_single_label_model_shows_no_category_boxes(qtbot, tiny_classifier_dir):
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    classify(qtbot, tab, TEXTS[:2])
+    assert not tab.results.session.multi_label and not tab.results.category_choice.isVisible()
+    assert tab.results.accept_button.text() == "Accept (A)" and len(tab.results.label_buttons) == 2
+    assert tab.results.model.headerData(LABEL_COLUMN, Qt.Orientation.Horizontal) == "Label"
+    close_window(qtbot, window)
