@@ -84,6 +84,19 @@ def test_a_multi_label_model_is_reviewed_by_category_and_the_set_decided_by_keys
         CATEGORIES)
     assert not decisions[0].accepted and decisions[1].accepted
 
+    window, tab = open_window(qtbot)  # the app again: the queue reopens with its model and its decided sets
+    session = tab.results.session
+    qtbot.waitUntil(lambda: session.count == len(TEXTS) and session.decisions.count(None) == len(TEXTS) - 2,
+                    timeout=TIMEOUT_MS)
+    first, second = (session.texts.index(text) for text in TEXTS[:2])
+    assert session.multi_label and session.decided_categories(first) == toggled
+    assert session.is_accepted(second) and not session.is_accepted(first)
+    assert tab.results.filter_value() == filter_key("category", "offensive")  # kept with the queue
+    tab.results.filter_combo.setCurrentIndex(tab.results.filter_combo.findData(filter_key("all")))
+    select_rows(tab, [int(session.rows_of([first])[0])])
+    assert tab.results.category_choice.chosen() == toggled  # a decided row: its set, not the model's
+    close_window(qtbot, window)
+
 
 def test_undo_of_a_set_restores_the_undecided_row_and_its_boxes(qtbot, tiny_multi_label_dir):
     window, tab = open_window(qtbot)
