@@ -127,3 +127,27 @@ def test_a_single_label_model_shows_no_category_boxes(qtbot, tiny_classifier_dir
     assert tab.results.accept_button.text() == "Accept (A)" and len(tab.results.label_buttons) == 2
     assert tab.results.model.headerData(LABEL_COLUMN, Qt.Orientation.Horizontal) == "Label"
     close_window(qtbot, window)
+
+
+def test_the_agreement_dialog_shows_multi_label_decisions_per_category(qtbot, tmp_path):
+    from test_multi_label_decisions import multi
+
+    from moderator_app.gui.review.decisions_panel import DecisionsPanel
+    from moderator_app.gui.review.results_panel import ResultsPanel
+
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    for n in range(6):  # ann and bob agree on hate for every text, on offensive for half of them
+        store.record(multi(f"text {n}", ("hate",) if n < 3 else (), moderator="ann"))
+        store.record(multi(f"text {n}", (("hate",) if n < 3 else ()) + (("offensive",) if n % 2 else ()),
+                           moderator="bob"))
+    store.close()
+    panel = DecisionsPanel(ResultsPanel(), tmp_path / "d.sqlite3")
+    qtbot.addWidget(panel)
+    dialog = panel.open_agreement_dialog()
+    assert dialog.category_table.isHidden()
+    dialog.measure_button.click()
+    qtbot.waitUntil(lambda: dialog.measure_button.isEnabled(), timeout=TIMEOUT_MS)
+    rows = [[dialog.category_table.item(row, column).text() for column in range(3)]
+            for row in range(dialog.category_table.rowCount())]
+    assert [row[0] for row in rows] == CATEGORIES and rows[0][1].startswith("1.00") and "(n=6)" in rows[0][1]
+    assert rows[1][2].startswith("ann – bob: ") and not dialog.category_table.isHidden()

@@ -119,6 +119,12 @@ def measure_category_agreement(store, where: ExportFilter = ExportFilter(), *, r
     return reports
 
 
+def measure_with_categories(store, where: ExportFilter = ExportFilter(), **options
+                            ) -> tuple[AgreementReport, dict[str, AgreementReport]]:
+    """measure_agreement and measure_category_agreement ({} without multi-label decisions) together."""
+    return measure_agreement(store, where, **options), measure_category_agreement(store, where, **options)
+
+
 def agreement_of(decided: dict[str, dict], resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95,
                  seed: int = 0) -> AgreementReport:
     """Agreement over `decided`, {text: {moderator: Decision}}, by their labels."""
