@@ -110,6 +110,11 @@ def test_undo_of_a_set_restores_the_undecided_row_and_its_boxes(qtbot, tiny_mult
     with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
         qtbot.keyClick(tab.results.table, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert session.decided_categories(session.item(2)) is not None
+    decided = session.decided_categories(session.item(2))
+    qtbot.waitUntil(lambda: len(tab.history.entries()) == 1, timeout=TIMEOUT_MS)  # the history of the row
+    entry = tab.history.entries()[0]
+    assert entry[2] == (", ".join(decided) or "none") and entry[3] == (", ".join(flagged) or "none")
+    assert entry[5].startswith("hate 0.") and ", offensive 0." in entry[5]  # the thresholds per category
     with qtbot.waitSignal(tab.decisions.undone, timeout=TIMEOUT_MS):
         qtbot.keyClick(tab.results.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert session.decided_categories(session.item(2)) is None
