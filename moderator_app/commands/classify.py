@@ -2,7 +2,9 @@
 
 Without TEXT (or with `-`), classifies each line of standard input, streaming, so that
 `cat comments.txt | moderator-app classify --model M` works for any length of input. Plain output
-is tab-separated: the label, the probability it is based on, named (`P(hate)=0.9731`), and the text.
+is tab-separated: the label, the probability it is based on, named (`P(hate)=0.9731`), and the text; for a
+multi-label model, the categories over their thresholds (`hate;offensive`, empty for none), each category's
+probability and the text.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ def classify(args: argparse.Namespace) -> None:
     threshold = decision_threshold(args, classifier)
     check_threshold(classifier, threshold)
     score_name = f"P({classifier.positive_label})" if classifier.is_binary else None
+    if classifier.multi_label:
+        classify_categories(classifier, args)
+        return
     done = 0
     for group in text_groups(args.texts):
         for text, prediction in zip(group, classifier.predict(group, args.batch_size, threshold)):
@@ -63,6 +68,28 @@ def classify(args: argparse.Namespace) -> None:
                                        "diverged.", "Choose another model, or train again (a lower "
                                        "{learning_rate} usually helps).")
             print(format_prediction(text, prediction, args.json, score_name))
+        sys.stdout.flush()
+
+
+def classify_categories(classifier, args: argparse.Namespace) -> None:
+    """A multi-label model: per text the categories over their thresholds (';'-joined, "" for none),
+    each category's probability, and the text; or one JSON object per text."""
+    import numpy as np
+
+    from moderator_app.core.inference.labelling import refuse_not_a_number
+
+    done = 0
+    for group in text_groups(args.texts):
+        probabilities = classifier.predict_probabilities(group, args.batch_size)
+        refuse_not_a_number(probabilities, group, classifier, done)
+        for text, row, flagged in zip(group, probabilities, classifier.decide_categories(probabilities)):
+            scores = {} if np.isnan(row).any() else dict(zip(classifier.labels, map(float, row)))
+            if args.json:
+                print(json.dumps({"categories": flagged, "probabilities": scores, "text": text}, ensure_ascii=False))
+            else:
+                shown = " ".join(f"P({label})={score:.4f}" for label, score in scores.items())
+                print(f"{';'.join(flagged)}\t{shown}\t{text}")
+        done += len(group)
         sys.stdout.flush()
 
 

@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "a map, rows whose label is not one of the model's are counted and left out")
     parser.add_argument("--score-threshold", type=probability, default=0.5, metavar="S",
                         help="for a label column of 0–1 scores: the score from which a row is \"1\" (default: 0.5)")
+    parser.add_argument("--categories", metavar="JSON", default="",
+                        help="a multi-label model: how the file labels each category, as a training source's "
+                             "'categories' rules (a JSON object or a file holding one), e.g. '{\"hate\": {\"column\": "
+                             "\"label\", \"yes\": [\"hate\"], \"no\": [\"not-hate\"]}, \"offensive\": {\"votes\": "
+                             "\"offensive_language\", \"total\": \"count\", \"rule\": \"majority\"}}'; a category without a "
+                             "rule is unknown for every row. Default: a column named like a category holds its yes/no")
     parser.add_argument("--by", metavar="COLUMN", default="",
                         help="also report every metric per value of this column (a source, a target group, …)")
     parser.add_argument("--threshold", type=probability, metavar="T",
@@ -90,12 +96,20 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise settings_error("Nothing to evaluate: give a labelled DATA file, a test suite with --tests SUITE, "
                              "or both.")
     label_map = parse_label_map(args.label_map)
+    if args.categories and (args.label_map or args.label_column):
+        raise settings_error("--categories reads a multi-label file; --label-map and --label-column read a "
+                             "single-label one. Give one or the other.")
     output = check_json_output(args.json, args.overwrite) if args.json else None  # before the model's slow load
     suites = evaluate_suites.read_suites(args.tests)  # likewise: a suite's mistake is said at once
     quiet_transformers()
     classifier = _KeepsProbabilities(Classifier.load(args.model, device=args.device, allow_pickle=args.allow_pickle,
                                                      normalise=args.normalise,
                                                      normalise_evasion=args.normalise_evasion))
+    if classifier.multi_label:
+        return _evaluate_categories(args, classifier, output)
+    if args.categories:
+        raise settings_error(f"--categories is for a multi-label model; {classifier.name_or_path} gives one label "
+                             f"per text ({', '.join(classifier.labels)}).", "Use --label-column and --label-map.")
     evaluation = robustness = None
     if args.data:
         with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
@@ -131,6 +145,31 @@ def _evaluate(args: argparse.Namespace) -> int:
     if output is not None:
         print(f"Wrote {output}")
     if evaluation is not None and evaluation.warning:
+        print(f"moderator-app {COMMAND}: warning: {evaluation.warning}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _evaluate_categories(args: argparse.Namespace, classifier, output: Path | None) -> int:
+    """A multi-label model: each category on the rows whose label for it is known, at its threshold."""
+    from tqdm import tqdm
+
+    from moderator_app.core.evaluation.category_evaluation import evaluate_category_file, parse_category_rules
+
+    for flag, given in (("--threshold", args.threshold is not None), ("--robustness", args.robustness),
+                        ("--tests", bool(args.tests)), ("--label-map", bool(args.label_map))):
+        if given:
+            raise settings_error(f"{flag} is for single-label models; {classifier.name_or_path} is a multi-label "
+                                 f"model (categories {', '.join(classifier.labels)}).")
+    rules = parse_category_rules(args.categories, list(classifier.labels))
+    with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
+        evaluation = evaluate_category_file(classifier, args.data, rules=rules, text_column=args.text_column,
+                                            group_column=args.by, batch_size=args.batch_size, on_batch=bar.update)
+    if output is not None:
+        write_json_atomically(output, evaluation.to_dict(), args.overwrite)
+    print(format_category_report(evaluation))
+    if output is not None:
+        print(f"Wrote {output}")
+    if evaluation.warning:
         print(f"moderator-app {COMMAND}: warning: {evaluation.warning}", file=sys.stderr)
     return EXIT_OK
 
@@ -208,6 +247,33 @@ def format_report(evaluation) -> str:
     lines += ["", "Confusion matrix (rows: true label, columns: predicted label)", _row("", result.labels)]
     for label, counts in zip(result.labels, result.confusion_matrix):
         lines.append(_row(label, [f"{count:,}" for count in counts]))
+    return "\n".join(lines)
+
+
+def format_category_report(evaluation) -> str:
+    """A multi-label evaluation: a row per category (and per category and --by group), each on its known rows."""
+    def number(value):
+        return "–" if value is None else f"{value:.3f}"
+
+    dropped = "".join(f", {count:,} left out ({reason})" for reason, count in evaluation.dropped.items())
+    lines = [f"Model: {evaluation.model} (categories {', '.join(evaluation.categories)}); decision: each category at "
+             "its own threshold (" + ", ".join(f"{name} {threshold:.3f}" for name, threshold
+                                               in evaluation.thresholds.items()) + ")",
+             f"Data:  {evaluation.path}: {evaluation.rows_read:,} rows read, {evaluation.rows:,} evaluated{dropped}; "
+             f"text column '{evaluation.text_column}'",
+             "Each category on its known rows (unknown: the file does not label it there):", "",
+             _row("", ["known", "unknown", "prevalence", "precision", "recall", "F1", "AP"])]
+    for name, scores in evaluation.categories.items():
+        rows = [(name, scores)] + [(f"  {evaluation.group_column}={group}", group_scores)
+                                   for group, group_scores in scores.get("by", {}).items()]
+        for label, entry in rows:
+            lines.append(_row(label, [f"{entry['known_rows']:,}", f"{entry.get('unknown_rows', 0):,}"
+                                      if "unknown_rows" in entry else "", number(entry["prevalence"]),
+                                      number(entry["precision"]), number(entry["recall"]), number(entry["f1"]),
+                                      number(entry["ap"])]))
+    for name, values in evaluation.unmapped.items():
+        shown = ", ".join(f"{value!r} ×{count:,}" for value, count in list(values.items())[:8])
+        lines.append(f"{name}: values in neither its 'yes' nor its 'no' list, taken as unknown: {shown}")
     return "\n".join(lines)
 
 

@@ -22,7 +22,9 @@ from moderator_app.core.training import distributed
 SOURCE_HELP = ("a training source needing a mapping or other options, as PATH;key=value;… with keys "
                "text_column, label_column, label_map (JSON, or a JSON file), score_threshold, weight, "
                "max_rows, validation_path, vote_columns (JSON: vote-count column → label) and votes (soft, "
-               "drop_split or majority), e.g. --source 'davidson.csv;text_column=tweet;label_column=class;"
+               "drop_split or majority), categories (a multi-label run, JSON: category → rule, e.g. "
+               "categories={\"hate\": {\"column\": \"label\", \"yes\": [\"hate\"], \"no\": [\"not-hate\"]}}), "
+               "e.g. --source 'davidson.csv;text_column=tweet;label_column=class;"
                "label_map={\"0\": \"hate\", \"1\": \"not-hate\", \"2\": \"not-hate\"}'. Repeatable.")
 
 
@@ -55,6 +57,11 @@ def add_setting_arguments(parser: argparse.ArgumentParser, leave_out: frozenset[
         elif name == "test_suites":  # repeatable, added to those of --config
             parser.add_argument(flag_for(name), dest=name, action="append", default=argparse.SUPPRESS,
                                 metavar="SUITE", help=spec["help"] + " Repeat it for several suites.")
+        elif name == "categories":  # a multi-label run: the categories, comma-separated
+            parser.add_argument(flag_for(name), dest=name, type=category_list, default=argparse.SUPPRESS,
+                                metavar="CAT,CAT", help=spec["help"] + " Here: comma-separated, e.g. "
+                                "--categories hate,offensive; each --source then says how it labels them with "
+                                "categories={…} (JSON).")
         elif spec["type"] is bool:
             parser.add_argument(flag_for(name), dest=name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_text)
@@ -63,6 +70,14 @@ def add_setting_arguments(parser: argparse.ArgumentParser, leave_out: frozenset[
                                 help=help_text, metavar=name.split("_")[-1].upper())
 
 
+
+
+def category_list(text: str) -> list[str]:
+    """`--categories hate,offensive` as a list (spaces around the names dropped, empty parts refused)."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of category names")
+    return names
 
 
 def config_from_args(args: argparse.Namespace, validate: bool = True) -> TrainingConfig:

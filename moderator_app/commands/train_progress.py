@@ -56,6 +56,10 @@ class ConsoleProgress:
         self._write(f"{event.train_loss:>13.4f} | {event.epoch:>5.1f} | {event.global_step:>6} | "
                     f"{event.val_loss:>15.4f} | {event.accuracy:>8.4f} | {event.majority_baseline:>8.4f} | "
                     f"{event.f1:>6.4f}{mark}")
+        for name, scores in event.categories.items():  # a multi-label run: each category on its known rows
+            self._write(f"{'category ' + name[:21]:>30} | {'':>15} | P {_figure(scores['precision'])} R "
+                        f"{_figure(scores['recall'])} F1 {_figure(scores['f1'])} AP {_figure(scores['ap'])} "
+                        f"prevalence {_figure(scores['prevalence'])} (n={scores['known_rows']:,})")
         for name, scores in event.per_source.items():  # the same metrics on each source's validation rows
             self._write(f"{'source ' + name[:23]:>30} | {'':>15} | {scores['accuracy']:>8.4f} | "
                         f"{scores['majority_baseline']:>8.4f} | {scores['f1']:>6.4f}  (n={scores['n']:,})")
@@ -72,3 +76,7 @@ class ConsoleProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _figure(value: float | None) -> str:
+    return "  n/a " if value is None else f"{value:.4f}"

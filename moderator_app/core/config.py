@@ -17,7 +17,8 @@ from typing import Any
 
 from moderator_app.core.errors import SettingsError, shown
 from moderator_app.core.precision import TRAINING_PRECISIONS, precision_conflict
-from moderator_app.core.sources import repeated_source, sources_problem, training_sources
+from moderator_app.core.sources import (categories_problem, category_names_problem, repeated_source, sources_problem,
+                                        training_sources)
 from moderator_app.core.threshold_rule import RULE_FORMS, parse_threshold_rule
 
 PRECISIONS = TRAINING_PRECISIONS
@@ -77,6 +78,14 @@ class TrainingConfig:
         "'score_threshold' (0–1 score labels), 'weight' (share per epoch) and 'max_rows' (a seeded sample). "
         "The training file, when given, is one more source.", section="data", form=False,
         default_factory=list)
+    categories: list = setting(
+        None, "Categories", "A multi-label run: the policy categories one model scores at once (e.g. hate, "
+        "offensive), each yes or no per row. Each source says in its 'categories' how it labels them: "
+        "{\"column\": COL} (yes/no, 1/0, true/false; blank: unknown), {\"votes\": COL, \"total\": COL, \"rule\": "
+        "\"at_least_one\" or \"majority\"} (a vote-count column) or {\"column\": COL, \"yes\": [values], \"no\": "
+        "[values]} (a label map). A category a source does not name is unknown for its rows and left out of the "
+        "loss and of that category's metrics. Empty: one label per row (single-label).", section="data",
+        form=False, default_factory=list)
     validation_file: str = setting(
         "", "Validation file", "Optional separate validation file; without it a stratified split of the "
         "training data is used.", section="data")
@@ -234,6 +243,15 @@ class TrainingConfig:
             missing = [path for path in self.test_suites if not Path(path).expanduser().is_file()]
             if missing:
                 found["test_suites"] = f"no such file: {missing[0]}"
+        if "categories" not in found and "sources" not in found:
+            problem = categories_problem(self.categories, training_sources(self))
+            if problem:
+                found.setdefault(*problem)
+        if self.categories and "test_suites" not in found and self.test_suites:
+            found["test_suites"] = "test suites check one label per text; a multi-label run (categories) takes none"
+        if self.categories and self.corrections_queue.strip():
+            found.setdefault("corrections_queue", "corrections give one label per text; a multi-label run "
+                                                  "(categories) reads the moderators' decisions as a source instead")
         if "threshold_rule" not in found:
             try:
                 parse_threshold_rule(self.threshold_rule)
@@ -326,6 +344,8 @@ def _field_problem(spec: dataclasses.Field, value: Any, require_data: bool) -> s
     meta, expected = spec.metadata, _FIELD_TYPES[spec.name]
     if spec.name == "sources":
         return sources_problem(value)
+    if spec.name == "categories":
+        return category_names_problem(value)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):

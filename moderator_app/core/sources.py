@@ -23,11 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from moderator_app.core.errors import UserError, shown
+from moderator_app.core.evaluation.category_rules import category_rules_problem
 from moderator_app.core.evaluation.label_map import parse_label_map
 
 VOTE_MODES = ("soft", "drop_split", "majority")
 SOURCE_KEYS = ("path", "text_column", "label_column", "label_map", "score_threshold", "weight", "max_rows",
-               "validation_path", "vote_columns", "votes")
+               "validation_path", "vote_columns", "votes", "categories")
+# A multi-label run (TrainingConfig.categories): how a source labels each category (core/evaluation/category_rules)
+MAX_CATEGORIES = 50
+# single-label settings of a source that a multi-label run does not read (its categories rules say it all)
+SINGLE_LABEL_KEYS = ("label_map", "vote_columns", "votes")
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Source:
     validation_path: str = ""
     vote_columns: Any = None  # {column: label or null}, or its JSON text (core/training/votes)
     votes: str = ""  # soft, drop_split or majority; "" is soft when there are vote columns
+    categories: Any = None  # a multi-label run: {category: rule} (core/training/category_data)
     name: str = field(default="", compare=False)  # how reports and metrics name it (the file's name)
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,7 +80,7 @@ def source_problem(entry: Any, position: int) -> str | None:
     max_rows = entry.get("max_rows")
     if max_rows is not None and (not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 2):
         return f"{where} ({path}): 'max_rows' must be a whole number of at least 2, got {shown(max_rows)}"
-    problem = vote_problem(entry)
+    problem = vote_problem(entry) or category_rules_problem(entry.get("categories"))
     if problem:
         return f"{where} ({path}): {problem}"
     label_map = entry.get("label_map")
@@ -118,6 +124,54 @@ def vote_problem(entry: dict) -> str | None:
     return None
 
 
+def category_names_problem(value: Any) -> str | None:
+    """What is wrong with a configuration's `categories` list, or None."""
+    if not isinstance(value, list):
+        return f"expected a list of category names, got {shown(value)}"
+    if len(value) > MAX_CATEGORIES:
+        return f"at most {MAX_CATEGORIES} categories, got {len(value)}"
+    for name in value:
+        if not isinstance(name, str) or not name.strip() or name != name.strip() or ";" in name:
+            return f"each category must be a name without ';' or spaces around it, got {shown(name)}"
+    repeated = sorted({name for name in value if value.count(name) > 1})
+    if repeated:
+        return f"the category '{repeated[0]}' is named twice"
+    if len(value) == 1:
+        return ("a multi-label run needs at least two categories; for one, train a single-label model "
+                f"('{value[0]}' or not)")
+    return None
+
+
+def categories_problem(categories: list, sources: list[Source]) -> tuple[str, str] | None:
+    """(setting, what is wrong) when the run's categories and its sources' category rules do not fit
+    together, or None: a rule for a category the run does not have, a source of a multi-label run that
+    labels none (or carries single-label settings it would not read), a category no source labels."""
+    if not categories:
+        labelled = next((position for position, source in enumerate(sources, start=1) if source.categories), None)
+        if labelled is not None:
+            return ("categories", f"source {labelled} ({sources[labelled - 1].path}) has category rules, but the run "
+                                  "has no categories; name them (e.g. hate, offensive) to train a multi-label model")
+        return None
+    for position, source in enumerate(sources, start=1):
+        where = f"source {position} ({source.path})"
+        if not source.categories:
+            return ("sources", f"{where} labels none of the categories ({', '.join(categories)}); give it "
+                               "'categories' rules (a multi-label run reads every file as a source with them)")
+        stray = [name for name in source.categories if name not in categories]
+        if stray:
+            return ("sources", f"{where}: category '{stray[0]}' is not one of the run's categories "
+                               f"({', '.join(categories)})")
+        single = [key for key in SINGLE_LABEL_KEYS if getattr(source, key) not in (None, "", {})]
+        if single:
+            return ("sources", f"{where}: '{single[0]}' is a single-label setting that a multi-label run does not "
+                               "read; say how the source labels each category in its 'categories' rules")
+    unlabelled = [name for name in categories if not any(name in (source.categories or {}) for source in sources)]
+    if unlabelled:
+        return ("categories", f"no source labels the category '{unlabelled[0]}'; give a source a rule for it "
+                              "or leave it out")
+    return None
+
+
 def sources_problem(value: Any) -> str | None:
     """What is wrong with a configuration's `sources` list, or None."""
     if not isinstance(value, list):
@@ -149,7 +203,8 @@ def training_sources(config) -> list[Source]:
                    label_column=entry.get("label_column") or "", label_map=entry.get("label_map"),
                    score_threshold=float(entry.get("score_threshold", 0.5)), weight=float(entry.get("weight", 1.0)),
                    max_rows=entry.get("max_rows"), validation_path=entry.get("validation_path") or "",
-                   vote_columns=entry.get("vote_columns") or None, votes=entry.get("votes") or "", name=name)
+                   vote_columns=entry.get("vote_columns") or None, votes=entry.get("votes") or "",
+                   categories=entry.get("categories") or None, name=name)
             for entry, name in zip(entries, names)]
 
 
@@ -211,6 +266,12 @@ def parse_source_form(text: str) -> dict[str, Any]:
                                   f"{', '.join(SOURCE_KEYS[1:])}")
         if key in ("label_map", "vote_columns"):
             entry[key] = value
+        elif key == "categories":
+            try:
+                entry[key] = json.loads(value)
+            except ValueError:
+                raise SourceFormError(f"categories={value!r} in {text!r} is not a JSON object of category rules") \
+                    from None
         elif key in ("score_threshold", "weight"):
             entry[key] = _number(value, key, text, float)
         elif key == "max_rows":

@@ -84,13 +84,16 @@ class JsonLinesSink:
 
 
 class ParquetSink:
-    def __init__(self, path: Path, schema, added_names: list[str], label_column: str):
+    def __init__(self, path: Path, schema, added_names: list[str], text_columns: str | list[str]):
+        """`text_columns`: the added columns that hold text (the label; a multi-label model's yes/no and
+        predicted_labels columns); the others hold numbers."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        text_columns = [text_columns] if isinstance(text_columns, str) else list(text_columns)
         self.schema = schema
         for name in added_names:
-            self.schema = self.schema.append(pa.field(name, pa.string() if name == label_column else pa.float64()))
+            self.schema = self.schema.append(pa.field(name, pa.string() if name in text_columns else pa.float64()))
         self.writer = pq.ParquetWriter(path, self.schema)
 
     def write(self, batch, added: dict[str, Any]) -> None:

@@ -96,9 +96,10 @@ class Classifier:
         self.training_summary = training_summary
         config = self.eager_model.config
         self.labels: list[str] = [str(config.id2label[index]) for index in range(config.num_labels)]
-        self.positive_index = positive_class_index(self.labels)
         # Multi-label models score each class independently; the rest are softmax classifiers.
         self.multi_label = getattr(config, "problem_type", None) == "multi_label_classification"
+        # which label a binary model flags; a multi-label model of two categories is not binary
+        self.positive_index = None if self.multi_label else positive_class_index(self.labels)
         # core.inference.saved_operating_point.OperatingPoint saved by training, or None: its temperature
         # calibrates the probabilities and its threshold is the default decision.
         self.operating_point = operating_point

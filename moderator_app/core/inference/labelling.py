@@ -33,6 +33,11 @@ from moderator_app.core.inference.provenance import threshold_source as provenan
 LABEL_COLUMN = "predicted_label"
 SCORE_COLUMN = "score"
 PROBABILITY_PREFIX = "probability_"
+# A multi-label model's columns: per category `p_<category>` (its calibrated probability) and `<category>`
+# (yes/no at its threshold), then the categories flagged, joined with ';' ("" for none).
+CATEGORY_PROBABILITY_PREFIX = "p_"
+CATEGORIES_COLUMN = "predicted_labels"
+YES, NO = "yes", "no"
 # The format a labelled file is written in, by the input's kind: a .txt becomes a CSV with a text column.
 OUTPUT_KINDS = {"csv": "csv", "lines": "csv", "json": "json", "parquet": "parquet"}
 OUTPUT_SUFFIX = {"lines": ".csv"}
@@ -64,6 +69,7 @@ class LabelSummary:
     blank_lines: int = 0  # a .txt input's lines holding no text, which are not items
     notes: list[str] = field(default_factory=list)  # what the user should know about how the file was read
     seconds: float = 0.0
+    multi_label: bool = False  # label_counts then count the rows flagged for each category
 
     def count(self, labels: list[str]) -> None:
         self.rows += len(labels)
@@ -73,6 +79,14 @@ class LabelSummary:
             else:
                 self.empty_texts += 1
 
+    def count_categories(self, added: dict[str, Any]) -> None:
+        """A multi-label chunk: rows, empty texts, and per category the rows it was flagged for."""
+        first = added[self.labels[0]]
+        self.rows += len(first)
+        self.empty_texts += sum(1 for value in first if value == "")
+        for label in self.labels:
+            self.label_counts[label] += sum(1 for value in added[label] if value == YES)
+
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
@@ -80,11 +94,15 @@ class LabelSummary:
     @property
     def single_label(self) -> str | None:
         """The label every labelled row got, when there were several rows and they all got one."""
+        if self.multi_label:  # the counts are of rows flagged per category, not of one label per row
+            return None
         used = [label for label, count in self.label_counts.items() if count]
         return used[0] if len(used) == 1 and self.label_counts[used[0]] > 1 else None
 
     def describe(self) -> str:
         counts = ", ".join(f"{label} {self.label_counts.get(label, 0):,}" for label in self.labels)
+        if self.multi_label:
+            counts = "rows flagged per category: " + counts
         text = (f"Labelled {self.rows:,} rows of {self.input_path} into {self.output_path} in {self.seconds:.1f} s "
                 f"({self.rows_per_second:,.0f} rows/s): {counts}.")
         if self.single_label is not None:
@@ -193,13 +211,13 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
                               excel_safe=excel_safe, chunk_rows=chunk_rows)
     check_threshold(classifier, threshold)
     source, fmt = plan.source, plan.fmt
-    added_names = added_column_names(classifier.labels)
+    added_names = added_column_names(classifier.labels, classifier.multi_label)
     for name in added_names:
         if name in source.columns:
             raise LabellingError(f"{fmt.path}: already has a column {name!r}, which labelling adds "
                                  "(was the file labelled already?).", "Rename that column first.")
     summary = LabelSummary(str(fmt.path), str(plan.target), plan.text_column, list(classifier.labels),
-                           label_counts={label: 0 for label in classifier.labels})
+                           label_counts={label: 0 for label in classifier.labels}, multi_label=classifier.multi_label)
     if fmt.kind == "csv" and len(source.columns) == 1 and guess_column(source.columns, TEXT_COLUMN_NAMES) is None:
         summary.notes.append(f"The first line ({plan.text_column[:60]!r}) was read as the column's name, not as a "
                              "text: a CSV starts with a header line. A file of one text per line without a header "
@@ -207,7 +225,8 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
     progress.total_rows = plan.total_rows
 
     with atomic_outputs([plan.target, provenance_path(plan.target)], overwrite) as (temporary, record_temporary):
-        sink = open_sink(temporary, plan, added_names, excel_safe)
+        sink = open_sink(temporary, plan, added_names, excel_safe,
+                         text_column_names(classifier.labels, classifier.multi_label))
         try:
             chunks = source.chunks()
             for chunk in chunks:
@@ -216,7 +235,10 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
                                     on_batch=progress.advance, rows_before=summary.rows)
                 sink.write(chunk, added)
                 release_free_memory()
-                summary.count(added[LABEL_COLUMN])
+                if classifier.multi_label:
+                    summary.count_categories(added)
+                else:
+                    summary.count(added[LABEL_COLUMN])
                 progress.reached(summary.rows)
             refuse_bad_rows(source, chunks, skip_bad_rows)  # unreadable rows after the last readable one
         finally:
@@ -231,9 +253,17 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
     return summary
 
 
-def added_column_names(labels: list[str]) -> list[str]:
-    """The columns labelling adds to every row, in order."""
+def added_column_names(labels: list[str], multi_label: bool = False) -> list[str]:
+    """The columns labelling adds to every row, in order (a multi-label model's: `p_<category>` and
+    `<category>` for each category, then `predicted_labels`)."""
+    if multi_label:
+        return [name for label in labels for name in (CATEGORY_PROBABILITY_PREFIX + label, label)] + [CATEGORIES_COLUMN]
     return [LABEL_COLUMN, SCORE_COLUMN] + [PROBABILITY_PREFIX + label for label in labels]
+
+
+def text_column_names(labels: list[str], multi_label: bool = False) -> list[str]:
+    """The added columns that hold text rather than numbers."""
+    return [*labels, CATEGORIES_COLUMN] if multi_label else [LABEL_COLUMN]
 
 
 def label_texts(classifier: "Classifier", texts: list, threshold: float | None, batch_size: int | None = None,
@@ -243,6 +273,8 @@ def label_texts(classifier: "Classifier", texts: list, threshold: float | None, 
     text refuses the model (ModelOutputError, naming row `rows_before` + its position + 1)."""
     probabilities = classifier.predict_probabilities(texts, batch_size, on_batch=on_batch)
     refuse_not_a_number(probabilities, texts, classifier, rows_before)
+    if classifier.multi_label:
+        return category_columns(classifier, probabilities)
     labels, scores = classifier.decide(probabilities, threshold)
     added: dict[str, Any] = {LABEL_COLUMN: labels, SCORE_COLUMN: scores}
     added.update((PROBABILITY_PREFIX + label, probabilities[:, index].astype(np.float64))
@@ -250,15 +282,33 @@ def label_texts(classifier: "Classifier", texts: list, threshold: float | None, 
     return added
 
 
-def open_sink(temporary: Path, plan: LabellingPlan, added_names: list[str], excel_safe: bool):
+def category_columns(classifier: "Classifier", probabilities: np.ndarray) -> dict[str, Any]:
+    """A multi-label model's added columns from its probabilities, at its saved thresholds: empty texts
+    get NaN probabilities and "" in the text columns."""
+    empty = np.isnan(probabilities).any(axis=1)
+    flagged = classifier.decide_categories(probabilities)
+    added: dict[str, Any] = {}
+    for index, label in enumerate(classifier.labels):
+        added[CATEGORY_PROBABILITY_PREFIX + label] = probabilities[:, index].astype(np.float64)
+        added[label] = ["" if blank else YES if label in chosen else NO for blank, chosen in zip(empty, flagged)]
+    added[CATEGORIES_COLUMN] = ["" if blank else ";".join(chosen) for blank, chosen in zip(empty, flagged)]
+    return added
+
+
+def open_sink(temporary: Path, plan: LabellingPlan, added_names: list[str], excel_safe: bool,
+              text_columns: list[str] | None = None):
     kind = OUTPUT_KINDS[plan.fmt.kind]
     if kind == "parquet":
-        return ParquetSink(temporary, plan.source.schema, added_names, LABEL_COLUMN)
+        return ParquetSink(temporary, plan.source.schema, added_names, text_columns or [LABEL_COLUMN])
     sink_class = CsvSink if kind == "csv" else JsonLinesSink
     return sink_class(temporary, plan.fmt, plan.source.columns + added_names, excel_safe)
 
 
 def check_threshold(classifier: "Classifier", threshold: float | None) -> None:
+    if threshold is not None and getattr(classifier, "multi_label", False):
+        raise LabellingError(f"{classifier.name_or_path} is a multi-label model: each category is decided at its "
+                             "own threshold, saved in its operating_point.json; one threshold does not apply.",
+                             "Leave {threshold} empty for this model.", setting="threshold")
     if threshold is not None and not classifier.is_binary:
         raise LabellingError(f"a decision threshold needs a binary model; {classifier.name_or_path} has "
                              f"{len(classifier.labels)} labels ({', '.join(classifier.labels)}).",

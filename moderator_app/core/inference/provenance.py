@@ -59,6 +59,8 @@ def labelling_record(summary, classifier, threshold: float | None, source: str, 
         "flagged_label": classifier.positive_label,
         "threshold": threshold,
         "threshold_source": source,
+        **({"category_thresholds": classifier.category_thresholds} if getattr(classifier, "multi_label", False)
+           else {}),
         "precision": precision.describe() if hasattr(precision, "describe") else str(precision or ""),
         "text_normalisation": getattr(classifier, "normalisation", ""),
         "rows": summary.rows,

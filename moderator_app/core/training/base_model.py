@@ -71,15 +71,18 @@ def check_max_length(name: str, tokenizer, max_length: int, local_only: bool) ->
     return limit
 
 
-def load_model(name: str, labels: list[str], allow_pickle: bool, local_only: bool):
+def load_model(name: str, labels: list[str], allow_pickle: bool, local_only: bool, multi_label: bool = False):
     """The base model with a fresh classification head for `labels`, in fp32 (the master weights that
-    mixed precision needs; a checkpoint stored in fp16/bf16 would otherwise train in half precision)."""
+    mixed precision needs; a checkpoint stored in fp16/bf16 would otherwise train in half precision).
+    `multi_label`: `labels` are categories, each scored by its own sigmoid (the saved config's
+    `problem_type` says so to whoever loads the model)."""
     import torch
     from transformers import AutoModelForSequenceClassification
 
+    problem = {"problem_type": "multi_label_classification"} if multi_label else {}
     try:
         return AutoModelForSequenceClassification.from_pretrained(
-            name, num_labels=len(labels), id2label=dict(enumerate(labels)),
+            name, num_labels=len(labels), id2label=dict(enumerate(labels)), **problem,
             label2id={label: index for index, label in enumerate(labels)}, ignore_mismatched_sizes=True,
             trust_remote_code=False, use_safetensors=None if allow_pickle else True, weights_only=True,
             dtype=torch.float32, local_files_only=local_only)

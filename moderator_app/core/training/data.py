@@ -19,6 +19,7 @@ from moderator_app.core.files.previews import preview_file  # noqa: F401 (the tr
 from moderator_app.core.files.readers import is_missing
 # guess_columns and read_table: the training form's and the audit's way in, as before
 from moderator_app.core.files.tables import Table, choose_columns, guess_columns, read_table  # noqa: F401
+from moderator_app.core.training.category_data import load_category_data
 from moderator_app.core.training.corrections import apply_corrections, finished, load_config_corrections
 from moderator_app.core.training.data_report import (DROP_EMPTY_TEXT, DROP_MISSING_LABEL, MAX_CLASSES,
                                                      MISSING_LABEL_WORDS, DataReport, LoadedData, label_warnings)
@@ -49,6 +50,8 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
     import datasets
 
     datasets.disable_progress_bars()  # the data report says what was read; no bars on the console
+    if getattr(config, "categories", None):  # a multi-label run: every file is a source with category rules
+        return _with_evasion_copies(load_category_data(config), config)
     if getattr(config, "sources", None):
         return _with_evasion_copies(load_source_data(config), config)
 

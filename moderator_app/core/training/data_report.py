@@ -10,14 +10,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from moderator_app.core.evaluation.category_rules import MISSING_WORDS
 from moderator_app.core.training.corrections import describe_corrections
 
 MAX_CLASSES = 100  # more distinct labels than this almost always means the wrong column was chosen
 DROP_EMPTY_TEXT = "empty text"
 DROP_MISSING_LABEL = "missing label"
 DROP_MISSING_WORD = "label spelled as missing (NaN, null, None, N/A …)"
-# How spreadsheets and pandas spell a missing value; as a label they are almost never a class.
-MISSING_LABEL_WORDS = frozenset({"nan", "null", "none", "n/a", "na", "#n/a", "nil", "missing"})
+# How spreadsheets and pandas spell a missing value; as a label they are almost never a class (one list,
+# shared with the category rules of multi-label data).
+MISSING_LABEL_WORDS = MISSING_WORDS
 
 
 @dataclass
@@ -41,6 +43,8 @@ class DataReport:
     evasion_copies: int = 0  # obfuscated copies added to each epoch (core/training/evasion)
     evasion_share: float = 0.0
     corrections: dict[str, Any] = field(default_factory=dict)  # the moderator's corrections (core/training/corrections)
+    # a multi-label run (core/training/category_data): per category, the rows it is yes / no / unknown for
+    categories: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def rows_dropped(self) -> int:
@@ -57,7 +61,10 @@ class DataReport:
                                                         if examples else ""))
         total = sum(self.label_counts.values()) or 1
         counts = ", ".join(f"{label} {count:,} ({count / total:.0%})" for label, count in self.label_counts.items())
-        lines.append(f"  labels (training and validation rows): {counts}")
+        if self.categories:
+            lines.append("  categories (training and validation rows): " + describe_category_counts(self.categories))
+        else:
+            lines.append(f"  labels (training and validation rows): {counts}")
         lines.append(f"  training rows: {self.train_rows:,}; validation rows: {self.validation_rows:,} "
                      f"({self.validation_source})")
         if self.evasion_copies:
@@ -67,6 +74,9 @@ class DataReport:
         if self.corrections:
             lines.append(f"  {describe_corrections(self.corrections)}")
         for source in self.sources:
+            if source.get("categories"):
+                lines.extend(_category_source_lines(source))
+                continue
             lines.append(f"  source {source['name']} ({source['path']}): text '{source['text_column']}', label "
                          f"'{source['label_column']}' ({source['label_kind']}), label map {source['label_map']}, "
                          f"weight {source['weight']:g}")
@@ -108,6 +118,21 @@ class LoadedData:
     origin_files: list[str] = field(default_factory=list)
     train_origin: list[tuple[int, int]] = field(default_factory=list)
     validation_origin: list[tuple[int, int]] = field(default_factory=list)
+
+
+def describe_category_counts(counts: dict[str, dict[str, int]]) -> str:
+    """Per category 'yes N / no N / unknown N' (a multi-label run's report)."""
+    return "; ".join(f"{name} yes {count['yes']:,} / no {count['no']:,} / unknown {count['unknown']:,}"
+                     for name, count in counts.items())
+
+
+def _category_source_lines(source: dict[str, Any]) -> list[str]:
+    dropped = "".join(f", {reason} {count:,}" for reason, count in source["dropped"].items())
+    return [f"  source {source['name']} ({source['path']}): text '{source['text_column']}', categories "
+            f"{source['label_map'] or 'none (every category unknown)'}, weight {source['weight']:g}",
+            f"    rows read {source['rows_read']:,} = {source['train_rows']:,} training + "
+            f"{source['validation_rows']:,} validation{dropped}",
+            f"    {describe_category_counts(source['categories'])}"]
 
 
 def describe_votes(votes: dict[str, Any]) -> str:

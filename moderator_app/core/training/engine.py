@@ -36,6 +36,8 @@ from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent
                                                 FailedEvent, FinishedEvent, FunctionalTestsEvent, StatusEvent,
                                                 StepEvent, TrainingEvent, event_to_dict)
 from moderator_app.core.training.model_card import write_model_card, write_summary
+from moderator_app.core.training.multi_label import (category_pos_weights, epoch_figures, evaluate_multi_label,
+                                                     multi_label_loss)
 from moderator_app.core.training.run_folder import RunFolder
 from moderator_app.core.training.suites_at_end import read_run_suites, run_suites_at_end
 from moderator_app.core.training.votes import SOFT_TARGETS
@@ -186,7 +188,8 @@ class _Run:
         # a suite tests the model and is never its training data: checked before anything is written
         suites = read_run_suites(config.test_suites, labels, (data.train["text"], data.validation["text"]))
         self.status(f"Loading the base model {_short(name)}…")
-        model = base_model.load_model(name, labels, config.allow_pickle, local_only)
+        multi_label = bool(config.categories)  # core/training/multi_label: masked BCE per category
+        model = base_model.load_model(name, labels, config.allow_pickle, local_only, multi_label)
         model.to(device)
         self.status(f"Tokenizing {len(data.train):,} training and {len(data.validation):,} validation rows…")
         (train_set, train_lengths), (val_set, val_lengths) = (tokenize(split, tokenizer, config.max_length)
@@ -194,7 +197,8 @@ class _Run:
         if data.train_targets:  # vote shares as soft targets (core/training/votes); validation keeps its labels
             train_set = train_set.add_column(SOFT_TARGETS, data.train_targets)
         collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None)
-        weights = class_weights(data.train["label"], len(labels), config.class_weighting)
+        weights = (category_pos_weights(data.train["label"], config.class_weighting) if multi_label
+                   else class_weights(data.train["label"], len(labels), config.class_weighting))
         class_loss_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
 
         copies = None  # evasion-robust training: each epoch's obfuscated copies (core/training/evasion)
@@ -309,7 +313,8 @@ class _Run:
 
                 def forward_backward(module):
                     with torch.autocast(**autocast):
-                        loss = batch_loss(module, batch, class_loss_weights) * loss_weight
+                        loss = (multi_label_loss(module, batch, class_loss_weights) if multi_label
+                                else batch_loss(module, batch, class_loss_weights)) * loss_weight
                     scaler.scale(loss).backward()
                     return loss
 
@@ -342,20 +347,27 @@ class _Run:
                     return finish("stopped")
 
             # ---- end of epoch: evaluate, keep the best weights, decide whether to go on
-            metrics, val_loss, truth, predicted = evaluate_batches(model, val_set, val_lengths, collate, config,
-                                                                   device, autocast, len(labels), self.cluster)
+            if multi_label:  # per category on its known rows; the epoch's fields are their means
+                val_loss, val_logits, val_targets = evaluate_multi_label(
+                    model, val_set, val_lengths, collate, config.eval_batch_size, device, autocast, len(labels),
+                    class_loss_weights, self.cluster)
+                quality = epoch_figures(val_logits, val_targets, labels, data.validation_sources, data.source_names)
+            else:
+                metrics, val_loss, truth, predicted = evaluate_batches(model, val_set, val_lengths, collate, config,
+                                                                       device, autocast, len(labels), self.cluster)
+                quality = dict(accuracy=metrics.accuracy, precision=metrics.precision, recall=metrics.recall,
+                               f1=metrics.f1, confusion_matrix=metrics.confusion_matrix,
+                               majority_baseline=majority_baseline(metrics.confusion_matrix),
+                               per_source=per_source_metrics(truth, predicted, data.validation_sources,
+                                                             data.source_names, len(labels)) if data.source_names else {},
+                               warning=degenerate_warning_for(metrics.confusion_matrix, labels))
             _check_finite(val_loss, f"the validation loss after epoch {state.epoch + 1}", config)
             improved = state.best_val_loss is None or val_loss < state.best_val_loss
             epoch_event = EpochEvent(
                 epoch=state.epoch + 1, global_step=state.global_step,
-                train_loss=state.epoch_loss_sum / steps_per_epoch, val_loss=val_loss, accuracy=metrics.accuracy,
-                precision=metrics.precision, recall=metrics.recall, f1=metrics.f1,
-                confusion_matrix=metrics.confusion_matrix, labels=labels,
+                train_loss=state.epoch_loss_sum / steps_per_epoch, val_loss=val_loss, labels=labels,
                 seconds=time.perf_counter() - epoch_started, is_best=improved,
-                majority_baseline=majority_baseline(metrics.confusion_matrix),
-                per_source=per_source_metrics(truth, predicted, data.validation_sources, data.source_names,
-                                              len(labels)) if data.source_names else {},
-                warning=degenerate_warning_for(metrics.confusion_matrix, labels))
+                confusion_matrix=quality.pop("confusion_matrix", []), **quality)
             state.history.append(asdict(epoch_event))
             if improved and self.cluster.is_main:
                 try:
@@ -366,10 +378,12 @@ class _Run:
                     raise
             if improved:
                 state.best_val_loss, state.best_epoch = val_loss, state.epoch + 1
-                state.best_metrics = {"val_loss": val_loss, "accuracy": metrics.accuracy,
-                                      "precision": metrics.precision, "recall": metrics.recall, "f1": metrics.f1,
-                                      "majority_baseline": epoch_event.majority_baseline,
+                state.best_metrics = {"val_loss": val_loss, "accuracy": epoch_event.accuracy,
+                                      "precision": epoch_event.precision, "recall": epoch_event.recall,
+                                      "f1": epoch_event.f1, "majority_baseline": epoch_event.majority_baseline,
                                       "warning": epoch_event.warning}
+                if epoch_event.categories:
+                    state.best_metrics["categories"] = epoch_event.categories
                 state.epochs_without_improvement = 0
             else:
                 state.epochs_without_improvement += 1

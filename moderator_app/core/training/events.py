@@ -54,6 +54,9 @@ class EpochEvent:
     # confusion_matrix
     per_source: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     warning: str | None = None  # the model predicts one class for (nearly) all rows or does not beat the baseline
+    # a multi-label run: per category, its precision, recall, F1, AP, prevalence … on its known validation rows
+    # (core/training/multi_label.epoch_figures); the fields above are then the categories' means
+    categories: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from moderator_app import __version__
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.sources import describe_label_map, parse_vote_columns, training_sources
 from moderator_app.core.text.normalise import describe_normalisation
+from moderator_app.core.training.category_data import describe_rules
 from moderator_app.core.training.run_folder import CARD_FILE, SUMMARY_FILE
 
 
@@ -50,8 +51,11 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
                   f"- Accuracy: {best['accuracy']:.4f}", f"- F1 (macro): {best['f1']:.4f}",
                   # its own line: readers of the card (core.inference.model_info) take "- Name: number" lines
                   f"- Majority-class baseline (accuracy): {best.get('majority_baseline', 0.0):.4f}"]
-        if best.get("warning"):
+        if best.get("warning") and best.get("categories"):
+            lines += ["", "## Warning: a category has not been learned", "", best["warning"]]
+        elif best.get("warning"):
             lines += ["", "## Warning: this model has not learned the task", "", best["warning"]]
+    lines += _categories_section(best, history)
     lines += _sources_section(config, best)
     lines += ["", "## Training procedure", "", "### Training hyperparameters", "",
               "The following hyperparameters were used during training:",
@@ -109,7 +113,8 @@ def _sources_section(config: TrainingConfig, best: dict[str, Any] | None) -> lis
         scores = per_source.get(source.name)
         numbers = (f"{scores['n']} | {scores['accuracy']:.4f} | {scores['majority_baseline']:.4f} | "
                    f"{scores['f1']:.4f}" if scores else "– | – | – | –")
-        label_map = describe_label_map(source.label_map).replace("|", "\\|")
+        label_map = (describe_rules(source.categories) if source.categories
+                     else describe_label_map(source.label_map)).replace("|", "\\|")
         lines.append(f"| {source.name} | {Path(source.path).name} | {label_map} | {source.weight:g} | "
                      f"{source.max_rows or 'all'} | {numbers} |")
     voted = [source for source in training_sources(config) if source.vote_columns]
@@ -120,6 +125,33 @@ def _sources_section(config: TrainingConfig, best: dict[str, Any] | None) -> lis
                               for column, label in parse_vote_columns(source.vote_columns).items())
                   for source in voted]
     return lines
+
+
+def _categories_section(best: dict[str, Any] | None, history: list[dict[str, Any]]) -> list[str]:
+    """A multi-label run's figures per category: the best epoch's on each category's known validation rows
+    (at 0.5 before calibration; the operating point's section below has them at each category's threshold),
+    and each category's F1 epoch by epoch."""
+    if not best or not best.get("categories"):
+        return []
+    lines = ["", "## Categories", "",
+             "Multi-label: one sigmoid per category, trained with binary cross-entropy on the rows whose source "
+             "labels that category (a category a source does not label is unknown for its rows: out of the loss "
+             "and of that category's figures). The best epoch's figures at 0.5, on each category's known "
+             "validation rows, beside its prevalence (the precision of flagging every row):", "",
+             "| Category | Known rows | Prevalence | Precision | Recall | F1 | AP |",
+             "|:--|--:|--:|--:|--:|--:|--:|"]
+    for name, scores in best["categories"].items():
+        lines.append(f"| {name} | {scores['known_rows']:,} | {_number(scores['prevalence'])} | "
+                     f"{_number(scores['precision'])} | {_number(scores['recall'])} | {_number(scores['f1'])} | "
+                     f"{_number(scores['ap'])} |")
+    lines += ["", "F1 per category, epoch by epoch: " + "; ".join(
+        f"{name} " + ", ".join(_number((row.get("categories") or {}).get(name, {}).get("f1")) for row in history)
+        for name in best["categories"]) + "."]
+    return lines
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _link(model: str) -> str:
