@@ -28,7 +28,7 @@ def shown_set(categories) -> str:
     return ", ".join(categories) or "none"
 
 
-def test_a_multi_label_model_is_reviewed_by_category_and_the_set_decided_by_keys_is_stored(qtbot,
+def test_a_multi_label_model_is_reviewed_by_category_and_the_set_decided_by_keys_is_stored(qtbot, tmp_path,
                                                                                        tiny_multi_label_dir):
     window, tab = open_window(qtbot)
     with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
@@ -65,9 +65,17 @@ def test_a_multi_label_model_is_reviewed_by_category_and_the_set_decided_by_keys
     assert cell(tab, 1, model.decision_column) == f"✓ {shown_set(flags[1])}"
     assert "2 decided" in tab.results.stats.text()
 
-    view = choice.open_evaluation(session)
+    choice.evaluate_button.click()  # Per category…
+    view = choice.evaluation
     qtbot.waitUntil(lambda: view.figures is not None, timeout=TIMEOUT_MS)
     assert [row[:2] for row in view.values()] == [["hate", "2"], ["offensive", "2"]]
+    labelled = tmp_path / "labelled.csv"  # offensive unknown (blank) on one row: left out of its figures
+    labelled.write_text("text,hate,offensive\nthe nazis and bigots,yes,no\nyou stupid idiot,no,yes\n"
+                        "coffee with friends,no,\n", encoding="utf-8")
+    view.evaluate_file(str(labelled))
+    qtbot.waitUntil(lambda: view.file_evaluation is not None, timeout=TIMEOUT_MS)
+    rows = [[view.file_table.item(row, column).text() for column in range(3)] for row in range(2)]
+    assert rows == [["hate", "3", "1"], ["offensive", "2", "1"]] and "3 of 3 rows" in view.file_status.text()
     view.close()
 
     tab.results.filter_combo.setCurrentIndex(tab.results.filter_combo.findData(filter_key("category", "offensive")))

@@ -96,10 +96,11 @@ class CategoryChoice(QWidget):
         flagged = session.flagged_categories(items[0]) if items else ()
         self.show_set(flagged if decided is None else decided, model_set=decided is None)
 
-    def open_evaluation(self, session):
-        """The per-category view of `session`'s decisions (category_evaluation.py)."""
+    def open_evaluation(self, session, handle=None):
+        """The per-category view of `session`'s decisions, and of `handle`'s model on a labelled file
+        (category_evaluation.py)."""
         from moderator_app.gui.review.category_evaluation import CategoryEvaluationDialog
 
-        self.evaluation = CategoryEvaluationDialog(session, self.window())
+        self.evaluation = CategoryEvaluationDialog(session, handle, self.window())
         self.evaluation.show()
         return self.evaluation

@@ -3,18 +3,29 @@ sets of categories, decided in the open table (core.review.category_figures) —
 decided, how many the moderators said it applies to, how many the model flagged and how many of those
 they confirmed, and the model's precision, recall and F1 beside the F1 of flagging every item (the
 prevalence baseline). Measured on a background thread from a copy of the table's decisions; Refresh
-measures again after more decisions."""
+measures again after more decisions. *On a labelled file…* measures the model on a file instead
+(core.evaluation.category_evaluation: each category on the rows whose label for it is known, its yes/no
+column named like the category, as `label` writes and the decisions export), sharing the model with the
+moderator's classifications as batch labelling does."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from pathlib import Path
 
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHeaderView, QLabel, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from moderator_app.core.evaluation.category_evaluation import evaluate_category_file
+from moderator_app.core.inference.shared_model import GatedClassifier
 from moderator_app.core.review.category_figures import CategoryFigures, category_figures, session_decided_sets
+from moderator_app.gui.common.errors import describe
 from moderator_app.gui.common.tasks import BackgroundTasks
+from moderator_app.gui.review.input_panel import IMPORT_FILTER
 
 COLUMNS = ("Category", "Decided", "Moderators: yes", "Model flagged", "Confirmed", "Precision", "Recall", "F1",
            "F1 of flagging all")
+FILE_COLUMNS = ("Category", "Known rows", "Yes", "Flagged", "Precision", "Recall", "F1", "Average precision",
+                "Prevalence")
 
 
 def baseline_f1(figure: CategoryFigures) -> float | None:
@@ -32,13 +43,26 @@ def figure_cells(figure: CategoryFigures) -> list[str]:
             number(baseline_f1(figure))]
 
 
-class CategoryEvaluationDialog(QDialog):
-    """Per-category figures of `session` (the Review tab's ReviewSession of a multi-label model)."""
+def _number(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
-    def __init__(self, session, parent: QWidget | None = None):
+
+def file_cells(category: str, entry: dict) -> list[str]:
+    """A row of the labelled file's table from core.evaluation.categories.category_metrics."""
+    return [category, f"{entry['known_rows']:,}", f"{entry['positives']:,}", f"{entry['flagged']:,}",
+            _number(entry["precision"]), _number(entry["recall"]), _number(entry["f1"]), _number(entry["ap"]),
+            _number(entry["prevalence"])]
+
+
+class CategoryEvaluationDialog(QDialog):
+    """Per-category figures of `session` (the Review tab's ReviewSession of a multi-label model), and
+    of `handle`'s model (a ModelHandle) on a labelled file."""
+
+    def __init__(self, session, handle=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("The model against the moderators, per category")
-        self.session = session
+        self.session, self.handle = session, handle
+        self.file_evaluation = None
         self.tasks = BackgroundTasks(self, max_threads=1)
         self.figures: list[CategoryFigures] | None = None
         self.table = QTableWidget(0, len(COLUMNS))
@@ -52,16 +76,30 @@ class CategoryEvaluationDialog(QDialog):
                       "share the moderators confirmed; recall: of those the moderators said it applies to, the "
                       "share the model flagged.")
         note.setWordWrap(True)
+        self.file_table = QTableWidget(0, len(FILE_COLUMNS))
+        self.file_table.setHorizontalHeaderLabels(FILE_COLUMNS)
+        self.file_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.file_table.verticalHeader().hide()
+        self.file_table.hide()
+        self.file_status = QLabel()
+        self.file_status.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.refresh_button = buttons.addButton("Refresh", QDialogButtonBox.ButtonRole.ActionRole)
         self.refresh_button.clicked.connect(self.refresh)
+        self.file_button = buttons.addButton("On a labelled file…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.file_button.setToolTip("The model on a file with a yes/no column per category (as `label` writes and "
+                                    "the decisions export), each category on its known rows")
+        self.file_button.clicked.connect(self.choose_file)
+        self.file_button.setEnabled(handle is not None)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(self.status)
         layout.addWidget(note)
+        layout.addWidget(self.file_status)
+        layout.addWidget(self.file_table)
         layout.addWidget(buttons)
-        self.resize(760, 300)
+        self.resize(820, 320)
         self.refresh()
 
     def refresh(self) -> None:
@@ -80,6 +118,36 @@ class CategoryEvaluationDialog(QDialog):
         decided = max((figure.decided for figure in figures), default=0)
         self.status.setText(f"{decided:,} decided items in this table." if decided
                             else "No item of this table is decided yet: decide some, then Refresh.")
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "A labelled file", "", IMPORT_FILTER)
+        if path:
+            self.evaluate_file(path)
+
+    def evaluate_file(self, path: str) -> None:
+        """The model on the labelled file `path`, in the background (pausing for the moderator's work)."""
+        self.file_button.setEnabled(False)
+        self.file_status.setText(f"Evaluating on {Path(path).name}…")
+        self.tasks.submit(evaluate_category_file, GatedClassifier(self.handle), path, key="file",
+                          on_done=self._show_file, on_error=self._file_failed)
+
+    def _file_failed(self, error: BaseException) -> None:
+        self.file_button.setEnabled(True)
+        self.file_status.setText(f"Cannot evaluate: {describe(error).message}")
+
+    def _show_file(self, evaluation) -> None:
+        self.file_button.setEnabled(True)
+        self.file_evaluation = evaluation
+        dropped = "; ".join(f"{count:,} left out: {reason}" for reason, count in evaluation.dropped.items())
+        warning = f" {evaluation.warning}" if evaluation.warning else ""
+        self.file_status.setText(f"On {Path(evaluation.path).name}: {evaluation.rows:,} of {evaluation.rows_read:,} "
+                                 f"rows, each category on its known rows at the model's threshold"
+                                 + (f" ({dropped})" if dropped else "") + f".{warning}")
+        self.file_table.setRowCount(len(evaluation.categories))
+        for row, (category, entry) in enumerate(evaluation.categories.items()):
+            for column, value in enumerate(file_cells(category, entry)):
+                self.file_table.setItem(row, column, QTableWidgetItem(value))
+        self.file_table.show()
 
     def values(self) -> list[list[str]]:
         return [[self.table.item(row, column).text() for column in range(self.table.columnCount())]

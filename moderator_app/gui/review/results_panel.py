@@ -45,6 +45,7 @@ class ResultsPanel(QWidget):
         self.table.key_handler = self._on_table_key
         self.key_labels: list[str] = []  # number key n relabels as key_labels[n - 1]
         self.generation = 0  # counts tables: an answer for an earlier one is not applied to this one
+        self.results_handle = None  # the model of the table (a ModelHandle)
 
         self.filter_combo = QComboBox()
         self.filter_combo.setToolTip("Show only some rows")
@@ -85,7 +86,8 @@ class ResultsPanel(QWidget):
         self.relabel.decide_requested.connect(self.request_decision)
         self.accept_button = self.relabel.accept_button
         self.category_choice = CategoryChoice()  # a multi-label model's decision
-        self.category_choice.evaluate_requested.connect(lambda: self.category_choice.open_evaluation(self.session))
+        self.category_choice.evaluate_requested.connect(
+            lambda: self.category_choice.open_evaluation(self.session, self.results_handle))
         self.table.selectionModel().selectionChanged.connect(
             lambda *_: self.category_choice.show_selected(self.session, self.selected_items()))
         self.decision_hint = QLabel()
@@ -145,7 +147,7 @@ class ResultsPanel(QWidget):
         """A workspace's results (core.review.workspace.Shown's `result` and `items`) in the table, in
         `restore`'s order, filter and columns, exactly one row selected: where the moderator left off,
         else (no `restore`: the same items classified again) the row selected before, else the first."""
-        handle = result.handle
+        handle = self.results_handle = result.handle
         selected = self.selected_items()
         kept = self.session.texts[selected[0]] if selected else None
         shown = restore.shown_columns if restore is not None else self.session.shown_columns
