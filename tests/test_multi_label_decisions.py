@@ -185,3 +185,25 @@ def test_agreement_per_category_and_the_model_against_the_moderators_from_the_cl
     model = written["categories"]["hate"]["model"]  # bob's decisions are the current ones (the latest rows)
     assert (model["decided"], model["moderator_yes"], model["model_yes"], model["both"]) == (6, 3, 6, 3)
     assert model["precision"] == 0.5 and model["recall"] == 1.0
+
+
+def test_the_cli_lists_conflicts_and_disagreements_and_adjudicates_a_set(store_location, tmp_path, capsys):
+    import json
+
+    store = DecisionStore(store_location)
+    store.record(multi("one", ("hate",), moderator="ann"))
+    store.record(multi("one", ("hate", "offensive"), moderator="bob"))
+    store.close()
+    assert main(["decisions", "conflicts", "--output", str(tmp_path / "c.csv"), "--store", store_location]) == 0
+    assert [row[:3] for row in read_csv(tmp_path / "c.csv")[1:]] == [["one", "ann", "hate"],
+                                                                     ["one", "bob", "hate;offensive"]]
+    capsys.readouterr()
+    assert main(["decisions", "disagreements", "--json", "--store", store_location]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [entry["categories"] for entry in listed["decisions"]] == [["hate"], ["hate", "offensive"]]
+    assert main(["decisions", "adjudicate", "one", "--label", "offensive;hate", "--as", "lead",
+                 "--store", store_location]) == 0
+    assert "Recorded 'hate;offensive' as the final label" in capsys.readouterr().out
+    assert main(["decisions", "adjudicate", "one", "--label", "threat", "--store", store_location]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "'threat' is not a category of this text's model" in error, error
