@@ -164,3 +164,15 @@ def test_the_agreement_dialog_shows_multi_label_decisions_per_category(qtbot, tm
             for row in range(dialog.category_table.rowCount())]
     assert [row[0] for row in rows] == CATEGORIES and rows[0][1].startswith("1.00") and "(n=6)" in rows[0][1]
     assert rows[1][2].startswith("ann – bob: ") and not dialog.category_table.isHidden()
+
+
+def test_the_comparison_after_retraining_shows_an_undefined_category_figure_as_a_dash(qtbot):
+    from moderator_app.core.review.retrain import Comparison
+    from moderator_app.gui.review.comparison_dialog import ComparisonDialog
+
+    comparison = Comparison("the held-out decisions (x.heldout.csv)", 3, {"precision: hate": float("nan"),
+                                                                          "F1: hate": 0.5},
+                            {"precision: hate": 1.0, "F1: hate": 0.75})
+    dialog = ComparisonDialog([comparison], "/m/old", "/m/new")
+    qtbot.addWidget(dialog)
+    assert [row[2:] for row in dialog.values()] == [["precision: hate", "—", "1.000"], ["F1: hate", "0.500", "0.750"]]
