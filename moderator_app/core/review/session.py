@@ -178,8 +178,10 @@ class ReviewSession:
         empty = np.isnan(probabilities).all(axis=1) if self.class_names else np.ones(len(self.texts), dtype=bool)
         self.flags = (np.nan_to_num(probabilities, nan=-1.0) >= thresholds) & ~empty[:, None]
         names = self.class_names
-        labels = ["" if blank else multi_label_text([names[k] for k in np.flatnonzero(row)])
-                  for blank, row in zip(empty, self.flags)]
+        # one text per pattern of flags, not per row (a 20,000-item queue has a handful of patterns)
+        patterns, codes = np.unique(self.flags, axis=0, return_inverse=True)
+        texts = [multi_label_text([names[k] for k in np.flatnonzero(pattern)]) for pattern in patterns]
+        labels = ["" if blank else texts[code] for blank, code in zip(empty.tolist(), codes.reshape(-1).tolist())]
         scores = np.full(len(self.texts), np.nan)
         if names and not empty.all():
             scores[~empty] = np.nanmax(probabilities[~empty], axis=1)
