@@ -128,6 +128,9 @@ def test_undo_of_a_set_restores_the_undecided_row_and_its_boxes(qtbot, tiny_mult
     assert session.decided_categories(session.item(2)) is None
     select_rows(tab, [2])
     assert choice.chosen() == flagged
+    tab.model_panel.evaluate_button.click()  # Evaluate… of a multi-label model: the per-category view
+    assert tab.evaluation_view is None and choice.evaluation.isVisible() and choice.evaluation.handle is tab.handle
+    qtbot.waitUntil(lambda: choice.evaluation.figures is not None, timeout=TIMEOUT_MS)
     close_window(qtbot, window)
 
 

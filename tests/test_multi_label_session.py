@@ -96,6 +96,8 @@ def test_a_single_label_load_after_a_multi_label_one_is_single_label_again(sessi
                  lambda p, t: (["hate"], np.array([0.8])), threshold=0.5)
     assert not session.multi_label and session.labels == ["hate"] and session.flagged_categories(0) == ()
     assert session.counts().flagged == 1
+    session.set_decisions({0: "hate"})
+    assert session_category_figures(session) == []  # no sets of categories to measure
 
 
 def test_figures_per_category_take_the_moderators_sets_as_truth_and_skip_unknown_categories():

@@ -73,6 +73,8 @@ def session_decided_sets(session) -> tuple[list[str], list[tuple]]:
     """(the categories, per decided item (the moderator's set, the model's set seen, the categories)) of
     a ReviewSession of a multi-label model (core.review.session): a copy, to measure on another thread."""
     names = list(session.class_names)
+    if not session.multi_label:  # a single-label model's table: no sets of categories
+        return [], []
     return names, [(session.decided_categories(item), categories_of_text(session.seen_label(item) or ""), names)
                    for item in range(session.count) if session.decisions[item] is not None]
 

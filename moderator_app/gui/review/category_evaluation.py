@@ -117,6 +117,7 @@ class CategoryEvaluationDialog(QDialog):
                 self.table.setItem(row, column, QTableWidgetItem(value))
         decided = max((figure.decided for figure in figures), default=0)
         self.status.setText(f"{decided:,} decided items in this table." if decided
+                            else "The table is not of a multi-label model." if not self.session.multi_label
                             else "No item of this table is decided yet: decide some, then Refresh.")
 
     def choose_file(self) -> None:

@@ -182,8 +182,8 @@ class ReviewTab(QWidget):
         """The evaluation view of the loaded model, on `path` or the last imported file."""
         from moderator_app.gui.review.evaluation_view import EvaluationView  # its metrics code only when asked
 
-        if self.handle is None:
-            return None
+        if self.handle is None or self.handle.classifier.multi_label:  # multi-label: the per-category view
+            return self.handle and self.results.category_choice.open_evaluation(self.results.session, self.handle)
         if self.evaluation_view is not None:
             self.evaluation_view.close()
         self.evaluation_view = EvaluationView(self.handle, self.results, self.tasks,
