@@ -110,8 +110,10 @@ def test_undo_of_a_set_restores_the_undecided_row_and_its_boxes(qtbot, tiny_mult
     window, tab = open_window(qtbot)
     with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
         tab.load_model(str(tiny_multi_label_dir))
-    classify(qtbot, tab, TEXTS[:3])
     choice, session = tab.results.category_choice, tab.results.session
+    assert choice.isVisibleTo(tab) and not choice.isEnabled() and not choice.toggle(0)  # no rows yet
+    classify(qtbot, tab, TEXTS[:3])
+    assert choice.isEnabled()
     select_rows(tab, [2])
     flagged = session.flagged_categories(session.item(2))
     qtbot.keyClick(tab.results.table, Qt.Key.Key_2)

@@ -280,7 +280,8 @@ class ResultsPanel(QWidget):
 
     def update_enabled(self) -> None:
         has_rows = self.session.count > 0
-        for widget in [self.accept_button, self.relabel.menu_button, self.next_button, *self.label_buttons]:
+        for widget in [self.accept_button, self.relabel.menu_button, self.next_button, self.category_choice,
+                       *self.label_buttons]:
             widget.setEnabled(has_rows)
 
     def update_stats(self) -> None:
