@@ -35,3 +35,8 @@ def source_values(path: str, text_column: str = "", label_column: str = "",
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return SourceValues(path=str(path), columns=list(table.columns), text_column=text, label_column=label,
                         label_kind=kind, value_counts=ordered, missing=len(raw_labels) - sum(counts.values()))
+
+
+def file_columns(path: str) -> list[str]:
+    """Job: the columns of a file (a multi-label source's rules name them; no label column is guessed)."""
+    return list(read_table(path).columns)

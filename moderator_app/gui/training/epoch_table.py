@@ -1,7 +1,8 @@
 """One row per epoch in the recipe's shape, beside the majority-class baseline, the best epoch
 highlighted — in a warning colour when its model is degenerate (one class for nearly everything, or
 no better than the baseline). With several training sources the table shows one source's metrics
-or all of them together (`show_source`), chosen in EpochsBox's drop-down."""
+or all of them together (`show_source`), chosen in EpochsBox's drop-down. A multi-label run adds a column per
+category: its F1 on its known validation rows (of the chosen source too), its other figures in the tooltip."""
 
 from __future__ import annotations
 
@@ -65,12 +66,12 @@ class EpochTable(QTableWidget):
 
     def add_epoch(self, epoch: int, step: int, train_loss: float, val_loss: float, accuracy: float,
                   f1: float, baseline: float | None = None, per_source: dict | None = None,
-                  warning: str | None = None) -> None:
+                  warning: str | None = None, categories: dict | None = None) -> None:
         # a resumed run may repeat an epoch: replace it and what followed
         self._epochs = [record for record in self._epochs if record["epoch"] < epoch]
         self._epochs.append(dict(epoch=epoch, step=step, train_loss=train_loss, val_loss=val_loss,
                                  accuracy=accuracy, f1=f1, baseline=baseline, per_source=per_source or {},
-                                 warning=warning))
+                                 warning=warning, categories=categories or {}))
         self._render()
         self.scrollToBottom()
 
@@ -79,8 +80,22 @@ class EpochTable(QTableWidget):
         self.source = source
         self._render()
 
+    def categories(self) -> list[str]:
+        """A multi-label run's categories, in the order the epochs give them (none for a single-label run)."""
+        names: list[str] = []
+        for record in self._epochs:
+            names.extend(name for name in record.get("categories", {}) if name not in names)
+        return names
+
     def _render(self) -> None:
         self.setRowCount(0)
+        categories = self.categories()
+        if self.columnCount() != len(COLUMNS) + len(categories):
+            self.setColumnCount(len(COLUMNS) + len(categories))
+            self.setHorizontalHeaderLabels([*COLUMNS, *(f"F1 {name}" for name in categories)])
+            for offset, name in enumerate(categories):
+                self.horizontalHeaderItem(len(COLUMNS) + offset).setToolTip(
+                    f"F1 of '{name}' on the validation rows whose source labels it (at 0.5, before calibration).")
         for record in self._epochs:
             scores = record["per_source"].get(self.source) if self.source else None
             if self.source and scores is None:
@@ -93,10 +108,15 @@ class EpochTable(QTableWidget):
             self.insertRow(row)
             values = (number(record["train_loss"]), str(record["epoch"]), str(record["step"]),
                       number(record["val_loss"]), _shown(accuracy), _shown(baseline), _shown(f1))
+            by_category = ((scores or {}).get("categories", {}) if self.source else record.get("categories", {}))
+            values += tuple(_shown((by_category.get(name) or {}).get("f1")) for name in categories)
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(row, column, item)
+            for offset, name in enumerate(categories):
+                self.item(row, len(COLUMNS) + offset).setData(Qt.ItemDataRole.UserRole,
+                                                              _category_tooltip(name, by_category.get(name)))
         self._render_tests()
         self.set_best(self.best_epoch)
         self.fit_columns()
@@ -139,7 +159,8 @@ class EpochTable(QTableWidget):
                 if not best:
                     item.setBackground(QBrush())
                     item.setForeground(QBrush())
-                    item.setToolTip(BASELINE_TOOLTIP if COLUMNS[column] == "Baseline" else "")
+                    item.setToolTip(BASELINE_TOOLTIP if column < len(COLUMNS) and COLUMNS[column] == "Baseline"
+                                    else item.data(Qt.ItemDataRole.UserRole) or "")
                 elif warning:
                     item.setBackground(QBrush(DEGENERATE_BACKGROUND))
                     item.setForeground(QBrush(DEGENERATE_FOREGROUND))
@@ -158,6 +179,16 @@ class EpochTable(QTableWidget):
 
 def _shown(value: float | None) -> str:
     return "–" if value is None else number(value)
+
+
+def _category_tooltip(name: str, scores: dict | None) -> str:
+    """A category's figures of an epoch, on its known validation rows."""
+    if not scores or not scores.get("known_rows"):
+        return f"No validation row of this choice labels '{name}'."
+    text = (f"'{name}' on {scores['known_rows']:,} known validation rows: precision {_shown(scores.get('precision'))}, "
+            f"recall {_shown(scores.get('recall'))}, F1 {_shown(scores.get('f1'))}, AP {_shown(scores.get('ap'))}, "
+            f"prevalence {_shown(scores.get('prevalence'))} (the precision of flagging every row)")
+    return text + (f". Warning: {scores['warning']}" if scores.get("warning") else "")
 
 
 class EpochsBox(QWidget):

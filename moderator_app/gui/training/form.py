@@ -135,10 +135,13 @@ class TrainingForm(QWidget):
             except ValueError:
                 pass
         result["sources"] = self.sources
+        result["categories"] = self.sources_editor.categories()
         return result
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Fill the form from a (possibly partial, possibly stale) dict of config values."""
+        if "categories" in values and isinstance(values["categories"], list):
+            self.sources_editor.set_categories(values["categories"])
         if "sources" in values and isinstance(values["sources"], list):
             self.sources_editor.set_sources(values["sources"])
         for name, value in values.items():
@@ -210,8 +213,8 @@ class TrainingForm(QWidget):
                 values[name] = field.value()
             except ValueError as error:
                 errors[name] = str(error)
-        problems = TrainingConfig(**values, sources=self.sources).problems()
-        sources_problem = problems.pop("sources", "")
+        problems = TrainingConfig(**values, sources=self.sources, categories=self.sources_editor.categories()).problems()
+        sources_problem = problems.pop("sources", "") or problems.pop("categories", "")
         if sources_problem:
             errors["sources"] = sources_problem
         self.sources_editor.set_message(sources_problem[:1].upper() + sources_problem[1:] if sources_problem else "")
@@ -256,7 +259,7 @@ class TrainingForm(QWidget):
         if errors:
             names = [self.fields[name].label.text() if name in self.fields else "More sources" for name in errors]
             return ("Fix the marked field: " if len(names) == 1 else "Fix the marked fields: ") + ", ".join(names) + "."
-        if not values.get("train_file"):
+        if not values.get("train_file") and not self.sources_editor.categories():  # multi-label: sources only
             return "Choose a training data file."
         if not values.get("output_dir"):
             return "Choose an output folder."

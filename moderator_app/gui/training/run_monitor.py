@@ -184,7 +184,7 @@ class RunMonitor(QWidget):
                                        event.majority_baseline)
                 self.table.add_epoch(event.epoch, event.global_step, event.train_loss, event.val_loss,
                                      event.accuracy, event.f1, event.majority_baseline, event.per_source,
-                                     event.warning)
+                                     event.warning, event.categories)
                 self._update_sources()
                 if event.is_best:
                     self.table.set_best(event.epoch)
@@ -193,7 +193,9 @@ class RunMonitor(QWidget):
                     self.log(f"epoch {event.epoch} done in {duration(event.seconds)}: training loss "
                              f"{number(event.train_loss)}, validation loss {number(event.val_loss)}, accuracy "
                              f"{number(event.accuracy)}, F1 {number(event.f1)}"
-                             f"{'  (best so far)' if event.is_best else ''}")
+                             + "".join(f", F1 {name} {number(scores['f1'] or 0.0)}"
+                                       for name, scores in event.categories.items())
+                             + ("  (best so far)" if event.is_best else ""))
             elif isinstance(event, DataLoadedEvent):
                 self.log("data loaded:\n" + event.summary)
                 self.progress_label.setText("Data loaded; training starts…")

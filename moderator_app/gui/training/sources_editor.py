@@ -1,7 +1,9 @@
 """The training form's "More sources" editor (issue 13): the run's extra training files, each with its
 own text and label columns, weight, row cap, label map and vote-count columns (core/training/votes). The label-map table lists each value of the
 file's label column with its number of rows; each maps to one of the run's labels, stays as it is, or
-is dropped (null). Files are read on BackgroundTasks by core (`core/training/source_values`)."""
+is dropped (null). Files are read on BackgroundTasks by core (`core/training/source_values`). A multi-label run
+(issue 27) names its categories above the list; each source then says how it labels each category
+(`category_rules_editor`) instead of a label column and map."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayo
 
 from moderator_app.core.errors import UserError, describe_failure
 from moderator_app.core.evaluation.label_map import parse_label_map
-from moderator_app.core.training.source_values import SourceValues, source_values
+from moderator_app.core.training.source_values import SourceValues, file_columns, source_values
 from moderator_app.core.sources import parse_vote_columns
 from moderator_app.gui.common.errors import setting_label_for_gui
 from moderator_app.gui.common.tasks import BackgroundTasks
+from moderator_app.gui.training.category_rules_editor import CategoryRulesTable
 
 KEEP, DROP = "(keep as is)", "(drop)"
 DATA_FILTER = "Data files (*.csv *.tsv *.txt *.jsonl *.json *.parquet);;All files (*)"
@@ -34,12 +37,19 @@ class SourcesEditor(QWidget):
         self.entries: list[dict[str, Any]] = []
         self.run_labels: list[str] = []
         self.values_of: dict[tuple, SourceValues] = {}
+        self.columns_of: dict[str, list[str]] = {}  # a multi-label source's file columns
         # a source without its own columns is read with the training file's (core's rule); one added here
         # gets the columns guessed from its own header once read (`guessing` holds their ids until then)
         self.inherited = {"text_column": "", "label_column": ""}
         self.guessing: set[int] = set()
         self._filling = False
 
+        self.categories_edit = QLineEdit()  # a multi-label run's categories, comma-separated
+        self.categories_edit.setPlaceholderText("none: one label per row; for a multi-label run e.g. hate, offensive")
+        self.categories_edit.setToolTip("A multi-label run scores several categories at once; each source below "
+                                        "then says how it labels each one (a category it does not label is unknown "
+                                        "for its rows). Every training file is then a source here.")
+        self.category_rules = CategoryRulesTable()
         self.list = QListWidget()
         self.list.setMaximumHeight(90)
         self.add_button = QPushButton("Add…")
@@ -88,8 +98,13 @@ class SourcesEditor(QWidget):
         detail.addRow(self.map_table)
         detail.addRow("Vote columns", self.vote_columns)
         detail.addRow("Votes", self.votes)
+        detail.addRow("Categories", self.category_rules)
+        self.detail_form = detail
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        categories = QFormLayout()
+        categories.addRow("Categories", self.categories_edit)
+        layout.addLayout(categories)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
@@ -105,11 +120,25 @@ class SourcesEditor(QWidget):
         self.max_rows.valueChanged.connect(lambda value: self._edit("max_rows", value if value > 1 else None))
         self.vote_columns.editingFinished.connect(self._vote_columns_edited)
         self.votes.activated.connect(lambda: self._edit("votes", self.votes.currentData() or None))
+        self.categories_edit.editingFinished.connect(self._categories_edited)
+        self.category_rules.rules_changed.connect(lambda rules: self._edit("categories", rules))
         self._show(-1)
 
     # ----------------------------------------------------------------------------- the list
     def sources(self) -> list[dict[str, Any]]:
         return [dict(entry) if isinstance(entry, dict) else entry for entry in self.entries]
+
+    def categories(self) -> list[str]:
+        """The run's categories as typed (empty: a single-label run)."""
+        return [name.strip() for name in self.categories_edit.text().split(",") if name.strip()]
+
+    def set_categories(self, categories: list[str]) -> None:
+        self.categories_edit.setText(", ".join(str(name) for name in categories))
+        self._show(self.list.currentRow())
+
+    def _categories_edited(self) -> None:
+        self._show(self.list.currentRow())
+        self.changed.emit()
 
     def set_sources(self, sources: list[dict[str, Any]]) -> None:
         self.entries = [dict(entry) if isinstance(entry, dict) else entry for entry in sources]
@@ -175,6 +204,14 @@ class SourcesEditor(QWidget):
         self.detail.setVisible(entry is not None)
         if entry is None:
             return
+        multi_label = bool(self.categories())
+        for widget in (self.label_column, self.score_threshold, self.map_status, self.map_table, self.vote_columns,
+                       self.votes):
+            self.detail_form.setRowVisible(widget, not multi_label)
+        self.detail_form.setRowVisible(self.category_rules, multi_label)
+        if multi_label:
+            self._show_rules(entry)
+            return
         self._filling = True
         self.weight.setValue(float(entry.get("weight", 1.0) or 1.0))
         self.max_rows.setValue(entry.get("max_rows") or 1)
@@ -192,6 +229,27 @@ class SourcesEditor(QWidget):
         else:
             self._fill_columns(values, entry)
             self._fill_map(values, entry)
+
+    def _show_rules(self, entry: dict[str, Any]) -> None:
+        """A multi-label source: its text column and its rule per category, over the file's columns."""
+        path = str(entry.get("path", ""))
+        columns = self.columns_of.get(path)
+        self.text_column.clear()
+        self.text_column.addItem("(detected)", "")
+        for column in columns or []:
+            self.text_column.addItem(column, column)
+        self.text_column.setCurrentIndex(max(self.text_column.findData(entry.get("text_column") or ""), 0))
+        self.category_rules.set_rules(self.categories(), columns or [], entry.get("categories"))
+        if columns is None:
+            self.tasks.submit(file_columns, path, on_done=lambda result, path=path: self._columns_ready(path, result),
+                              on_error=lambda error: self.set_message(describe_failure(error, setting_label_for_gui)
+                                                                      .message), key="source-columns")
+
+    def _columns_ready(self, path: str, columns: list[str]) -> None:
+        self.columns_of[path] = columns
+        entry = self._current()
+        if entry is not None and str(entry.get("path", "")) == path and self.categories():
+            self._show_rules(entry)
 
     def _read(self, entry: dict[str, Any]) -> None:
         key = self._values_key(entry)
