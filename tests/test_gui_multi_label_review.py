@@ -181,3 +181,58 @@ def test_the_comparison_after_retraining_shows_an_undefined_category_figure_as_a
     dialog = ComparisonDialog([comparison], "/m/old", "/m/new")
     qtbot.addWidget(dialog)
     assert [row[2:] for row in dialog.values()] == [["precision: hate", "—", "1.000"], ["F1: hate", "0.500", "0.750"]]
+
+
+def test_retrain_from_multi_label_decisions_fills_the_training_tab_and_compares_per_category(
+        qtbot, tiny_multi_label_dir, tiny_model_dir, tmp_path):
+    import json
+    import shutil
+    from pathlib import Path
+
+    window, tab = open_window(qtbot)
+    source = tmp_path / "votes.csv"
+    source.write_text("text,hate,offensive\nnazis again,1,0\nyou idiot,0,1\ncoffee,0,0\n", encoding="utf-8")
+    model = shutil.copytree(tiny_multi_label_dir, tmp_path / "model")
+    (model / "training_config.json").write_text(json.dumps({
+        "model_name_or_path": str(tiny_model_dir), "categories": CATEGORIES, "max_length": 64,
+        "sources": [{"path": str(source), "text_column": "text",
+                     "categories": {"hate": {"column": "hate"}, "offensive": {"column": "offensive"}}}]}))
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(model))
+    texts = TEXTS + [f"{text} again" for text in TEXTS]  # 12 decisions: 2 held out for the comparison
+    classify(qtbot, tab, texts)
+    qtbot.waitUntil(lambda: tab.queue is not None, timeout=TIMEOUT_MS)
+    select_rows(tab, list(range(len(texts))))
+    with qtbot.waitSignal(tab.decisions_saved, timeout=TIMEOUT_MS):
+        qtbot.keyClick(tab.results.table, Qt.Key.Key_A)  # each row: the model's own set
+    with qtbot.waitSignal(tab.retrain_prepared, timeout=TIMEOUT_MS) as prepared:
+        tab.model_panel.retrain_button.click()
+    plan = prepared.args[0]
+    assert window.tabs.currentWidget() is window.training_tab
+    assert plan.config.sources[-1]["categories"] == {name: {"column": name} for name in CATEGORIES}
+    form = window.training_tab.form
+
+    def form_is_valid() -> bool:  # the form checks the base model in the background
+        from moderator_app.core.errors import UserError
+
+        try:
+            form.config()
+        except (ValueError, UserError):
+            return False
+        return True
+
+    qtbot.waitUntil(form_is_valid, timeout=TIMEOUT_MS)  # the Training tab takes the multi-label run as it is
+    assert form.config().categories == CATEGORIES and form.config().sources == plan.config.sources
+
+    shutil.copytree(model, plan.config.output_dir)  # what the run writes (training itself is tested elsewhere)
+    with qtbot.waitSignal(tab.comparison_ready, timeout=TIMEOUT_MS) as compared:
+        assert tab.offer_comparison(plan.config.output_dir)
+    assert [c.rows for c in compared.args[0]] == [2]
+    shown = tab.comparison_dialog.values()
+    assert [row[2] for row in shown] == [f"{name}: {category}" for category in CATEGORIES
+                                         for name in ("precision", "recall", "F1")]
+    assert all(row[3] == row[4] for row in shown)  # the same weights: the same figures
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.comparison_dialog.switch_button.click()
+    assert tab.handle.model_id == str(Path(plan.config.output_dir).resolve())
+    close_window(qtbot, window)
