@@ -7,6 +7,10 @@ undo back to undecided counts as no decision). The model's label is the one the 
 log's `model_label`, at the threshold of that decision), never recomputed. The statistics come from
 the well-kept libraries — scikit-learn's `cohen_kappa_score`, `krippendorff.alpha` (nominal) and
 scipy's `bootstrap` (percentile intervals over items, seeded) — not from code of ours.
+
+A multi-label model's decisions are sets of categories: measure_agreement compares whole sets (a label is
+the set as text), and measure_category_agreement each category on its own, a decision being "yes" or
+"no" for it (left out where the decision's model did not have the category).
 """
 
 from __future__ import annotations
