@@ -7,9 +7,12 @@
     moderator-app decisions assign|double-review|disagreements|adjudicate …   (commands/decisions_team.py)
 
 `export` writes the latest decision per text as a `text,label` training file (plus moderator,
-decided_at, model, model_id and queue with --provenance); `conflicts` the texts two moderators
-labelled differently, one row per moderator; `agreement` how often the moderators agree (Cohen's
-kappa per pair, Krippendorff's alpha over all, each against the model) with counts and intervals."""
+decided_at, model, model_id and queue with --provenance), a multi-label model's decisions as `text`
+and one yes/no column per category; `conflicts` the texts two moderators labelled differently, one row
+per moderator (a multi-label decision's label is its set, "hate;offensive"); `agreement` how often the
+moderators agree (Cohen's kappa per pair, Krippendorff's alpha over all, each against the model) with
+counts and intervals, and for multi-label decisions the same per category plus the model's precision,
+recall and F1 per category against the moderators."""
 
 from __future__ import annotations
 
@@ -135,8 +138,30 @@ def report_agreement(store, where, resamples: int, output: Path | None, overwrit
         for entry in report.model:
             same = "" if entry.agreement is None else f", {entry.agreement:.0%} accepted"
             print(f"  {entry.moderator}: kappa {entry.kappa.describe()}{same}")
+    by_category = report_category_agreement(store, where, resamples, interval)
     if output is not None:
         from moderator_app.commands.evaluate import write_json_atomically
 
-        write_json_atomically(output, report.to_json(), overwrite)
+        write_json_atomically(output, report.to_json() | ({"categories": by_category} if by_category else {}),
+                              overwrite)
         print(f"Wrote {output}.")
+
+
+def report_category_agreement(store, where, resamples: int, interval: str) -> dict:
+    """A multi-label model's decisions, category by category (yes/no each): the moderators' agreement and
+    the model against them; {} when no decision is multi-label."""
+    from moderator_app.core.review.agreement import measure_category_agreement
+    from moderator_app.core.review.category_figures import describe, store_category_figures
+
+    reports = measure_category_agreement(store, where, resamples=max(resamples, 0))
+    if not reports:
+        return {}
+    figures = {figure.category: figure for figure in store_category_figures(store, where)}
+    print(f"Per category (each decision as yes or no for it; the figures above compare whole sets){interval}:")
+    for category, report in reports.items():
+        kappas = "; ".join(f"{pair.first} – {pair.second} kappa {pair.kappa.describe()}" for pair in report.pairs)
+        print(f"  {category}: alpha {report.alpha.describe()}" + (f"; {kappas}" if kappas else ""))
+        if category in figures:
+            print(f"    the model against the moderators' current decisions: {describe(figures[category])}")
+    return {category: report.to_json() | ({"model": figures[category].to_json()} if category in figures else {})
+            for category, report in reports.items()}

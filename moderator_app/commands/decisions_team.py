@@ -91,12 +91,18 @@ def run_team_action(args: argparse.Namespace, store) -> None:
 
 def _as_json(item) -> dict:
     return {"text": item.text, "settled": item.settled,
-            "decisions": [{"moderator": name, "label": decision.moderator_label, "decided_at": decision.decided_at,
-                           "model": decision.model_name, "queue": decision.queue}
+            "decisions": [{"moderator": name, "label": decision.moderator_label, **_categories(decision),
+                           "decided_at": decision.decided_at, "model": decision.model_name, "queue": decision.queue}
                           for name, decision in item.decisions.items()],
             "adjudication": None if item.adjudication is None else {
                 "moderator": item.adjudication.moderator, "label": item.adjudication.moderator_label,
-                "decided_at": item.adjudication.decided_at, "note": item.adjudication.note}}
+                **_categories(item.adjudication), "decided_at": item.adjudication.decided_at,
+                "note": item.adjudication.note}}
+
+
+def _categories(decision) -> dict:
+    """A multi-label decision's set of categories as a list (its label is the same set as text)."""
+    return {"categories": list(decision.moderator_categories or ())} if decision.multi_label else {}
 
 
 def _os_user() -> str:

@@ -7,6 +7,10 @@ undo back to undecided counts as no decision). The model's label is the one the 
 log's `model_label`, at the threshold of that decision), never recomputed. The statistics come from
 the well-kept libraries — scikit-learn's `cohen_kappa_score`, `krippendorff.alpha` (nominal) and
 scipy's `bootstrap` (percentile intervals over items, seeded) — not from code of ours.
+
+A multi-label model's decisions are sets of categories: measure_agreement compares whole sets (a label is
+the set as text), and measure_category_agreement each category on its own, a decision being "yes" or
+"no" for it (left out where the decision's model did not have the category).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -89,7 +93,45 @@ def measure_agreement(store, where: ExportFilter = ExportFilter(), *, resamples:
     if where.moderator:
         raise UserError("Agreement compares moderators, so it cannot be limited to one.",
                         "Leave {moderator} out.", setting="moderator")
-    decided = decisions_per_moderator(store, where)  # {text: {moderator: Decision}}
+    return agreement_of(decisions_per_moderator(store, where), resamples, confidence, seed)
+
+
+def measure_category_agreement(store, where: ExportFilter = ExportFilter(), *, resamples: int = DEFAULT_RESAMPLES,
+                               confidence: float = 0.95, seed: int = 0) -> dict[str, AgreementReport]:
+    """For multi-label decisions, agreement category by category: each decision as "yes" or "no" for the
+    category (the moderator's set, and the model's set it saw), among the decisions whose model has
+    it; {} when no decision under `where` is multi-label. (measure_agreement compares the whole sets.)"""
+    if where.moderator:
+        raise UserError("Agreement compares moderators, so it cannot be limited to one.",
+                        "Leave {moderator} out.", setting="moderator")
+    decided = decisions_per_moderator(store, where)
+    multi = [decision for by_moderator in decided.values() for decision in by_moderator.values()
+             if decision.multi_label]
+    categories = list(dict.fromkeys(name for decision in multi for name in decision.categories))
+    reports = {}
+    for category in categories:
+        def answer(categories_given) -> str:
+            return "yes" if category in (categories_given or ()) else "no"
+
+        per_category = {text: {name: replace(decision, moderator_label=answer(decision.moderator_categories),
+                                             model_label=answer(decision.model_categories))
+                               for name, decision in by_moderator.items()
+                               if decision.multi_label and category in decision.categories}
+                        for text, by_moderator in decided.items()}
+        reports[category] = agreement_of({text: found for text, found in per_category.items() if found},
+                                          resamples, confidence, seed)
+    return reports
+
+
+def measure_with_categories(store, where: ExportFilter = ExportFilter(), **options
+                            ) -> tuple[AgreementReport, dict[str, AgreementReport]]:
+    """measure_agreement and measure_category_agreement ({} without multi-label decisions) together."""
+    return measure_agreement(store, where, **options), measure_category_agreement(store, where, **options)
+
+
+def agreement_of(decided: dict[str, dict], resamples: int = DEFAULT_RESAMPLES, confidence: float = 0.95,
+                 seed: int = 0) -> AgreementReport:
+    """Agreement over `decided`, {text: {moderator: Decision}}, by their labels."""
     moderators = sorted({name for by_moderator in decided.values() for name in by_moderator})
     labels = sorted({decision.moderator_label for by_moderator in decided.values()
                      for decision in by_moderator.values()}

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 
 DECISION, REVERT = "decision", "revert"
 COLUMNS = ("text, model_label, model_score, moderator_label, model_id, decided_at, moderator, model_name, threshold, "
-           "probabilities, note, category, queue, queue_id, kind, reverts, uid, id")
+           "probabilities, note, category, queue, queue_id, kind, reverts, moderator_categories, model_categories, "
+           "category_thresholds, uid, id")
+JSON_COLUMNS = ("probabilities", "moderator_categories", "model_categories", "category_thresholds")
 WRITTEN = COLUMNS.rsplit(", ", 1)[0].split(", ")  # all but id
 
 
@@ -34,6 +36,14 @@ class Decision:
     queue_id: int | None = None
     kind: str = DECISION
     reverts: int | None = None  # the row an undo reverts
+    # a multi-label model's decision (store version 8; None for a single-label one): the set of categories
+    # the moderator says apply (empty: none of them; None in an undo back to undecided), the set the model
+    # flagged, and the per-category thresholds it flagged them at. `moderator_label` and `model_label` then
+    # hold the same sets as text (multi_label_text), so that "decided", "accepted" and the label-keyed
+    # lookups work for both kinds alike
+    moderator_categories: tuple[str, ...] | None = None
+    model_categories: tuple[str, ...] | None = None
+    category_thresholds: dict[str, float] | None = None
     # made when the decision is (by the client, not the store): a write retried after a lost connection
     # carries the same uid, and the store keeps the decision once (None: a row from before store version 5)
     uid: str | None = field(default_factory=lambda: new_uid())
@@ -47,13 +57,54 @@ class Decision:
     def decided(self) -> bool:
         return self.moderator_label is not None
 
+    @property
+    def multi_label(self) -> bool:
+        return self.model_categories is not None
+
+    @property
+    def categories(self) -> list[str]:
+        """A multi-label decision's model's categories, in its order (the probabilities it was shown)."""
+        known = list(self.probabilities or {})
+        extra = [name for name in (*(self.model_categories or ()), *(self.moderator_categories or ()))
+                 if name not in known]
+        return known + extra
+
 
 def decision_from_row(row) -> Decision:
     """A Decision from a `SELECT {COLUMNS}` row."""
     values = dict(zip(COLUMNS.split(", "), row))
-    if values["probabilities"] is not None:
-        values["probabilities"] = json.loads(values["probabilities"])
+    for name in JSON_COLUMNS:
+        if values[name] is not None:
+            values[name] = json.loads(values[name])
+    for name in ("moderator_categories", "model_categories"):
+        if values[name] is not None:
+            values[name] = tuple(values[name])
     return Decision(**values)
+
+
+def stored_values(decision: Decision) -> list:
+    """The WRITTEN columns' values of `decision`, the JSON ones as text."""
+    values = [getattr(decision, name) for name in WRITTEN]
+    for name in JSON_COLUMNS:
+        position = WRITTEN.index(name)
+        if values[position] is not None:
+            values[position] = json.dumps(list(values[position]) if isinstance(values[position], tuple)
+                                          else values[position])
+    return values
+
+
+NO_CATEGORY = "(none)"  # a multi-label decision that no category applies, as text
+CATEGORY_SEPARATOR = ";"  # as `label`'s predicted_labels column joins them
+
+
+def multi_label_text(categories) -> str:
+    """A set of categories (in the model's order) as the log's label text: "hate;offensive", or "(none)"."""
+    return CATEGORY_SEPARATOR.join(categories) if categories else NO_CATEGORY
+
+
+def categories_of_text(text: str) -> tuple[str, ...]:
+    """The categories of a multi_label_text()."""
+    return () if text in ("", NO_CATEGORY) else tuple(text.split(CATEGORY_SEPARATOR))
 
 
 def new_uid() -> str:

@@ -1,5 +1,6 @@
 """The decision log as files: the current decision per text as a training file (text, label, and on
-request who decided, when, with which model, in which queue), and a report of texts that two
+request who decided, when, with which model, in which queue; a multi-label model's decisions as text and
+one yes/no column per category instead of label), and a report of texts that two
 moderators labelled differently. A text's current decision is its latest adjudication (a lead's final
 label, kind 'adjudication'), else its latest row: the same rule for exports, retraining from decisions
 and a run's corrections (`latest_decisions`). Both are written by the one atomic-output helper
@@ -17,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from moderator_app.core.errors import OutputNotWritableError, SettingsError
+from moderator_app.core.errors import DataError, OutputNotWritableError, SettingsError
 from moderator_app.core.files.atomic import atomic_output
 from moderator_app.core.files.writers import neutralise_formula
 from moderator_app.core.review.decision import COLUMNS, decision_from_row
@@ -82,12 +83,48 @@ def export_decisions(store, destination: str | Path, where: ExportFilter, proven
     tab and `train --data` accept as it is."""
     destination = _checked_destination(store, destination, overwrite)
     decisions, undone = latest_decisions(store, where)
-    header = ["text", "label", *(PROVENANCE_COLUMNS if provenance else ())]
-    rows = ([decision.text, decision.moderator_label,
-             *((decision.moderator, decision.decided_at, decision.model_name, decision.model_id, decision.queue)
-               if provenance else ())] for decision in decisions)
+    categories = decision_categories(decisions, ("text", *(PROVENANCE_COLUMNS if provenance else ())))
+    if categories is None:
+        header = ["text", "label"]
+        rows = [[decision.text, decision.moderator_label] for decision in decisions]
+    else:  # a multi-label model's decisions: one yes/no column per category
+        header = ["text", *categories]
+        rows = [[decision.text, *category_values(decision, categories)] for decision in decisions]
+    if provenance:
+        header += PROVENANCE_COLUMNS
+        for row, decision in zip(rows, decisions):
+            row += [decision.moderator, decision.decided_at, decision.model_name, decision.model_id, decision.queue]
     write_csv_atomically(destination, header, rows, overwrite, excel_safe)
     return ExportSummary(destination, len(decisions), undone)
+
+
+def decision_categories(decisions: list, reserved: tuple[str, ...] = ("text",)) -> list[str] | None:
+    """The categories of multi-label `decisions` (their models' categories, in the order first seen), as
+    the columns of their export; None when they are single-label. Decisions of both kinds cannot share
+    one file, and a category cannot take the name of another column: both refused, saying what to do."""
+    multi = sum(decision.multi_label for decision in decisions)
+    if not multi:
+        return None
+    if multi < len(decisions):
+        raise DataError(f"The decisions to export mix {multi:,} of multi-label models (a set of categories each) "
+                        f"and {len(decisions) - multi:,} of single-label models (one label each); one file "
+                        "cannot hold both.", "Export one model's decisions: give {model} (or {queue}).",
+                        setting="model")
+    categories = list(dict.fromkeys(name for decision in decisions for name in decision.categories))
+    taken = [name for name in categories if name in reserved]
+    if taken:
+        provenance = taken[0] != "text"
+        raise DataError(f"The model's category {taken[0]!r} has the name of another column of the export.",
+                        "Export without {provenance}." if provenance else "Rename the category (id2label in the "
+                        "model's config.json) and train again.", setting="provenance" if provenance else None)
+    return categories
+
+
+def category_values(decision, categories: list[str]) -> list[str]:
+    """Per category, the moderator's "yes" or "no"; "" (unknown) for a category the decision's model did
+    not have, so that a training run masks it out rather than reading it as "no"."""
+    chosen, known = set(decision.moderator_categories or ()), set(decision.categories)
+    return ["yes" if name in chosen else "no" if name in known else "" for name in categories]
 
 
 def decisions_per_moderator(store, where: ExportFilter) -> dict[str, dict]:

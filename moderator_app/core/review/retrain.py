@@ -1,5 +1,6 @@
 """Retraining from decisions: a run that learns from a queue's decisions, prepared in one step, and
-the old-versus-new comparison once it has run.
+the old-versus-new comparison once it has run. A multi-label model retrains on its sources plus the
+decisions as one more source, a yes/no column per category (core/review/retrain_categories.py).
 
 `prepare_retrain` takes the model's own training config (base model and every setting), and writes,
 beside a NEW output folder that it does not create (the run claims it):
@@ -13,8 +14,7 @@ the original validation file (when the config has one) and on the held-out decis
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Sequence
@@ -28,20 +28,10 @@ from moderator_app.core.evaluation.suites import read_suite
 from moderator_app.core.inference.classifier import Classifier
 from moderator_app.core.review.export import ExportFilter, latest_decisions, write_csv_atomically
 
-HELD_OUT_SHARE = 0.2
-HELD_OUT_SEED = 12345
-MIN_DECISIONS = 2
-TRAINING_CONFIG = "training_config.json"
-
-
-@dataclass
-class RetrainPlan:
-    config: object  # core.config.TrainingConfig: the run to start
-    old_model: str
-    decisions_file: Path
-    held_out_file: Path | None
-    train_file: Path
-    report: list[str] = field(default_factory=list)
+from moderator_app.core.review.retrain_categories import compare_categories, plan_multi_label
+# RetrainPlan and Comparison are imported from here by the front ends and tests
+from moderator_app.core.review.retrain_plan import (HELD_OUT_SEED, HELD_OUT_SHARE, MIN_DECISIONS,  # noqa: F401
+                                                    TRAINING_CONFIG, Comparison, RetrainPlan, split_held_out)
 
 
 def new_output_folder(model_folder: Path, when: datetime | None = None) -> Path:
@@ -73,17 +63,15 @@ def prepare_retrain(store, model_folder: str | Path, labels: list[str], queue: s
         raise OutputNotWritableError(f"{output} exists already; a retrained model needs a new folder.",
                                      "Choose another {output_dir}.")
     decisions, _undone = latest_decisions(store, ExportFilter(queue=queue))
+    if getattr(original, "categories", None):  # a multi-label run: the decisions' sets of categories
+        return plan_multi_label(original, folder, output, queue, decisions)
     decided = [(decision.text, decision.moderator_label) for decision in decisions
-               if decision.moderator_label in labels]
+               if decision.moderator_label in labels and not decision.multi_label]
     if len(decided) < MIN_DECISIONS:
         where = f"in the queue '{queue}'" if queue else "in the decision store"
         raise DataError(f"There are {len(decided)} decisions {where} with this model's labels; retraining needs "
                         f"at least {MIN_DECISIONS}.", "Decide some items first.")
-    shuffled = decided[:]
-    random.Random(HELD_OUT_SEED).shuffle(shuffled)
-    held_count = int(len(shuffled) * HELD_OUT_SHARE) if len(shuffled) >= 10 else 0
-    held_out, trained = shuffled[:held_count], shuffled[held_count:]
-    trained.sort(key=decided.index)  # back in the log's order
+    trained, held_out = split_held_out(decided)
 
     if original.sources:  # trained on several sources: keep them, and the decisions become one more
         return _plan_with_sources(original, folder, output, queue, decided, trained, held_out)
@@ -151,15 +139,6 @@ def _plan_with_sources(original, folder: Path, output: Path, queue: str | None, 
     return RetrainPlan(config, str(folder), decisions_file, held_out_file, decisions_file, report)
 
 
-@dataclass
-class Comparison:
-    data: str  # what it was measured on
-    rows: int
-    old: dict  # metric name -> value
-    new: dict
-    notes: list[str] = field(default_factory=list)  # e.g. a test suite's newly failing cases
-
-
 def compare_models(old_folder: str | Path, new_folder: str | Path, validation_file: str | None,
                    held_out_file: str | Path | None, device: str = "cpu",
                    test_suites: Sequence[str] | None = None) -> list[Comparison]:
@@ -169,6 +148,8 @@ def compare_models(old_folder: str | Path, new_folder: str | Path, validation_fi
     own operating point."""
     old = Classifier.load(old_folder, device=device)
     new = Classifier.load(new_folder, device=device)
+    if old.multi_label or new.multi_label:
+        return compare_categories(old, new, held_out_file)
     results = []
     for name, path in (("the original validation data", validation_file), ("the held-out decisions", held_out_file)):
         if not path or not Path(path).is_file():

@@ -27,7 +27,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-VERSION = 7
+VERSION = 8
 HEAD = f"{VERSION:04d}"  # the Alembic revision of VERSION
 LEGACY_VERSION = 4  # the last version migrated by hand; Alembic's baseline revision
 MIGRATIONS = Path(__file__).with_name("migrations")

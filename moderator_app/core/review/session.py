@@ -5,7 +5,13 @@ Everything is by *item* (the position in the classified input); `order` is the p
 made, `mask` the items a filter keeps, and `rows` the items shown, in order: a table's row n is item
 `rows[n]`. Sorting, filtering and counting are numpy work done once per change, so a front end showing
 tens of thousands of rows only looks values up (no Qt filter proxy asking about every row). Qt-free: the Review
-tab's table model is a view over a ReviewSession, and a test drives one without a window."""
+tab's table model is a view over a ReviewSession, and a test drives one without a window.
+
+A multi-label model (`category_thresholds` given to load) flags each category whose probability is at
+or over that category's threshold: an item's label is the set of flagged categories as the log writes
+it ("hate;offensive", "(none)"; core.review.decision.multi_label_text), its score the highest category
+probability, and a decision is the set of categories the moderator says apply, kept as the same text.
+A category filter shows the items the model flags in one category."""
 
 from __future__ import annotations
 
@@ -16,17 +22,21 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from moderator_app.core.review.decision import categories_of_text, multi_label_text
 from moderator_app.core.review.store import Decision
 
 # filter modes
 FILTER_ALL, FILTER_FLAGGED, FILTER_LABEL = "all", "flagged", "label"
 FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED = "undecided", "decided", "relabelled"
-LABEL_FILTERS = (FILTER_FLAGGED, FILTER_LABEL)  # filters a new threshold changes (relabelled: by the label seen)
+FILTER_CATEGORY = "category"  # a multi-label model's items flagged in one category (filter_label)
+# filters a new threshold changes (relabelled: by the label seen)
+LABEL_FILTERS = (FILTER_FLAGGED, FILTER_LABEL, FILTER_CATEGORY)
 DECISION_FILTERS = (FILTER_UNDECIDED, FILTER_DECIDED, FILTER_RELABELLED)
 
 # sort keys; a label's probability sorts by probability_key(index)
 SORT_ITEM, SORT_TEXT, SORT_LABEL, SORT_SCORE, SORT_DECISION = "item", "text", "label", "score", "decision"
-SORT_UNCERTAINTY = "uncertainty"  # closest to the threshold first (binary); smallest top-two margin (multi-class)
+SORT_UNCERTAINTY = "uncertainty"  # closest to the threshold first (binary; multi-label: any category's);
+# smallest top-two margin (multi-class)
 LABEL_SORTS = (SORT_LABEL, SORT_DECISION, SORT_UNCERTAINTY)  # orders a new threshold changes
 
 #: (probabilities, threshold) -> (labels with "" for empty texts, scores with NaN for them): Classifier.decide
@@ -40,7 +50,7 @@ def probability_key(label_index: int) -> str:
 @dataclass(frozen=True)
 class Counts:
     total: int
-    flagged: int | None  # None unless the model is binary
+    flagged: int | None  # None unless the model is binary or multi-label (any category flagged)
     decided: int
     shown: int
     relabelled: int = 0  # decided items whose moderator label differs from the model's
@@ -58,6 +68,10 @@ class ReviewSession:
         self.class_names: list[str] = []
         self.positive_index: int | None = None
         self.threshold: float | None = None
+        # a multi-label model's per-category thresholds (None: a single-label model) and, per item, the
+        # categories flagged at them (items x categories)
+        self.category_thresholds: dict[str, float] | None = None
+        self.flags = np.zeros((0, 0), dtype=bool)
         self.labels: list[str] = []
         self.scores = np.zeros(0)
         self.decisions: list[str | None] = []
@@ -79,15 +93,20 @@ class ReviewSession:
 
     # ------------------------------------------------------------------------------ contents
     def load(self, texts: Sequence[str], probabilities: np.ndarray, class_names: Sequence[str],
-             positive_index: int | None, decide: DecideRule, threshold: float | None = None) -> None:
-        """New items, labelled by `decide` (the classifier's rule) at `threshold`; no decisions yet.
-        The sort and filter in use apply to them."""
+             positive_index: int | None, decide: DecideRule | None, threshold: float | None = None,
+             category_thresholds: dict[str, float] | None = None) -> None:
+        """New items, labelled by `decide` (the classifier's rule) at `threshold`, or for a multi-label
+        model (`category_thresholds`, one per class name) by those; no decisions yet. The sort and
+        filter in use apply to them."""
         self.texts = list(texts)
         self.probabilities = np.asarray(probabilities)
         self.class_names = list(class_names)
-        self.positive_index = positive_index
-        self.threshold = threshold
+        self.positive_index = None if category_thresholds is not None else positive_index
+        self.threshold = None if category_thresholds is not None else threshold
+        self.category_thresholds = (None if category_thresholds is None
+                                    else {name: float(category_thresholds[name]) for name in self.class_names})
         self._decide = decide
+        self.flags = np.zeros((len(self.texts), len(self.class_names)), dtype=bool)
         self.labels, self.scores = self._labelled(threshold)
         self.decisions = [None] * len(self.texts)
         self.seen_labels = [None] * len(self.texts)
@@ -138,11 +157,55 @@ class ReviewSession:
         """Whether new decisions may change the shown rows (a decision filter); never their order."""
         return self.filter_mode in DECISION_FILTERS
 
+    def set_category_thresholds(self, thresholds: dict[str, float]) -> bool:
+        """A multi-label model's new per-category thresholds (those not named stay): relabel as
+        set_threshold does; True when the order or the shown rows may have changed."""
+        self.category_thresholds = {**(self.category_thresholds or {}), **thresholds}
+        return self.set_threshold(None)
+
     def _labelled(self, threshold: float | None) -> tuple[list[str], np.ndarray]:
+        if self.multi_label:
+            return self._flag_categories()
         if not self.texts or self._decide is None:
             return [], np.zeros(0)
         labels, scores = self._decide(self.probabilities, threshold)
         return list(labels), np.asarray(scores, dtype=np.float64)
+
+    def _flag_categories(self) -> tuple[list[str], np.ndarray]:
+        """Each category at or over its threshold; labels "" and scores NaN for empty texts (NaN rows)."""
+        probabilities = self.probabilities.astype(np.float64).reshape(len(self.texts), len(self.class_names))
+        thresholds = np.asarray([self.category_thresholds[name] for name in self.class_names], dtype=np.float64)
+        empty = np.isnan(probabilities).all(axis=1) if self.class_names else np.ones(len(self.texts), dtype=bool)
+        self.flags = (np.nan_to_num(probabilities, nan=-1.0) >= thresholds) & ~empty[:, None]
+        names = self.class_names
+        # one text per pattern of flags, not per row (a 20,000-item queue has a handful of patterns)
+        patterns, codes = np.unique(self.flags, axis=0, return_inverse=True)
+        texts = [multi_label_text([names[k] for k in np.flatnonzero(pattern)]) for pattern in patterns]
+        labels = ["" if blank else texts[code] for blank, code in zip(empty.tolist(), codes.reshape(-1).tolist())]
+        scores = np.full(len(self.texts), np.nan)
+        if names and not empty.all():
+            scores[~empty] = np.nanmax(probabilities[~empty], axis=1)
+        return labels, scores
+
+    @property
+    def multi_label(self) -> bool:
+        return self.category_thresholds is not None
+
+    def flagged_categories(self, item: int) -> tuple[str, ...]:
+        """The categories a multi-label model flags for `item` (none for a single-label model)."""
+        if not self.multi_label:
+            return ()
+        return tuple(self.class_names[k] for k in np.flatnonzero(self.flags[item]))
+
+    def decided_categories(self, item: int) -> tuple[str, ...] | None:
+        """The categories the moderator decided apply to `item` (None: undecided, or a single-label model)."""
+        decision = self.decisions[item]
+        return None if decision is None or not self.multi_label else categories_of_text(decision)
+
+    def category_set_label(self, categories: Sequence[str]) -> str:
+        """A set of this model's categories as a decision's label text, in the model's order."""
+        chosen = set(categories)
+        return multi_label_text([name for name in self.class_names if name in chosen])
 
     @property
     def count(self) -> int:
@@ -165,6 +228,8 @@ class ReviewSession:
         return None if math.isnan(value) else value
 
     def is_flagged(self, item: int) -> bool:
+        if self.multi_label:
+            return bool(self.flags[item].any())
         return self.is_binary and self.labels[item] == self.positive_label
 
     # ------------------------------------------------------------------------------ decisions
@@ -213,12 +278,19 @@ class ReviewSession:
         decision = self.decisions[item]
         return None if decision is None else decision == self.seen_labels[item]
 
-    def new_decisions(self, items: Sequence[int], moderator_label: str | None, model_id: str,
+    def new_decisions(self, items: Sequence[int], moderator_label: str | Sequence[str] | None, model_id: str,
                       **provenance) -> tuple[list[int], list[Decision]]:
         """Decisions to record for `items`: the model's label (accept, `moderator_label` None) or
         `moderator_label`, with the threshold and probabilities seen; `provenance` fills the rest
-        (moderator, model_name, queue, queue_id, note, category). Empty texts have nothing to decide
-        and are left out."""
+        (moderator, model_name, queue, queue_id, note, category). For a multi-label model
+        `moderator_label` is the set of categories that apply (a sequence, or its label text; empty:
+        none of them). Empty texts have nothing to decide and are left out."""
+        if self.multi_label and moderator_label is not None:
+            chosen = categories_of_text(moderator_label) if isinstance(moderator_label, str) else moderator_label
+            unknown = [name for name in chosen if name not in self.class_names]
+            if unknown:
+                raise ValueError(f"{unknown[0]!r} is not a category of this model")
+            moderator_label = self.category_set_label(chosen)
         kept, decisions = [], []
         for item in items:
             model_label = self.labels[item]
@@ -226,9 +298,12 @@ class ReviewSession:
                 continue
             probabilities = {name: round(float(value), 6) for name, value in zip(self.class_names,
                                                                                  self.probabilities[item])}
-            decisions.append(Decision(self.texts[item], model_label, self.score(item),
-                                      moderator_label or model_label, model_id, threshold=self.threshold,
-                                      probabilities=probabilities, **provenance))
+            decided = model_label if moderator_label is None else moderator_label
+            sets = {} if not self.multi_label else dict(
+                moderator_categories=categories_of_text(decided), model_categories=self.flagged_categories(item),
+                category_thresholds=dict(self.category_thresholds))
+            decisions.append(Decision(self.texts[item], model_label, self.score(item), decided, model_id,
+                                      threshold=self.threshold, probabilities=probabilities, **sets, **provenance))
             kept.append(item)
         return kept, decisions
 
@@ -302,7 +377,10 @@ class ReviewSession:
         if not count or self.probabilities.size == 0:
             return np.full(count, np.nan)
         probabilities = self.probabilities.astype(np.float64)
-        if self.is_binary:
+        if self.multi_label:  # the category closest to its threshold
+            thresholds = np.asarray([self.category_thresholds[name] for name in self.class_names])
+            distance = np.abs(probabilities - thresholds).min(axis=1)
+        elif self.is_binary:
             threshold = 0.5 if self.threshold is None else self.threshold
             distance = np.abs(probabilities[:, self.positive_index] - threshold)
         else:
@@ -335,8 +413,13 @@ class ReviewSession:
             return None
         labels = np.asarray(self.labels, dtype=object)
         decided = np.fromiter((decision is not None for decision in self.decisions), dtype=bool, count=count)
-        if mode == FILTER_FLAGGED:
+        if mode == FILTER_FLAGGED and self.multi_label:
+            mask = self.flags.any(axis=1)
+        elif mode == FILTER_FLAGGED:
             mask = labels == self.positive_label if self.is_binary else np.zeros(count, dtype=bool)
+        elif mode == FILTER_CATEGORY:
+            known = self.multi_label and self.filter_label in self.class_names
+            mask = self.flags[:, self.class_names.index(self.filter_label)] if known else np.zeros(count, dtype=bool)
         elif mode == FILTER_LABEL:
             mask = labels == self.filter_label
         elif mode == FILTER_UNDECIDED:
@@ -357,7 +440,8 @@ class ReviewSession:
     def counts(self) -> Counts:
         total = len(self.texts)
         # list.count and map(operator.ne) run in C: counts are shown after every filter and decision
-        flagged = self.labels.count(self.positive_label) if self.is_binary else None
+        flagged = (int(self.flags.any(axis=1).sum()) if self.multi_label
+                   else self.labels.count(self.positive_label) if self.is_binary else None)
         undecided = self.decisions.count(None)
         decided = total - undecided
         shown = total if self.mask is None else int(self.mask.sum())

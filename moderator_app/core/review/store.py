@@ -13,7 +13,6 @@ which may or may not have reached the server, stores it once."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +21,8 @@ from pathlib import Path
 from moderator_app.core.review.connection import (DecisionStoreError, default_store_path, is_server_url, now,
                                                   open_connection, store_errors, store_location, transaction,
                                                   write_advice)
-from moderator_app.core.review.decision import COLUMNS, DECISION, REVERT, WRITTEN, Decision, decision_from_row, new_uid
+from moderator_app.core.review.decision import (COLUMNS, DECISION, REVERT, WRITTEN, Decision, decision_from_row, new_uid,
+                                                stored_values)
 from moderator_app.core.review.export import ExportFilter, export_decisions
 from moderator_app.core.review.queues import QueueTable
 from moderator_app.core.review.team import hide_blind, is_blind, visible_history
@@ -52,9 +52,7 @@ class DecisionStore:
         whose uid is in the log already (a retry of a write whose answer was lost) is not written
         again: the stored row is returned."""
         stamped = replace(decision, decided_at=decision.decided_at or now(), id=None, uid=decision.uid or new_uid())
-        values = [getattr(stamped, name) for name in WRITTEN]
-        values[WRITTEN.index("probabilities")] = (None if stamped.probabilities is None
-                                                  else json.dumps(stamped.probabilities))
+        values = stored_values(stamped)
         try:
             with self._transaction():
                 inserted = self._connection.execute(
@@ -79,12 +77,14 @@ class DecisionStore:
             f"SELECT {COLUMNS} FROM decisions WHERE text = ? AND model_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
             (reverted.text, reverted.model_id, row_id)).fetchone()
         if before is None:
-            restored = replace(reverted, moderator_label=None)
+            restored = replace(reverted, moderator_label=None, moderator_categories=None)
         else:  # the decision before, with the model's label, score and threshold it was made against
             earlier = decision_from_row(before)
             restored = replace(reverted, moderator_label=earlier.moderator_label, model_label=earlier.model_label,
                                model_score=earlier.model_score, threshold=earlier.threshold,
-                               probabilities=earlier.probabilities)
+                               probabilities=earlier.probabilities, moderator_categories=earlier.moderator_categories,
+                               model_categories=earlier.model_categories,
+                               category_thresholds=earlier.category_thresholds)
         return self.record(replace(restored, moderator=moderator, decided_at="", note="", category="", kind=REVERT,
                                    reverts=row_id, uid=new_uid()))
 

@@ -4,8 +4,9 @@ older one up to them. Column by column it is version 4's schema (schema.py tells
 `decisions.uid`, a client-generated unique id per decision, so that a write retried after a lost
 connection stores the decision once, plus (version 7) a team's queues: who a queue is assigned to
 (`queue_assignments`) and a queue's review settings (`queue_review`: the model its table was last shown
-with, and the share of it drawn for a blind double review). An adjudication is a decision row of kind
-'adjudication': the log's columns are unchanged."""
+with, and the share of it drawn for a blind double review), plus (version 8) a multi-label model's
+decision: the sets of categories the moderator and the model said apply, and the thresholds, as JSON. An
+adjudication is a decision row of kind 'adjudication'."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ decisions = Table(
     Column("kind", Text, nullable=False, server_default=text("'decision'")),
     Column("reverts", _row_id, ForeignKey("decisions.id")),
     Column("uid", Text),  # client-generated; NULL in rows written before version 5
+    # version 8, a multi-label model's decision (NULL in a single-label one and in every earlier row):
+    # JSON lists of the categories the moderator and the model said apply, and the per-category thresholds
+    Column("moderator_categories", Text),
+    Column("model_categories", Text),
+    Column("category_thresholds", Text),
     sqlite_autoincrement=True,
 )
 Index("decisions_by_text", decisions.c.text, decisions.c.id)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 
 from moderator_app.core.errors import SettingsError
 from moderator_app.core.review.connection import now, store_errors, transaction, write_advice
-from moderator_app.core.review.decision import COLUMNS, DECISION, Decision, decision_from_row, new_uid
+from moderator_app.core.review.decision import (COLUMNS, DECISION, NO_CATEGORY, Decision, categories_of_text,
+                                                decision_from_row, multi_label_text, new_uid)
 from moderator_app.core.review.double_review import DoubleReview, blind_texts, double_review, sampled
 from moderator_app.core.review.export import ExportFilter, decisions_per_moderator
 from moderator_app.core.review.queues import Queue, QueueError
@@ -202,6 +203,17 @@ def adjudicate(store, text: str, label: str, moderator: str, queue: str | None =
         raise SettingsError(f"No moderator has decided the text {text[:60]!r}{where}; there is nothing to adjudicate.",
                             "Give a text as `decisions disagreements` lists it.", setting="text")
     latest = decision_from_row(row)
+    if latest.multi_label:  # the final set of categories, given as the log writes one ("hate;offensive", "(none)")
+        chosen = categories_of_text(label)
+        unknown = [name for name in chosen if name not in latest.categories]
+        if unknown:
+            raise SettingsError(f"'{unknown[0]}' is not a category of this text's model "
+                                f"({', '.join(latest.categories)}).", "Give {label} as the categories that apply, "
+                                f"joined by ';', or '{NO_CATEGORY}' for none of them.", setting="label")
+        ordered = tuple(name for name in latest.categories if name in chosen)
+        return store.record(replace(latest, moderator_label=multi_label_text(ordered), moderator_categories=ordered,
+                                    moderator=moderator, decided_at="", note=note, category="", kind=ADJUDICATION,
+                                    reverts=None, uid=new_uid(), id=None))
     known = set(latest.probabilities or ()) | {latest.model_label} | {
         label for label, in store.connection.execute(
             "SELECT DISTINCT moderator_label FROM decisions WHERE text = ? AND moderator_label IS NOT NULL", (text,))}

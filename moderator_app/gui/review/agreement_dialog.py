@@ -1,6 +1,7 @@
 """The "Agreement" dialog: how often the moderators agree on the same texts (core.review.agreement) —
 Krippendorff's alpha over all, a heatmap of Cohen's kappa for each pair, and each moderator against
-the label the model showed them — for a queue (or all) and a date range. The figures are computed on
+the label the model showed them — for a queue (or all) and a date range; for a multi-label model's
+decisions, the same per category too (each decision as yes or no for it). The figures are computed on
 the decision store's thread (the DecisionsPanel's `measure`), never on the GUI thread."""
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ class AgreementDialog(QDialog):
         self.model_table.setHorizontalHeaderLabels(["Moderator", "Kappa with the model", "Accepted"])
         self.model_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.model_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.category_table = QTableWidget(0, 3)  # a multi-label model's decisions, category by category
+        self.category_table.setHorizontalHeaderLabels(["Category", "Krippendorff's alpha", "Cohen's kappa per pair"])
+        self.category_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.category_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.category_caption = QLabel("Per category (each decision as yes or no for it; the figures above compare "
+                                       "whole sets of categories)")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         top = QHBoxLayout()
@@ -69,7 +76,10 @@ class AgreementDialog(QDialog):
         layout.addWidget(self.heatmap, 2)
         layout.addWidget(QLabel("Each moderator against the label the model showed them"))
         layout.addWidget(self.model_table, 1)
+        layout.addWidget(self.category_caption)
+        layout.addWidget(self.category_table, 1)
         layout.addWidget(buttons)
+        self.show_categories({})
 
     def where(self) -> ExportFilter:
         def value(edit: QLineEdit) -> str | None:
@@ -86,7 +96,18 @@ class AgreementDialog(QDialog):
         self.measure_button.setEnabled(True)
         self.summary.setText(message)
 
-    def show_report(self, report: AgreementReport) -> None:
+    def show_categories(self, by_category: dict[str, AgreementReport]) -> None:
+        """Per category: alpha over all and each pair's kappa (shown only for multi-label decisions)."""
+        self.category_table.setRowCount(len(by_category))
+        for row, (category, report) in enumerate(by_category.items()):
+            pairs = "; ".join(f"{pair.first} – {pair.second}: {figure_text(pair.kappa)}" for pair in report.pairs)
+            for column, text in enumerate((category, figure_text(report.alpha), pairs or "—")):
+                self.category_table.setItem(row, column, QTableWidgetItem(text))
+        self.category_table.setVisible(bool(by_category))
+        self.category_caption.setVisible(bool(by_category))
+
+    def show_report(self, report: AgreementReport, by_category: dict[str, AgreementReport] | None = None) -> None:
+        self.show_categories(by_category or {})
         self.measure_button.setEnabled(True)
         if len(report.moderators) < 2:
             self.summary.setText(f"{report.items:,} texts decided, by {len(report.moderators)} moderator(s): "

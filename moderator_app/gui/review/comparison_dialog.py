@@ -10,6 +10,12 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, Q
 from moderator_app.gui.review.results_table import short_model_name
 
 
+def metric_text(value: float) -> str:
+    """A metric to three places; "—" where it is undefined (NaN: e.g. a category's precision when the model
+    flagged nothing)."""
+    return "—" if value != value else f"{value:.3f}"
+
+
 class ComparisonDialog(QDialog):
     switch_requested = Signal(str)  # the new model's folder
 
@@ -22,7 +28,7 @@ class ComparisonDialog(QDialog):
         self.table.setHorizontalHeaderLabels(["Data", "Rows", "Metric", short_model_name(old_model) + " (old)",
                                               short_model_name(new_model) + " (new)"])
         for row, (data, count, metric, old, new) in enumerate(rows):
-            for column, value in enumerate([data, f"{count:,}", metric, f"{old:.3f}", f"{new:.3f}"]):
+            for column, value in enumerate([data, f"{count:,}", metric, metric_text(old), metric_text(new)]):
                 self.table.setItem(row, column, QTableWidgetItem(value))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()

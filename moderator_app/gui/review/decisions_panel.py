@@ -298,7 +298,7 @@ class DecisionsPanel(QGroupBox):
 
     def measure_agreement(self, where: ExportFilter) -> None:
         """Agreement under `where`, on the store's thread; the open dialog shows it."""
-        from moderator_app.core.review.agreement import measure_agreement
+        from moderator_app.core.review.agreement import measure_with_categories
 
         dialog = self.agreement_dialog
 
@@ -306,8 +306,8 @@ class DecisionsPanel(QGroupBox):
             if dialog is not None:
                 dialog.show_failure(describe(error).message)
 
-        self.tasks.submit(lambda: measure_agreement(self.store.store(), where), key="agreement",
-                          on_done=lambda report: dialog.show_report(report) if dialog is not None else None,
+        self.tasks.submit(lambda: measure_with_categories(self.store.store(), where), key="agreement",
+                          on_done=lambda found: dialog.show_report(*found) if dialog is not None else None,
                           on_error=failed)
 
     def _ask_path(self, title: str, name: str) -> str:

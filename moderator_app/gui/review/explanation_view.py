@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QTextBrowser, QVBoxLayout, QWidget
 
 from moderator_app.core.inference.explain import shade, strongest
 from moderator_app.core.inference.shared_model import Explained, ModelHandle, explain_text
+from moderator_app.core.review.decision import categories_of_text
 from moderator_app.gui.common.errors import describe
 from moderator_app.gui.common.tasks import BackgroundTasks
 
@@ -73,7 +74,11 @@ class ExplanationView(QWidget):
             self.show_message("This text is empty: nothing to explain.")
             return
         classifier = handle.classifier
-        index = classifier.positive_index if classifier.is_binary else classifier.labels.index(label)
+        if classifier.multi_label:  # the first category flagged (none flagged: the first category)
+            flagged = [name for name in categories_of_text(label) if name in classifier.labels]
+            index = classifier.labels.index(flagged[0]) if flagged else 0
+        else:
+            index = classifier.positive_index if classifier.is_binary else classifier.labels.index(label)
         request = self._request
         self.show_pending(text)
         self.model_tasks.submit(explain_text, handle, text, index, lambda: self._request == request,

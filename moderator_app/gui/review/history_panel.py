@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
+from moderator_app.core.review.decision import categories_of_text
 from moderator_app.core.review.store import REVERT, Decision
 from moderator_app.core.review.team import ADJUDICATION
 from moderator_app.gui.review.results_table import short_model_name
@@ -14,13 +15,27 @@ COLUMNS = ["When", "Moderator", "Decision", "Model said", "Model", "Threshold", 
 OTHER_MODEL = QColor(120, 120, 120)
 
 
+def label_words(decision: Decision, label: str | None) -> str | None:
+    """A label of `decision` as shown: a multi-label model's set as "hate, offensive" (or "none")."""
+    if label is None or not decision.multi_label:
+        return label
+    return ", ".join(categories_of_text(label)) or "none"
+
+
 def decision_words(decision: Decision) -> str:
+    label = label_words(decision, decision.moderator_label)
     if decision.kind == REVERT:
-        restored = decision.moderator_label or "undecided"
-        return f"undo (back to {restored})"
+        return f"undo (back to {label or 'undecided'})"
     if decision.kind == ADJUDICATION:  # a lead's final label: it wins in exports and retraining
-        return f"final label: {decision.moderator_label} (adjudicated)"
-    return decision.moderator_label or ""
+        return f"final label: {label} (adjudicated)"
+    return label or ""
+
+
+def threshold_words(decision: Decision) -> str:
+    """The threshold the model decided at; a multi-label model's, per category."""
+    if decision.category_thresholds:
+        return ", ".join(f"{name} {value:.2f}" for name, value in decision.category_thresholds.items())
+    return "" if decision.threshold is None else f"{decision.threshold:.2f}"
 
 
 class HistoryPanel(QWidget):
@@ -58,8 +73,8 @@ class HistoryPanel(QWidget):
         self.table.setRowCount(len(rows))
         for row, decision in enumerate(reversed(rows)):
             values = [decision.decided_at.replace("T", " ")[:19], decision.moderator or "(unknown)",
-                      decision_words(decision), decision.model_label, short_model_name(decision.model_name),
-                      "" if decision.threshold is None else f"{decision.threshold:.2f}", decision.category,
+                      decision_words(decision), label_words(decision, decision.model_label),
+                      short_model_name(decision.model_name), threshold_words(decision), decision.category,
                       decision.note, decision.queue]
             for column, value in enumerate(values):
                 cell = QTableWidgetItem(value)

@@ -1,5 +1,6 @@
 """The Review tab's results: filters and search, the threshold slider (binary models), the decision
-buttons and keys, and the table, all over one core.review.session.ReviewSession."""
+buttons and keys (a multi-label model's: a checkbox per category, category_choice.py), and the table,
+all over one core.review.session.ReviewSession."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu,
 from superqt.utils import qdebounced
 
 from moderator_app.core.review.queues import QueueState
-from moderator_app.core.review.session import (FILTER_ALL, FILTER_DECIDED, FILTER_FLAGGED, FILTER_LABEL,
-                                               FILTER_RELABELLED, FILTER_UNDECIDED, SORT_ITEM, SORT_SCORE,
-                                               SORT_UNCERTAINTY, ReviewSession)
+from moderator_app.core.review.session import FILTER_ALL, SORT_ITEM, SORT_SCORE, SORT_UNCERTAINTY, ReviewSession
 from moderator_app.gui.common import dialogs
+from moderator_app.gui.review.category_choice import CategoryChoice
 from moderator_app.gui.review.decision_buttons import RelabelButtons
 from moderator_app.gui.review.decision_note import DecisionNoteBar
+from moderator_app.gui.review.filter_choices import fill_filters, filter_key  # noqa: F401 (filter_key: named here too)
 from moderator_app.gui.review.input_panel import is_ctrl_enter
 from moderator_app.gui.review.results_table import ResultsModel, ResultsView
 from moderator_app.gui.review.threshold_control import ThresholdControl
@@ -23,11 +24,6 @@ from moderator_app.gui.review.threshold_control import ThresholdControl
 SEARCH_DELAY_MS = 150  # filter once typing pauses, not on every key
 ORDERS = [("Least sure first", SORT_UNCERTAINTY, False), ("Highest score first", SORT_SCORE, True),
           ("File order", SORT_ITEM, False)]
-
-
-def filter_key(mode: str, label: str = "") -> str:
-    """The filter drop-down's item data: "flagged", "label:hate", …"""
-    return f"{mode}:{label}" if label else mode
 
 
 class ResultsPanel(QWidget):
@@ -49,6 +45,7 @@ class ResultsPanel(QWidget):
         self.table.key_handler = self._on_table_key
         self.key_labels: list[str] = []  # number key n relabels as key_labels[n - 1]
         self.generation = 0  # counts tables: an answer for an earlier one is not applied to this one
+        self.results_handle = None  # the model of the table (a ModelHandle)
 
         self.filter_combo = QComboBox()
         self.filter_combo.setToolTip("Show only some rows")
@@ -88,6 +85,11 @@ class ResultsPanel(QWidget):
         self.relabel = RelabelButtons()
         self.relabel.decide_requested.connect(self.request_decision)
         self.accept_button = self.relabel.accept_button
+        self.category_choice = CategoryChoice()  # a multi-label model's decision
+        self.category_choice.evaluate_requested.connect(
+            lambda: self.category_choice.open_evaluation(self.session, self.results_handle))
+        self.table.selectionModel().selectionChanged.connect(
+            lambda *_: self.category_choice.show_selected(self.session, self.selected_items()))
         self.decision_hint = QLabel()
         self.decision_hint.setStyleSheet("color: #666;")
         self.decision_hint.setWordWrap(True)
@@ -103,6 +105,7 @@ class ResultsPanel(QWidget):
         self.category_combo, self.note_edit = self.note_bar.category_combo, self.note_bar.note_edit
         decide = QHBoxLayout()
         decide.addWidget(self.relabel)
+        decide.addWidget(self.category_choice)
         decide.addWidget(self.undo_button)
         decide.addWidget(self.next_button)
         decide.addSpacing(8)
@@ -120,14 +123,16 @@ class ResultsPanel(QWidget):
     # ------------------------------------------------------------------------------ contents
     def show_results(self, texts: list[str], probabilities, class_names: list[str], positive_index: int | None,
                      decide, columns: list[str] | None = None, extras: list[list[str]] | None = None,
-                     shown_columns: list[str] | None = None) -> None:
-        """A new classification: labelled at the slider's threshold, under the filter and sort in use;
-        `columns` and `extras` are an imported file's other columns, `shown_columns` those to show."""
+                     shown_columns: list[str] | None = None, category_thresholds: dict | None = None) -> None:
+        """A new classification: labelled at the slider's threshold (a multi-label model: at its
+        `category_thresholds`), under the filter and sort in use; `columns` and `extras` are an imported
+        file's other columns, `shown_columns` those to show."""
         threshold = self.threshold_value() if positive_index is not None else None
         self.generation += 1
 
         def load() -> None:
-            self.session.load(texts, probabilities, class_names, positive_index, decide, threshold)
+            self.session.load(texts, probabilities, class_names, positive_index, decide, threshold,
+                              category_thresholds)
             if columns:
                 self.session.set_extras(columns, extras or [])
                 self.session.shown_columns = [name for name in shown_columns or columns if name in columns]
@@ -142,12 +147,14 @@ class ResultsPanel(QWidget):
         """A workspace's results (core.review.workspace.Shown's `result` and `items`) in the table, in
         `restore`'s order, filter and columns, exactly one row selected: where the moderator left off,
         else (no `restore`: the same items classified again) the row selected before, else the first."""
-        handle = result.handle
+        handle = self.results_handle = result.handle
         selected = self.selected_items()
         kept = self.session.texts[selected[0]] if selected else None
         shown = restore.shown_columns if restore is not None else self.session.shown_columns
+        multi_label = handle.classifier.multi_label
         self.show_results(result.texts, result.probabilities, handle.info.labels, handle.classifier.positive_index,
-                          handle.classifier.decide, items.columns, items.extras, shown or items.columns)
+                          handle.classifier.decide, items.columns, items.extras, shown or items.columns,
+                          handle.classifier.category_thresholds if multi_label else None)
         if restore is not None:
             self.set_filter_value(restore.filter, restore.search)
             self.sort_by(restore.sort_key, restore.descending)
@@ -170,6 +177,7 @@ class ResultsPanel(QWidget):
         """Moderator labels by item, with the model's labels they were decided against (the log's)."""
         self.model.set_decisions(decided, seen)
         self.update_stats()
+        self.category_choice.show_selected(self.session, self.selected_items())
 
     def show_earlier(self, found: dict[str, tuple[str, str]]) -> None:
         """Decisions made with other models (text -> (label, model name)), shown as "decided before"."""
@@ -259,6 +267,9 @@ class ResultsPanel(QWidget):
         """A key or button decides the selected rows; several rows are decided only once confirmed, so
         that a selection left over (after a shift-click, say) is never decided by accident."""
         count = len(self.table.selected_rows())
+        if self.session.multi_label and moderator_label is None:  # the categories ticked (None: the model's)
+            chosen = self.category_choice.decision()
+            moderator_label = None if chosen is None else self.session.category_set_label(chosen)
         if count > 1:
             what = ("accept the model's label for" if moderator_label is None
                     else f"label as '{moderator_label}'")
@@ -269,7 +280,8 @@ class ResultsPanel(QWidget):
 
     def update_enabled(self) -> None:
         has_rows = self.session.count > 0
-        for widget in [self.accept_button, self.relabel.menu_button, self.next_button, *self.label_buttons]:
+        for widget in [self.accept_button, self.relabel.menu_button, self.next_button, self.category_choice,
+                       *self.label_buttons]:
             widget.setEnabled(has_rows)
 
     def update_stats(self) -> None:
@@ -327,27 +339,27 @@ class ResultsPanel(QWidget):
         self.view_changed.emit()
 
     # ------------------------------------------------------------------------------ labels
-    def configure_for_labels(self, labels: list[str], positive_index: int | None) -> None:
-        """Filters, threshold, relabel buttons and their number keys for a model's labels."""
-        binary = positive_index is not None
-        combo = self.filter_combo
-        combo.blockSignals(True)
-        current = combo.currentData()
-        combo.clear()
-        combo.addItem("All items", filter_key(FILTER_ALL))
-        if binary:
-            combo.addItem(f"Flagged ({labels[positive_index]})", filter_key(FILTER_FLAGGED))
-        for label in labels:
-            combo.addItem(f"Label: {label}", filter_key(FILTER_LABEL, label))
-        combo.addItem("Not decided yet", filter_key(FILTER_UNDECIDED))
-        combo.addItem("Decided", filter_key(FILTER_DECIDED))
-        combo.addItem("Relabelled by a moderator", filter_key(FILTER_RELABELLED))
-        combo.setCurrentIndex(max(combo.findData(current) if current is not None else 0, 0))
-        combo.blockSignals(False)
+    def configure_for_model(self, handle) -> None:
+        """configure_for_labels for a loaded model (a ModelHandle)."""
+        classifier = handle.classifier
+        self.configure_for_labels(handle.info.labels, classifier.positive_index,
+                                  classifier.category_thresholds if classifier.multi_label else None)
+
+    def configure_for_labels(self, labels: list[str], positive_index: int | None,
+                             category_thresholds: dict | None = None) -> None:
+        """Filters, threshold, relabel buttons and their number keys for a model's labels; for a
+        multi-label model (`category_thresholds`) category filters and a checkbox per category instead."""
+        multi_label = category_thresholds is not None
+        binary = positive_index is not None and not multi_label
+        fill_filters(self.filter_combo, labels, labels[positive_index] if binary else None, multi_label)
         self._apply_filter()
 
         self.threshold.configure(labels[positive_index] if binary else None)
-        self._make_label_buttons(labels)
+        self.category_choice.set_categories(labels if multi_label else [], category_thresholds)
+        self._make_label_buttons([] if multi_label else labels)
+        if multi_label:
+            self.decision_hint.setText(self.category_choice.key_hint())
+        self.accept_button.setText("Record (A)" if multi_label else "Accept (A)")
         self.update_enabled()
 
     @property
@@ -375,6 +387,8 @@ class ResultsPanel(QWidget):
             return True
         if modifiers == Qt.KeyboardModifier.NoModifier and Qt.Key.Key_1 <= event.key() <= Qt.Key.Key_9:
             number = event.key() - Qt.Key.Key_0
+            if self.session.multi_label:  # a category's box, ticked or unticked
+                return self.category_choice.toggle(number - 1)
             if number <= len(self.key_labels):
                 self.request_decision(self.key_labels[number - 1])
                 return True

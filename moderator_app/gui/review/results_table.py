@@ -4,7 +4,9 @@ ResultsModel is a view over a core.review.session.ReviewSession, which holds the
 decisions, sort order and filter mask as numpy arrays, and the shown rows they make. The model has a
 row for each shown item only: a sort or filter is one layout change, with selections moved onto their
 items. (A QSortFilterProxyModel would call back into Python for every comparison and every row's
-filter check: 100 ms for 20,000 rows.) ScoreBarDelegate paints the score as a coloured bar."""
+filter check: 100 ms for 20,000 rows.) ScoreBarDelegate paints the score as a coloured bar. For a
+multi-label model the label column shows the categories flagged, each category's probability is
+marked where it is at or over that category's threshold, and a decision shows its set of categories."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QStyle, QStyledItemDelegate,
                                QStyleOptionViewItem, QTableView)
 
+from moderator_app.core.review.decision import categories_of_text
 from moderator_app.core.review.session import (SORT_DECISION, SORT_ITEM, SORT_LABEL, SORT_SCORE, SORT_TEXT,
                                                ReviewSession, probability_key)
 
@@ -47,6 +50,13 @@ def score_colour(value: float, binary: bool) -> QColor:
 def short_model_name(name: str) -> str:
     """The last part of a folder path or hub id."""
     return name.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or name
+
+
+def shown_label(session: ReviewSession, label: str) -> str:
+    """A label as the table shows it: a multi-label model's set as "hate, offensive" (or "none")."""
+    if not session.multi_label or not label:
+        return label
+    return ", ".join(categories_of_text(label)) or "none"
 
 
 def display_text(text: str) -> str:
@@ -143,7 +153,8 @@ class ResultsModel(QAbstractTableModel):
             return None
         names = self.session.class_names
         if role == Qt.ItemDataRole.DisplayRole:
-            fixed = {ITEM_COLUMN: "#", TEXT_COLUMN: "Text", LABEL_COLUMN: "Label", SCORE_COLUMN: "Score",
+            fixed = {ITEM_COLUMN: "#", TEXT_COLUMN: "Text", SCORE_COLUMN: "Score",
+                     LABEL_COLUMN: "Flagged" if self.session.multi_label else "Label",
                      self.decision_column: "Decision"}
             extra = self.extra_column(section)
             if extra is not None:
@@ -152,14 +163,20 @@ class ResultsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if section == ITEM_COLUMN:
                 return "Position in the classified input (sort by it to get the input order back)"
+            if section == LABEL_COLUMN and self.session.multi_label:
+                return "The categories whose probability is at or over their own threshold"
             if section == SCORE_COLUMN:
                 return (f"Probability of '{self.session.positive_label}'" if self.session.is_binary
+                        else "The highest category probability" if self.session.multi_label
                         else "Probability of the predicted label")
             if section == self.decision_column:
                 return (f"The moderator's label: {ACCEPTED_MARK} accepted the model's label, "
                         f"{RELABELLED_MARK} relabelled")
             if FIRST_PROBABILITY_COLUMN <= section < self.decision_column:
-                return f"The model's probability of '{names[section - FIRST_PROBABILITY_COLUMN]}'"
+                name = names[section - FIRST_PROBABILITY_COLUMN]
+                at = (f"; flagged (in bold) at {self.session.category_thresholds[name]:.2f} or more"
+                      if self.session.multi_label else "")
+                return f"The model's probability of '{name}'{at}"
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -188,8 +205,9 @@ class ResultsModel(QAbstractTableModel):
                 return text if len(text) <= 2000 else text[:2000] + "…"
             accepted = session.is_accepted(item)
             if column == self.decision_column and accepted is not None:
+                said = shown_label(session, session.seen_label(item))
                 return ("Accepted: the moderator agreed with the model" if accepted
-                        else f"Relabelled by a moderator: the model said '{session.seen_label(item)}'")
+                        else f"Relabelled by a moderator: the model said '{said}'")
             if column == self.decision_column and item in session.earlier:
                 label, model = session.earlier[item]
                 return f"Decided '{label}' before, with another model: {model}. Not a decision for this model."
@@ -198,6 +216,9 @@ class ResultsModel(QAbstractTableModel):
             return QBrush(EARLIER_FOREGROUND) if session.is_accepted(item) is None else None
         if role == Qt.ItemDataRole.ForegroundRole and column == LABEL_COLUMN:
             return QBrush(FLAGGED_FOREGROUND) if session.is_flagged(item) else None
+        if is_probability and session.multi_label and role in (Qt.ItemDataRole.ForegroundRole,
+                                                               Qt.ItemDataRole.FontRole):
+            return self._category_mark(item, column - FIRST_PROBABILITY_COLUMN, role)
         if role == Qt.ItemDataRole.FontRole and column == LABEL_COLUMN:
             if session.is_flagged(item):
                 font = QFont()
@@ -211,6 +232,16 @@ class ResultsModel(QAbstractTableModel):
             return QBrush(ACCEPTED_BACKGROUND if accepted else RELABELLED_BACKGROUND)
         return None
 
+    def _category_mark(self, item: int, category: int, role: int) -> Any:
+        """A multi-label model's category flagged for `item`: its probability red and bold."""
+        if not self.session.flags[item, category]:
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return QBrush(FLAGGED_FOREGROUND)
+        font = QFont()
+        font.setBold(True)
+        return font
+
     def _display(self, item: int, column: int) -> str:
         session = self.session
         if column == ITEM_COLUMN:
@@ -218,7 +249,7 @@ class ResultsModel(QAbstractTableModel):
         if column == TEXT_COLUMN:
             return display_text(session.texts[item])
         if column == LABEL_COLUMN:
-            return session.labels[item] or "(empty text)"
+            return shown_label(session, session.labels[item]) or "(empty text)"
         extra = self.extra_column(column)
         if extra is not None:
             return display_text(session.extra_value(item, extra))
@@ -227,9 +258,9 @@ class ResultsModel(QAbstractTableModel):
             if accepted is None:
                 if item in session.earlier:
                     label, model = session.earlier[item]
-                    return f"before: {label} ({short_model_name(model)})"
+                    return f"before: {shown_label(session, label)} ({short_model_name(model)})"
                 return ""
-            return f"{ACCEPTED_MARK if accepted else RELABELLED_MARK} {session.decisions[item]}"
+            return f"{ACCEPTED_MARK if accepted else RELABELLED_MARK} {shown_label(session, session.decisions[item])}"
         value = (session.score(item) if column == SCORE_COLUMN
                  else session.probability(item, column - FIRST_PROBABILITY_COLUMN))
         return "–" if value is None else f"{value:.3f}"

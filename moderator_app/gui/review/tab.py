@@ -172,7 +172,7 @@ class ReviewTab(QWidget):
 
     def _on_model_changed(self, handle: ModelHandle) -> None:
         if self.workspace.relabels(handle):
-            self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
+            self.results.configure_for_model(handle)
         self._apply_operating_point(handle)
         self.show_decision_rule()
         self.input.set_model(handle)
@@ -182,8 +182,8 @@ class ReviewTab(QWidget):
         """The evaluation view of the loaded model, on `path` or the last imported file."""
         from moderator_app.gui.review.evaluation_view import EvaluationView  # its metrics code only when asked
 
-        if self.handle is None:
-            return None
+        if self.handle is None or self.handle.classifier.multi_label:  # multi-label: the per-category view
+            return self.handle and self.results.category_choice.open_evaluation(self.results.session, self.handle)
         if self.evaluation_view is not None:
             self.evaluation_view.close()
         self.evaluation_view = EvaluationView(self.handle, self.results, self.tasks,
@@ -204,7 +204,7 @@ class ReviewTab(QWidget):
         binary = handle.classifier.is_binary
         self.model_panel.show_decision_rule(decision_sentence(
             handle.classifier.positive_label if binary else None, self.threshold(handle),
-            handle.classifier.default_threshold if binary else None))
+            handle.classifier.default_threshold if binary else None, handle.classifier.category_thresholds))
 
     def _apply_operating_point(self, handle: ModelHandle) -> None:
         """A binary model with a calibrated operating point starts the slider at its threshold, unless
@@ -239,7 +239,7 @@ class ReviewTab(QWidget):
     def _on_results(self, shown: Shown) -> None:
         result, handle = shown.result, shown.result.handle
         if shown.relabel:
-            self.results.configure_for_labels(handle.info.labels, handle.classifier.positive_index)
+            self.results.configure_for_model(handle)
         self.results.show_classified(result, shown.items, shown.restore)
         self.explanation.show_message("Select a row to see which words pushed its score up or down.")
         if shown.saved:

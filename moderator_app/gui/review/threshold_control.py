@@ -15,8 +15,13 @@ THRESHOLD_STEPS = 100
 UNDEFINED = "—"  # a precision with nothing flagged: no number describes it
 
 
-def decision_sentence(flagged_label: str | None, threshold: float | None, model_threshold: float | None) -> str:
-    """How the table's labels are decided, in one sentence that matches the slider."""
+def decision_sentence(flagged_label: str | None, threshold: float | None, model_threshold: float | None,
+                      category_thresholds: dict[str, float] | None = None) -> str:
+    """How the table's labels are decided, in one sentence that matches the slider (a multi-label
+    model, `category_thresholds`: each category at its own threshold)."""
+    if category_thresholds:
+        each = ", ".join(f"'{name}' when P({name}) ≥ {value:.2f}" for name, value in category_thresholds.items())
+        return f"Flags each category at its own threshold: {each}."
     if flagged_label is None or threshold is None:
         return "Decides by the most probable label."
     if model_threshold is None:
