@@ -58,13 +58,13 @@ def test_the_window_shows_before_torch_and_transformers_are_imported(tmp_path):
 def test_the_form_has_every_setting_with_the_recipe_defaults_and_a_tooltip(window):
     form = window.training_tab.form
     on_form = {name for name, spec in FIELD_SPECS.items() if spec["form"]}
-    # overwrite is asked in a dialog; sources have their own editor (More sources)
-    assert set(form.fields) == on_form and on_form >= set(FIELD_SPECS) - {"overwrite", "sources"}
+    # overwrite is asked in a dialog; sources and a multi-label run's categories have their own editor (More sources)
+    assert set(form.fields) == on_form and on_form >= set(FIELD_SPECS) - {"overwrite", "sources", "categories"}
     values = form.values()
     # the base model is the recipe's, or (decided in the background) the installed MiniLM when offline
     assert values.pop("model_name_or_path") in ("distilroberta-base", installed_base_model())
     assert values == {name: value for name, value in TrainingConfig().to_dict().items()
-                      if name in on_form | {"sources"} and name != "model_name_or_path"}
+                      if name in on_form | {"sources", "categories"} and name != "model_name_or_path"}
     for name, field in form.fields.items():
         # an invalid field's tooltip puts its message first (the base model's check may already have
         # flagged an uncached hub id); the help is always there
