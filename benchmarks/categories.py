@@ -45,8 +45,10 @@ CONFIG = ROOT / "benchmarks" / "categories.json"
 CATEGORIES = ("hate", "offensive")
 HATE_RULE = {"column": "label", "yes": ["hate"], "no": ["not-hate"]}
 OFFENSIVE_RULE = {"column": "label", "yes": ["offensive"], "no": ["not-offensive"]}
+# Davidson's offensive is its class "offensive language" or "hate speech": OLID (TweetEval offensive)
+# counts hate as offensive too, so the two sources' "offensive" mean the same thing.
 DAVIDSON_RULES = {"hate": {"votes": "hate_speech", "total": "count", "rule": "majority"},
-                  "offensive": {"votes": "offensive_language", "total": "count", "rule": "majority"}}
+                  "offensive": {"column": "class", "yes": ["0", "1"], "no": ["2"]}}
 
 
 def minilm_folder() -> str:
