@@ -77,7 +77,7 @@ def split_davidson(out: Path, heldout: float, seed: int) -> tuple[Path, Path]:
 
     with open(SHARED / "davidson_labeled_data.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    columns = {name: [row[name] for row in rows] for name in ("hate_speech", "offensive_language", "count")}
+    columns = {name: [row[name] for row in rows] for name in ("hate_speech", "offensive_language", "count", "class")}
     flags = {name: read_rule(rule, columns, name, "davidson", None) for name, rule in DAVIDSON_RULES.items()}
     for index, row in enumerate(rows):
         for name in CATEGORIES:
