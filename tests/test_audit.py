@@ -321,3 +321,29 @@ def test_cli_writes_the_json_a_queue_and_a_corrected_copy(tmp_path, flipped_file
                    "--corrections-from-store", "suspects") == 0
     assert "fixed.csv: 200 rows" in capsys.readouterr().out
     assert (tmp_path / "fixed.csv").is_file()
+
+
+def test_cli_corrections_queue_audits_the_corrected_labels_and_says_so(tmp_path, flipped_file, tiny_model_dir, capsys,
+                                                                      monkeypatch):
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
+    path, flipped = flipped_file
+    result = run_audit(TrainingConfig(train_file=str(path)), embed=bag_of_words)
+    store = DecisionStore()
+    queue = open_suspects_queue(store, result, name="suspects")
+    for item in result.suspects[:2]:
+        store.record(Decision(result.rows.texts[item.row], item.suggested, None, item.suggested, "m",
+                              queue=queue.name, queue_id=queue.id))
+    store.close()
+    assert run_cli(path, "--model", tiny_model_dir, "--corrections-queue", "suspects", "--json",
+                   tmp_path / "audit.json") == 0
+    assert "2 rows take the moderator's label instead of the file's" in capsys.readouterr().out
+    import json
+
+    report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    audited = {row["text"]: row["label"] for row in report["suspects"]}
+    corrected = {result.rows.texts[item.row]: item.suggested for item in result.suspects[:2]}
+    assert all(audited[text] == label for text, label in corrected.items() if text in audited)
+    assert run_cli(path, "--model", tiny_model_dir, "--corrections-queue", "nope") == 2
+    err = capsys.readouterr().err
+    assert "no queue called 'nope'" in err and err.count("\n") == 1 and "Traceback" not in err
+

@@ -1,7 +1,7 @@
 """`moderator-app audit DATA …`: likely label errors, duplicates and leaks in training data.
 
     moderator-app audit train.csv [more.csv …] [--validation V] [--config FILE] [--model BASE]
-                        [--json OUT] [--queue NAME]
+                        [--json OUT] [--queue NAME] [--corrections-queue QUEUE]
                         [--write-corrected OUT --corrections-from-store [QUEUE]]
 
 The data is read as `train` would read it (the same flags and --config: sources, columns, label maps,
@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share held out for validation when there is no validation file (default: 0.1)")
     parser.add_argument("--seed", type=int, metavar="N", help="the seed of the split and the folds (default: 12345)")
     parser.add_argument("--source", action="append", default=[], metavar="SPEC", help=SOURCE_HELP)
+    parser.add_argument("--corrections-queue", metavar="QUEUE",
+                        help="read the labels with the moderator's corrections from this Review queue applied, as "
+                             "`train --corrections-queue` does (the setting corrections_queue; '' for none)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load a base model stored as a pickle (pytorch_model.bin), with weights_only")
     parser.add_argument("--json", metavar="OUT", help="write everything found to this JSON file (a new file)")
@@ -65,7 +68,8 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         config.sources = list(config.sources) + [{"path": path} for path in more]
     for name, value in (("validation_file", args.validation), ("text_column", args.text_column),
                         ("label_column", args.label_column), ("validation_split", args.validation_split),
-                        ("seed", args.seed), ("model_name_or_path", args.model)):
+                        ("seed", args.seed), ("model_name_or_path", args.model),
+                        ("corrections_queue", args.corrections_queue)):
         if value is not None:
             setattr(config, name, value)
     if args.allow_pickle:

@@ -277,6 +277,11 @@ def summary_lines(result: AuditReport, examples: int = 3, top: int = 10) -> list
              f"Likely label errors: {counts['suspects']:,}"
              + (f" ({result.issues.note})" if result.issues is not None and result.issues.note else "")
              + f"  [{result.method}]"]
+    corrections = getattr(rows.data_report, "corrections", None)
+    if corrections:  # the labels audited are the corrected ones: say so, as the data report does
+        from moderator_app.core.training.corrections import describe_corrections
+
+        lines.insert(1, f"Labels read with the {describe_corrections(corrections)}")
     for item in result.suspects[:top]:
         lines.append(f"  {item.score:.3f}  {item.given} -> {item.suggested}  {rows.where(item.row)}  "
                      f"{_short(rows.texts[item.row])}")
