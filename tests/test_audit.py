@@ -263,6 +263,47 @@ def test_the_default_averages_three_views_and_a_cancel_stops_between_them(flippe
     assert shares[0, 0] == pytest.approx(2 / 3, abs=1e-2)
 
 
+def test_the_area_under_the_margin_is_lowest_for_the_flipped_rows(flipped_file):
+    from sklearn.model_selection import StratifiedKFold
+
+    from moderator_app.core.audit.audit import audit_rows
+    from moderator_app.core.audit.training_margins import margin_probabilities, training_margins
+
+    path, flipped = flipped_file
+    rows = audit_rows(TrainingConfig(train_file=str(path)))
+    features, labels = bag_of_words(rows.texts), rows.label_ids
+    splits = list(StratifiedKFold(5, shuffle=True, random_state=1).split(features, labels))
+    aum, shares, held_out = training_margins(features, labels, 2, splits, seed=1)
+    lowest = {rows.texts[row] for row in np.argsort(aum)[:2 * len(flipped)]}  # of 200 rows; chance finds none
+    assert len(flipped & lowest) >= len(flipped) - 1 and np.median(aum) > 1.0
+    assert np.allclose(held_out.sum(axis=1), 1.0) and (held_out.argmax(axis=1) == labels).mean() > 0.8
+    again, _, _ = training_margins(features, labels, 2, splits, seed=1)
+    assert np.array_equal(aum, again)  # seeded
+    probabilities = margin_probabilities(aum, shares, labels)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert np.allclose(probabilities[np.arange(len(labels)), labels], 1 / (1 + np.exp(-aum)))
+    # three labels: what the given label does not get is shared as the training-time probabilities share it
+    three = margin_probabilities(np.array([0.0]), np.array([[0.2, 0.6, 0.2]]), np.array([1]))
+    assert np.allclose(three, [[0.25, 0.5, 0.25]])
+    with pytest.raises(AuditCancelled):
+        training_margins(features, labels, 2, splits, cancelled=lambda: True)
+
+
+def test_the_margins_view_can_be_averaged_in_and_an_unknown_view_is_refused(flipped_file):
+    from moderator_app.core.audit.label_issues import ALL_VIEWS, find_issues, method_text
+
+    path, flipped = flipped_file
+    result = run_audit(TrainingConfig(train_file=str(path)), embed=bag_of_words, views=ALL_VIEWS)
+    assert result.issues.views == ("embeddings", "tfidf", "neighbours", "margins")
+    assert {result.rows.texts[item.row] for item in result.suspects[:len(flipped)]} == flipped
+    alone = find_issues(bag_of_words(result.rows.texts), result.rows.label_ids, 2, views=("margins",))
+    assert len(alone.flagged) >= 3 and {result.rows.texts[row] for row in alone.flagged[:3]} <= flipped
+    assert result.method == method_text(ALL_VIEWS, "distilroberta-base", 5)
+    assert "area under the margin" in result.method and "TF-IDF" in result.method
+    with pytest.raises(UserError, match="Unknown label-error view"):
+        find_issues(bag_of_words(result.rows.texts), result.rows.label_ids, 2, views=("embeddings", "nope"))
+
+
 def test_a_text_two_sources_label_differently_is_a_cross_source_conflict_in_the_per_source_figures(tmp_path):
     shared = "my neighbours are parasites and scum, they went to the football game"
     first = write_csv(tmp_path / "first.csv", separable_rows(60) + [(shared, "hate")])
@@ -292,6 +333,7 @@ def run_cli(*argv):
     (["{data}", "--write-corrected", "{tmp}/c.csv"], "needs the corrections"),
     (["{data}", "--json", "{data}"], "exists already"),
     (["{data}", "--model", "{tmp}/no-model"], "no such model folder"),
+    (["{data}", "--views", "embeddings,bogus"], "unknown view bogus"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, flipped_file, capsys, argv, words):
     path, _ = flipped_file
@@ -321,3 +363,29 @@ def test_cli_writes_the_json_a_queue_and_a_corrected_copy(tmp_path, flipped_file
                    "--corrections-from-store", "suspects") == 0
     assert "fixed.csv: 200 rows" in capsys.readouterr().out
     assert (tmp_path / "fixed.csv").is_file()
+
+
+def test_cli_corrections_queue_audits_the_corrected_labels_and_says_so(tmp_path, flipped_file, tiny_model_dir, capsys,
+                                                                      monkeypatch):
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
+    path, flipped = flipped_file
+    result = run_audit(TrainingConfig(train_file=str(path)), embed=bag_of_words)
+    store = DecisionStore()
+    queue = open_suspects_queue(store, result, name="suspects")
+    for item in result.suspects[:2]:
+        store.record(Decision(result.rows.texts[item.row], item.suggested, None, item.suggested, "m",
+                              queue=queue.name, queue_id=queue.id))
+    store.close()
+    assert run_cli(path, "--model", tiny_model_dir, "--corrections-queue", "suspects", "--json",
+                   tmp_path / "audit.json") == 0
+    assert "2 rows take the moderator's label instead of the file's" in capsys.readouterr().out
+    import json
+
+    report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
+    audited = {row["text"]: row["label"] for row in report["suspects"]}
+    corrected = {result.rows.texts[item.row]: item.suggested for item in result.suspects[:2]}
+    assert all(audited[text] == label for text, label in corrected.items() if text in audited)
+    assert run_cli(path, "--model", tiny_model_dir, "--corrections-queue", "nope") == 2
+    err = capsys.readouterr().err
+    assert "no queue called 'nope'" in err and err.count("\n") == 1 and "Traceback" not in err
+

@@ -1,7 +1,7 @@
 """`moderator-app audit DATA …`: likely label errors, duplicates and leaks in training data.
 
     moderator-app audit train.csv [more.csv …] [--validation V] [--config FILE] [--model BASE]
-                        [--json OUT] [--queue NAME]
+                        [--json OUT] [--queue NAME] [--corrections-queue QUEUE] [--views V,V…]
                         [--write-corrected OUT --corrections-from-store [QUEUE]]
 
 The data is read as `train` would read it (the same flags and --config: sources, columns, label maps,
@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
+from moderator_app.core.audit.label_issues import ALL_VIEWS, VIEWS
 from moderator_app.core.config import ConfigError, TrainingConfig
 from moderator_app.commands.train import SOURCE_HELP
 from moderator_app.core.sources import SourceFormError, parse_source_form
@@ -40,8 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share held out for validation when there is no validation file (default: 0.1)")
     parser.add_argument("--seed", type=int, metavar="N", help="the seed of the split and the folds (default: 12345)")
     parser.add_argument("--source", action="append", default=[], metavar="SPEC", help=SOURCE_HELP)
+    parser.add_argument("--corrections-queue", metavar="QUEUE",
+                        help="read the labels with the moderator's corrections from this Review queue applied, as "
+                             "`train --corrections-queue` does (the setting corrections_queue; '' for none)")
     parser.add_argument("--allow-pickle", action="store_true",
                         help="also load a base model stored as a pickle (pytorch_model.bin), with weights_only")
+    parser.add_argument("--views", metavar="V,V…",
+                        help="the label-error views averaged, comma-separated, among " + ", ".join(ALL_VIEWS)
+                             + " (default: " + ",".join(VIEWS) + "); margins is the area under the margin of a "
+                             "small network trained per fold")
     parser.add_argument("--json", metavar="OUT", help="write everything found to this JSON file (a new file)")
     parser.add_argument("--top", type=int, default=10, metavar="N", help="suspects printed (default: 10)")
     parser.add_argument("--queue", metavar="NAME", nargs="?", const="",
@@ -65,7 +73,8 @@ def config_from_args(args: argparse.Namespace) -> TrainingConfig:
         config.sources = list(config.sources) + [{"path": path} for path in more]
     for name, value in (("validation_file", args.validation), ("text_column", args.text_column),
                         ("label_column", args.label_column), ("validation_split", args.validation_split),
-                        ("seed", args.seed), ("model_name_or_path", args.model)):
+                        ("seed", args.seed), ("model_name_or_path", args.model),
+                        ("corrections_queue", args.corrections_queue)):
         if value is not None:
             setattr(config, name, value)
     if args.allow_pickle:
@@ -106,11 +115,12 @@ def _audit(args: argparse.Namespace) -> int:
                                          "Choose a new file name.")
         if output and not Path(output).expanduser().resolve().parent.is_dir():
             raise OutputNotWritableError(f"The folder of {output} does not exist.")
+    views = _views(args.views)
     corrections = _corrections(args) if args.write_corrected else None
     quiet()
     progress = Progress()
     try:
-        result = run_audit(config, report=progress)
+        result = run_audit(config, report=progress, views=views)
     finally:
         progress.close()
     print("\n".join(summary_lines(result, top=args.top)))
@@ -129,6 +139,19 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"Wrote {written['path']}: {written['rows']:,} rows of {written['source']}, {written['relabelled']:,} "
               f"with the moderator's label, {written['confirmed']:,} confirmed as they were; no row left out.")
     return EXIT_OK
+
+
+def _views(text: str | None) -> tuple[str, ...]:
+    from moderator_app.core.errors import SettingsError
+
+    if text is None:
+        return VIEWS
+    views = tuple(view.strip() for view in text.split(",") if view.strip())
+    unknown = [view for view in views if view not in ALL_VIEWS]
+    if unknown or not views:
+        raise SettingsError(f"--views: unknown view {', '.join(unknown) or '(none given)'}; choose among "
+                            f"{', '.join(ALL_VIEWS)}.")
+    return views
 
 
 def _corrections(args: argparse.Namespace) -> dict[str, str]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from moderator_app.core.audit.duplicates import DuplicateGroup, describe_groups, exact_groups, near_groups, normalise
 from moderator_app.core.audit.embeddings import AuditCancelled, encoder_embedder
-from moderator_app.core.audit.label_issues import METHOD, NEIGHBOURS, LabelIssues, find_issues
+from moderator_app.core.audit.label_issues import VIEWS, LabelIssues, find_issues, method_text
 from moderator_app.core.files.tables import read_table
 from moderator_app.core.hub import ensure_model_available
 
@@ -140,9 +140,10 @@ def audit_rows(config) -> AuditRows:
 
 def run_audit(config, embed: Callable | None = None, report: Report | None = None,
               cancelled: Callable[[], bool] | None = None, rows: AuditRows | None = None,
-              near_threshold: float = 0.8) -> AuditReport:
+              near_threshold: float = 0.8, views: tuple[str, ...] = VIEWS) -> AuditReport:
     """Audit the data of `config` (a TrainingConfig). `embed(texts, report, cancelled)` -> (n, d) array;
-    default: the mean-pooled embeddings of `config.model_name_or_path`."""
+    default: the mean-pooled embeddings of `config.model_name_or_path`. `views`: the label-issue views
+    averaged (label_issues.ALL_VIEWS; default the three of VIEWS)."""
     report = report or (lambda stage, done, total: None)
     cancelled = cancelled or (lambda: False)
 
@@ -180,15 +181,14 @@ def run_audit(config, embed: Callable | None = None, report: Report | None = Non
     started = time.perf_counter()
     report("cross-validating", 0, 1)
     issues = find_issues(features, rows.label_ids, len(rows.label_names), seed=config.seed, texts=rows.texts,
-                         neighbour_columns=getattr(embed, "neighbour_columns", None),
+                         neighbour_columns=getattr(embed, "neighbour_columns", None), views=views,
                          report=lambda done, total: report("cross-validating", done, total), cancelled=cancelled)
     seconds["label_issues"] = time.perf_counter() - started
     suspects = [Suspect(int(row), rows.label_names[rows.label_ids[row]], rows.label_names[issues.suggested(row)],
                         issues.score(row)) for row in issues.flagged]
     check()
     result = AuditReport(rows, suspects, issues, exact, near, [], [], seconds,
-                         method=METHOD.format(model=config.model_name_or_path, folds=issues.folds,
-                                              neighbours=NEIGHBOURS))
+                         method=method_text(issues.views, config.model_name_or_path, issues.folds))
     result.per_source = per_source_figures(result)
     result.votes = vote_figures(rows)
     report("done", 1, 1)
@@ -277,6 +277,11 @@ def summary_lines(result: AuditReport, examples: int = 3, top: int = 10) -> list
              f"Likely label errors: {counts['suspects']:,}"
              + (f" ({result.issues.note})" if result.issues is not None and result.issues.note else "")
              + f"  [{result.method}]"]
+    corrections = getattr(rows.data_report, "corrections", None)
+    if corrections:  # the labels audited are the corrected ones: say so, as the data report does
+        from moderator_app.core.training.corrections import describe_corrections
+
+        lines.insert(1, f"Labels read with the {describe_corrections(corrections)}")
     for item in result.suspects[:top]:
         lines.append(f"  {item.score:.3f}  {item.given} -> {item.suggested}  {rows.where(item.row)}  "
                      f"{_short(rows.texts[item.row])}")
