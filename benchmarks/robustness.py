@@ -8,7 +8,8 @@ Trains the four-source model of `benchmarks/four_sources.json` (TweetEval hate, 
 with their label maps, balanced class weights, threshold precision>=0.7, MiniLM) with the app's own command
 line, in four variants, each with every seed of --seeds:
   baseline   four_sources.json without its evasion_augment and vote settings (the gap of the plain model);
-  evasion    + `evasion_augment` (default 0.3: that share of each epoch's rows gets an obfuscated copy);
+  evasion    + `evasion_augment` (--evasion, default 0.3: that share of each epoch's rows gets an obfuscated
+             copy) and `evasion_families` (--evasion-families, default all: the copies' kinds);
   soft       + Davidson's crowd votes as soft targets (`vote_columns`: hate_speech → hate,
              offensive_language and neither → not-hate; `votes: soft`);
   both       evasion and soft.
@@ -48,10 +49,11 @@ def variant_config(four_sources: dict, variant: str, seed: int, args) -> dict:
     """A `--config` file's content: four_sources.json with the variant's options, the seed and the knobs."""
     # the variants start from four_sources.json without its evasion and vote settings (its defaults are the
     # "both" variant, chosen from this script's figures), then add what the variant names
-    config = {key: value for key, value in four_sources.items() if key not in ("sources", "evasion_augment")}
+    config = {key: value for key, value in four_sources.items()
+              if key not in ("sources", "evasion_augment", "evasion_families")}
     config.update(seed=seed, num_epochs=args.epochs, max_length=args.max_length, sources=[])
     if variant in ("evasion", "both"):
-        config["evasion_augment"] = args.evasion
+        config.update(evasion_augment=args.evasion, evasion_families=args.evasion_families)
     for source in four_sources["sources"]:
         source = {key: value for key, value in source.items() if key not in ("vote_columns", "votes")}
         source["path"] = str(args.data / Path(source["path"]).name)
@@ -123,6 +125,8 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--rows", type=int, help="at most this many rows per source (default: four_sources.json's caps)")
     parser.add_argument("--evasion", type=float, default=0.3, help="evasion_augment of the evasion variants")
+    parser.add_argument("--evasion-families", choices=("all", "not_undone"), default="all",
+                        help="evasion_families of the evasion variants")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--held-out-rows", type=int, help="score on a seeded sample of this many held-out rows per "
                                                           "source (default: all of them)")

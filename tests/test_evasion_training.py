@@ -5,7 +5,8 @@ import pytest
 
 from moderator_app.core.config import TrainingConfig
 from moderator_app.core.training.data import load_training_data
-from moderator_app.core.training.evasion import EvasionCopies, choose_copies
+from moderator_app.core.text.obfuscation import FAMILIES
+from moderator_app.core.training.evasion import EvasionCopies, choose_copies, training_families
 from tiny_models import synthetic_rows, write_csv
 
 TEXTS = [text for text, _ in synthetic_rows(40, seed=6)]
@@ -57,6 +58,37 @@ def test_the_data_report_says_how_many_copies(synthetic_csv):
     assert load_training_data(TrainingConfig(train_file=str(synthetic_csv))).report.evasion_copies == 0
 
 
+def test_not_undone_leaves_out_the_kinds_the_models_reading_undoes():
+    assert training_families(TrainingConfig()) == FAMILIES  # all, the default
+    assert training_families(TrainingConfig(evasion_families="not_undone")) == ("swap", "drop", "spaces", "leetspeak")
+    # without the evasion spellings undone, look-alike letters reach the model: they keep their copies
+    assert training_families(TrainingConfig(evasion_families="not_undone", normalise_evasion=False)) == \
+        ("swap", "drop", "spaces", "leetspeak", "homoglyphs")
+    # without any normalisation even zero-width characters reach a model that does not drop them itself
+    assert training_families(TrainingConfig(evasion_families="not_undone", normalise_text=False)) == FAMILIES
+    assert "evasion_families" in TrainingConfig(train_file="x.csv", output_dir="out",
+                                                evasion_families="some").problems()
+
+
+def test_copies_draw_only_the_kinds_given_and_all_six_as_before():
+    rows = list(range(len(TEXTS)))
+    # all six: exactly the copies of before the setting (the default draws as it did)
+    assert choose_copies(TEXTS, rows, 1.0, seed=4, epoch=0) == choose_copies(TEXTS, rows, 1.0, 4, 0, FAMILIES)
+    kinds = training_families(TrainingConfig(evasion_families="not_undone"))
+    chosen = choose_copies(TEXTS, rows, 1.0, seed=4, epoch=0, families=kinds)
+    assert {family for _, family, _ in chosen} == set(kinds)
+    assert all(text.strip() for _, _, text in chosen)
+    assert [row for row, _, _ in chosen] == [row for row, _, _ in choose_copies(TEXTS, rows, 1.0, 4, 0)]
+
+
+def test_the_data_report_names_the_kinds_when_not_all(synthetic_csv):
+    data = load_training_data(TrainingConfig(train_file=str(synthetic_csv), evasion_augment=0.25,
+                                             evasion_families="not_undone"))
+    assert "kinds: swap, drop, spaces, leetspeak (those the model's reading does not undo)" in data.report.summary()
+    data = load_training_data(TrainingConfig(train_file=str(synthetic_csv), evasion_augment=0.25))
+    assert "kinds:" not in data.report.summary()
+
+
 def test_the_share_is_checked():
     problems = TrainingConfig(train_file="x.csv", output_dir="out", evasion_augment=1.5).problems()
     assert "evasion_augment" in problems
@@ -74,6 +106,7 @@ def test_a_run_with_evasion_copies_trains_on_them_and_the_card_says_so(tiny_mode
     assert result.global_step == 11
     card = (tmp_path / "out" / "README.md").read_text()
     assert "evasion_augment: 0.5" in card and "text_normalisation at inference: NFKC" in card
+    assert "evasion_families: swap, drop, spaces, leetspeak, homoglyphs, zero_width (all:" in card
     # the evasion spellings undone at inference (normalise_evasion, on by default): in the card, the training
     # configuration and the operating point chosen by the model that reads texts so
     assert "spaced-out letters joined ('i d i o t'), leetspeak inside words undone" in card

@@ -186,6 +186,13 @@ class TrainingConfig:
         "or dropped, spaces inserted or removed, leetspeak, look-alike Unicode letters, zero-width characters) "
         "added to each epoch, with the same label; drawn anew each epoch from the seed. 0 turns it off.",
         section="training", minimum=0.0, maximum=1.0)
+    evasion_families: str = setting(
+        "all", "Evasion kinds", "Which kinds of obfuscation the copies of evasion-robust training use, one kind "
+        "per copy, each equally often. all: the six kinds. not_undone: only those the model's own reading of a "
+        "text does not undo, so that they get the copies: no zero-width characters when 'Normalise text' is on "
+        "(removed before the model reads a text) and no look-alike letters when 'Undo evasion spellings' is on too "
+        "(folded back to Latin): a copy of those reads as its clean text.", section="training",
+        choices={"all": "All six kinds", "not_undone": "Those the model's reading does not undo"})
     # Hardware
     device: str = setting(
         "auto", "Device", "Where to train: auto picks CUDA, then Apple MPS, then the CPU.", section="hardware",

@@ -23,7 +23,7 @@ from moderator_app.core.training.category_data import load_category_data
 from moderator_app.core.training.corrections import apply_corrections, finished, load_config_corrections
 from moderator_app.core.training.data_report import (DROP_EMPTY_TEXT, DROP_MISSING_LABEL, MAX_CLASSES,
                                                      MISSING_LABEL_WORDS, DataReport, LoadedData, label_warnings)
-from moderator_app.core.training.evasion import report_copies
+from moderator_app.core.training.evasion import report_copies, training_families
 from moderator_app.core.training.multi_source import load_source_data
 
 # One error type for every unusable data file, whether found while sniffing its format or its content.
@@ -141,7 +141,7 @@ def load_training_data(config: TrainingConfig) -> LoadedData:
 
 
 def _with_evasion_copies(data: LoadedData, config: TrainingConfig) -> LoadedData:
-    report_copies(data, getattr(config, "evasion_augment", 0.0))
+    report_copies(data, getattr(config, "evasion_augment", 0.0), training_families(config))
     return data
 
 

@@ -42,6 +42,7 @@ class DataReport:
     sources: list[dict[str, Any]] = field(default_factory=list)  # per training source (core/training/multi_source)
     evasion_copies: int = 0  # obfuscated copies added to each epoch (core/training/evasion)
     evasion_share: float = 0.0
+    evasion_families: list[str] = field(default_factory=list)  # the copies' kinds, when not all six
     corrections: dict[str, Any] = field(default_factory=dict)  # the moderator's corrections (core/training/corrections)
     # a multi-label run (core/training/category_data): per category, the rows it is yes / no / unknown for
     categories: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -69,7 +70,9 @@ class DataReport:
                      f"({self.validation_source})")
         if self.evasion_copies:
             lines.append(f"  evasion-robust training: {self.evasion_copies:,} obfuscated copies of training rows "
-                         f"(a share of {self.evasion_share:g}) added to each epoch, labels kept, drawn anew each epoch")
+                         f"(a share of {self.evasion_share:g}) added to each epoch, labels kept, drawn anew each epoch"
+                         + (f"; kinds: {', '.join(self.evasion_families)} (those the model's reading does not undo)"
+                            if self.evasion_families else ""))
         lines.extend(f"  warning: {warning}" for warning in self.warnings)
         if self.corrections:
             lines.append(f"  {describe_corrections(self.corrections)}")

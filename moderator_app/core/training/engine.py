@@ -31,7 +31,7 @@ from moderator_app.core.training.checkpoint import (TrainerState, load_trainer_s
 from moderator_app.core.training.data import load_training_data
 from moderator_app.core.training.epoch_quality import (class_weights, degenerate_warning_for, majority_baseline,
                                                        per_source_metrics)
-from moderator_app.core.training.evasion import EvasionCopies
+from moderator_app.core.training.evasion import EvasionCopies, training_families
 from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent, EpochEvent, EventCallback,
                                                 FailedEvent, FinishedEvent, FunctionalTestsEvent, StatusEvent,
                                                 StepEvent, TrainingEvent, event_to_dict)
@@ -204,7 +204,8 @@ class _Run:
         copies = None  # evasion-robust training: each epoch's obfuscated copies (core/training/evasion)
         if config.evasion_augment > 0:
             copies = EvasionCopies(train_set, data.train["text"], config.evasion_augment, config.seed,
-                                   lambda texts: dict(tokenizer(texts, truncation=True, max_length=config.max_length)))
+                                   lambda texts: dict(tokenizer(texts, truncation=True, max_length=config.max_length)),
+                                   training_families(config))
 
         def batches_of(epoch: int) -> list[list[int]]:
             return epoch_batches(train_lengths, config, epoch, data.train_sources, data.source_weights, copies)

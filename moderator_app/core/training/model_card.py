@@ -12,6 +12,7 @@ from moderator_app.core.config import TrainingConfig
 from moderator_app.core.sources import describe_label_map, parse_vote_columns, training_sources
 from moderator_app.core.text.normalise import describe_normalisation
 from moderator_app.core.training.category_data import describe_rules
+from moderator_app.core.training.evasion import training_families
 from moderator_app.core.training.run_folder import CARD_FILE, SUMMARY_FILE
 
 
@@ -73,6 +74,9 @@ def write_model_card(folder: Path, config: TrainingConfig, labels: list[str], be
               f"- evasion_augment: {getattr(config, 'evasion_augment', 0.0):g}"
               + (" (that share of the training texts got an obfuscated copy each epoch)"
                  if getattr(config, "evasion_augment", 0.0) else " (off)"),
+              *([f"- evasion_families: {', '.join(training_families(config))} "
+                 f"({getattr(config, 'evasion_families', 'all')}: one kind per copy, each equally often)"]
+                if getattr(config, "evasion_augment", 0.0) else []),
               "- text_normalisation at inference: " + describe_normalisation(
                   getattr(config, "normalise_text", True), getattr(config, "normalise_evasion", False)),
               f"- early_stopping: validation loss, patience {config.early_stopping_patience}",
