@@ -91,3 +91,9 @@ def test_a_multi_label_run_from_the_form(qtbot, window, tmp_path):
     assert headers[-2:] == ["F1 hate", "F1 offensive"]
     assert table.rowCount() >= 2 and all(table.item(0, column).text() not in ("", "–") for column in (7, 8))
     assert "known validation rows" in table.item(0, 7).toolTip() or table.item(0, 7).font().bold()
+    # the metrics plot has a curve per category, a point per epoch, the F1 the epoch table shows
+    curves = tab.monitor.metrics_plot.category_curves
+    assert list(curves) == ["hate", "offensive"]
+    for column, name in ((7, "hate"), (8, "offensive")):
+        xs, ys = curves[name].getData()
+        assert len(xs) == table.rowCount() and abs(ys[0] - float(table.item(0, column).text())) < 5e-4

@@ -21,6 +21,9 @@ VALIDATION_COLOR = QColor(214, 69, 65)
 ACCURACY_COLOR = QColor(46, 139, 87)
 F1_COLOR = QColor(230, 145, 30)
 BASELINE_COLOR = QColor(120, 120, 120)
+# a multi-label run's categories, one colour each, after the run's own four (Okabe-Ito, kind to colour-blind eyes)
+CATEGORY_COLORS = (QColor(204, 121, 167), QColor(0, 114, 178), QColor(213, 94, 0), QColor(0, 158, 115),
+                   QColor(86, 180, 233), QColor(240, 228, 66), QColor(0, 0, 0))
 
 
 @dataclass
@@ -36,6 +39,8 @@ class RunHistory:
     accuracies: list[float] = field(default_factory=list)
     f1s: list[float] = field(default_factory=list)
     baselines: list[float] = field(default_factory=list)  # majority-class baseline per epoch
+    # a multi-label run: each category's F1 on its known validation rows, one value per epoch (NaN: not reported)
+    category_f1s: dict[str, list[float]] = field(default_factory=dict)
     _ema: float = 0.0
     _ema_count: int = 0
 
@@ -48,13 +53,18 @@ class RunHistory:
         self.smoothed.append(self._ema / (1.0 - SMOOTHING ** self._ema_count))
 
     def add_epoch(self, epoch: int, step: int, val_loss: float, accuracy: float, f1: float,
-                  baseline: float = float("nan")) -> None:
+                  baseline: float = float("nan"), categories: dict | None = None) -> None:
         self.baselines.append(baseline)
         self.epoch_numbers.append(epoch)
         self.epoch_steps.append(step)
         self.val_losses.append(val_loss)
         self.accuracies.append(accuracy)
         self.f1s.append(f1)
+        for name in categories or {}:
+            self.category_f1s.setdefault(name, [float("nan")] * (len(self.epoch_numbers) - 1))
+        for name, values in self.category_f1s.items():
+            value = ((categories or {}).get(name) or {}).get("f1")
+            values.append(float("nan") if value is None else float(value))
 
     def keep_until(self, step: int) -> None:
         """Forget everything after `step` (a resumed run repeats nothing, but a checkpoint may be older)."""
@@ -62,7 +72,7 @@ class RunHistory:
             self.steps.pop(), self.losses.pop(), self.smoothed.pop()
         while self.epoch_steps and self.epoch_steps[-1] > step:
             for values in (self.epoch_numbers, self.epoch_steps, self.val_losses, self.accuracies, self.f1s,
-                           self.baselines):
+                           self.baselines, *self.category_f1s.values()):
                 values.pop()
 
 
@@ -126,7 +136,8 @@ def _epoch_curve(item, color: str, symbol: str, name: str):
 
 
 class MetricsPlot(_Plot):
-    """Validation accuracy and macro F1 per epoch."""
+    """Validation accuracy and macro F1 per epoch; for a multi-label run also each category's F1 (on its
+    known rows), a curve per category added when its first epoch arrives."""
 
     def __init__(self):
         super().__init__("Validation accuracy and F1", "epoch", "score")
@@ -137,9 +148,15 @@ class MetricsPlot(_Plot):
         self.f1_curve = _epoch_curve(item, F1_COLOR, "s", "F1 (macro)")
         self.baseline_curve = item.plot(pen=pg.mkPen(BASELINE_COLOR, width=2, style=Qt.PenStyle.DashLine),
                                         name="majority baseline (accuracy)", antialias=True)
+        self.category_curves: dict[str, pg.PlotDataItem] = {}
 
     def redraw(self, history: RunHistory) -> None:
         epochs = np.asarray(history.epoch_numbers, dtype=float)
+        for name, values in history.category_f1s.items():
+            if name not in self.category_curves:
+                color = CATEGORY_COLORS[len(self.category_curves) % len(CATEGORY_COLORS)]
+                self.category_curves[name] = _epoch_curve(self.getPlotItem(), color, "t", f"F1 {name}")
+            self.category_curves[name].setData(epochs, np.asarray(values, dtype=float), connect="finite")
         self.accuracy_curve.setData(epochs, np.asarray(history.accuracies, dtype=float))
         self.f1_curve.setData(epochs, np.asarray(history.f1s, dtype=float))
         self.baseline_curve.setData(epochs, np.asarray(history.baselines, dtype=float), connect="finite")

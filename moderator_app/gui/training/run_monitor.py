@@ -181,7 +181,7 @@ class RunMonitor(QWidget):
                              f"{event.samples_per_second:.1f} samples/s")
             elif isinstance(event, EpochEvent):
                 self.history.add_epoch(event.epoch, event.global_step, event.val_loss, event.accuracy, event.f1,
-                                       event.majority_baseline)
+                                       event.majority_baseline, event.categories)
                 self.table.add_epoch(event.epoch, event.global_step, event.train_loss, event.val_loss,
                                      event.accuracy, event.f1, event.majority_baseline, event.per_source,
                                      event.warning, event.categories)
