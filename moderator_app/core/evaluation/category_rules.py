@@ -17,6 +17,8 @@ from typing import Any
 
 from moderator_app.core.errors import DataError, shown
 from moderator_app.core.evaluation.categories import UNKNOWN
+# a cell or a rule's value as the one string they are compared by (1, 1.0 and "1" are the same): a label map's rule
+from moderator_app.core.evaluation.label_map import normalise_value as category_value
 from moderator_app.core.files.readers import is_missing
 
 VOTE_RULES = ("at_least_one", "majority")
@@ -76,19 +78,6 @@ def _rule_problem(rule: Any) -> str | None:
         if both:
             return f"lists {sorted(both)[0]!r} under both 'yes' and 'no'"
     return None
-
-
-def category_value(value: Any) -> str:
-    """A cell or a rule's value as the one string they are compared by: integral numbers without a
-    decimal part (1, 1.0 and "1" are the same), other values as their stripped text."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if math.isfinite(number) and number.is_integer() else text
 
 
 def rule_columns(rules: dict[str, dict[str, Any]], columns: list[str], file: str, hint: str) -> list[str]:

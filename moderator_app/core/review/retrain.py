@@ -31,7 +31,8 @@ from moderator_app.core.review.export import ExportFilter, latest_decisions, wri
 from moderator_app.core.review.retrain_categories import compare_categories, plan_multi_label
 # RetrainPlan and Comparison are imported from here by the front ends and tests
 from moderator_app.core.review.retrain_plan import (HELD_OUT_SEED, HELD_OUT_SHARE, MIN_DECISIONS,  # noqa: F401
-                                                    TRAINING_CONFIG, Comparison, RetrainPlan, split_held_out)
+                                                    TRAINING_CONFIG, Comparison, RetrainPlan, check_original_files,
+                                                    split_held_out)
 
 
 def new_output_folder(model_folder: Path, when: datetime | None = None) -> Path:
@@ -116,12 +117,7 @@ def _plan_with_sources(original, folder: Path, output: Path, queue: str | None, 
     """A model trained on several sources retrains on the same sources (each with its own columns and
     label map) plus the decisions as one more source. Original rows are not relabelled here (each source
     is read as its file says); the report says so."""
-    missing = [entry["path"] for entry in original.sources if not Path(entry["path"]).is_file()]
-    if original.train_file and not Path(original.train_file).is_file():
-        missing.insert(0, original.train_file)
-    if missing:
-        raise DataError(f"The model's original training files are not all there any more: {', '.join(missing)}.",
-                        "Put them back, or export the decisions and train in the Training tab.")
+    check_original_files(original)
     decisions_file = output.with_name(output.name + ".decisions.csv")
     held_out_file = output.with_name(output.name + ".heldout.csv") if held_out else None
     write_csv_atomically(decisions_file, ["text", "label"], trained)

@@ -21,7 +21,8 @@ from pathlib import Path
 from moderator_app.core.errors import DataError
 from moderator_app.core.review.category_figures import category_figures
 from moderator_app.core.review.export import category_values, write_csv_atomically
-from moderator_app.core.review.retrain_plan import MIN_DECISIONS, Comparison, RetrainPlan, split_held_out
+from moderator_app.core.review.retrain_plan import (MIN_DECISIONS, Comparison, RetrainPlan, check_original_files,
+                                                   split_held_out)
 
 
 def plan_multi_label(original, folder: Path, output: Path, queue: str | None, decisions: list) -> RetrainPlan:
@@ -36,12 +37,7 @@ def plan_multi_label(original, folder: Path, output: Path, queue: str | None, de
     if "text" in categories:
         raise DataError("The model has a category called 'text', the name of the decisions file's text column.",
                         "Rename the category and train again.")
-    missing = [entry["path"] for entry in original.sources if not Path(entry["path"]).is_file()]
-    if original.train_file and not Path(original.train_file).is_file():
-        missing.insert(0, original.train_file)
-    if missing:
-        raise DataError(f"The model's original training files are not all there any more: {', '.join(missing)}.",
-                        "Put them back, or export the decisions and train in the Training tab.")
+    check_original_files(original)
     trained, held_out = split_held_out(usable)
     header = ["text", *categories]
     decisions_file = output.with_name(output.name + ".decisions.csv")

@@ -9,6 +9,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from moderator_app.core.errors import DataError
+
 HELD_OUT_SHARE = 0.2
 HELD_OUT_SEED = 12345
 MIN_DECISIONS = 2
@@ -44,3 +46,13 @@ def split_held_out(decided: list) -> tuple[list, list]:
     order = {id(entry): position for position, entry in enumerate(decided)}
     trained.sort(key=lambda entry: order[id(entry)])  # back in the log's order
     return trained, held_out
+
+
+def check_original_files(original) -> None:
+    """A retraining run reads its model's original training files again: a DataError naming those gone."""
+    missing = [entry["path"] for entry in original.sources if not Path(entry["path"]).is_file()]
+    if original.train_file and not Path(original.train_file).is_file():
+        missing.insert(0, original.train_file)
+    if missing:
+        raise DataError(f"The model's original training files are not all there any more: {', '.join(missing)}.",
+                        "Put them back, or export the decisions and train in the Training tab.")
