@@ -14,7 +14,7 @@ from moderator_app.core.errors import DataError
 from moderator_app.core.evaluation.categories import UNKNOWN
 from moderator_app.core.sources import Source
 from moderator_app.core.training.category_data import read_category_source
-from moderator_app.core.training.multi_label import category_pos_weights, masked_bce
+from moderator_app.core.training.multi_label import category_class_weights, masked_bce
 from tiny_models import build_tiny_roberta, synthetic_multi_label_rows, write_csv, CATEGORY_WORDS
 
 CATEGORIES = ["hate", "offensive"]
@@ -84,10 +84,30 @@ def test_a_category_unknown_for_the_whole_batch_leaves_its_output_weights_untouc
     assert grads["classifier.out_proj.weight"][0].abs().max().item() > 0.0
 
 
-def test_balanced_weighting_gives_each_category_its_no_over_yes_rows():
+def test_balanced_weighting_is_scikit_learns_per_category_on_its_known_rows():
     targets = [[1, UNKNOWN], [0, 1], [0, 0], [0, UNKNOWN], [1, 0], [0, 0]]
-    assert category_pos_weights(targets, "balanced") == [2.0, 3.0]
-    assert category_pos_weights(targets, "none") is None
+    no, yes = category_class_weights(targets, "balanced")
+    assert no == pytest.approx([6 / 8, 4 / 6]) and yes == pytest.approx([6 / 4, 4 / 2])
+    assert category_class_weights(targets, "none") is None
+
+
+def test_weighted_loss_is_the_weighted_mean_of_the_known_entries_so_no_category_outweighs_another():
+    import torch
+
+    targets = [[1, UNKNOWN], [0, 1], [0, 0], [0, UNKNOWN], [1, 0], [0, 0]]
+    weights = torch.tensor(category_class_weights(targets, "balanced"))
+    logits = torch.linspace(-2, 2, 12).reshape(6, 2)
+    target_tensor = torch.tensor(targets, dtype=torch.float32)
+    known = target_tensor >= 0
+    entry_weights = torch.where(target_tensor > 0.5, weights[1], weights[0])[known]
+    losses = torch.nn.functional.binary_cross_entropy_with_logits(logits[known], target_tensor[known], reduction="none")
+    assert masked_bce(logits, target_tensor, weights).item() == pytest.approx(
+        (losses * entry_weights).sum().item() / entry_weights.sum().item(), rel=1e-6)
+    # Balanced weights sum to each category's known rows: a rare category is not scaled up against a common one.
+    for category, count in ((0, 6), (1, 4)):
+        column = target_tensor[:, category]
+        rows = column >= 0
+        assert torch.where(column[rows] > 0.5, weights[1, category], weights[0, category]).sum().item() == pytest.approx(count)
 
 
 # ------------------------------------------------------------------------------ category rules

@@ -36,7 +36,7 @@ from moderator_app.core.training.events import (CheckpointEvent, DataLoadedEvent
                                                 FailedEvent, FinishedEvent, FunctionalTestsEvent, StatusEvent,
                                                 StepEvent, TrainingEvent, event_to_dict)
 from moderator_app.core.training.model_card import write_model_card, write_summary
-from moderator_app.core.training.multi_label import (category_pos_weights, epoch_figures, evaluate_multi_label,
+from moderator_app.core.training.multi_label import (category_class_weights, epoch_figures, evaluate_multi_label,
                                                      multi_label_loss)
 from moderator_app.core.training.run_folder import RunFolder
 from moderator_app.core.training.suites_at_end import read_run_suites, run_suites_at_end
@@ -197,7 +197,7 @@ class _Run:
         if data.train_targets:  # vote shares as soft targets (core/training/votes); validation keeps its labels
             train_set = train_set.add_column(SOFT_TARGETS, data.train_targets)
         collate = DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if device == "cuda" else None)
-        weights = (category_pos_weights(data.train["label"], config.class_weighting) if multi_label
+        weights = (category_class_weights(data.train["label"], config.class_weighting) if multi_label
                    else class_weights(data.train["label"], len(labels), config.class_weighting))
         class_loss_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device)
 

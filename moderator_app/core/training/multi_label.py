@@ -4,8 +4,12 @@ weights, the validation pass and an epoch's metrics. Each row's target is a vect
 
 The loss is binary cross-entropy with logits per category, averaged over the known (row, category) pairs
 only: an unknown pair is out of the loss by `torch.where`, so its target moves neither the loss nor any
-gradient (tests/test_multi_label_training.py checks that on a tiny model). Class weighting "balanced" gives
-each category a `pos_weight` of its known no-rows over its yes-rows. The metrics of a category are those
+gradient (tests/test_multi_label_training.py checks that on a tiny model). Class weighting "balanced" weighs
+each category's yes- and no-entries as scikit-learn's "balanced" weighs a single-label run's classes (on the
+category's known rows), and the loss is then their weighted mean, as torch's weighted cross-entropy is: each
+category pulls on the shared encoder in proportion to its known rows, whatever its prevalence. (torch's
+`pos_weight` would not normalise: a rare category's loss would be scaled up several times against a common
+one's, which cost the offensive category of the two-category benchmark several points of F1.) The metrics of a category are those
 of core/evaluation/categories on its known validation rows, at 0.5 on the uncalibrated sigmoid (as a
 single-label epoch takes the most probable label; the operating point calibrates at the end)."""
 
@@ -19,38 +23,48 @@ from moderator_app.core.evaluation.categories import UNKNOWN, macro_f1, per_cate
 from moderator_app.core.training import distributed
 
 
-def masked_bce(logits, targets, pos_weight=None):
+def masked_bce(logits, targets, class_weights=None):
     """Mean binary cross-entropy with logits over the known entries of `targets` (rows × categories; an
-    entry < 0 is unknown and contributes nothing, to the loss or to any gradient)."""
+    entry < 0 is unknown and contributes nothing, to the loss or to any gradient). With `class_weights`
+    (2 × categories: the weight of a no-entry, of a yes-entry) the weighted mean."""
+    total, weight = _weighted_bce(logits, targets, class_weights)
+    return total / weight.clamp(min=1e-12)
+
+
+def _weighted_bce(logits, targets, class_weights=None):
+    """The weighted sum of the known entries' losses and the sum of their weights."""
     import torch
 
     known = targets >= 0
     safe = torch.where(known, targets, torch.zeros_like(targets))  # any value: its loss is discarded below
-    losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, safe, pos_weight=pos_weight,
-                                                                  reduction="none")
-    losses = torch.where(known, losses, torch.zeros_like(losses))
-    return losses.sum() / known.sum().clamp(min=1)
+    losses = torch.nn.functional.binary_cross_entropy_with_logits(logits, safe, reduction="none")
+    weights = known.to(losses.dtype)
+    if class_weights is not None:
+        weights = weights * torch.where(safe > 0.5, class_weights[1], class_weights[0])
+    return (losses * weights).sum(), weights.sum()
 
 
-def multi_label_loss(model, batch: dict, pos_weight=None):
+def multi_label_loss(model, batch: dict, class_weights=None):
     """A batch's masked loss (the model's own multi-label loss would count the unknowns as targets)."""
     inputs = {key: value for key, value in batch.items() if key != "labels"}
-    return masked_bce(model(**inputs).logits.float(), batch["labels"].float(), pos_weight)
+    return masked_bce(model(**inputs).logits.float(), batch["labels"].float(), class_weights)
 
 
-def category_pos_weights(train_targets: Sequence[Sequence[float]], rule: str) -> list[float] | None:
-    """None for "none"; for "balanced", per category its known no-rows over its yes-rows (1 where a side
-    is empty): torch's `pos_weight`, which weighs a category's yes-rows as scikit-learn's "balanced"
-    weighs the rarer class relative to the other."""
+def category_class_weights(train_targets: Sequence[Sequence[float]], rule: str) -> list[list[float]] | None:
+    """None for "none"; for "balanced", [no-weights, yes-weights] over the categories: a category's known
+    rows over twice its no-rows and twice its yes-rows (scikit-learn's `compute_class_weight("balanced")`
+    on that category's known rows; 1 where a side is empty)."""
     if rule == "none":
         return None
     targets = np.asarray(train_targets, dtype=np.float64)
     yes, no = (targets == 1).sum(axis=0), (targets == 0).sum(axis=0)
-    return [float(n / y) if y and n else 1.0 for y, n in zip(yes, no)]
+    balanced = [(float((y + n) / (2 * n)), float((y + n) / (2 * y))) if y and n else (1.0, 1.0)
+                for y, n in zip(yes, no)]
+    return [[pair[0] for pair in balanced], [pair[1] for pair in balanced]]
 
 
 def evaluate_multi_label(model, val_set, lengths: list[int], collate, batch_size: int, device: str, autocast: dict,
-                         num_categories: int, pos_weight=None, cluster: distributed.Cluster = distributed.Cluster()):
+                         num_categories: int, class_weights=None, cluster: distributed.Cluster = distributed.Cluster()):
     """Validation loss (the masked loss over all known entries) and the logits and targets of every
     validation row in the validation set's order (numpy, rows × categories); batches of similar length."""
     import torch
@@ -68,9 +82,9 @@ def evaluate_multi_label(model, val_set, lengths: list[int], collate, batch_size
             batch = {key: value.to(device, non_blocking=True) for key, value in batch.items()}
             targets = batch.pop("labels").float()
             logits = model(**batch).logits.float()
-            known = (targets >= 0).sum()
-            loss_sum += masked_bce(logits, targets, pos_weight) * known
-            known_sum += known
+            batch_sum, batch_weight = _weighted_bce(logits, targets, class_weights)
+            loss_sum += batch_sum
+            known_sum += batch_weight
             all_logits.append(logits.reshape(-1))
             all_targets.append(targets.reshape(-1))
     model.train()
@@ -80,7 +94,7 @@ def evaluate_multi_label(model, val_set, lengths: list[int], collate, batch_size
     gathered_rows = [row for rank in range(world) for batch in every_batch[rank::world] for row in batch]
     in_order = np.empty(len(val_set), dtype=int)
     in_order[gathered_rows] = np.arange(len(gathered_rows))
-    val_loss = (cluster.sum(loss_sum) / cluster.sum(known_sum).clamp(min=1)).item()
+    val_loss = (cluster.sum(loss_sum) / cluster.sum(known_sum).clamp(min=1e-12)).item()
     return val_loss, logits[in_order], targets[in_order].round().astype(int)
 
 
