@@ -113,3 +113,46 @@ def test_a_run_with_evasion_copies_trains_on_them_and_the_card_says_so(tiny_mode
     assert json.loads((tmp_path / "out" / "training_config.json").read_text())["normalise_evasion"] is True
     point = json.loads((tmp_path / "out" / "operating_point.json").read_text())
     assert "leetspeak inside words undone" in point["text_normalisation"]
+
+
+def test_a_multi_label_run_trains_each_copy_on_its_rows_targets_unknowns_included(tiny_model_dir, tmp_path,
+                                                                                   monkeypatch):
+    """With `categories`, a copy carries its row's whole target vector: yes, no and unknown (-1, masked out
+    of the loss) as they were, never a guess; the engine's loss sees the originals and the copies' targets."""
+    from collections import Counter
+
+    from moderator_app.core.training import engine
+    from tiny_models import one_category_sources
+
+    config = TrainingConfig(categories=["hate", "offensive"], sources=one_category_sources(tmp_path, 120),
+                            model_name_or_path=str(tiny_model_dir), output_dir=str(tmp_path / "out"), num_epochs=1,
+                            max_length=32, train_batch_size=8, evasion_augment=0.5, precision="fp32")
+    data = load_training_data(config)
+    targets = [tuple(target) for target in data.train["label"]]
+    assert {target.count(-1.0) for target in targets} == {1}  # every row has one category unknown
+    chosen = choose_copies(data.train["text"], list(range(len(targets))), 0.5, config.seed, 0)
+    seen = []
+    multi_label_loss = engine.multi_label_loss
+
+    def recorded(model, batch, *args):
+        seen.extend(tuple(target) for target in batch["labels"].tolist())
+        return multi_label_loss(model, batch, *args)
+
+    monkeypatch.setattr(engine, "multi_label_loss", recorded)
+    result = engine.train(config)
+    assert result.reason == "completed" and len(chosen) == 54 and result.global_step == (108 + 54 + 7) // 8
+    # the epoch's targets: every training row's once, and each copy's equal to its original row's
+    assert Counter(seen) == Counter(targets) + Counter(targets[row] for row, _, _ in chosen)
+
+    from transformers import AutoTokenizer
+
+    from moderator_app.core.training.batches import tokenize
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    train_set, _ = tokenize(data.train, tokenizer, 32)
+    copies = EvasionCopies(train_set, data.train["text"], 0.5, config.seed,
+                           lambda texts: dict(tokenizer(texts, truncation=True, max_length=32)))
+    copies.extend(0, [0] * len(train_set), list(range(len(train_set))))
+    epoch = copies.dataset(0)
+    for index, (row, _, _) in enumerate(chosen):
+        assert tuple(epoch[len(train_set) + index]["label"]) == targets[row]

@@ -166,3 +166,47 @@ def test_trials_never_compile_even_when_the_run_would(tiny_model_dir, synthetic_
     result = search_learning_rates(quick_config(tiny_model_dir, synthetic_csv, compile_model=True),
                                    SearchSettings(**QUICK))
     assert len(result.trials) == 3 and compiled == []  # a trial of a few steps never pays for a compilation
+
+
+def test_a_multi_label_search_scores_each_trial_with_the_masked_loss(tiny_model_dir, tmp_path, private_temp, capsys,
+                                                                     monkeypatch):
+    """With `categories`, each trial is a multi-label run on the subsets, unknowns kept: its validation loss
+    is the masked binary cross-entropy over the known (row, category) pairs of the validation subset."""
+    import numpy as np
+
+    from moderator_app.core.training import engine
+    from tiny_models import one_category_sources, source_forms
+
+    sources = one_category_sources(tmp_path)  # one labels only hate, the other only offensive
+    scored = []
+    multi_label_pass = engine.evaluate_multi_label
+
+    def recorded(*args, **kwargs):
+        val_loss, logits, targets = multi_label_pass(*args, **kwargs)
+        scored.append((val_loss, logits, targets))
+        return val_loss, logits, targets
+
+    monkeypatch.setattr(engine, "evaluate_multi_label", recorded)
+    output = tmp_path / "lr.json"
+    status = main(["tune-lr", "--categories", "hate,offensive", *source_forms(sources), "--model", str(tiny_model_dir),
+                   "--trials", "2", "--min-lr", "1e-4", "--max-lr", "1e-2", "--steps", "3", *QUICK_FLAGS,
+                   "--json", str(output)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "Recommended learning rate:" in captured.out
+    saved = json.loads(output.read_text())
+    assert saved["labels"] == ["hate", "offensive"]
+    assert [trial["learning_rate"] for trial in saved["trials"]] == [1e-4, 1e-2]
+    assert saved["best"] in (1e-4, 1e-2) and saved["recommended"] is not None
+    assert saved["train_rows"] == 48 and all(trial["steps"] == 3 for trial in saved["trials"])
+    # each trial was scored by the multi-label validation pass, and that loss is what the curve compares …
+    assert [trial["val_loss"] for trial in saved["trials"]] == pytest.approx([loss for loss, _, _ in scored])
+    for val_loss, logits, targets in scored:
+        # … on the validation subset with each row's other category still unknown (never taken for "no") …
+        assert len(targets) == saved["validation_rows"] == 24
+        assert ((targets == -1).sum(axis=1) == 1).all() and (targets[:, 0] == -1).any() and (targets[:, 1] == -1).any()
+        # … the mean binary cross-entropy over the known pairs only
+        known = targets >= 0
+        bce = np.logaddexp(0, logits) - targets * logits
+        assert val_loss == pytest.approx(bce[known].mean(), rel=1e-4)
+    assert list(private_temp.iterdir()) == []

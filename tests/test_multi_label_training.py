@@ -171,6 +171,14 @@ def test_yes_no_columns_and_label_maps_with_unknowns_counted(tmp_path):
      "sources", "lists '1' under both 'yes' and 'no'"),
     (dict(categories=[], sources=[{"path": "a.csv", "categories": {"hate": {"column": "h"}}}]), "categories",
      "has category rules, but the run has no categories"),
+    # vote shares as soft targets are a single-label loss: refused, naming the multi-label way to read votes
+    (dict(sources=[{"path": "a.csv", "vote_columns": {"h": "hate"}, "votes": "soft",
+                    "categories": {"hate": {"column": "h"}, "offensive": {"column": "o"}}}]), "sources",
+     "'vote_columns' (vote shares as soft targets) is for single-label runs; a multi-label run reads votes as yes/no "
+     "per category: a rule {\"votes\": COLUMN, \"rule\": \"at_least_one\"}"),
+    (dict(sources=[{"path": "a.csv", "votes": "soft",
+                    "categories": {"hate": {"column": "h"}, "offensive": {"column": "o"}}}]), "sources",
+     "source 1 (a.csv): 'votes' (vote shares as soft targets) is for single-label runs"),
 ])
 def test_category_settings_are_checked_in_one_line_naming_the_source(change, setting, message):
     settings = dict(categories=CATEGORIES, model_name_or_path="m", output_dir="out",

@@ -157,3 +157,23 @@ def tiny_multi_label_model(folder: Path, categories=("hate", "offensive"), base_
     point.text_normalisation = classifier.normalisation
     save_operating_point(folder, point)
     return folder
+
+
+def one_category_sources(folder: Path, count: int = 240, seed: int = 3) -> list[dict]:
+    """Two sources of a hate/offensive multi-label run that each label one category (the other unknown for
+    all their rows), like TweetEval hate and TweetEval offensive: half the rows each, as `sources` entries."""
+    rows = synthetic_multi_label_rows(count, seed=seed)
+    half = count // 2
+    hate = write_csv(folder / "hate.csv", [(text, "hateful" if flag else "fine") for text, flag, _ in rows[:half]])
+    offensive = write_csv(folder / "offensive.csv", [(text, flag) for text, _, flag in rows[half:]],
+                          header=("text", "is_offensive"))
+    return [{"path": str(hate), "categories": {"hate": {"column": "label", "yes": ["hateful"], "no": ["fine"]}}},
+            {"path": str(offensive), "categories": {"offensive": {"column": "is_offensive"}}}]
+
+
+def source_forms(sources: list[dict]) -> list[str]:
+    """`--source` arguments for `sources` entries of category rules (path and categories only)."""
+    import json
+
+    return [part for entry in sources
+            for part in ("--source", f"{entry['path']};categories={json.dumps(entry['categories'])}")]

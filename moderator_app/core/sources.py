@@ -116,7 +116,9 @@ def vote_problem(entry: dict) -> str | None:
     if mode is not None and mode not in VOTE_MODES:
         return f"'votes' must be one of {', '.join(VOTE_MODES)}, got {mode!r}"
     if entry.get("vote_columns") in (None, "", {}):
-        return "'votes' needs 'vote_columns' (the vote-count columns and their labels)" if mode else None
+        # a source with category rules is a multi-label run's: categories_problem says what 'votes' is there
+        return "'votes' needs 'vote_columns' (the vote-count columns and their labels)" \
+            if mode and not entry.get("categories") else None
     try:
         parse_vote_columns(entry["vote_columns"])
     except ValueError as error:
@@ -162,6 +164,11 @@ def categories_problem(categories: list, sources: list[Source]) -> tuple[str, st
             return ("sources", f"{where}: category '{stray[0]}' is not one of the run's categories "
                                f"({', '.join(categories)})")
         single = [key for key in SINGLE_LABEL_KEYS if getattr(source, key) not in (None, "", {})]
+        if single and single[0] in ("vote_columns", "votes"):  # soft targets are a single-label loss's
+            return ("sources", f"{where}: '{single[0]}' (vote shares as soft targets) is for single-label runs; a "
+                               "multi-label run reads votes as yes/no per category: a rule {\"votes\": COLUMN, "
+                               "\"rule\": \"at_least_one\"} or {\"votes\": COLUMN, \"total\": COLUMN, \"rule\": "
+                               "\"majority\"} in the source's 'categories'")
         if single:
             return ("sources", f"{where}: '{single[0]}' is a single-label setting that a multi-label run does not "
                                "read; say how the source labels each category in its 'categories' rules")

@@ -6,7 +6,12 @@ corrections and validation split: `core/training/data.load_training_data`).
 function given), finds label issues by cross-validation and cleanlab (`label_issues`), duplicate and
 near-duplicate groups (`duplicates`) and the per-source figures; `report(stage, done, total)` is
 called as it goes and `cancelled()` asked between steps and batches (AuditCancelled: nothing was
-written). Nothing is written here; `AuditReport.to_dict()` is what `audit --json` saves."""
+written). Nothing is written here; `AuditReport.to_dict()` is what `audit --json` saves.
+
+A multi-label configuration (`categories`) is refused in one line (`check_single_label`): every part of the
+audit — label issues by a given and a suggested label, duplicates whose labels conflict, label shares per
+source, the suspects' Review queue, the corrected copy — reads one label per row, which such a run's rows do
+not have (a yes / no / unknown per category)."""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import numpy as np
 from moderator_app.core.audit.duplicates import DuplicateGroup, describe_groups, exact_groups, near_groups, normalise
 from moderator_app.core.audit.embeddings import AuditCancelled, encoder_embedder
 from moderator_app.core.audit.label_issues import VIEWS, LabelIssues, find_issues, method_text
+from moderator_app.core.errors import SettingsError
 from moderator_app.core.files.tables import read_table
 from moderator_app.core.hub import ensure_model_available
 
@@ -120,8 +126,19 @@ class AuditReport:
 
 
 # ------------------------------------------------------------------------------------------------
+def check_single_label(config) -> None:
+    """Refuse a multi-label configuration: the audit's every finding is about one label per row."""
+    categories = list(getattr(config, "categories", None) or [])
+    if categories:
+        raise SettingsError(f"The audit checks one label per row; this is a multi-label run (categories: "
+                            f"{', '.join(categories)}), whose rows have a yes, no or unknown per category.",
+                            "Audit each source on its own single label column instead: its file with its "
+                            "{label_column}, in a configuration without categories.", setting="categories")
+
+
 def audit_rows(config) -> AuditRows:
     """The rows of a training configuration, read and split exactly as training does."""
+    check_single_label(config)
     # lazy for start-up speed: the Training tab imports this module as the window opens (the Audit page); the data
     # loader comes with an audit
     from moderator_app.core.training.data import load_training_data
@@ -151,6 +168,7 @@ def run_audit(config, embed: Callable | None = None, report: Report | None = Non
         if cancelled():
             raise AuditCancelled("The audit was cancelled; nothing was written.")
 
+    check_single_label(config)  # before the data is read, whatever `rows` were given
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     report("reading the data", 0, 1)

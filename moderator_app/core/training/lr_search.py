@@ -9,7 +9,9 @@ and the whole folder is removed at the end, whether the search finished, failed 
 nothing is written near the user's data or output folder. The folder is named by the process id, so
 that the next search removes one left by a process that was killed.
 Several training sources are sampled together, as read (their
-weights shape an epoch of the real run, not these subsets).
+weights shape an epoch of the real run, not these subsets). A multi-label run (`categories`) is sampled
+by each row's yes/no/unknown pattern and its subsets keep the unknowns, so that each trial trains and is
+scored with the run's masked loss (core/training/multi_label), as the real run would be.
 
 Why a plain log-spaced grid and not Optuna: the product is the curve of validation loss against the
 learning rate, over the whole range, to read where training starts to work and where it diverges;
@@ -255,7 +257,11 @@ def _prepare_subsets(config: TrainingConfig, settings: SearchSettings, work: Pat
     from moderator_app.core.training.data import load_training_data
 
     data = load_training_data(config)
-    train_labels, val_labels = list(data.train["label"]), list(data.validation["label"])
+    multi_label = bool(config.categories)
+    # a multi-label row's stratum is its pattern of yes / no / unknown over the categories
+    stratum = (lambda label: ",".join(str(round(value)) for value in label)) if multi_label else (lambda label: label)
+    train_labels = [stratum(label) for label in data.train["label"]]
+    val_labels = [stratum(label) for label in data.validation["label"]]
     batch = config.train_batch_size
     wanted = settings.steps * batch if settings.steps is not None else max(1, round(settings.fraction * len(train_labels)))
     train_rows = _stratified_rows(train_labels, wanted, config.seed)
@@ -266,12 +272,24 @@ def _prepare_subsets(config: TrainingConfig, settings: SearchSettings, work: Pat
         texts, labels = split[rows]["text"], split[rows]["label"]
         with open(path, "w", encoding="utf-8") as handle:
             for text, label in zip(texts, labels):
-                handle.write(json.dumps({"text": text, "label": names[label]}, ensure_ascii=False) + "\n")
+                row = ({"text": text, **_category_cells(label)} if multi_label else {"text": text, "label": names[label]})
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     return _Plan(str(train_file), str(validation_file), len(train_rows), len(train_labels), len(val_rows),
                  math.ceil(len(train_rows) / batch), names)
 
 
-def _stratified_rows(labels: list[int], wanted: int, seed: int) -> list[int]:
+def _category_column(position: int) -> str:
+    """A subset file's column of the category at `position` (not its name: a category may be called 'text')."""
+    return f"category {position + 1}"
+
+
+def _category_cells(targets) -> dict[str, str | None]:
+    """A multi-label row's targets as the subset file's yes / no cells, None (blank: unknown) where unknown."""
+    return {_category_column(position): "yes" if value == 1 else "no" if value == 0 else None
+            for position, value in enumerate(targets)}
+
+
+def _stratified_rows(labels: list, wanted: int, seed: int) -> list[int]:
     """`wanted` row indices keeping each label's share (scikit-learn's stratified split, seeded), in
     ascending order; all rows when that leaves too few of a label out to stratify."""
     from sklearn.model_selection import train_test_split
@@ -293,9 +311,14 @@ def _stratified_rows(labels: list[int], wanted: int, seed: int) -> list[int]:
 
 def _trial_config(config: TrainingConfig, plan: _Plan, rate: float, output: Path) -> TrainingConfig:
     schedule = "constant" if config.lr_scheduler == "constant" else "constant_with_warmup"
+    data = dict(train_file=plan.train_file, validation_file=plan.validation_file, sources=[])
+    if config.categories:  # one source read by yes/no rules, its validation file the validation subset
+        data = dict(train_file="", validation_file="", sources=[dict(
+            path=plan.train_file, validation_path=plan.validation_file, text_column="text",
+            categories={name: {"column": _category_column(position)} for position, name in enumerate(plan.labels)})])
     return dataclasses.replace(
-        config, train_file=plan.train_file, validation_file=plan.validation_file, sources=[], text_column="text",
-        label_column="label", output_dir=str(output), overwrite=False, learning_rate=rate, num_epochs=1,
+        config, **data, text_column="text", label_column="label", output_dir=str(output), overwrite=False,
+        learning_rate=rate, num_epochs=1,
         early_stopping_patience=0, save_checkpoint_every_epoch=False, logging_steps=1, lr_scheduler=schedule,
         warmup_steps=min(config.warmup_steps, plan.steps // 2),
         compile_model=False)  # a short trial never pays for a compilation (core/training/compiled.py)
