@@ -140,3 +140,27 @@ def test_precision_and_recall_are_read_from_a_categorys_own_curve():
     assert point.category_precision_recall_at("hate", 0.8) == (None, 0.0)
     assert point.category_precision_recall_at("offensive", 0.5) is None  # no curve saved for it
     assert point.category_precision_recall_at("threat", 0.5) is None and point.precision_recall_at(0.5) is None
+
+
+def test_batch_labelling_from_the_review_tab_flags_at_the_thresholds_in_use(qtbot, tmp_path, tiny_multi_label_dir):
+    import csv
+
+    from moderator_app.core.inference.provenance import read_provenance
+
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_multi_label_dir))
+    source = tmp_path / "comments.csv"
+    with open(source, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["comment"], *([text] for text in TEXTS)])
+    control, own = tab.results.category_threshold, tab.handle.classifier.category_thresholds
+    control.set_thresholds({"offensive": 0.0})  # every text is offensive at 0
+    output = tmp_path / "moved.labelled.csv"
+    with qtbot.waitSignal(tab.batch_ended, timeout=TIMEOUT_MS) as ended:
+        assert tab.batch_label(str(source), "comment", str(output))
+    assert ended.args == ["finished"], tab.batch_panel.summary.text()
+    assert "offensive 0.00" in tab.batch_panel.files.text()
+    assert read_provenance(output)["category_thresholds"] == {"hate": own["hate"], "offensive": 0.0}
+    with open(output, newline="", encoding="utf-8") as handle:
+        assert [row["offensive"] for row in csv.DictReader(handle)] == ["yes"] * len(TEXTS)
+    close_window(qtbot, window)

@@ -340,7 +340,7 @@ class ReviewTab(QWidget):
         threshold = self.threshold(self.handle)
         source = threshold_source(threshold, self.handle.classifier.default_threshold, SLIDER)
         return self.batch_panel.label_file(self.handle, threshold, path, column, output, overwrite, chunk_rows,
-                                           threshold_source=source)
+                                           source, self.results.category_thresholds(self.handle) or None)
 
     def cancel_batch(self) -> None:
         self.batch_panel.cancel()
