@@ -13,7 +13,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from test_gui_multi_label_review import CATEGORIES, TEXTS, shown_set  # noqa: E402
-from test_gui_review import TIMEOUT_MS, cell, classify, close_window, open_window, private_places, select_rows  # noqa: E402,F401
+from test_gui_review import (TIMEOUT_MS, cell, classify, close_window, open_window,  # noqa: E402,F401
+                             private_places, select_rows)
 
 from moderator_app.core.inference.saved_operating_point import precision_recall_on_curve  # noqa: E402
 from moderator_app.core.review.store import DecisionStore  # noqa: E402

@@ -45,7 +45,8 @@ def threshold_source(threshold: float | None, calibrated: float | None, given: s
 def labelling_record(summary, classifier, threshold: float | None, source: str, identity: str,
                      input_path: str | Path, category_thresholds: dict[str, float] | None = None) -> dict[str, Any]:
     """The sidecar's content for a finished `summary` (core.inference.labelling.LabelSummary); a
-    multi-label model's thresholds are those used: its saved ones, with `category_thresholds`' in place of those it names."""
+    multi-label model's thresholds are those used: its saved ones, with `category_thresholds`' in place of
+    those it names."""
     precision = getattr(classifier, "precision", None)
     return {
         "format": FORMAT_VERSION,
