@@ -1,7 +1,7 @@
-"""The Review tab's results: filters and search, the threshold slider (binary models; a multi-label model's,
-per category: category_threshold_control.py), the decision
-buttons and keys (a multi-label model's: a checkbox per category, category_choice.py), and the table,
-all over one core.review.session.ReviewSession."""
+"""The Review tab's results: filters and search, the threshold slider (binary models; a multi-label
+model's, per category: category_threshold_control.py), the decision buttons and keys (a multi-label
+model's: a checkbox per category, category_choice.py), the "Columns" menu (columns_button.py) and the
+table, all over one core.review.session.ReviewSession."""
 
 from __future__ import annotations
 
