@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from moderator_app.cli import main
+from test_inference import tiny_classifier_dir  # noqa: F401 (fixture)
 from tiny_models import synthetic_multi_label_rows, write_csv
 
 CATEGORIES = ["hate", "offensive"]
@@ -68,6 +69,61 @@ def test_one_threshold_is_refused_for_a_multi_label_model(tiny_multi_label_dir, 
     assert main(["classify", "some text", "--model", str(tiny_multi_label_dir), "--threshold", "0.5"]) == 2
     error = capsys.readouterr().err.strip()
     assert "is a multi-label model: each category is decided at its own threshold" in error and "\n" not in error
+
+
+def test_label_threshold_category_value_flags_that_category_at_it_and_records_it(tiny_multi_label_dir, tmp_path,
+                                                                                 capsys):
+    from moderator_app.core.inference.classifier import Classifier
+
+    rows = synthetic_multi_label_rows(24, seed=43)
+    source = write_csv(tmp_path / "comments.csv", [(text,) for text, *_ in rows], header=("text",))
+    assert main(["label", str(source), "--model", str(tiny_multi_label_dir), "--precision", "fp32",
+                 "--threshold", "hate=0", "--threshold", "offensive=1"]) == 0
+    written = _read(tmp_path / "comments.labelled.csv")
+    assert all(row["hate"] == "yes" and row["offensive"] == "no" for row in written)  # every score ≥ 0, none ≥ 1
+    record = json.loads((tmp_path / "comments.labelled.csv.provenance.json").read_text())
+    assert record["category_thresholds"] == {"hate": 0.0, "offensive": 1.0}
+    classifier = Classifier.load(tiny_multi_label_dir, device="cpu", precision="fp32")
+    assert main(["label", str(source), "--model", str(tiny_multi_label_dir), "--precision", "fp32", "--overwrite",
+                 "--threshold", "offensive=0"]) == 0  # hate stays at its saved threshold
+    written = _read(tmp_path / "comments.labelled.csv")
+    flagged = classifier.decide_categories(classifier.predict_probabilities([text for text, *_ in rows]))
+    assert [row["hate"] for row in written] == ["yes" if "hate" in chosen else "no" for chosen in flagged]
+    assert all(row["offensive"] == "yes" for row in written)
+    record = json.loads((tmp_path / "comments.labelled.csv.provenance.json").read_text())
+    assert record["category_thresholds"] == {"hate": classifier.category_thresholds["hate"], "offensive": 0.0}
+    capsys.readouterr()
+
+
+def test_an_unknown_category_threshold_exits_2_with_one_line(tiny_multi_label_dir, tmp_path, capsys):
+    source = write_csv(tmp_path / "c.csv", [("some text",)], header=("text",))
+    assert main(["label", str(source), "--model", str(tiny_multi_label_dir), "--threshold", "threat=0.5"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]  # after the model's description
+    assert error.startswith("moderator-app label: error: 'threat' is not a category of") and "--threshold" in error
+    assert not (tmp_path / "c.labelled.csv").exists()
+
+
+@pytest.mark.parametrize("value, said", [("hate=1.5", "expected a number between 0 and 1, got 1.5"),
+                                         ("=0.5", "expected T or CATEGORY=T"), ("hate=x", "got 'x'")])
+def test_a_malformed_category_threshold_exits_2_with_one_line(tmp_path, capsys, value, said):
+    with pytest.raises(SystemExit) as raised:
+        main(["label", str(tmp_path / "c.csv"), "--model", str(tmp_path), "--threshold", value])
+    error = capsys.readouterr().err.strip()
+    assert raised.value.code == 2 and said in error and "\n" not in error
+
+
+def test_a_category_threshold_is_refused_for_a_single_label_model(tiny_classifier_dir, capsys):
+    assert main(["classify", "some text", "--model", str(tiny_classifier_dir), "--threshold", "hate=0.5"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "a threshold per category needs a multi-label model" in error and "\n" not in error
+
+
+def test_classify_takes_a_category_threshold(tiny_multi_label_dir, capsys):
+    texts = [row[0] for row in synthetic_multi_label_rows(4, seed=9)]
+    assert main(["classify", *texts, "--model", str(tiny_multi_label_dir), "--json", "--threshold", "hate=0",
+                 "--threshold", "offensive=1"]) == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [entry["categories"] for entry in printed] == [["hate"]] * len(texts)
 
 
 def test_classify_prints_the_categories_over_their_thresholds(tiny_multi_label_dir, capsys):

@@ -47,13 +47,14 @@ def run(args: argparse.Namespace) -> int:
 
 def classify(args: argparse.Namespace) -> None:
     from moderator_app.core.inference.classifier import is_empty_text
-    from moderator_app.core.inference.labelling import ModelOutputError, check_threshold
+    from moderator_app.core.inference.labelling import ModelOutputError, check_category_thresholds, check_threshold
 
     classifier = load_classifier(args)
     if sys.stderr.isatty():  # the model and its precision for a person; a script's stderr stays empty on success
         print(f"Model {classifier.describe()}", file=sys.stderr)
     threshold = decision_threshold(args, classifier)
     check_threshold(classifier, threshold)
+    check_category_thresholds(classifier, args.category_thresholds)
     score_name = f"P({classifier.positive_label})" if classifier.is_binary else None
     if classifier.multi_label:
         classify_categories(classifier, args)
@@ -82,7 +83,8 @@ def classify_categories(classifier, args: argparse.Namespace) -> None:
     for group in text_groups(args.texts):
         probabilities = classifier.predict_probabilities(group, args.batch_size)
         refuse_not_a_number(probabilities, group, classifier, done)
-        for text, row, flagged in zip(group, probabilities, classifier.decide_categories(probabilities)):
+        flags = classifier.decide_categories(probabilities, args.category_thresholds)
+        for text, row, flagged in zip(group, probabilities, flags):
             scores = {} if np.isnan(row).any() else dict(zip(classifier.labels, map(float, row)))
             if args.json:
                 print(json.dumps({"categories": flagged, "probabilities": scores, "text": text}, ensure_ascii=False))

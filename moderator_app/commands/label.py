@@ -29,6 +29,23 @@ def probability(text: str) -> float:
     return value
 
 
+class ThresholdOption(argparse.Action):
+    """--threshold T sets a binary model's threshold; --threshold CATEGORY=T, repeatable, sets one category's
+    of a multi-label model (`category_thresholds`; the model decides whether CATEGORY is one of its own)."""
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        name, equals, number = value.rpartition("=")
+        try:
+            if not equals:
+                namespace.threshold = probability(value)
+                return
+            if not name.strip():
+                raise argparse.ArgumentTypeError(f"expected T or CATEGORY=T, got {value!r}")
+            namespace.category_thresholds = {**(namespace.category_thresholds or {}), name.strip(): probability(number)}
+        except argparse.ArgumentTypeError as error:
+            raise argparse.ArgumentError(self, str(error)) from None
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -44,10 +61,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", "-m", required=True, metavar="M",
                         help="a folder written by `moderator-app train`, any Hugging Face text-classification "
                              f"model folder, or a hub id such as {ONLINE_MODEL_HINT} (downloaded when online)")
-    parser.add_argument("--threshold", type=probability, metavar="T",
+    parser.add_argument("--threshold", action=ThresholdOption, metavar="T|CATEGORY=T",
                         help="binary models: the positive label when its probability is at least T "
                              "(default: the threshold chosen on the validation set at the end of training, "
-                             "else the most probable label)")
+                             "else the most probable label); multi-label models: CATEGORY=T flags CATEGORY "
+                             "at T instead of its saved threshold (repeat it for several categories)")
+    parser.set_defaults(category_thresholds=None)
     parser.add_argument("--batch-size", type=positive_int, metavar="N",
                         help="texts per forward pass (default: 64 on the CPU, 256 on a GPU); long texts go "
                              "in smaller batches of at most N × 64 tokens")
@@ -186,4 +205,5 @@ def label(args: argparse.Namespace):
                           threshold=decision_threshold(args, classifier), batch_size=args.batch_size,
                           overwrite=args.overwrite,
                           skip_bad_rows=args.skip_bad_rows, excel_safe=args.excel_safe, on_progress=show_progress,
-                          plan=plan, threshold_source=GIVEN if args.threshold is not None else None)
+                          plan=plan, threshold_source=GIVEN if args.threshold is not None else None,
+                          category_thresholds=args.category_thresholds)

@@ -45,6 +45,8 @@ def check_engine_arguments(args: argparse.Namespace) -> str | None:
             return "--engine spark needs --output DIR, the folder to write the part files into"
         if args.excel_safe:
             return "--excel-safe applies to the local engine's CSV output, not to --engine spark"
+        if getattr(args, "category_thresholds", None):
+            return "--threshold CATEGORY=T applies to the local engine; --engine spark flags at the saved thresholds"
         return None
     given = [name for name in SPARK_ONLY if getattr(args, name) not in (None, False)]
     if given:

@@ -75,8 +75,11 @@ def parse_category_rules(value: str | dict | None, categories: list[str]) -> dic
 
 def evaluate_category_file(classifier, path: str | Path, *, rules: dict[str, Any] | None = None,
                            text_column: str = "", group_column: str = "", batch_size: int | None = None,
-                           on_batch: Callable[[int], None] | None = None) -> CategoryEvaluation:
-    """Evaluate a loaded multi-label `Classifier` on a labelled file, each category on its known rows."""
+                           on_batch: Callable[[int], None] | None = None,
+                           thresholds: dict[str, float] | None = None) -> CategoryEvaluation:
+    """Evaluate a loaded multi-label `Classifier` on a labelled file, each category on its known rows, at
+    the model's thresholds; `thresholds` (category → threshold, as the Review tab moved them) overrides
+    those it names."""
     categories = list(classifier.labels)
     table = read_table(path)
     file = str(path)
@@ -103,7 +106,8 @@ def evaluate_category_file(classifier, path: str | Path, *, rules: dict[str, Any
         raise data_error(f"{file}: no row has a text and a known category.", HINT)
     kept_texts = [str(value) for value, kept in zip(texts, keep) if kept]
     probabilities = classifier.predict_probabilities(kept_texts, batch_size, on_batch)
-    thresholds = classifier.category_thresholds
+    thresholds = {**classifier.category_thresholds,
+                  **{name: float(value) for name, value in (thresholds or {}).items() if name in categories}}
     metrics = per_category_metrics(targets[keep], probabilities, categories, [thresholds[name] for name in categories],
                                    groups=[value for value, kept in zip(groups, keep) if kept] if groups else None)
     dropped = {reason: int(count) for reason, count in ((DROP_EMPTY, empty.sum()), (DROP_UNKNOWN, unknown.sum()))

@@ -190,7 +190,8 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
                overwrite: bool = False, skip_bad_rows: bool = False, excel_safe: bool = False,
                on_progress: ProgressCallback | None = None, should_cancel: Callable[[], bool] | None = None,
                chunk_rows: int = CHUNK_ROWS, plan: LabellingPlan | None = None, threshold_source: str | None = None,
-               model_identity: str | None = None, input_name: str | Path | None = None) -> LabelSummary:
+               model_identity: str | None = None, input_name: str | Path | None = None,
+               category_thresholds: dict[str, float] | None = None) -> LabelSummary:
     """Label every row of a CSV/TSV, TXT, JSON Lines or Parquet file and write it, in the same format
     (a TXT as CSV) and row order, with all its columns plus `predicted_label`, `score` and
     `probability_<label>`.
@@ -204,12 +205,15 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
     Beside the output, OUTPUT.provenance.json records the model, its identity (`model_identity`, else
     computed), the threshold and `threshold_source` (default: calibrated when it is the model's own,
     else --threshold), the input (`input_name`, else `input_path`) and the row counts; both files are
-    claimed together, or neither is left."""
+    claimed together, or neither is left. A multi-label model flags each category at its saved
+    threshold, or at `category_thresholds`' for the categories it names (the Review tab's, `--threshold
+    CATEGORY=VALUE`); the record holds the thresholds used."""
     progress = Progress(on_progress, should_cancel)
     if plan is None:
         plan = plan_labelling(input_path, output_path, text_column=text_column, overwrite=overwrite,
                               excel_safe=excel_safe, chunk_rows=chunk_rows)
     check_threshold(classifier, threshold)
+    check_category_thresholds(classifier, category_thresholds)
     source, fmt = plan.source, plan.fmt
     added_names = added_column_names(classifier.labels, classifier.multi_label)
     for name in added_names:
@@ -232,7 +236,8 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
             for chunk in chunks:
                 refuse_bad_rows(source, chunks, skip_bad_rows)
                 added = label_texts(classifier, source.texts(chunk, plan.text_position), threshold, batch_size,
-                                    on_batch=progress.advance, rows_before=summary.rows)
+                                    on_batch=progress.advance, rows_before=summary.rows,
+                                    category_thresholds=category_thresholds)
                 sink.write(chunk, added)
                 release_free_memory()
                 if classifier.multi_label:
@@ -248,7 +253,7 @@ def label_file(input_path: str | Path, output_path: str | Path | None, classifie
         identity = model_identity or identify_model(classifier.name_or_path, list(classifier.labels))
         source_word = provenance_threshold_source(threshold, classifier.default_threshold, threshold_source)
         write_record(record_temporary, labelling_record(summary, classifier, threshold, source_word, identity,
-                                                        input_name or input_path))
+                                                        input_name or input_path, category_thresholds))
     summary.seconds = progress.elapsed()
     return summary
 
@@ -267,14 +272,16 @@ def text_column_names(labels: list[str], multi_label: bool = False) -> list[str]
 
 
 def label_texts(classifier: "Classifier", texts: list, threshold: float | None, batch_size: int | None = None,
-                on_batch: Callable[[int], None] | None = None, rows_before: int = 0) -> dict[str, Any]:
+                on_batch: Callable[[int], None] | None = None, rows_before: int = 0,
+                category_thresholds: dict[str, float] | None = None) -> dict[str, Any]:
     """Texts -> the added columns (added_column_names order): the one path from texts to labels, shared
-    by `label_file` and the Spark engine. Empty texts get label "" and NaN numbers; NaN for a non-empty
+    by `label_file` and the Spark engine (a multi-label model's categories at `category_thresholds` where
+    they name one, else at its saved thresholds). Empty texts get label "" and NaN numbers; NaN for a non-empty
     text refuses the model (ModelOutputError, naming row `rows_before` + its position + 1)."""
     probabilities = classifier.predict_probabilities(texts, batch_size, on_batch=on_batch)
     refuse_not_a_number(probabilities, texts, classifier, rows_before)
     if classifier.multi_label:
-        return category_columns(classifier, probabilities)
+        return category_columns(classifier, probabilities, category_thresholds)
     labels, scores = classifier.decide(probabilities, threshold)
     added: dict[str, Any] = {LABEL_COLUMN: labels, SCORE_COLUMN: scores}
     added.update((PROBABILITY_PREFIX + label, probabilities[:, index].astype(np.float64))
@@ -282,11 +289,12 @@ def label_texts(classifier: "Classifier", texts: list, threshold: float | None, 
     return added
 
 
-def category_columns(classifier: "Classifier", probabilities: np.ndarray) -> dict[str, Any]:
-    """A multi-label model's added columns from its probabilities, at its saved thresholds: empty texts
-    get NaN probabilities and "" in the text columns."""
+def category_columns(classifier: "Classifier", probabilities: np.ndarray,
+                     thresholds: dict[str, float] | None = None) -> dict[str, Any]:
+    """A multi-label model's added columns from its probabilities, at its saved thresholds (`thresholds`
+    overrides those it names): empty texts get NaN probabilities and "" in the text columns."""
     empty = np.isnan(probabilities).any(axis=1)
-    flagged = classifier.decide_categories(probabilities)
+    flagged = classifier.decide_categories(probabilities, thresholds)
     added: dict[str, Any] = {}
     for index, label in enumerate(classifier.labels):
         added[CATEGORY_PROBABILITY_PREFIX + label] = probabilities[:, index].astype(np.float64)
@@ -316,6 +324,25 @@ def check_threshold(classifier: "Classifier", threshold: float | None) -> None:
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise LabellingError(f"the threshold must be between 0 and 1, got {threshold}.",
                              "Change {threshold}.", setting="threshold")
+
+
+def check_category_thresholds(classifier: "Classifier", thresholds: dict[str, float] | None) -> None:
+    """Thresholds per category (`--threshold CATEGORY=VALUE`, the Review tab's) name categories of a
+    multi-label model, each between 0 and 1."""
+    if not thresholds:
+        return
+    if not getattr(classifier, "multi_label", False):
+        raise LabellingError(f"a threshold per category needs a multi-label model; {classifier.name_or_path} has "
+                             f"one label per text ({', '.join(classifier.labels)}).",
+                             "Give {threshold} as one number for this model, or leave it out.", setting="threshold")
+    for name, value in thresholds.items():
+        if name not in classifier.labels:
+            raise LabellingError(f"{name!r} is not a category of {classifier.name_or_path} "
+                                 f"({', '.join(classifier.labels)}).", "Name one of them in {threshold}.",
+                                 setting="threshold")
+        if not 0.0 <= float(value) <= 1.0:
+            raise LabellingError(f"the threshold of {name!r} must be between 0 and 1, got {value}.",
+                                 "Change {threshold}.", setting="threshold")
 
 
 class ModelOutputError(LabellingError):

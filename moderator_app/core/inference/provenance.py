@@ -43,8 +43,10 @@ def threshold_source(threshold: float | None, calibrated: float | None, given: s
 
 
 def labelling_record(summary, classifier, threshold: float | None, source: str, identity: str,
-                     input_path: str | Path) -> dict[str, Any]:
-    """The sidecar's content for a finished `summary` (core.inference.labelling.LabelSummary)."""
+                     input_path: str | Path, category_thresholds: dict[str, float] | None = None) -> dict[str, Any]:
+    """The sidecar's content for a finished `summary` (core.inference.labelling.LabelSummary); a
+    multi-label model's thresholds are those used: its saved ones, with `category_thresholds`' in place of
+    those it names."""
     precision = getattr(classifier, "precision", None)
     return {
         "format": FORMAT_VERSION,
@@ -59,8 +61,8 @@ def labelling_record(summary, classifier, threshold: float | None, source: str, 
         "flagged_label": classifier.positive_label,
         "threshold": threshold,
         "threshold_source": source,
-        **({"category_thresholds": classifier.category_thresholds} if getattr(classifier, "multi_label", False)
-           else {}),
+        **({"category_thresholds": {**classifier.category_thresholds, **(category_thresholds or {})}}
+           if getattr(classifier, "multi_label", False) else {}),
         "precision": precision.describe() if hasattr(precision, "describe") else str(precision or ""),
         "text_normalisation": getattr(classifier, "normalisation", ""),
         "rows": summary.rows,

@@ -116,14 +116,12 @@ class OperatingPoint:
         position), from the saved curve; None without a curve. Above every validation score nothing
         is flagged: the precision is undefined (None, where scikit-learn's curve ends at 1 by
         convention), the recall 0."""
-        if not self.curve:
-            return None
-        # The curve's points are in increasing threshold; 'score ≥ t' splits the validation rows as
-        # its first point at or above t does (exactly so between neighbours of the full curve).
-        at_or_above = next((point for point in self.curve if point["threshold"] >= threshold), None)
-        if at_or_above is None:
-            return None, 0.0
-        return at_or_above["precision"], at_or_above["recall"]
+        return precision_recall_on_curve(self.curve, threshold)
+
+    def category_precision_recall_at(self, category: str, threshold: float) -> tuple[float | None, float] | None:
+        """As precision_recall_at, for one category of a multi-label model, from its own validation curve
+        (None: no such category, or no curve, as when its validation rows were all yes or all no)."""
+        return precision_recall_on_curve((self.categories.get(category) or {}).get("curve") or [], threshold)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,6 +129,19 @@ class OperatingPoint:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "OperatingPoint":
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
+
+
+def precision_recall_on_curve(curve: Sequence[dict[str, float]], threshold: float) -> tuple[float | None, float] | None:
+    """The precision and recall at `threshold` on a saved precision–recall curve (points in increasing
+    threshold); None for an empty curve, (None, 0) above every validation score."""
+    if not curve:
+        return None
+    # 'score ≥ t' splits the validation rows as the curve's first point at or above t does (exactly so
+    # between neighbours of the full curve).
+    at_or_above = next((point for point in curve if point["threshold"] >= threshold), None)
+    if at_or_above is None:
+        return None, 0.0
+    return at_or_above["precision"], at_or_above["recall"]
 
 
 def describe_category(point: dict[str, Any]) -> str:

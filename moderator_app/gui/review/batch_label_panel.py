@@ -85,8 +85,9 @@ class BatchLabelPanel(QGroupBox):
 
     def label_file(self, handle: ModelHandle, threshold: float | None, path: str, column: str | None = None,
                    output: str | None = None, overwrite: bool = False, chunk_rows: int | None = None,
-                   threshold_source: str | None = None) -> bool:
-        """Label every row of `path` into `output` (asked for when None); False when it did not start."""
+                   threshold_source: str | None = None, category_thresholds: dict[str, float] | None = None) -> bool:
+        """Label every row of `path` into `output` (asked for when None), a multi-label model's categories
+        at `category_thresholds`; False when it did not start."""
         if self.busy:
             self.error_dialog = dialogs.show_error(self, "Batch labelling is running",
                                                    "Wait for the current file to finish, or cancel it.")
@@ -107,7 +108,7 @@ class BatchLabelPanel(QGroupBox):
             self.error_dialog = show_failure(self, error, "Cannot batch-label")
             return False
         request = BatchRequest(path, str(output), column or None, threshold, overwrite,
-                               threshold_source=threshold_source)
+                               threshold_source=threshold_source, category_thresholds=category_thresholds)
         if chunk_rows:
             request.chunk_rows = chunk_rows
         self.start(handle, request)
@@ -151,6 +152,9 @@ class BatchLabelPanel(QGroupBox):
         self.started = time.monotonic()
         self.updates = 0
         threshold = ", the most probable label" if request.threshold is None else f", threshold {request.threshold:.2f}"
+        if request.category_thresholds:
+            threshold = ", thresholds " + ", ".join(f"{name} {value:.2f}" for name, value in
+                                                    request.category_thresholds.items())
         column = f", column {request.text_column}" if request.text_column else ""
         self.files.setText(f"{Path(request.input_path).name} → {Path(request.output_path).name}{column}{threshold}")
         self.files.setToolTip(f"{request.input_path}\n→ {request.output_path}")

@@ -2,7 +2,8 @@
 the first nine, and the set they show recorded by the Review tab's usual accept (A or Ctrl+Enter).
 
 The boxes show the set that would be recorded for the selected row: the moderator's set when it is
-decided, else the categories the model flags (each at its own threshold). Untouched on an undecided
+decided, else the categories the model flags (each at its threshold in use, which the Review tab's
+category threshold control moves: category_threshold_control.py). Untouched on an undecided
 row, recording them accepts the model's set, row by row when several are selected; once a box is
 toggled (or on a decided row) the set shown is what every selected row gets. "Per category…" opens
 the model against the moderators' sets per category (category_evaluation.py)."""
@@ -49,12 +50,26 @@ class CategoryChoice(QWidget):
         for number, name in enumerate(self.categories, start=1):
             key = str(number) if number <= MAX_CATEGORY_KEYS else ""
             box = QCheckBox(f"{key} {name}" if key else name)
-            at = f"; the model flags it at a probability of at least {thresholds[name]:.2f}" if thresholds else ""
-            box.setToolTip(f"Whether '{name}' applies to the selected rows" + (f" (key {key})" if key else "") + at)
             box.clicked.connect(self._on_clicked)
             self.boxes_layout.addWidget(box)
             self.boxes.append(box)
+        self.show_thresholds(thresholds)
         self.setVisible(bool(self.categories))
+
+    def show_thresholds(self, thresholds: dict[str, float] | None) -> None:
+        """The boxes' tooltips say the threshold in use of each category."""
+        for number, (name, box) in enumerate(zip(self.categories, self.boxes), start=1):
+            key = f" (key {number})" if number <= MAX_CATEGORY_KEYS else ""
+            at = (f"; the model flags it at a probability of at least {thresholds[name]:.2f}"
+                  if thresholds and name in thresholds else "")
+            box.setToolTip(f"Whether '{name}' applies to the selected rows{key}{at}")
+
+    def follow_thresholds(self, session, items: Sequence[int]) -> None:
+        """The thresholds in use moved: the tooltips say so, and boxes showing an undecided row's model set,
+        untouched, show the set flagged now (a set the moderator ticked stays)."""
+        self.show_thresholds(session.category_thresholds)
+        if self.model_set and not self.touched:
+            self.show_selected(session, items)
 
     def key_hint(self) -> str:
         keys = ", ".join(f"{number} {name}" for number, name in enumerate(self.categories[:MAX_CATEGORY_KEYS], 1))

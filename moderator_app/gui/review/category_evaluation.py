@@ -10,6 +10,7 @@ moderator's classifications as batch labelling does."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHeaderView, QLabel, QTableWidget,
@@ -129,8 +130,10 @@ class CategoryEvaluationDialog(QDialog):
         """The model on the labelled file `path`, in the background (pausing for the moderator's work)."""
         self.file_button.setEnabled(False)
         self.file_status.setText(f"Evaluating on {Path(path).name}…")
-        self.tasks.submit(evaluate_category_file, GatedClassifier(self.handle), path, key="file",
-                          on_done=self._show_file, on_error=self._file_failed)
+        # at the thresholds the table flags by, as the Review tab's category threshold control set them
+        thresholds = dict(self.session.category_thresholds or {})
+        self.tasks.submit(partial(evaluate_category_file, thresholds=thresholds), GatedClassifier(self.handle), path,
+                          key="file", on_done=self._show_file, on_error=self._file_failed)
 
     def _file_failed(self, error: BaseException) -> None:
         self.file_button.setEnabled(True)
@@ -139,10 +142,11 @@ class CategoryEvaluationDialog(QDialog):
     def _show_file(self, evaluation) -> None:
         self.file_button.setEnabled(True)
         self.file_evaluation = evaluation
+        thresholds = ", ".join(f"{name} {value:.2f}" for name, value in evaluation.thresholds.items())
         dropped = "; ".join(f"{count:,} left out: {reason}" for reason, count in evaluation.dropped.items())
         warning = f" {evaluation.warning}" if evaluation.warning else ""
         self.file_status.setText(f"On {Path(evaluation.path).name}: {evaluation.rows:,} of {evaluation.rows_read:,} "
-                                 f"rows, each category on its known rows at the model's threshold"
+                                 f"rows, each category on its known rows at its threshold in the table ({thresholds})"
                                  + (f" ({dropped})" if dropped else "") + f".{warning}")
         self.file_table.setRowCount(len(evaluation.categories))
         for row, (category, entry) in enumerate(evaluation.categories.items()):

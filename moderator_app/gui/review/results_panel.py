@@ -1,19 +1,21 @@
-"""The Review tab's results: filters and search, the threshold slider (binary models), the decision
-buttons and keys (a multi-label model's: a checkbox per category, category_choice.py), and the table,
-all over one core.review.session.ReviewSession."""
+"""The Review tab's results: filters and search, the threshold slider (binary models; a multi-label
+model's, per category: category_threshold_control.py), the decision buttons and keys (a multi-label
+model's: a checkbox per category, category_choice.py), the "Columns" menu (columns_button.py) and the
+table, all over one core.review.session.ReviewSession."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 from superqt.utils import qdebounced
 
 from moderator_app.core.review.queues import QueueState
 from moderator_app.core.review.session import FILTER_ALL, SORT_ITEM, SORT_SCORE, SORT_UNCERTAINTY, ReviewSession
 from moderator_app.gui.common import dialogs
 from moderator_app.gui.review.category_choice import CategoryChoice
+from moderator_app.gui.review.category_threshold_control import CategoryThresholdControl
+from moderator_app.gui.review.columns_button import ColumnsButton
 from moderator_app.gui.review.decision_buttons import RelabelButtons
 from moderator_app.gui.review.decision_note import DecisionNoteBar
 from moderator_app.gui.review.filter_choices import fill_filters, filter_key  # noqa: F401 (filter_key: named here too)
@@ -58,6 +60,8 @@ class ResultsPanel(QWidget):
         self.threshold.changed.connect(self._on_threshold_moved)
         self.threshold_slider, self.threshold_label = self.threshold.slider, self.threshold.value_label
         self.validation_label = self.threshold.validation_label
+        self.category_threshold = CategoryThresholdControl()  # a multi-label model's, per category
+        self.category_threshold.changed.connect(self._on_category_thresholds_moved)
         self.stats = QLabel()
         self.stats.setStyleSheet("color: #555;")
         self.order_combo = QComboBox()
@@ -66,18 +70,15 @@ class ResultsPanel(QWidget):
         for title, key, descending in ORDERS:
             self.order_combo.addItem(title, (key, descending))
         self.order_combo.activated.connect(self._apply_order)
-        self.columns_button = QToolButton()
-        self.columns_button.setText("Columns")
-        self.columns_button.setToolTip("Show the imported file's other columns beside the text")
-        self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.columns_button.setMenu(QMenu(self.columns_button))
-        self.columns_button.hide()
+        self.columns_button = ColumnsButton()
+        self.columns_button.chosen.connect(self._columns_chosen)
         filters = QHBoxLayout()
         filters.addWidget(self.order_combo)
         filters.addWidget(self.filter_combo)
         filters.addWidget(self.search, 1)
         filters.addSpacing(12)
         filters.addWidget(self.threshold)
+        filters.addWidget(self.category_threshold)
         filters.addSpacing(12)
         filters.addWidget(self.columns_button)
         filters.addWidget(self.stats)
@@ -138,7 +139,7 @@ class ResultsPanel(QWidget):
                 self.session.shown_columns = [name for name in shown_columns or columns if name in columns]
 
         self.model.reset(load)
-        self._make_column_actions()
+        self.columns_button.set_columns(self.session.extra_columns, self.session.shown_columns)
         self.table.configure_columns(self.model)
         self.update_stats()
         self.update_enabled()
@@ -151,10 +152,9 @@ class ResultsPanel(QWidget):
         selected = self.selected_items()
         kept = self.session.texts[selected[0]] if selected else None
         shown = restore.shown_columns if restore is not None else self.session.shown_columns
-        multi_label = handle.classifier.multi_label
         self.show_results(result.texts, result.probabilities, handle.info.labels, handle.classifier.positive_index,
                           handle.classifier.decide, items.columns, items.extras, shown or items.columns,
-                          handle.classifier.category_thresholds if multi_label else None)
+                          self.category_thresholds(handle) if handle.classifier.multi_label else None)
         if restore is not None:
             self.set_filter_value(restore.filter, restore.search)
             self.sort_by(restore.sort_key, restore.descending)
@@ -210,18 +210,7 @@ class ResultsPanel(QWidget):
         self.select_item(self.session.item(row))
         return True
 
-    def _make_column_actions(self) -> None:
-        menu = self.columns_button.menu()
-        menu.clear()
-        for name in self.session.extra_columns:
-            action = menu.addAction(name)
-            action.setCheckable(True)
-            action.setChecked(name in self.session.shown_columns)
-            action.toggled.connect(lambda _checked: self._columns_chosen())
-        self.columns_button.setVisible(bool(self.session.extra_columns))
-
-    def _columns_chosen(self) -> None:
-        shown = [action.text() for action in self.columns_button.menu().actions() if action.isChecked()]
+    def _columns_chosen(self, shown: list[str]) -> None:
         self.model.set_extra_columns(shown)
         self.table.configure_columns(self.model)
         self.view_changed.emit()
@@ -315,6 +304,21 @@ class ResultsPanel(QWidget):
         self.update_stats()
         self.threshold_changed.emit()
 
+    def category_thresholds(self, handle) -> dict[str, float]:
+        """The thresholds in use for `handle`'s multi-label model (the model's own for a category not set
+        here); {} for other models."""
+        in_use = self.category_threshold.thresholds()
+        return {name: in_use.get(name, own) for name, own in handle.classifier.category_thresholds.items()}
+
+    def _on_category_thresholds_moved(self) -> None:
+        """A category's threshold moved: its flags, marks, filter and the undecided row's boxes follow."""
+        thresholds = self.category_threshold.thresholds()
+        if self.session.multi_label and set(thresholds) == set(self.session.class_names):
+            self.model.relabel_categories(thresholds)
+            self.category_choice.follow_thresholds(self.session, self.selected_items())
+        self.update_stats()
+        self.threshold_changed.emit()
+
     # ------------------------------------------------------------------------------ filters
     def _apply_filter(self, *_args) -> None:
         mode, _, label = (self.filter_combo.currentData() or FILTER_ALL).partition(":")
@@ -343,18 +347,21 @@ class ResultsPanel(QWidget):
         """configure_for_labels for a loaded model (a ModelHandle)."""
         classifier = handle.classifier
         self.configure_for_labels(handle.info.labels, classifier.positive_index,
-                                  classifier.category_thresholds if classifier.multi_label else None)
+                                  classifier.category_thresholds if classifier.multi_label else None,
+                                  classifier.operating_point)
 
     def configure_for_labels(self, labels: list[str], positive_index: int | None,
-                             category_thresholds: dict | None = None) -> None:
+                             category_thresholds: dict | None = None, operating_point=None) -> None:
         """Filters, threshold, relabel buttons and their number keys for a model's labels; for a
-        multi-label model (`category_thresholds`) category filters and a checkbox per category instead."""
+        multi-label model (`category_thresholds`, the model's, and its saved `operating_point`) category
+        filters, a threshold per category and a checkbox per category instead."""
         multi_label = category_thresholds is not None
         binary = positive_index is not None and not multi_label
         fill_filters(self.filter_combo, labels, labels[positive_index] if binary else None, multi_label)
         self._apply_filter()
 
         self.threshold.configure(labels[positive_index] if binary else None)
+        self.category_threshold.set_model(category_thresholds, operating_point)
         self.category_choice.set_categories(labels if multi_label else [], category_thresholds)
         self._make_label_buttons([] if multi_label else labels)
         if multi_label:

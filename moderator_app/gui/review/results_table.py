@@ -82,11 +82,18 @@ class ResultsModel(QAbstractTableModel):
     def relabel(self, threshold: float | None) -> None:
         """New labels from a threshold: the label, score and decision columns change in place, and the
         rows shown and their order when sorted or filtered by them."""
-        session = self.session
-        if session.threshold_moves_rows():
-            self._change_rows(lambda: session.set_threshold(threshold))
+        self._relabel_with(lambda: self.session.set_threshold(threshold))
+
+    def relabel_categories(self, thresholds: dict[str, float]) -> None:
+        """A multi-label model's new per-category thresholds: its flags and marks change as relabel's labels do."""
+        self._relabel_with(lambda: self.session.set_category_thresholds(thresholds))
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, FIRST_PROBABILITY_COLUMN, self.decision_column - 1)
+
+    def _relabel_with(self, change: Callable[[], Any]) -> None:
+        if self.session.threshold_moves_rows():
+            self._change_rows(change)
         else:
-            session.set_threshold(threshold)
+            change()
         self._all_changed(LABEL_COLUMN, self.decision_column)
 
     def refresh_decisions(self) -> None:

@@ -204,15 +204,18 @@ class ReviewTab(QWidget):
         binary = handle.classifier.is_binary
         self.model_panel.show_decision_rule(decision_sentence(
             handle.classifier.positive_label if binary else None, self.threshold(handle),
-            handle.classifier.default_threshold if binary else None, handle.classifier.category_thresholds))
+            handle.classifier.default_threshold if binary else None, self.results.category_thresholds(handle),
+            handle.classifier.category_thresholds))
 
     def _apply_operating_point(self, handle: ModelHandle) -> None:
         """A binary model with a calibrated operating point starts the slider at its threshold, unless
         a queue is open or being opened: its threshold is its own, changed only by the moderator (a
         reload for another precision, or another model, keeps it; Reset is one click away). Models
-        without an operating point keep the slider where it is."""
-        point = handle.classifier.operating_point if handle.classifier.is_binary else None
+        without one keep the slider where it is; a multi-label model's categories start at its own."""
+        classifier = handle.classifier
+        point = classifier.operating_point if classifier.is_binary else None
         self.results.set_operating_point(point)
+        self.results.category_threshold.set_model(classifier.category_thresholds or None, classifier.operating_point)
         if point is not None and point.threshold is not None and not self.workspace.keeps_queue_threshold:
             self.results.set_threshold(point.threshold)
 
@@ -337,7 +340,7 @@ class ReviewTab(QWidget):
         threshold = self.threshold(self.handle)
         source = threshold_source(threshold, self.handle.classifier.default_threshold, SLIDER)
         return self.batch_panel.label_file(self.handle, threshold, path, column, output, overwrite, chunk_rows,
-                                           threshold_source=source)
+                                           source, self.results.category_thresholds(self.handle) or None)
 
     def cancel_batch(self) -> None:
         self.batch_panel.cancel()

@@ -16,11 +16,20 @@ UNDEFINED = "—"  # a precision with nothing flagged: no number describes it
 
 
 def decision_sentence(flagged_label: str | None, threshold: float | None, model_threshold: float | None,
-                      category_thresholds: dict[str, float] | None = None) -> str:
+                      category_thresholds: dict[str, float] | None = None,
+                      model_category_thresholds: dict[str, float] | None = None) -> str:
     """How the table's labels are decided, in one sentence that matches the slider (a multi-label
-    model, `category_thresholds`: each category at its own threshold)."""
+    model, `category_thresholds`: each category at its threshold in use, and where it was moved from
+    the model's, `model_category_thresholds`, says so)."""
     if category_thresholds:
-        each = ", ".join(f"'{name}' when P({name}) ≥ {value:.2f}" for name, value in category_thresholds.items())
+        model = model_category_thresholds or {}
+
+        def moved(name: str, value: float) -> str:
+            own = model.get(name)
+            return "" if own is None or abs(own - value) < 1e-9 else f" (moved from the model's {own:.2f})"
+
+        each = ", ".join(f"'{name}' when P({name}) ≥ {value:.2f}{moved(name, value)}"
+                         for name, value in category_thresholds.items())
         return f"Flags each category at its own threshold: {each}."
     if flagged_label is None or threshold is None:
         return "Decides by the most probable label."
@@ -128,6 +137,6 @@ class ThresholdControl(QWidget):
         self.validation_label.setVisible(scores is not None)
         model = self.model_threshold
         self.reset_button.setEnabled(model is not None and abs(self.value() - model) > 1e-9)
+        origin = getattr(point, "origin", "calibrated on its validation set")
         self.reset_button.setToolTip("This model has no calibrated threshold (no operating_point.json)" if model is None
-                                     else f"Reset to the model's threshold ({model:.3f}, calibrated on its "
-                                          "validation set)")
+                                     else f"Reset to the model's threshold ({model:.3f}, {origin})")

@@ -48,6 +48,7 @@ class BatchRequest:
     overwrite: bool = False
     chunk_rows: int = GUI_CHUNK_ROWS
     threshold_source: str | None = None  # for the provenance record (core.inference.provenance)
+    category_thresholds: dict[str, float] | None = None  # a multi-label model's, as the Review tab set them
 
 
 def label_batch(handle: ModelHandle, request: BatchRequest, report: Callable[[int, int | None, float], None],
@@ -68,6 +69,6 @@ def label_batch(handle: ModelHandle, request: BatchRequest, report: Callable[[in
                              threshold=request.threshold, overwrite=request.overwrite,
                              on_progress=report, should_cancel=cancelled, chunk_rows=request.chunk_rows,
                              threshold_source=request.threshold_source, model_identity=handle.identity,
-                             input_name=request.input_path)
+                             input_name=request.input_path, category_thresholds=request.category_thresholds)
     summary.input_path = request.input_path
     return summary
