@@ -171,9 +171,14 @@ class ReviewTab(QWidget):
         self.save_queue_state()
 
     def _on_model_changed(self, handle: ModelHandle) -> None:
-        if self.workspace.relabels(handle):
+        # an open queue's category thresholds are its own, as its binary threshold is: a reload of a model
+        # with the same categories (another precision) keeps them
+        relabels = self.workspace.relabels(handle)
+        keeps = self.workspace.keeps_queue_threshold and not relabels
+        kept = self.results.category_threshold.thresholds() if keeps else {}
+        if relabels:
             self.results.configure_for_model(handle)
-        self._apply_operating_point(handle)
+        self._apply_operating_point(handle, kept)
         self.show_decision_rule()
         self.input.set_model(handle)
         self.model_loaded.emit(handle.info)
@@ -207,15 +212,17 @@ class ReviewTab(QWidget):
             handle.classifier.default_threshold if binary else None, self.results.category_thresholds(handle),
             handle.classifier.category_thresholds))
 
-    def _apply_operating_point(self, handle: ModelHandle) -> None:
+    def _apply_operating_point(self, handle: ModelHandle, kept: dict[str, float]) -> None:
         """A binary model with a calibrated operating point starts the slider at its threshold, unless
         a queue is open or being opened: its threshold is its own, changed only by the moderator (a
         reload for another precision, or another model, keeps it; Reset is one click away). Models
-        without one keep the slider where it is; a multi-label model's categories start at its own."""
+        without one keep the slider where it is; a multi-label model's categories start at its own, but
+        for those of an open queue (`kept`; an opened or new queue's own come with its table: _on_results)."""
         classifier = handle.classifier
         point = classifier.operating_point if classifier.is_binary else None
         self.results.set_operating_point(point)
         self.results.category_threshold.set_model(classifier.category_thresholds or None, classifier.operating_point)
+        self.results.category_threshold.set_thresholds(kept)
         if point is not None and point.threshold is not None and not self.workspace.keeps_queue_threshold:
             self.results.set_threshold(point.threshold)
 
@@ -243,15 +250,17 @@ class ReviewTab(QWidget):
         result, handle = shown.result, shown.result.handle
         if shown.relabel:
             self.results.configure_for_model(handle)
+        if shown.category_thresholds is not None:  # a new or opened queue's own
+            self.results.category_threshold.set_thresholds(shown.category_thresholds)
         self.results.show_classified(result, shown.items, shown.restore)
         self.explanation.show_message("Select a row to see which words pushed its score up or down.")
         if shown.saved:
-            self.status_message.emit(f"Opened {len(result.texts):,} items with the scores this model gave them "
-                                     "before (kept with the queue).")
+            message = (f"Opened {len(result.texts):,} items with the scores this model gave them before (kept with "
+                       "the queue).")
         else:
             rate = len(result.texts) / result.seconds if result.seconds > 0 else 0.0
-            self.status_message.emit(f"Classified {len(result.texts):,} items in {result.seconds:.1f} s "
-                                     f"({rate:,.0f} per second).")
+            message = f"Classified {len(result.texts):,} items in {result.seconds:.1f} s ({rate:,.0f} per second)."
+        self.status_message.emit(f"{message} {shown.note}".strip())
         self.results_changed.emit()
         self.decisions.show_earlier(list(result.texts), handle)
         self.update_stats()
