@@ -7,7 +7,7 @@ events and hands it the panels' outcomes. Left: the model (ModelPanel), the queu
 texts (InputPanel), batch labelling (BatchLabelPanel, which runs its own worker) and the decisions
 (DecisionsPanel: record, undo, show earlier, export). Right: the results (ResultsPanel: a
 ReviewSession behind order, filters, threshold, decision keys and the table) over the explanation of
-the selected row (ExplanationView) and its decision history (HistoryPanel).
+the selected row and its decision history (SelectedRowViews, selected_row.py).
 
 Queues: every classified paste or import becomes a queue in the decision store (or is added to the
 open one, when the moderator says so); the queue keeps its items, the model and threshold, the
@@ -35,19 +35,17 @@ from moderator_app.gui.common.errors import show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.review.batch_label_panel import BatchLabelPanel
 from moderator_app.gui.review.decisions_panel import DecisionsPanel
-from moderator_app.gui.review.explanation_view import ExplanationView
-from moderator_app.gui.review.history_panel import HistoryPanel
 from moderator_app.gui.review.input_panel import InputPanel
 from moderator_app.gui.review.model_loader import ModelLoader
 from moderator_app.gui.review.model_panel import ModelPanel, recent_models
 from moderator_app.gui.review.moderator import moderator_name
 from moderator_app.gui.review.queue_panel import QueuePanel
 from moderator_app.gui.review.results_panel import ResultsPanel
+from moderator_app.gui.review.selected_row import SelectedRowViews
 from moderator_app.gui.review.tab_layout import ReviewLayout
 from moderator_app.gui.review.threshold_control import decision_sentence
 
 LAST_QUEUE_KEY = "review/last-queue"
-EXPLAIN_DELAY_MS = 250  # wait for the selection to settle before explaining
 STATE_SAVE_DELAY_MS = 400  # save the queue's position once the moderator pauses
 CLOSE_WAIT_MS = 20_000
 
@@ -109,7 +107,6 @@ class ReviewTab(QWidget):
         self.results = ResultsPanel()
         self.results.decide_requested.connect(self.decide)
         self.results.undo_requested.connect(self.undo)
-        self.results.selection_changed.connect(self._on_selection_changed)
         self.results.view_changed.connect(self.save_queue_state)
         self.results.threshold_changed.connect(self.save_queue_state)
         self.results.threshold_changed.connect(self.show_decision_rule)
@@ -131,9 +128,11 @@ class ReviewTab(QWidget):
         self.queues.renamed.connect(lambda queue: self.workspace.queue_renamed(queue))
         self.queues.failed.connect(lambda error: self.decisions._failed(error, ""))
         self.queues.refreshed.connect(self.update_stats)
-        self.history = HistoryPanel()
-
-        self.explanation = ExplanationView(self.model_tasks)
+        self.selected = SelectedRowViews(self.results, self.decisions, self.model_tasks, lambda: self.results_handle,
+                                         self)
+        self.results.selection_changed.connect(self.selected.selection_changed)
+        self.results.selection_changed.connect(self.save_queue_state)
+        self.explanation, self.history = self.selected.explanation, self.selected.history
         self.explanation.ready.connect(self.explanation_ready)
         self.layout_ = ReviewLayout(self, [(model_box, 0), (self.queues, 0), (self.input, 1), (self.batch_panel, 0),
                                            (self.decisions, 0)], self.results, self.explanation, self.history)
@@ -311,7 +310,7 @@ class ReviewTab(QWidget):
 
     def _after_decisions_changed(self, _count: int = 0) -> None:
         self.queues.refresh()
-        self.show_history()
+        self.selected.show_history()
         self.update_stats()
 
     def update_stats(self) -> None:
@@ -354,29 +353,7 @@ class ReviewTab(QWidget):
     def cancel_batch(self) -> None:
         self.batch_panel.cancel()
 
-    # ------------------------------------------------------------------------------ explain
-    def _on_selection_changed(self, *_args) -> None:
-        self.explanation.forget()  # a job still queued for the old selection is skipped
-        self.explain_selected()
-        self.show_history()
-        self.save_queue_state()
-
-    @qdebounced(timeout=EXPLAIN_DELAY_MS)
-    def show_history(self) -> None:
-        items = self.results.selected_items()
-        handle = self.results_handle
-        if len(items) != 1 or handle is None:
-            self.history.clear("History: select one row to see every decision made about its text."
-                               if items else "")
-            return
-        self.decisions.show_history(self.results.session.texts[items[0]], handle.identity, self.history)
-
-    @qdebounced(timeout=EXPLAIN_DELAY_MS)
-    def explain_selected(self) -> None:
-        session = self.results.session
-        self.explanation.explain(self.results_handle, [(session.texts[item], session.labels[item])
-                                                       for item in self.results.selected_items()])
-
+    # ------------------------------------------------------------------------------ decide
     def decide(self, moderator_label: str | None) -> None:
         if self.results_handle is not None:
             self.decisions.decide(moderator_label, self.results_handle)
