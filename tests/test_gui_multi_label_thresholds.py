@@ -165,3 +165,53 @@ def test_batch_labelling_from_the_review_tab_flags_at_the_thresholds_in_use(qtbo
     with open(output, newline="", encoding="utf-8") as handle:
         assert [row["offensive"] for row in csv.DictReader(handle)] == ["yes"] * len(TEXTS)
     close_window(qtbot, window)
+
+
+def test_a_queue_reopens_with_its_moved_category_thresholds_and_a_reload_keeps_them(qtbot, tiny_multi_label_dir):
+    from dataclasses import replace
+
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_multi_label_dir))
+    classify(qtbot, tab, TEXTS)
+    qtbot.waitUntil(lambda: tab.queue is not None, timeout=TIMEOUT_MS)
+    control, own = tab.results.category_threshold, tab.handle.classifier.category_thresholds
+    session, at_models = tab.results.session, flags_of(tab.results.session)
+    # hate's threshold just under the P(hate) of the most likely row the model does not flag hate in
+    item = max((row for row, found in enumerate(at_models) if "hate" not in found),
+               key=lambda row: session.probabilities[row, 0])
+    moved = {"hate": float(session.probabilities[item, 0]) - 1e-4, "offensive": own["offensive"]}
+    control.set_thresholds({"hate": moved["hate"]})
+    flags = flags_of(session)
+    assert "hate" in flags[item] and flags != at_models
+    with qtbot.waitSignal(tab.results_changed, timeout=TIMEOUT_MS):  # a reload (as another precision does)
+        tab.load_model(str(tiny_multi_label_dir))
+    assert control.thresholds() == moved and tab.results.session.category_thresholds == moved
+    assert flags_of(tab.results.session) == flags
+    queue_id, store_path = tab.queue.id, tab.decisions.store.path
+    close_window(qtbot, window)  # the queue's state is saved on closing
+    assert DecisionStore(store_path).queues.get(queue_id).state.category_thresholds == moved
+
+    window, tab = open_window(qtbot)  # no model loaded by hand: the last queue brings its own
+    qtbot.waitUntil(lambda: tab.results.session.count == len(TEXTS), timeout=TIMEOUT_MS)
+    control = tab.results.category_threshold
+    assert tab.queue.id == queue_id and control.thresholds() == moved
+    assert tab.results.session.category_thresholds == moved and flags_of(tab.results.session) == flags
+    assert control.reset_all_button.isEnabled() and "(moved from the model's" in tab.model_panel.decision_rule.text()
+    control.reset_all_button.click()
+    assert flags_of(tab.results.session) == at_models
+    close_window(qtbot, window)
+    assert DecisionStore(store_path).queues.get(queue_id).state.category_thresholds == own
+
+    store = DecisionStore(store_path)  # a saved category the model does not have: named, not restored
+    state = store.queues.get(queue_id).state
+    store.queues.save_state(queue_id, replace(state, category_thresholds={**moved, "threat": 0.1}))
+    store.close()
+    window, tab = open_window(qtbot)
+    messages = []
+    tab.status_message.connect(messages.append)
+    qtbot.waitUntil(lambda: tab.results.session.count == len(TEXTS), timeout=TIMEOUT_MS)
+    assert tab.results.category_threshold.thresholds() == moved
+    assert any(message.startswith("Opened ") and "saved threshold of 'threat' was not restored: the model "
+               in message and "has no such category." in message for message in messages), messages
+    close_window(qtbot, window)

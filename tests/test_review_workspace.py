@@ -61,7 +61,7 @@ def decide(probabilities, threshold):
 
 def model(name: str, labels=LABELS, threshold: float | None = None) -> ModelHandle:
     classifier = SimpleNamespace(is_binary=len(labels) == 2, default_threshold=threshold, positive_index=1,
-                                 decide=decide, operating_point=None)
+                                 decide=decide, operating_point=None, multi_label=False, category_thresholds={})
     return ModelHandle(classifier, SimpleNamespace(labels=list(labels), model_id=name, identity=f"identity-{name}"))
 
 
@@ -365,3 +365,31 @@ def test_the_queue_list_and_the_status_line_count_the_same_when_another_queue_de
                                 {item: seen for item, (_label, seen) in items.items()})
     assert "'tuesday': 2 of 4 reviewed" in workspace.stats_line()
     assert store.store().queues.get(tuesday.id, moderator="bob").progress == "2 of 4 reviewed"
+
+
+def multi_label_model(name: str, thresholds: dict[str, float]) -> ModelHandle:
+    classifier = SimpleNamespace(is_binary=False, default_threshold=None, positive_index=None, decide=decide,
+                                 operating_point=None, multi_label=True, category_thresholds=dict(thresholds))
+    return ModelHandle(classifier, SimpleNamespace(labels=list(thresholds), model_id=name, identity=f"identity-{name}"))
+
+
+def test_a_multi_label_queue_restores_its_category_thresholds_and_names_those_the_model_lacks(parts):
+    workspace, front, jobs, store = parts
+    ml = multi_label_model("model-ml", {"hate": 0.55, "offensive": 0.5})
+    queue_id = make_queue(store, state=QueueState(model_name="model-ml",
+                                                  category_thresholds={"hate": 0.3, "threat": 0.2}))
+    store.store().queues.save_scores(queue_id, ml.identity, ["hate", "offensive"], probabilities(4))
+    workspace.set_model(ml)
+    workspace.open_queue(queue_id)
+    jobs.run()
+    assert not front.named("threshold_set")  # no binary threshold
+    (shown,) = front.named("results_changed")
+    assert shown[0].category_thresholds == {"hate": 0.3, "offensive": 0.5}  # the model's for one it has none of
+    assert shown[0].note == ("The queue's saved threshold of 'threat' was not restored: the model model-ml has no "
+                             "such category.")
+    workspace.start_queue(Classified(["new"], probabilities(1), ml, 0.1), None, PASTED)  # a new queue: the model's
+    assert front.named("results_changed")[-1][0].category_thresholds == {"hate": 0.55, "offensive": 0.5}
+    assert front.named("results_changed")[-1][0].note == ""
+    jobs.run()
+    workspace.start_queue(Classified(["other"], probabilities(1), model("model-a"), 0.1), None, PASTED)
+    assert front.named("results_changed")[-1][0].category_thresholds is None  # a binary model's queue: none

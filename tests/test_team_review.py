@@ -170,6 +170,7 @@ def test_a_version_5_store_gets_the_team_tables_keeping_every_row(store_location
     old.execute("DROP TABLE queue_review")
     for column in ("moderator_categories", "model_categories", "category_thresholds"):  # version 8's
         old.execute(f"ALTER TABLE decisions DROP COLUMN {column}")
+    old.execute("ALTER TABLE queues DROP COLUMN category_thresholds")  # version 9's
     old.execute("UPDATE alembic_version SET version_num = '0005'")
     if not store.server:
         old.execute("PRAGMA user_version = 5")

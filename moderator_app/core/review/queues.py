@@ -1,6 +1,7 @@
 """Review queues, kept in the decision store: a named set of items (pasted or imported, with the
-imported file's other columns), the model and threshold they were reviewed with, the filter and sort
-in use and the position, so that a moderator reopens the app where they left off.
+imported file's other columns), the model and threshold they were reviewed with (a multi-label model's
+per-category thresholds, store version 9), the filter and sort in use and the position, so that a
+moderator reopens the app where they left off.
 
 Deleting a queue removes its items and state, never a decision: the log outlives the queue."""
 
@@ -19,7 +20,7 @@ from moderator_app.core.review.connection import now, store_errors, transaction,
 from moderator_app.core.review.double_review import blind_texts
 
 STATE_FIELDS = ("model_name", "threshold", "filter", "search", "sort_key", "descending", "position",
-                "shown_columns")
+                "shown_columns", "category_thresholds")
 
 
 @dataclass
@@ -36,6 +37,17 @@ class QueueState:
     shown_columns: list[str] = field(default_factory=list)
     # the identity of the model whose decisions the table shows (kept in queue_review; None: not known)
     model_identity: str | None = None
+    # a multi-label model's thresholds in use, {category: threshold} (None: a single-label model, or a
+    # queue saved before store version 9)
+    category_thresholds: dict[str, float] | None = None
+
+    def thresholds_for(self, model_thresholds: dict[str, float]) -> tuple[dict[str, float], list[str]]:
+        """The thresholds the queue flags a multi-label model's categories at (`model_thresholds`, the
+        model's own): the saved one of each category the queue has, the model's for the others; and the
+        saved categories the model does not have, which are not restored."""
+        saved = self.category_thresholds or {}
+        restored = {name: float(saved.get(name, own)) for name, own in model_thresholds.items()}
+        return restored, [name for name in saved if name not in model_thresholds]
 
 
 @dataclass
@@ -135,6 +147,8 @@ class QueueTable:
         values = [getattr(state, name) for name in STATE_FIELDS]
         values[STATE_FIELDS.index("shown_columns")] = json.dumps(state.shown_columns)
         values[STATE_FIELDS.index("descending")] = int(state.descending)
+        if state.category_thresholds is not None:
+            values[STATE_FIELDS.index("category_thresholds")] = json.dumps(state.category_thresholds)
         assignments = ", ".join(f"{name} = ?" for name in STATE_FIELDS)
         self._connection.execute(f"UPDATE queues SET {assignments} WHERE id = ?", (*values, queue_id))
         if state.model_identity:
@@ -215,6 +229,8 @@ class QueueTable:
         state = QueueState(**dict(zip(STATE_FIELDS, row[5:])))
         state.descending = bool(state.descending)
         state.shown_columns = json.loads(state.shown_columns or "[]")
+        if state.category_thresholds is not None:
+            state.category_thresholds = json.loads(state.category_thresholds)
         state.model_identity = self.model_identity(queue_id)
         items = self._connection.execute("SELECT COUNT(*) FROM queue_items WHERE queue_id = ?",
                                          (queue_id,)).fetchone()[0]

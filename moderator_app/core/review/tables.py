@@ -5,7 +5,8 @@ older one up to them. Column by column it is version 4's schema (schema.py tells
 connection stores the decision once, plus (version 7) a team's queues: who a queue is assigned to
 (`queue_assignments`) and a queue's review settings (`queue_review`: the model its table was last shown
 with, and the share of it drawn for a blind double review), plus (version 8) a multi-label model's
-decision: the sets of categories the moderator and the model said apply, and the thresholds, as JSON. An
+decision: the sets of categories the moderator and the model said apply, and the thresholds, as JSON,
+plus (version 9) a queue's per-category thresholds, JSON, as it keeps the binary one. An
 adjudication is a decision row of kind 'adjudication'."""
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ queues = Table(
     Column("columns", Text, nullable=False, server_default=text("'[]'")),  # JSON: the file's other columns
     Column("shown_columns", Text, nullable=False, server_default=text("'[]'")),
     Column("source", Text, nullable=False, server_default=_empty),
+    # version 9: JSON {category: threshold} in use with a multi-label model (NULL: a single-label one, or
+    # a queue saved before version 9)
+    Column("category_thresholds", Text),
     sqlite_autoincrement=True,
 )
 

@@ -95,6 +95,9 @@ class Shown:
     restore: QueueState | None
     saved: bool = False  # the scores kept with the queue, not a classification just made
     relabel: bool = False
+    # a multi-label model's: a new or opened queue's own per-category thresholds (None: keep those in use)
+    category_thresholds: dict[str, float] | None = None
+    note: str = ""  # worth adding to the status line: saved thresholds of categories the model lacks
 
 
 @dataclass(frozen=True)
@@ -252,7 +255,25 @@ class ReviewWorkspace:
         restore, self.restore_view = self.restore_view, None
         if restore is None and source != QUEUE_SOURCE:  # a new queue, undecided: the least sure first
             restore = QueueState(sort_key=SORT_UNCERTAINTY, position=-1)
-        self.events.results_changed.emit(Shown(result, items, source, restore, saved, relabel))
+        thresholds, note = (self._queue_category_thresholds(result.handle, restore) if restore is not None
+                            else (None, ""))
+        self.events.results_changed.emit(Shown(result, items, source, restore, saved, relabel, thresholds, note))
+
+    @staticmethod
+    def _queue_category_thresholds(handle: ModelHandle, restore: QueueState) -> tuple[dict[str, float] | None, str]:
+        """A multi-label model's thresholds for a new or opened queue: the queue's own (a new queue's: the
+        model's, as a new queue's binary threshold is), the model's for a category the queue has none of;
+        and a sentence naming the saved categories the model does not have. (None, "") for other models."""
+        own = handle.classifier.category_thresholds
+        if not handle.classifier.multi_label or not own:
+            return None, ""
+        thresholds, unknown = restore.thresholds_for(own)
+        if not unknown:
+            return thresholds, ""
+        names, several = ", ".join(f"'{name}'" for name in unknown), len(unknown) > 1
+        return thresholds, (f"The queue's saved threshold{'s' if several else ''} of {names} "
+                            f"{'were' if several else 'was'} not restored: the model {handle.model_id} has no such "
+                            f"categor{'ies' if several else 'y'}.")
 
     def _keep_scores(self, queue_id: int, result: Classified) -> None:
         """Save the model's probabilities with the queue (after the jobs before it: the queue and its items

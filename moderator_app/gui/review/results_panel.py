@@ -166,12 +166,13 @@ class ResultsPanel(QWidget):
             self.select_row(0)
 
     def view_state(self) -> QueueState:
-        """Where the moderator is: threshold (binary), filter, search, order, selected item, columns."""
+        """Where the moderator is: threshold(s) the table flags by, filter, search, order, item, columns."""
         session, rows = self.session, self.table.selected_rows()
         return QueueState(threshold=self.threshold_value() if session.is_binary else None,
                           filter=self.filter_value(), search=self.search.text(), sort_key=session.sort_key,
                           descending=session.descending, position=self.model.item(rows[0]) if rows else 0,
-                          shown_columns=list(session.shown_columns))
+                          shown_columns=list(session.shown_columns),
+                          category_thresholds=dict(session.category_thresholds) if session.multi_label else None)
 
     def apply_decisions(self, decided: dict[int, str | None], seen: dict[int, str] | None = None) -> None:
         """Moderator labels by item, with the model's labels they were decided against (the log's)."""

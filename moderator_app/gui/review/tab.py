@@ -7,7 +7,7 @@ events and hands it the panels' outcomes. Left: the model (ModelPanel), the queu
 texts (InputPanel), batch labelling (BatchLabelPanel, which runs its own worker) and the decisions
 (DecisionsPanel: record, undo, show earlier, export). Right: the results (ResultsPanel: a
 ReviewSession behind order, filters, threshold, decision keys and the table) over the explanation of
-the selected row (ExplanationView) and its decision history (HistoryPanel).
+the selected row and its decision history (SelectedRowViews, selected_row.py).
 
 Queues: every classified paste or import becomes a queue in the decision store (or is added to the
 open one, when the moderator says so); the queue keeps its items, the model and threshold, the
@@ -35,19 +35,17 @@ from moderator_app.gui.common.errors import show_failure
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.review.batch_label_panel import BatchLabelPanel
 from moderator_app.gui.review.decisions_panel import DecisionsPanel
-from moderator_app.gui.review.explanation_view import ExplanationView
-from moderator_app.gui.review.history_panel import HistoryPanel
 from moderator_app.gui.review.input_panel import InputPanel
 from moderator_app.gui.review.model_loader import ModelLoader
 from moderator_app.gui.review.model_panel import ModelPanel, recent_models
 from moderator_app.gui.review.moderator import moderator_name
 from moderator_app.gui.review.queue_panel import QueuePanel
 from moderator_app.gui.review.results_panel import ResultsPanel
+from moderator_app.gui.review.selected_row import SelectedRowViews
 from moderator_app.gui.review.tab_layout import ReviewLayout
 from moderator_app.gui.review.threshold_control import decision_sentence
 
 LAST_QUEUE_KEY = "review/last-queue"
-EXPLAIN_DELAY_MS = 250  # wait for the selection to settle before explaining
 STATE_SAVE_DELAY_MS = 400  # save the queue's position once the moderator pauses
 CLOSE_WAIT_MS = 20_000
 
@@ -109,7 +107,6 @@ class ReviewTab(QWidget):
         self.results = ResultsPanel()
         self.results.decide_requested.connect(self.decide)
         self.results.undo_requested.connect(self.undo)
-        self.results.selection_changed.connect(self._on_selection_changed)
         self.results.view_changed.connect(self.save_queue_state)
         self.results.threshold_changed.connect(self.save_queue_state)
         self.results.threshold_changed.connect(self.show_decision_rule)
@@ -131,9 +128,11 @@ class ReviewTab(QWidget):
         self.queues.renamed.connect(lambda queue: self.workspace.queue_renamed(queue))
         self.queues.failed.connect(lambda error: self.decisions._failed(error, ""))
         self.queues.refreshed.connect(self.update_stats)
-        self.history = HistoryPanel()
-
-        self.explanation = ExplanationView(self.model_tasks)
+        self.selected = SelectedRowViews(self.results, self.decisions, self.model_tasks, lambda: self.results_handle,
+                                         self)
+        self.results.selection_changed.connect(self.selected.selection_changed)
+        self.results.selection_changed.connect(self.save_queue_state)
+        self.explanation, self.history = self.selected.explanation, self.selected.history
         self.explanation.ready.connect(self.explanation_ready)
         self.layout_ = ReviewLayout(self, [(model_box, 0), (self.queues, 0), (self.input, 1), (self.batch_panel, 0),
                                            (self.decisions, 0)], self.results, self.explanation, self.history)
@@ -171,9 +170,14 @@ class ReviewTab(QWidget):
         self.save_queue_state()
 
     def _on_model_changed(self, handle: ModelHandle) -> None:
-        if self.workspace.relabels(handle):
+        # an open queue's category thresholds are its own, as its binary threshold is: a reload of a model
+        # with the same categories (another precision) keeps them
+        relabels = self.workspace.relabels(handle)
+        keeps = self.workspace.keeps_queue_threshold and not relabels
+        kept = self.results.category_threshold.thresholds() if keeps else {}
+        if relabels:
             self.results.configure_for_model(handle)
-        self._apply_operating_point(handle)
+        self._apply_operating_point(handle, kept)
         self.show_decision_rule()
         self.input.set_model(handle)
         self.model_loaded.emit(handle.info)
@@ -207,15 +211,17 @@ class ReviewTab(QWidget):
             handle.classifier.default_threshold if binary else None, self.results.category_thresholds(handle),
             handle.classifier.category_thresholds))
 
-    def _apply_operating_point(self, handle: ModelHandle) -> None:
+    def _apply_operating_point(self, handle: ModelHandle, kept: dict[str, float]) -> None:
         """A binary model with a calibrated operating point starts the slider at its threshold, unless
         a queue is open or being opened: its threshold is its own, changed only by the moderator (a
         reload for another precision, or another model, keeps it; Reset is one click away). Models
-        without one keep the slider where it is; a multi-label model's categories start at its own."""
+        without one keep the slider where it is; a multi-label model's categories start at its own, but
+        for those of an open queue (`kept`; an opened or new queue's own come with its table: _on_results)."""
         classifier = handle.classifier
         point = classifier.operating_point if classifier.is_binary else None
         self.results.set_operating_point(point)
         self.results.category_threshold.set_model(classifier.category_thresholds or None, classifier.operating_point)
+        self.results.category_threshold.set_thresholds(kept)
         if point is not None and point.threshold is not None and not self.workspace.keeps_queue_threshold:
             self.results.set_threshold(point.threshold)
 
@@ -243,15 +249,17 @@ class ReviewTab(QWidget):
         result, handle = shown.result, shown.result.handle
         if shown.relabel:
             self.results.configure_for_model(handle)
+        if shown.category_thresholds is not None:  # a new or opened queue's own
+            self.results.category_threshold.set_thresholds(shown.category_thresholds)
         self.results.show_classified(result, shown.items, shown.restore)
         self.explanation.show_message("Select a row to see which words pushed its score up or down.")
         if shown.saved:
-            self.status_message.emit(f"Opened {len(result.texts):,} items with the scores this model gave them "
-                                     "before (kept with the queue).")
+            message = (f"Opened {len(result.texts):,} items with the scores this model gave them before (kept with "
+                       "the queue).")
         else:
             rate = len(result.texts) / result.seconds if result.seconds > 0 else 0.0
-            self.status_message.emit(f"Classified {len(result.texts):,} items in {result.seconds:.1f} s "
-                                     f"({rate:,.0f} per second).")
+            message = f"Classified {len(result.texts):,} items in {result.seconds:.1f} s ({rate:,.0f} per second)."
+        self.status_message.emit(f"{message} {shown.note}".strip())
         self.results_changed.emit()
         self.decisions.show_earlier(list(result.texts), handle)
         self.update_stats()
@@ -302,7 +310,7 @@ class ReviewTab(QWidget):
 
     def _after_decisions_changed(self, _count: int = 0) -> None:
         self.queues.refresh()
-        self.show_history()
+        self.selected.show_history()
         self.update_stats()
 
     def update_stats(self) -> None:
@@ -345,29 +353,7 @@ class ReviewTab(QWidget):
     def cancel_batch(self) -> None:
         self.batch_panel.cancel()
 
-    # ------------------------------------------------------------------------------ explain
-    def _on_selection_changed(self, *_args) -> None:
-        self.explanation.forget()  # a job still queued for the old selection is skipped
-        self.explain_selected()
-        self.show_history()
-        self.save_queue_state()
-
-    @qdebounced(timeout=EXPLAIN_DELAY_MS)
-    def show_history(self) -> None:
-        items = self.results.selected_items()
-        handle = self.results_handle
-        if len(items) != 1 or handle is None:
-            self.history.clear("History: select one row to see every decision made about its text."
-                               if items else "")
-            return
-        self.decisions.show_history(self.results.session.texts[items[0]], handle.identity, self.history)
-
-    @qdebounced(timeout=EXPLAIN_DELAY_MS)
-    def explain_selected(self) -> None:
-        session = self.results.session
-        self.explanation.explain(self.results_handle, [(session.texts[item], session.labels[item])
-                                                       for item in self.results.selected_items()])
-
+    # ------------------------------------------------------------------------------ decide
     def decide(self, moderator_label: str | None) -> None:
         if self.results_handle is not None:
             self.decisions.decide(moderator_label, self.results_handle)
