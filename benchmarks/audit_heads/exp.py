@@ -9,6 +9,7 @@ reproduce it; the app's own AUM is core/audit/training_margins.py. Shared helper
     python benchmarks/audit_heads/toplayer.py --seeds 2000 --bf16 --epochs 1 --lr 1e-4
     python benchmarks/audit_heads/toplayer.py --seeds 2000 2001 2002 --bf16 --epochs 2 --lr 2e-4
     python benchmarks/audit_heads/shapley.py 2000
+    python benchmarks/audit_heads/finetune.py --seeds 1000 --epochs 1 --no-inner   # the whole encoder per fold
 
 The cache goes to $AUDIT_HEADS_CACHE (default /tmp/audit_heads). THREADS sets torch's threads (default 1:
 on a loaded 2-core machine two threads thrash)."""
