@@ -37,6 +37,19 @@ def flips(seed):
         labels[r] = 1 - labels[r]
     return labels, flipped
 
+def length_batches(lengths, indices, size, rng=None):
+    """Batches of `size` rows of similar length (`lengths` per row): shuffled in windows of 20 batches when
+    `rng` is given (training), else in length order (prediction)."""
+    indices = np.array(indices)
+    if rng is not None:
+        indices = rng.permutation(indices)
+        chunks = [indices[i:i + size * 20] for i in range(0, len(indices), size * 20)]
+        indices = np.concatenate([c[np.argsort(lengths[c], kind="stable")] for c in chunks])
+        out = [indices[i:i + size] for i in range(0, len(indices), size)]
+        return [out[i] for i in rng.permutation(len(out))]
+    indices = indices[np.argsort(lengths[indices], kind="stable")]
+    return [indices[i:i + size] for i in range(0, len(indices), size)]
+
 def p_at_n(ranking, flipped):
     return sum(int(r) in flipped for r in ranking[:len(flipped)]) / len(flipped)
 

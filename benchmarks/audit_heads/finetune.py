@@ -22,15 +22,7 @@ enc = tok(list(texts), truncation=True, max_length=128)["input_ids"]
 lengths = np.array([len(x) for x in enc])
 
 def batches(indices, size, rng=None):
-    indices = np.array(indices)
-    if rng is not None:
-        indices = rng.permutation(indices)
-        chunks = [indices[i:i + size * 20] for i in range(0, len(indices), size * 20)]
-        indices = np.concatenate([c[np.argsort(lengths[c], kind="stable")] for c in chunks])
-        out = [indices[i:i + size] for i in range(0, len(indices), size)]
-        return [out[i] for i in rng.permutation(len(out))]
-    indices = indices[np.argsort(lengths[indices], kind="stable")]
-    return [indices[i:i + size] for i in range(0, len(indices), size)]
+    return length_batches(lengths, indices, size, rng)
 
 def tensors(idx):
     return tok.pad({"input_ids": [enc[i] for i in idx]}, return_tensors="pt")

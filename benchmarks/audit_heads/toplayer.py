@@ -36,15 +36,7 @@ class Head(torch.nn.Module):
         return self.out(pooled)
 
 def batches(indices, size, rng=None):
-    indices = np.array(indices)
-    if rng is not None:
-        indices = rng.permutation(indices)
-        chunks = [indices[i:i + size * 20] for i in range(0, len(indices), size * 20)]
-        indices = np.concatenate([c[np.argsort(lengths[c], kind="stable")] for c in chunks])
-        out = [indices[i:i + size] for i in range(0, len(indices), size)]
-        return [out[i] for i in rng.permutation(len(out))]
-    indices = indices[np.argsort(lengths[indices], kind="stable")]
-    return [indices[i:i + size] for i in range(0, len(indices), size)]
+    return length_batches(lengths, indices, size, rng)
 
 def tensors(idx):
     T = int(lengths[idx].max())
