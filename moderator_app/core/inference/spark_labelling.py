@@ -296,6 +296,11 @@ class ModelSpec:
     # executor decides as the driver planned and recorded.
     multi_label: bool = False
     category_thresholds: tuple[tuple[str, float], ...] = ()
+    # core.text.normalise before the model reads a text, and its evasion spellings; None: as the model was
+    # trained. `label_with_spark` gives the driver's (--normalise / --no-normalise … resolved), so that
+    # executors read texts as `label` would.
+    normalise: bool | None = None
+    normalise_evasion: bool | None = None
 
     @property
     def added_columns(self) -> list[str]:
@@ -319,7 +324,9 @@ def make_predictor(model: ModelSpec, threshold: float | None, batch_size: int | 
     if context is not None:  # one task per core (spark.task.cpus): its torch threads, not all the machine's
         torch.set_num_threads(max(1, int(context.cpus())))
     path = SparkFiles.get(model.path) if model.shipped else model.path
-    classifier = Classifier.load(path, device=model.device, allow_pickle=model.allow_pickle, precision=model.precision)
+    classifier = Classifier.load(path, device=model.device, allow_pickle=model.allow_pickle,
+                                 precision=model.precision, normalise=model.normalise,
+                                 normalise_evasion=model.normalise_evasion)
     if tuple(classifier.labels) != model.labels:
         raise LabellingError(f"{path}: the model on this executor has labels {', '.join(classifier.labels)}, "
                              f"not {', '.join(model.labels)} as on the driver.", "Ship the same model to every executor.")
@@ -567,7 +574,7 @@ def label_with_spark(spark: "SparkSession", plan: SparkLabellingPlan, classifier
         spark.sparkContext.addFile(spec_path, recursive=True)
         spec_path = model_folder.resolve().name
     model = ModelSpec(spec_path, tuple(classifier.labels), device, precision, allow_pickle, ship_model,
-                      multi_label, tuple(thresholds_used.items()))
+                      multi_label, tuple(thresholds_used.items()), classifier.normalise, classifier.normalise_evasion)
     labelled = label_dataframe(frame, text, model, threshold, batch_size)
     labelled = labelled.select(*[column(name) for name in labelled.columns if name != ROW_ID_COLUMN],
                                ROW_ID_COLUMN)  # the input's columns, the added ones, then the row id
