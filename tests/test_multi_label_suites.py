@@ -197,3 +197,27 @@ def test_a_multi_label_run_whose_rows_repeat_a_suite_case_is_refused(tiny_model_
     with pytest.raises(DataError, match="also training or validation rows"):
         train(config, lambda event: None)
     assert not (tmp_path / "out" / "test_results.json").exists()
+
+
+def test_the_training_forms_data_check_reads_a_multi_label_runs_suite(tiny_model_dir, tmp_path):
+    from moderator_app.core.config import TrainingConfig
+    from moderator_app.gui.common.checks import data_report
+    from test_multi_label_training import _three_sources
+
+    config = TrainingConfig(categories=CATEGORIES, sources=_three_sources(tmp_path), model_name_or_path=str(tiny_model_dir),
+                            output_dir=str(tmp_path / "out"), test_suites=[str(category_suite(tmp_path))])
+    assert "Test suite policy.csv: 7 cases from 6 rows" in data_report(config).text
+
+
+def test_the_retrain_comparison_runs_a_multi_label_runs_suites_on_both_models(tiny_multi_label_dir, tmp_path):
+    import shutil
+
+    from moderator_app.core.review.retrain import compare_models
+
+    new = shutil.copytree(tiny_multi_label_dir, tmp_path / "new")
+    config = json.loads((new / "training_config.json").read_text())
+    (new / "training_config.json").write_text(json.dumps({**config, "test_suites": [str(category_suite(tmp_path))]}))
+    [comparison] = compare_models(tiny_multi_label_dir, new, None, None)
+    assert comparison.data == "the test suite policy.csv" and comparison.rows == 7
+    assert comparison.old["pass rate"] == comparison.new["pass rate"] == pytest.approx(6 / 7)  # one model twice
+    assert comparison.notes[0] == "policy.csv: 0 cases newly fail, 0 newly pass with the new model."
