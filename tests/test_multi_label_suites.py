@@ -135,7 +135,7 @@ def test_evaluate_runs_a_multi_label_suite_and_writes_json(tiny_multi_label_dir,
     [failing] = entry["failures"]
     assert failing["text"] == "reading book garden" and failing["predicted_categories"] == []
     assert entry["by_category"]["hate"]["yes"]["passed"] == 3 and entry["by_category"]["hate"]["yes"]["total"] == 4
-    assert "each category at its threshold" in printed and "expected yes" in printed
+    assert "each category at its threshold" in printed and "yes cases" in printed
     assert "'reading book garden': expected hate, got none" in printed
     # --threshold CATEGORY=T: hate flagged everywhere, so the three cases expecting no hate fail and the wrong one passes
     assert main(["evaluate", str(tiny_multi_label_dir), "--tests", str(suite), "--threshold", "hate=0",

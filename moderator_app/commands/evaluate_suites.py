@@ -88,7 +88,9 @@ def format_run(run: dict, failures: int = FAILURES_SHOWN) -> str:
         total += [f"{other.overall.rate:.1%}", f"{(result.overall.rate - other.overall.rate) * 100:+.1f}"]
     lines.append(_row("all", total))
     if result.multi_label:
-        lines += ["", _row("category", ["expected yes", "flagged", "expected no", "not flagged"])]
+        lines += ["", "Per category: the cases that expect it (yes) and how many flag it, the cases that do not "
+                      "(no) and how many leave it unflagged:",
+                  _row("category", ["yes cases", "flagged", "no cases", "unflagged"])]
         for name, sides in result.by_category.items():
             cells = []
             for side in ("yes", "no"):
