@@ -221,3 +221,16 @@ def test_the_retrain_comparison_runs_a_multi_label_runs_suites_on_both_models(ti
     assert comparison.data == "the test suite policy.csv" and comparison.rows == 7
     assert comparison.old["pass rate"] == comparison.new["pass rate"] == pytest.approx(6 / 7)  # one model twice
     assert comparison.notes[0] == "policy.csv: 0 cases newly fail, 0 newly pass with the new model."
+
+
+def test_evaluate_takes_a_category_threshold_for_its_file_too(tiny_multi_label_dir, tmp_path):
+    from tiny_models import synthetic_multi_label_rows
+
+    rows = synthetic_multi_label_rows(20, seed=52)
+    data = write_csv(tmp_path / "d.csv", [(text, "yes" if hate else "no", "yes" if offensive else "no")
+                                          for text, hate, offensive in rows], header=("text", "hate", "offensive"))
+    out = tmp_path / "e.json"
+    assert main(["evaluate", str(tiny_multi_label_dir), str(data), "--threshold", "hate=0", "--json", str(out),
+                 "--device", "cpu"]) == 0
+    result = json.loads(out.read_text())
+    assert result["thresholds"]["hate"] == 0.0 and result["categories"]["hate"]["flagged"] == 20
