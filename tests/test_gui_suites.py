@@ -85,7 +85,7 @@ def test_a_run_from_the_form_runs_its_suites_and_shows_them_on_the_run_page(qtbo
     from test_gui_training import fill_form, quick_settings
     from tiny_models import synthetic_rows, write_csv
 
-    from moderator_app.gui.common.fields import FileListField
+    from moderator_app.gui.common.file_fields import FileListField
 
     tab = window.training_tab
     field = tab.form.fields["test_suites"]
