@@ -87,7 +87,7 @@ def test_a_version_7_store_gets_the_category_columns_keeping_every_row(store_loc
     before = old.execute("SELECT * FROM decisions ORDER BY id").fetchall()
     store.close()
     store = DecisionStore(store_location)  # migrated on opening
-    assert store.connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD == "0009"
+    assert store.connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD == "0010"
     after = store.connection.execute(f"SELECT *, {', '.join(CATEGORY_COLUMNS)} FROM decisions ORDER BY id").fetchall()
     assert [tuple(row[:len(before[0])]) for row in after] == [tuple(row) for row in before]
     assert all(value is None for row in after for value in row[-3:])  # every earlier row: single-label
