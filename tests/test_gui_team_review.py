@@ -1,7 +1,8 @@
 """A team's queues in the Review tab, offscreen on the tiny classifier and a real PostgreSQL store
 (tests/postgres_server.py): two moderators' windows on one store doing a blind double review, the
 queue list's Mine / All / Needs a second look with counts that match the table, and a lead settling the
-disagreement in the adjudication view; and the same views on the SQLite store."""
+disagreement in the adjudication view and taking the final label back (a stale view's undo refused);
+and the same views on the SQLite store."""
 
 from __future__ import annotations
 
@@ -113,6 +114,41 @@ def test_postgres_two_moderators_review_blind_and_a_lead_adjudicates(qtbot, post
     assert final[drawn[0]].moderator == "lead"
     assert [row.moderator for row in store.history(drawn[0])] == ["ann", "bob", "lead"]  # the earlier ones stay
     store.close()
+
+    # the lead takes the final label back; bob's window still shows it settled, and its undo is refused
+    settings.save_value(MODERATOR_KEY, "bob")
+    stale = bob.queues.open_adjudication(queue.id)
+    stale.show_settled.setChecked(True)
+    qtbot.waitUntil(lambda: [item.settled for item in stale.items] == [True], timeout=TIMEOUT_MS)
+    dialog.show_settled.setChecked(True)
+    qtbot.waitUntil(lambda: [item.settled for item in dialog.items] == [True], timeout=TIMEOUT_MS)
+    assert dialog.undo_button.isEnabled()
+    with qtbot.waitSignal(ann.queues.adjudicated, timeout=TIMEOUT_MS) as undone:
+        dialog.undo_button.click()
+    assert undone.args[0].reverts == final[drawn[0]].id and undone.args[0].moderator == "lead"
+    qtbot.waitUntil(lambda: [item.settled for item in dialog.items] == [False], timeout=TIMEOUT_MS)
+    assert not dialog.undo_button.isEnabled() and dialog.record_button.isEnabled()
+    store = DecisionStore(postgres_url)
+    after = {decision.text: decision for decision in latest_decisions(store, ExportFilter(queue=queue.name))[0]}
+    assert (after[drawn[0]].moderator, after[drawn[0]].moderator_label) == ("bob", other)  # the latest decision
+    assert [(row.moderator, row.kind) for row in store.history(drawn[0])] == [
+        ("ann", "decision"), ("bob", "decision"), ("lead", "adjudication"), ("lead", "revert")]
+    assert [item.text for item in team.disagreements(store, queue.name)] == [drawn[0]]
+    store.close()
+    with qtbot.waitSignal(bob.decisions.failed, timeout=TIMEOUT_MS) as refused:
+        stale.undo_button.click()
+    assert "was undone already (by lead" in refused.args[0] and "\n" not in refused.args[0]
+    qtbot.waitUntil(lambda: [item.settled for item in stale.items] == [False], timeout=TIMEOUT_MS)  # read again
+    with qtbot.waitSignal(bob.queues.refreshed, timeout=TIMEOUT_MS):
+        bob.queues.refresh()
+    assert "1 disagreement to settle" in list_lines(bob)[0]  # Needs a second look lists it again
+    elsewhere = next(text for text in TEXTS if text != drawn[0])  # bob's history, read again
+    select_rows(bob, [row_of(bob, elsewhere)])
+    qtbot.waitUntil(lambda: bob.history.text == elsewhere, timeout=TIMEOUT_MS)
+    select_rows(bob, [row_of(bob, drawn[0])])
+    qtbot.waitUntil(lambda: bob.history.text == drawn[0] and len(bob.history.entries()) == 4, timeout=TIMEOUT_MS)
+    assert [entry[2] for entry in bob.history.entries()[:2]] == [f"final label undone (back to {other})",
+                                                                 f"final label: {model_label} (adjudicated)"]
     close_window(qtbot, window_b)
     close_window(qtbot, window_a)
 

@@ -1,6 +1,6 @@
 """A multi-label model's review decisions in the store, on both engines (SQLite, and a real PostgreSQL
 server: tests/postgres_server.py): the decision is a set of categories, logged like any decision (undo,
-adjudication), store version 8 migrated from 7 keeping every row, and exported as one yes/no column per
+adjudication and its undo), store version 8 migrated from 7 keeping every row, and exported as one yes/no column per
 category (blank where the decision's model did not have the category) — from the core and the CLI."""
 
 import csv
@@ -87,7 +87,7 @@ def test_a_version_7_store_gets_the_category_columns_keeping_every_row(store_loc
     before = old.execute("SELECT * FROM decisions ORDER BY id").fetchall()
     store.close()
     store = DecisionStore(store_location)  # migrated on opening
-    assert store.connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD == "0009"
+    assert store.connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD == "0010"
     after = store.connection.execute(f"SELECT *, {', '.join(CATEGORY_COLUMNS)} FROM decisions ORDER BY id").fetchall()
     assert [tuple(row[:len(before[0])]) for row in after] == [tuple(row) for row in before]
     assert all(value is None for row in after for value in row[-3:])  # every earlier row: single-label
@@ -158,6 +158,13 @@ def test_conflicts_and_an_adjudication_of_a_multi_label_text_are_sets(store_loca
         team.adjudicate(store, "one", "hate;threat", "lead")
     export_decisions(store, tmp_path / "out.csv", ExportFilter())
     assert read_csv(tmp_path / "out.csv")[1:] == [["one", "yes", "yes"], ["two", "no", "no"]]
+    undo = team.undo_adjudication(store, "one", "lead")  # back to bob's set, the latest decision
+    assert undo.moderator_categories == ("hate", "offensive") and undo.reverts == final.id
+    team.adjudicate(store, "one", "hate", "lead")
+    team.undo_adjudication(store, "one", "lead")
+    export_decisions(store, tmp_path / "undone.csv", ExportFilter())
+    assert read_csv(tmp_path / "undone.csv")[1:] == [["one", "yes", "yes"], ["two", "no", "no"]]  # not hate alone
+    assert [item.text for item in team.disagreements(store)] == ["one"]
     store.close()
 
 

@@ -35,9 +35,9 @@ def test_a_version_8_store_gets_the_queues_column_keeping_every_row(store_locati
     store.close()
 
     store = DecisionStore(store_location)  # migrated on opening
-    assert store.connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD == "0009"
+    assert store.connection.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD == "0010"
     if not store.server:
-        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == VERSION == 9
+        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == VERSION == 10
     for table in tables:
         assert store.connection.execute(f"SELECT {columns[table]} FROM {table} ORDER BY 1, 2").fetchall() == \
             before[table], table

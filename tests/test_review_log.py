@@ -158,7 +158,7 @@ def test_a_version_2_store_gains_the_scores_table_and_keeps_its_rows(tmp_path):
     store.connection.execute("PRAGMA user_version = 2")
     store.close()
     store = DecisionStore(path)
-    assert store.connection.execute("PRAGMA user_version").fetchone()[0] == VERSION == 9
+    assert store.connection.execute("PRAGMA user_version").fetchone()[0] == VERSION == 10
     indexes = {name for name, in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "decisions_by_model_labels" in indexes and "decisions_by_model" not in indexes
     assert len(store.decisions()) == 1 and store.queues.items(queue.id).texts == ["a", "b"]

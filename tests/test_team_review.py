@@ -1,7 +1,8 @@
 """A team's queues on one decision store, on both engines (SQLite, and a real PostgreSQL server:
 tests/postgres_server.py): "N of M reviewed" counting what the table shows, queues assigned to
 moderators, a blind double review drawn reproducibly, disagreements and a lead's adjudication winning
-in exports, retraining and corrections while the earlier decisions stay; the CLI's team actions."""
+in exports, retraining and corrections while the earlier decisions stay, and its undo; the CLI's team
+actions."""
 
 import json
 
@@ -150,6 +151,63 @@ def test_an_adjudication_settles_a_disagreement_and_wins_in_exports_retraining_a
     store.close()
 
 
+def test_an_undone_adjudication_opens_the_disagreement_and_the_moderators_decisions_count_again(store_location):
+    store = DecisionStore(store_location)
+    queue = store.queues.create("Monday", TEXTS[:3])
+    decide(store, TEXTS[0], "hate", "ann", queue)
+    decide(store, TEXTS[0], "not-hate", "bob", queue)
+    final = team.adjudicate(store, TEXTS[0], "hate", "lead", "Monday")
+    assert store.lookup([TEXTS[0]], "m1") == {TEXTS[0]: "hate"}  # the table shows the final label
+
+    undo = team.undo_adjudication(store, TEXTS[0], "chief", "Monday", note="misread the policy")
+    assert (undo.kind, undo.reverts, undo.moderator, undo.note) == ("revert", final.id, "chief", "misread the policy")
+    assert undo.decided_at >= final.decided_at and undo.queue_id == queue.id
+    assert [(row.moderator, row.kind) for row in store.history(TEXTS[0])] == [  # both rows stay, who and when
+        ("ann", "decision"), ("bob", "decision"), ("lead", "adjudication"), ("chief", "revert")]
+    assert [item.text for item in team.disagreements(store, "Monday")] == [TEXTS[0]]  # open again
+    assert team.disagreements(store, "Monday", settled=True) == []
+    assert [(look.queue.name, look.disagreements) for look in team.second_looks(store, "ann")] == [("Monday", 1)]
+    exported = latest_decisions(store, ExportFilter(queue="Monday"))[0]
+    assert [(row.text, row.moderator_label, row.moderator) for row in exported] == [(TEXTS[0], "not-hate", "bob")]
+    assert store_corrections("Monday", store_location) == {TEXTS[0]: "not-hate"}
+    assert store.lookup([TEXTS[0]], "m1") == {TEXTS[0]: "not-hate"}  # the table: bob's, the latest decision
+
+    again = team.adjudicate(store, TEXTS[0], "not-hate", "lead", "Monday")  # a later adjudication works
+    assert [item.adjudication.id for item in team.disagreements(store, "Monday", settled=True)] == [again.id]
+    assert latest_decisions(store, ExportFilter())[0][0].id == again.id
+    with pytest.raises(team.SettingsError, match="is not its current one: lead recorded 'not-hate'"):
+        team.undo_adjudication(store, TEXTS[0], "lead", adjudication_id=final.id)  # superseded
+    team.undo_adjudication(store, TEXTS[0], "lead", adjudication_id=again.id)
+    assert [item.text for item in team.disagreements(store)] == [TEXTS[0]]
+    with pytest.raises(team.SettingsError, match="'not-hate' of 'comment 0' was undone already \\(by lead"):
+        team.undo_adjudication(store, TEXTS[0], "lead")
+    with pytest.raises(team.SettingsError, match="no final label to undo"):
+        team.undo_adjudication(store, TEXTS[1], "lead")  # never adjudicated
+    with pytest.raises(team.SettingsError, match="in the queue 'Tuesday'; there is no final label"):
+        store.queues.create("Tuesday", TEXTS[:1])
+        team.undo_adjudication(store, TEXTS[0], "lead", "Tuesday")  # adjudicated in another queue only
+    with pytest.raises(team.QueueError, match="no queue called 'Sunday'"):
+        team.undo_adjudication(store, TEXTS[0], "lead", "Sunday")
+    store.close()
+
+
+def test_an_undone_adjudication_brings_back_neither_the_one_it_replaced_nor_hides_later_decisions(store_location):
+    store = DecisionStore(store_location)
+    queue = store.queues.create("Monday", TEXTS[:3])
+    decide(store, TEXTS[0], "hate", "ann", queue)
+    decide(store, TEXTS[0], "not-hate", "bob", queue)
+    team.adjudicate(store, TEXTS[0], "hate", "lead")
+    team.adjudicate(store, TEXTS[0], "not-hate", "lead")  # replaces the first
+    decide(store, TEXTS[0], "hate", "carol", queue)  # decided after it (the adjudication still wins)
+    assert latest_decisions(store, ExportFilter())[0][0].moderator_label == "not-hate"
+    team.undo_adjudication(store, TEXTS[0], "lead")
+    current = latest_decisions(store, ExportFilter())[0]
+    assert [(row.moderator, row.moderator_label) for row in current] == [("carol", "hate")]  # the latest decision
+    assert [item.settled for item in team.disagreements(store, settled=None)] == [False]
+    assert store.lookup([TEXTS[0]], "m1") == {TEXTS[0]: "hate"}
+    store.close()
+
+
 # ------------------------------------------------------------------------------ migration
 def store_columns(store, table: str) -> list[str]:
     """`table`'s columns, in order, on either engine."""
@@ -192,7 +250,10 @@ def test_a_version_5_store_gets_the_team_tables_keeping_every_row(store_location
 def run_cli(capsys, *arguments):
     from moderator_app.cli import main
 
-    code = main(["decisions", *arguments])
+    try:
+        code = main(["decisions", *arguments])
+    except SystemExit as usage_error:  # argparse's (one line, commands' OneLineParser)
+        code = usage_error.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -219,6 +280,16 @@ def test_cli_assigns_draws_lists_and_adjudicates(store_location, capsys):
     assert code == 0 and out.startswith("0 disagreements not settled")
     code, out, _ = run_cli(capsys, "disagreements", "--settled", "--store", store_location)
     assert code == 0 and "-> hate by lead" in out
+    code, out, _ = run_cli(capsys, "adjudicate", TEXTS[0], "--undo", "--queue", "Monday", "--as", "chief",
+                           "--store", store_location)
+    assert code == 0 and out.startswith(f"Undid the final label 'hate' of '{TEXTS[0]}' (adjudicated by lead, ")
+    assert len(out.strip().splitlines()) == 1
+    code, out, _ = run_cli(capsys, "disagreements", "--store", store_location)
+    assert code == 0 and out.startswith("1 disagreements not settled")
+    code, out, err = run_cli(capsys, "adjudicate", TEXTS[0], "--undo", "--store", store_location)
+    assert code == 2 and "was undone already (by chief" in err and len(err.strip().splitlines()) == 1
+    code, out, _ = run_cli(capsys, "adjudicate", TEXTS[0], "--label", "not-hate", "--store", store_location)
+    assert code == 0 and "final label" in out
 
 
 @pytest.mark.parametrize("arguments, expected", [
@@ -229,6 +300,10 @@ def test_cli_assigns_draws_lists_and_adjudicates(store_location, capsys):
     (["disagreements", "--queue", "Sunday"], "no queue called 'Sunday'"),
     (["adjudicate", "comment 0", "--label", "spam"], "'spam' is not a label"),
     (["adjudicate", "never decided", "--label", "hate"], "nothing to adjudicate"),
+    (["adjudicate", "comment 0", "--undo"], "there is no final label to undo"),
+    (["adjudicate", "comment 0", "--undo", "--queue", "Sunday"], "no queue called 'Sunday'"),
+    (["adjudicate", "comment 0", "--undo", "--label", "hate"], "--label: not allowed with argument --undo"),
+    (["adjudicate", "comment 0"], "one of the arguments --label --undo is required"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys, arguments, expected):
     path = str(tmp_path / "store.sqlite3")

@@ -4,6 +4,7 @@
     moderator-app decisions double-review QUEUE --share 0.1 [--seed N] [--as lead]   (--off: none)
     moderator-app decisions disagreements [--queue Q] [--settled | --every] [--json]
     moderator-app decisions adjudicate TEXT --label L [--queue Q] [--note N] [--as lead]
+    moderator-app decisions adjudicate TEXT --undo [--queue Q] [--note N] [--as lead]   (takes the final label back)
 
 Any moderator may assign, set a double review or adjudicate (the app has no accounts); the store
 records who did: `--as NAME`, by default the operating-system user (core.review.team)."""
@@ -38,13 +39,18 @@ def add_team_actions(actions, add_store_argument) -> None:
     which.add_argument("--settled", action="store_true", help="only those a lead has adjudicated")
     which.add_argument("--every", action="store_true", help="settled or not")
     listing.add_argument("--json", action="store_true", help="print them as JSON (one object per text)")
-    adjudicate = actions.add_parser("adjudicate", help="record the final label of a text (an adjudication)",
+    adjudicate = actions.add_parser("adjudicate", help="record the final label of a text (an adjudication), or undo it",
                                     description="Appends the final label as a decision of kind 'adjudication': it "
-                                                "wins in exports and retraining; the earlier decisions stay.")
+                                                "wins in exports and retraining; the earlier decisions stay. --undo "
+                                                "takes the text's final label back (an undo row; the adjudication "
+                                                "stays in the log): its disagreement is open again.")
     adjudicate.add_argument("text", metavar="TEXT", help="the text, as `decisions disagreements` lists it")
-    adjudicate.add_argument("--label", required=True, help="the final label")
+    final = adjudicate.add_mutually_exclusive_group(required=True)
+    final.add_argument("--label", help="the final label")
+    final.add_argument("--undo", action="store_true",
+                       help="undo the text's final label (its latest adjudication, not undone already)")
     adjudicate.add_argument("--queue", help="the queue the disagreement is in (the adjudication is recorded there)")
-    adjudicate.add_argument("--note", default="", help="why, kept with the adjudication")
+    adjudicate.add_argument("--note", default="", help="why, kept with the adjudication or its undo")
     for action in (assign, double, adjudicate):
         action.add_argument("--as", dest="moderator", metavar="NAME",
                             help="who does it, recorded in the store (default: the operating-system user)")
@@ -82,6 +88,12 @@ def run_team_action(args: argparse.Namespace, store) -> None:
                 settled = (f" -> {item.adjudication.moderator_label} by {item.adjudication.moderator}"
                            if item.adjudication else "")
                 print(f"  {item.text!r}: {votes}{settled}")
+    elif args.undo:
+        undo = team.undo_adjudication(store, args.text, who, args.queue, args.note)
+        undone = store.row(undo.reverts)
+        print(f"Undid the final label '{undone.moderator_label}' of {undone.text[:60]!r} (adjudicated by "
+              f"{undone.moderator or 'an unknown moderator'}, {undone.decided_at[:16].replace('T', ' ')}); the "
+              "moderators' decisions count again, and the adjudication stays in the log with the undo.")
     else:
         decision = team.adjudicate(store, args.text, args.label, who, args.queue, args.note)
         print(f"Recorded '{decision.moderator_label}' as the final label of {decision.text[:60]!r} (adjudicated by "

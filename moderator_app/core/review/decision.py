@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 DECISION, REVERT = "decision", "revert"
 COLUMNS = ("text, model_label, model_score, moderator_label, model_id, decided_at, moderator, model_name, threshold, "
@@ -91,6 +91,23 @@ def stored_values(decision: Decision) -> list:
             values[position] = json.dumps(list(values[position]) if isinstance(values[position], tuple)
                                           else values[position])
     return values
+
+
+def undo_of(reverted: Decision, earlier: Decision | None, moderator: str, note: str = "") -> Decision:
+    """The `revert` row (not stored yet) that undoes `reverted`: the text's label for that model back to
+    `earlier`'s (with the model's label, score and thresholds it was made against), or undecided when
+    there is no earlier decision. The store's Undo and an adjudication's undo (core.review.team) both
+    write one; each chooses which row is `earlier`."""
+    if earlier is None:
+        restored = replace(reverted, moderator_label=None, moderator_categories=None)
+    else:
+        restored = replace(reverted, moderator_label=earlier.moderator_label, model_label=earlier.model_label,
+                           model_score=earlier.model_score, threshold=earlier.threshold,
+                           probabilities=earlier.probabilities, moderator_categories=earlier.moderator_categories,
+                           model_categories=earlier.model_categories,
+                           category_thresholds=earlier.category_thresholds)
+    return replace(restored, moderator=moderator, decided_at="", note=note, category="", kind=REVERT,
+                   reverts=reverted.id, uid=new_uid(), id=None)
 
 
 NO_CATEGORY = "(none)"  # a multi-label decision that no category applies, as text

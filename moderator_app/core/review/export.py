@@ -2,8 +2,8 @@
 request who decided, when, with which model, in which queue; a multi-label model's decisions as text and
 one yes/no column per category instead of label), and a report of texts that two
 moderators labelled differently. A text's current decision is its latest adjudication (a lead's final
-label, kind 'adjudication'), else its latest row: the same rule for exports, retraining from decisions
-and a run's corrections (`latest_decisions`). Both are written by the one atomic-output helper
+label, kind 'adjudication') unless that was undone, else its latest row: the same rule for exports,
+retraining from decisions and a run's corrections (`latest_decisions`). Both are written by the one atomic-output helper
 (core/files/atomic.py) that `label` uses: a hidden temporary file beside the destination, claimed under
 its name only when complete, removed when the export fails or is interrupted and, when a killed export
 left it, at the next start for the same output; the file gets the user's usual permissions. An existing
@@ -65,13 +65,26 @@ class ExportSummary:
     undone: int = 0  # texts whose latest decision was undone back to undecided: not exported
 
 
+# An adjudication is undone by a `revert` row that points at it (core.review.team.undo_adjudication):
+# the adjudications undone, and the rows that undo one (neither is a moderator's decision)
+UNDONE_ROWS = "SELECT reverts FROM decisions WHERE kind = 'revert' AND reverts IS NOT NULL"
+ADJUDICATION_UNDOS = ("SELECT undo.id FROM decisions AS undo JOIN decisions AS undone ON undone.id = undo.reverts "
+                      "WHERE undo.kind = 'revert' AND undone.kind = 'adjudication'")
+
+
 def latest_decisions(store, where: ExportFilter) -> tuple[list, int]:
     """(the current decided row per text under the filter, how many texts' current row is undecided): a
-    text's latest adjudication wins over any decision, before or after it; without one, its latest row."""
+    text's latest adjudication wins over any decision, before or after it; without one, its latest row.
+    When its latest adjudication was undone, the text has none: its latest row that is neither an
+    adjudication nor an adjudication's undo (an earlier adjudication that the undone one replaced does
+    not come back)."""
     condition, parameters = where.where()
+    latest_adjudication = "MAX(CASE WHEN kind = 'adjudication' THEN id END)"
     rows = store.connection.execute(
-        f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT COALESCE(MAX(CASE WHEN kind = 'adjudication' "
-        f"THEN id END), MAX(id)) FROM decisions WHERE {condition} GROUP BY text) ORDER BY id", parameters).fetchall()
+        f"SELECT {COLUMNS} FROM decisions WHERE id IN (SELECT CASE WHEN {latest_adjudication} IN ({UNDONE_ROWS}) "
+        f"THEN MAX(CASE WHEN kind <> 'adjudication' THEN id END) ELSE COALESCE({latest_adjudication}, MAX(id)) END "
+        f"FROM decisions WHERE {condition} AND id NOT IN ({ADJUDICATION_UNDOS}) GROUP BY text) ORDER BY id",
+        parameters).fetchall()
     decisions = [decision_from_row(row) for row in rows]
     kept = [decision for decision in decisions if decision.decided]
     return kept, len(decisions) - len(kept)

@@ -20,7 +20,9 @@ client-generated `uid`, unique, so that a retried write is stored once: the shar
 Version 7 (Alembic revision 0007) adds a team's queues: `queue_assignments` and `queue_review` (the
 model a queue's table shows, the share drawn for a blind double review); an adjudication is a
 decision row of kind 'adjudication'. Version 8 (0008) adds a multi-label model's decision (the sets
-of categories, as JSON), version 9 (0009) a queue's per-category thresholds. VERSION is the number of
+of categories, as JSON), version 9 (0009) a queue's per-category thresholds, version 10 (0010) no table
+change but an adjudication that may be undone (older apps would read an undone one as in force, so they
+must refuse the store). VERSION is the number of
 the newest revision (HEAD), so that a revision added before it is one `down_revision` line in the
 newest revision file."""
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-VERSION = 9
+VERSION = 10
 HEAD = f"{VERSION:04d}"  # the Alembic revision of VERSION
 LEGACY_VERSION = 4  # the last version migrated by hand; Alembic's baseline revision
 MIGRATIONS = Path(__file__).with_name("migrations")

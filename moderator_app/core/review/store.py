@@ -22,7 +22,7 @@ from moderator_app.core.review.connection import (DecisionStoreError, default_st
                                                   open_connection, store_errors, store_location, transaction,
                                                   write_advice)
 from moderator_app.core.review.decision import (COLUMNS, DECISION, REVERT, WRITTEN, Decision, decision_from_row, new_uid,
-                                                stored_values)
+                                                stored_values, undo_of)
 from moderator_app.core.review.export import ExportFilter, export_decisions
 from moderator_app.core.review.queues import QueueTable
 from moderator_app.core.review.team import hide_blind, is_blind, visible_history
@@ -76,17 +76,7 @@ class DecisionStore:
         before = self._connection.execute(
             f"SELECT {COLUMNS} FROM decisions WHERE text = ? AND model_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
             (reverted.text, reverted.model_id, row_id)).fetchone()
-        if before is None:
-            restored = replace(reverted, moderator_label=None, moderator_categories=None)
-        else:  # the decision before, with the model's label, score and threshold it was made against
-            earlier = decision_from_row(before)
-            restored = replace(reverted, moderator_label=earlier.moderator_label, model_label=earlier.model_label,
-                               model_score=earlier.model_score, threshold=earlier.threshold,
-                               probabilities=earlier.probabilities, moderator_categories=earlier.moderator_categories,
-                               model_categories=earlier.model_categories,
-                               category_thresholds=earlier.category_thresholds)
-        return self.record(replace(restored, moderator=moderator, decided_at="", note="", category="", kind=REVERT,
-                                   reverts=row_id, uid=new_uid()))
+        return self.record(undo_of(reverted, None if before is None else decision_from_row(before), moderator))
 
     def last_undoable(self, moderator: str, model_id: str, queue_id: int | None = None) -> Decision | None:
         """`moderator`'s latest decision for this model (in the queue `queue_id`, when given) that is

@@ -7,7 +7,8 @@ connection stores the decision once, plus (version 7) a team's queues: who a que
 with, and the share of it drawn for a blind double review), plus (version 8) a multi-label model's
 decision: the sets of categories the moderator and the model said apply, and the thresholds, as JSON,
 plus (version 9) a queue's per-category thresholds, JSON, as it keeps the binary one. An
-adjudication is a decision row of kind 'adjudication'."""
+adjudication is a decision row of kind 'adjudication', and its undo a 'revert' row whose `reverts` points at
+it, as an undo of a decision does: neither needs a column of its own."""
 
 from __future__ import annotations
 

@@ -11,7 +11,13 @@ threshold, like any decision); the decisions before it stay. It is the text's cu
 exports, retraining from decisions and a run's corrections (core.review.export.latest_decisions),
 whatever is decided after it, until a later adjudication. A disagreement is a text whose moderators'
 current decisions (each one's latest, not undone) differ; it is settled by an adjudication made after
-the last of them."""
+the last of them.
+
+A lead takes an adjudication back as a moderator takes back a decision: a `revert` row pointing at it
+(who, when; the adjudication stays in the log). Only the text's latest adjudication can be undone, and
+once it is, the text has no final label: the disagreement is open again and the moderators' decisions
+count in exports as before it (an earlier adjudication that it replaced does not come back; record
+that label again if it is the right one)."""
 
 from __future__ import annotations
 
@@ -21,8 +27,8 @@ from dataclasses import dataclass, replace
 
 from moderator_app.core.errors import SettingsError
 from moderator_app.core.review.connection import now, store_errors, transaction, write_advice
-from moderator_app.core.review.decision import (COLUMNS, DECISION, NO_CATEGORY, Decision, categories_of_text,
-                                                decision_from_row, multi_label_text, new_uid)
+from moderator_app.core.review.decision import (COLUMNS, DECISION, NO_CATEGORY, REVERT, Decision, categories_of_text,
+                                                decision_from_row, multi_label_text, new_uid, undo_of)
 from moderator_app.core.review.double_review import DoubleReview, blind_texts, double_review, sampled
 from moderator_app.core.review.export import ExportFilter, decisions_per_moderator
 from moderator_app.core.review.queues import Queue, QueueError
@@ -182,7 +188,10 @@ def disagreements(store, queue: str | None = None, settled: bool | None = False,
         row = store.connection.execute(
             f"SELECT {COLUMNS} FROM decisions WHERE text = ? AND kind = ? AND id > ? ORDER BY id DESC LIMIT 1",
             (text, ADJUDICATION, last)).fetchone()
-        disagreement = Disagreement(text, by_moderator, None if row is None else decision_from_row(row))
+        adjudication = None if row is None else decision_from_row(row)
+        if adjudication is not None and undo_of_adjudication(store, adjudication) is not None:
+            adjudication = None  # undone: open again (an adjudication that it replaced does not come back)
+        disagreement = Disagreement(text, by_moderator, adjudication)
         if settled is None or disagreement.settled == settled:
             found.append(disagreement)
     found.sort(key=lambda item: min(decision.id for decision in item.decisions.values()))
@@ -222,6 +231,62 @@ def adjudicate(store, text: str, label: str, moderator: str, queue: str | None =
                             "Give {label} as one of those.", setting="label")
     return store.record(replace(latest, moderator_label=label, moderator=moderator, decided_at="", note=note,
                                 category="", kind=ADJUDICATION, reverts=None, uid=new_uid(), id=None))
+
+
+def latest_adjudication(store, text: str, queue: str | None = None) -> Decision | None:
+    """The latest adjudication of `text` (recorded in the queue, when given), undone or not."""
+    row = store.connection.execute(
+        f"SELECT {COLUMNS} FROM decisions WHERE text = ? AND kind = ? "
+        f"{'AND (queue = ? OR queue_id = (SELECT id FROM queues WHERE name = ?)) ' if queue else ''}"
+        "ORDER BY id DESC LIMIT 1", (text, ADJUDICATION, *((queue, queue) if queue else ()))).fetchone()
+    return None if row is None else decision_from_row(row)
+
+
+def undo_of_adjudication(store, adjudication: Decision) -> Decision | None:
+    """The row that undid `adjudication` (None: it stands). Read through the text's index: an undo row
+    is about the same text."""
+    row = store.connection.execute(
+        f"SELECT {COLUMNS} FROM decisions WHERE text = ? AND kind = ? AND reverts = ? ORDER BY id LIMIT 1",
+        (adjudication.text, REVERT, adjudication.id)).fetchone()
+    return None if row is None else decision_from_row(row)
+
+
+def undo_adjudication(store, text: str, moderator: str, queue: str | None = None, note: str = "",
+                      adjudication_id: int | None = None) -> Decision:
+    """Undo the final label of `text`: its latest adjudication (in the queue, when given), which must not
+    be undone already (with `adjudication_id`, it must be that row: the one a view showed). Appends a
+    `revert` row by `moderator` pointing at it, which puts the text's label for that model back to its
+    latest decision that is not an adjudication (None: undecided), so the table shows the moderators'
+    decision again; returns that row."""
+    if queue is not None:
+        _queue(store, queue)
+    short = repr(text[:60])
+    latest = latest_adjudication(store, text, queue)
+    if latest is None:
+        where = f" in the queue '{queue}'" if queue else ""
+        raise SettingsError(f"No lead has adjudicated the text {short}{where}; there is no final label to undo.",
+                            "Give a text that has a final label, as the settled disagreements list it.",
+                            setting="text")
+    undone = undo_of_adjudication(store, latest)
+    if undone is not None:
+        raise SettingsError(f"The final label '{latest.moderator_label}' of {short} was undone already (by "
+                            f"{undone.moderator or 'an unknown moderator'}, {_when(undone)}); the text has no "
+                            "final label now.", "Record a final label again if the text needs one.", setting="text")
+    if adjudication_id is not None and latest.id != adjudication_id:
+        raise SettingsError(f"The final label shown for {short} is not its current one: "
+                            f"{latest.moderator or 'a moderator'} recorded '{latest.moderator_label}' since "
+                            f"({_when(latest)}).",
+                            "Reload the disagreements, then undo the current final label if it is wrong.",
+                            setting="text")
+    earlier = store.connection.execute(  # the text's latest row for the model, adjudications and their undos aside
+        f"SELECT {COLUMNS} FROM decisions WHERE text = ? AND model_id = ? AND kind <> ? AND NOT (kind = ? AND reverts "
+        "IS NOT NULL AND reverts IN (SELECT id FROM decisions WHERE text = ? AND kind = ?)) ORDER BY id DESC LIMIT 1",
+        (text, latest.model_id, ADJUDICATION, REVERT, text, ADJUDICATION)).fetchone()
+    return store.record(undo_of(latest, None if earlier is None else decision_from_row(earlier), moderator, note))
+
+
+def _when(decision: Decision) -> str:
+    return decision.decided_at[:16].replace("T", " ")
 
 
 # ------------------------------------------------------------------------------ the queue list

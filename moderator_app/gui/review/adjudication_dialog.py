@@ -1,8 +1,10 @@
 """The adjudication view: the texts the moderators labelled differently (core.review.team.disagreements)
 in a queue, or in every queue, with each one's decision (who, when, which label), and the final label a
 lead records for the selected one (a decision row of kind 'adjudication': it wins in exports and
-retraining; the decisions before it stay in the log). Reading and recording run on the decision
-store's thread (the QueuePanel's); the dialog only shows and asks."""
+retraining; the decisions before it stay in the log). *Undo adjudication* takes a settled one's final
+label back (an undo row, as Undo takes back a decision, asking nothing more): the disagreement is open
+again. Reading, recording and undoing run on the decision store's thread (the QueuePanel's); the
+dialog only shows and asks."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ def describe_decisions(item: Disagreement) -> str:
 class AdjudicationDialog(QDialog):
     refresh_requested = Signal(bool)  # with the settled ones too
     adjudicate_requested = Signal(str, str, str)  # text, final label, note
+    undo_requested = Signal(str, int, str)  # text, the adjudication shown (its row id), note
 
     def __init__(self, queue_name: str | None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -46,15 +49,20 @@ class AdjudicationDialog(QDialog):
         self.label = QComboBox()
         self.label.setToolTip("The final label: one a moderator gave, or another of the model's labels")
         self.note = QLineEdit()
-        self.note.setPlaceholderText("why (optional; kept with the adjudication)")
+        self.note.setPlaceholderText("why (optional; kept with the final label or its undo)")
         self.record_button = QPushButton("Record final label")
         self.record_button.setToolTip("Append the final label to the decision log as an adjudication by you")
         self.record_button.clicked.connect(self._record)
+        self.undo_button = QPushButton("Undo adjudication")
+        self.undo_button.setToolTip("Take the selected text's final label back: the moderators' decisions count "
+                                    "again and the disagreement is open; the adjudication stays in the log")
+        self.undo_button.clicked.connect(self._undo)
         row = QHBoxLayout()
         row.addWidget(QLabel("Final label"))
         row.addWidget(self.label)
         row.addWidget(self.note, 1)
         row.addWidget(self.record_button)
+        row.addWidget(self.undo_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -78,8 +86,8 @@ class AdjudicationDialog(QDialog):
         open_count = sum(1 for item in items if not item.settled)
         self.summary.setText(f"{open_count:,} disagreement{'s' if open_count != 1 else ''} not settled"
                              + (f", {len(items) - open_count:,} settled" if len(items) > open_count else "")
-                             + ". Select one, choose the final label and record it; the moderators' decisions stay "
-                               "in the log.")
+                             + ". Select one, choose the final label and record it (or undo a settled one's); the "
+                               "moderators' decisions stay in the log.")
         if items:
             self.table.selectRow(0)
         self._selected()
@@ -96,10 +104,17 @@ class AdjudicationDialog(QDialog):
             labels = list(dict.fromkeys([*item.labels, *(latest.probabilities or ())]))
             self.label.addItems(labels)
         self.record_button.setEnabled(item is not None and self.label.count() > 0)
+        self.undo_button.setEnabled(item is not None and item.settled)
         self.label.setEnabled(item is not None)
 
     def _record(self) -> None:
         item = self.selected()
         if item is not None and self.label.currentText():
             self.adjudicate_requested.emit(item.text, self.label.currentText(), self.note.text().strip())
+            self.note.clear()
+
+    def _undo(self) -> None:
+        item = self.selected()
+        if item is not None and item.adjudication is not None:
+            self.undo_requested.emit(item.text, item.adjudication.id, self.note.text().strip())
             self.note.clear()

@@ -22,10 +22,12 @@ def label_words(decision: Decision, label: str | None) -> str | None:
     return ", ".join(categories_of_text(label)) or "none"
 
 
-def decision_words(decision: Decision) -> str:
+def decision_words(decision: Decision, adjudications: set[int] = frozenset()) -> str:
+    """What the row decided; `adjudications`: the ids of the text's adjudications, to name their undos."""
     label = label_words(decision, decision.moderator_label)
     if decision.kind == REVERT:
-        return f"undo (back to {label or 'undecided'})"
+        undone = "final label undone" if decision.reverts in adjudications else "undo"
+        return f"{undone} (back to {label or 'undecided'})"
     if decision.kind == ADJUDICATION:  # a lead's final label: it wins in exports and retraining
         return f"final label: {label} (adjudicated)"
     return label or ""
@@ -71,9 +73,10 @@ class HistoryPanel(QWidget):
                            f"History of “{short}”: {len(rows)} entr{'y' if len(rows) == 1 else 'ies'} in the log"
                            if rows else f"History of “{short}”: nobody has decided it yet.")
         self.table.setRowCount(len(rows))
+        adjudications = {decision.id for decision in rows if decision.kind == ADJUDICATION}
         for row, decision in enumerate(reversed(rows)):
             values = [decision.decided_at.replace("T", " ")[:19], decision.moderator or "(unknown)",
-                      decision_words(decision), label_words(decision, decision.model_label),
+                      decision_words(decision, adjudications), label_words(decision, decision.model_label),
                       short_model_name(decision.model_name), threshold_words(decision), decision.category,
                       decision.note, decision.queue]
             for column, value in enumerate(values):

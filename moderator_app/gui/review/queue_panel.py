@@ -29,7 +29,7 @@ class QueuePanel(QGroupBox):
     renamed = Signal(object)  # Queue
     refreshed = Signal()
     failed = Signal(object)  # the exception
-    adjudicated = Signal(object)  # Decision: a final label recorded (the open table's decisions change)
+    adjudicated = Signal(object)  # Decision: a final label recorded or undone (the open table's decisions change)
 
     def __init__(self, store, tasks: BackgroundTasks, moderator=lambda: "", parent: QWidget | None = None):
         super().__init__("Queues", parent)
@@ -195,7 +195,7 @@ class QueuePanel(QGroupBox):
                           on_done=lambda _review: self.refresh(), on_error=self.failed.emit)
 
     def open_adjudication(self, queue_id: int | None = None) -> AdjudicationDialog:
-        """The queue's disagreements (no queue selected: every queue's), to record final labels."""
+        """The queue's disagreements (no queue selected: every queue's), to record final labels or undo them."""
         queue = self.queue(queue_id if queue_id is not None else self.selected_id())
         name = queue.name if queue is not None else None
         dialog = self.dialog = AdjudicationDialog(name, self)
@@ -205,19 +205,29 @@ class QueuePanel(QGroupBox):
             self.tasks.submit(lambda: team.disagreements(self.store.store(), name, settled=settled),
                               key="disagreements", on_done=dialog.show_disagreements, on_error=self.failed.emit)
 
+        def done(decision) -> None:  # a final label recorded or undone
+            self.adjudicated.emit(decision)
+            read(dialog.show_settled.isChecked())
+            self.refresh()
+
         def record(text: str, label: str, note: str) -> None:
             by = self.moderator()
-
-            def done(decision) -> None:
-                self.adjudicated.emit(decision)
-                read(dialog.show_settled.isChecked())
-                self.refresh()
-
             self.tasks.submit(lambda: team.adjudicate(self.store.store(), text, label, by, name, note),
                               on_done=done, on_error=self.failed.emit)
 
+        def undo(text: str, adjudication_id: int, note: str) -> None:
+            by = self.moderator()
+            def failed(error: BaseException) -> None:  # undone or replaced meanwhile: show the list as it is now
+                self.failed.emit(error)
+                read(dialog.show_settled.isChecked())
+
+            self.tasks.submit(lambda: team.undo_adjudication(self.store.store(), text, by, note=note,
+                                                             adjudication_id=adjudication_id),
+                              on_done=done, on_error=failed)
+
         dialog.refresh_requested.connect(read)
         dialog.adjudicate_requested.connect(record)
+        dialog.undo_requested.connect(undo)
         dialog.open()
         read()
         return dialog
