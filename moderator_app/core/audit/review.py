@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from moderator_app.core.audit.audit import COPY_REFUSED, QUEUE_REFUSED, check_single_label
 from moderator_app.core.errors import DataError, OutputNotWritableError
 from moderator_app.core.files.atomic import atomic_output
 from moderator_app.core.files.formats import detect_format
@@ -27,7 +28,9 @@ AUDIT_COLUMNS = ("given label", "suggested label", "suspect score", "source", "s
 
 
 def suspects_queue_items(result, limit: int | None = None):
-    """core.review.queues.QueueItems of the suspects, in score order (highest first)."""
+    """core.review.queues.QueueItems of the suspects, in score order (highest first). Refused for a multi-label
+    run's audit (its suspects are a yes/no per category, a queue's decision for them one label)."""
+    check_single_label(result.rows.categories, QUEUE_REFUSED)
     rows = result.rows
     suspects = sorted(result.suspects, key=lambda item: -item.score)[:limit]
     other: dict[int, tuple[list[str], list[list[Any]]]] = {}  # origin file -> (its other columns, their values)
@@ -82,6 +85,7 @@ def write_corrected_copy(result, corrections: dict[str, str], output: str | Path
     """A copy of the training file (the first source) with each corrected row's label replaced by the
     moderator's, every other row and column as it is; written to a temporary name and claimed as
     `output`, which must not exist (never the original, never a file someone else wrote)."""
+    check_single_label(result.rows.categories, COPY_REFUSED)
     rows, report = result.rows, result.rows.data_report
     source = rows.origin_files[0]
     target = Path(output).expanduser()

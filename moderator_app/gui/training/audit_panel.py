@@ -194,7 +194,7 @@ def _labels(group) -> str:
 
 def _examples(result: AuditReport, group) -> str:
     rows = result.rows
-    return " | ".join(f"[{rows.labels[row]}, {rows.splits[row]}, {rows.where(row)}] {_short(rows.texts[row])[:80]}"
+    return " | ".join(f"[{rows.label_text(row)}, {rows.splits[row]}, {rows.where(row)}] {_short(rows.texts[row])[:80]}"
                       for row in group.rows[:3])
 
 
