@@ -139,38 +139,115 @@ def test_a_category_without_two_of_each_value_is_said_not_audited(tmp_path):
     assert all(item.category == "hate" for item in result.suspects)
 
 
-def test_the_cli_audits_a_multi_label_configuration_and_refuses_its_queue_and_copy(tmp_path, category_sources,
-                                                                                  tiny_model_dir, capsys):
+def test_the_cli_audits_a_multi_label_configuration_opens_its_queue_and_refuses_a_corrected_copy(
+        tmp_path, category_sources, tiny_model_dir, capsys, monkeypatch):
+    from moderator_app.core.review.store import DecisionStore
+
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
     sources, _flipped, _unlabelled, _shared = category_sources
     config = tmp_path / "categories.json"
     config.write_text(json.dumps({"categories": ["hate", "offensive"], "sources": sources}))
-    assert run_cli("--config", config, "--model", tiny_model_dir, "--json", tmp_path / "audit.json") == 0
+    assert run_cli("--config", config, "--model", tiny_model_dir, "--json", tmp_path / "audit.json",
+                   "--queue", "suspects") == 0
     out = capsys.readouterr().out
     assert "categories hate, offensive (yes / no / unknown each)" in out
     assert "Likely label errors:" in out and "(hate " in out and ", offensive " in out
     assert "Source hate_only: 101 rows (hate yes" in out and "offensive yes 0 / no 0 / unknown 101" in out
+    assert "suspects in the Review queue 'suspects'" in out
     report = json.loads((tmp_path / "audit.json").read_text(encoding="utf-8"))
     assert report["categories"] == ["hate", "offensive"]
-    for extra, setting in ((["--queue"], "--queue"),
-                           (["--write-corrected", tmp_path / "c.csv", "--corrections-from-store"], "--write-corrected")):
-        assert run_cli("--config", config, "--model", tiny_model_dir, *extra) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "Traceback" not in err and setting in err
-        assert "this audit is of a multi-label run (categories: hate, offensive)" in err
+    store = DecisionStore()
+    assert store.queues.items(store.queues.find("suspects")).texts[0] == report["suspects"][0]["text"]
+    store.close()
+    assert run_cli("--config", config, "--model", tiny_model_dir, "--write-corrected", tmp_path / "c.csv",
+                   "--corrections-from-store") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "--write-corrected" in err
+    assert "this audit is of a multi-label run (categories: hate, offensive)" in err and "--corrections-queue" in err
     assert not (tmp_path / "c.csv").exists()
 
 
-def test_the_core_refuses_a_queue_or_a_corrected_copy_of_a_multi_label_audit(tmp_path, category_sources):
-    from moderator_app.core.audit.review import open_suspects_queue, write_corrected_copy
+def test_the_suspects_queue_has_one_item_per_suspect_row_with_its_categories(tmp_path, category_sources):
+    from moderator_app.core.audit.review import CATEGORY_AUDIT_COLUMNS, open_suspects_queue, suspects_queue_items
     from moderator_app.core.review.store import DecisionStore
+
+    sources, flipped, _unlabelled, _shared = category_sources
+    result = audit(sources)
+    rows = result.rows
+    items = suspects_queue_items(result)
+    suspect_rows = {item.row for item in result.suspects}
+    assert len(items.texts) == len(suspect_rows) and set(items.texts) == {rows.texts[row] for row in suspect_rows}
+    assert items.columns[:len(CATEGORY_AUDIT_COLUMNS)] == list(CATEGORY_AUDIT_COLUMNS)
+    assert set(items.texts[:len(flipped)]) == flipped
+    first = dict(zip(items.columns, items.extras[0]))
+    top = result.suspects[0]
+    assert first["suspect categories"] == "hate" and first["given values"] == rows.label_text(top.row)
+    assert first["suggested values"] == f"hate {top.suggested}" and first["suspect score"] == f"{top.score:.3f}"
+    assert first["hate"] == top.given and first["source"] == "both"  # the file's own columns follow
+    store = DecisionStore(tmp_path / "d.sqlite3")
+    queue = open_suspects_queue(store, result)
+    assert queue.items == len(suspect_rows) and store.queues.items(queue.id).texts == items.texts
+    store.close()
+
+
+def multi_label_decision(text, chosen, queue, categories=("hate", "offensive")):
+    """A decision made with a multi-label model loaded: the set of categories the moderator says apply."""
+    from moderator_app.core.review.decision import multi_label_text
+    from moderator_app.core.review.store import Decision
+
+    probabilities = {name: 0.5 for name in categories}
+    return Decision(text, multi_label_text(()), 0.5, multi_label_text(chosen), "sha256:ml", moderator="ann",
+                    probabilities=probabilities, moderator_categories=tuple(chosen), model_categories=(),
+                    category_thresholds={name: 0.5 for name in categories}, queue=queue.name, queue_id=queue.id)
+
+
+def test_corrections_from_the_queue_override_the_category_values_in_the_next_run(tmp_path, category_sources,
+                                                                                  monkeypatch):
+    from moderator_app.core.audit.review import open_suspects_queue
+    from moderator_app.core.review.store import Decision, DecisionStore
+    from moderator_app.core.training.data import load_training_data
+
+    monkeypatch.setenv("MODERATOR_APP_DATA", str(tmp_path / "data"))
+    sources, flipped, _unlabelled, _shared = category_sources
+    result = audit(sources)
+    rows = result.rows
+    store = DecisionStore()
+    queue = open_suspects_queue(store, result, name="suspects")
+    hate_suspects = [item for item in result.suspects if item.category == "hate"][:len(flipped)]
+    decided = {}
+    for item in hate_suspects:  # the moderator sets hate as suggested, offensive as the file has it
+        offensive = rows.category_values[item.row, 1] == 1
+        chosen = [name for name, on in (("hate", item.suggested == "yes"), ("offensive", offensive)) if on]
+        store.record(multi_label_decision(rows.texts[item.row], chosen, queue))
+        decided[rows.texts[item.row]] = 1 if item.suggested == "yes" else 0
+    kept = next(row for row in range(len(rows.texts)) if rows.sources[row] == 1 and rows.texts[row] not in flipped)
+    store.record(multi_label_decision(rows.texts[kept], ["hate"], queue))  # fills the unknown offensive with no
+    store.record(Decision(rows.texts[kept + 1], "hate", 0.8, "hate", "sha256:m1", moderator="ann",
+                          queue=queue.name, queue_id=queue.id))  # a single-label model's decision: not used
+    store.close()
+    settings = dict(categories=["hate", "offensive"], sources=sources)
+    data = load_training_data(TrainingConfig(**settings, corrections_queue="suspects"))
+    corrections = data.report.corrections
+    assert corrections["relabelled"] == len(flipped) + 1 and corrections["single_label_decisions"] == 1
+    summary = data.report.summary()
+    assert f"{len(flipped) + 1} rows take the moderator's categories (yes / no per category the decision's model had)" \
+        in summary and "1 decisions of a single-label model say nothing about the categories: not used" in summary
+    values = dict(zip([*data.train["text"], *data.validation["text"]],
+                      [*data.train["label"], *data.validation["label"]]))
+    for text, hate in decided.items():
+        assert values[text][0] == hate
+    assert values[rows.texts[kept]] == [1.0, 0.0]  # hate yes as decided, offensive no: the unknown filled
+    again = audit(sources, corrections_queue="suspects")  # the next audit reads the corrected values
+    assert not {again.rows.texts[item.row] for item in again.suspects if item.category == "hate"} & flipped
+    assert any("Labels read with the corrections from the Review queue 'suspects'" in line
+               for line in summary_lines(again))
+
+
+def test_the_core_refuses_a_corrected_copy_of_a_multi_label_audit(tmp_path, category_sources):
+    from moderator_app.core.audit.review import write_corrected_copy
 
     sources, _flipped, _unlabelled, _shared = category_sources
     result = audit(sources)
-    store = DecisionStore(tmp_path / "d.sqlite3")
-    with pytest.raises(SettingsError) as refused:  # the GUI's Review tab calls the same core
-        open_suspects_queue(store, result)
-    assert refused.value.setting == "queue" and store.queues.find("Audit suspects: both, hate_only") is None
     with pytest.raises(SettingsError) as refused:
         write_corrected_copy(result, {}, tmp_path / "copy.csv")
     assert refused.value.setting == "write_corrected" and not (tmp_path / "copy.csv").exists()
-    store.close()

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from moderator_app.core.audit.audit import COPY_REFUSED, QUEUE_REFUSED, check_single_label, run_audit, summary_lines
+    from moderator_app.core.audit.audit import COPY_REFUSED, check_single_label, run_audit, summary_lines
     from moderator_app.core.errors import OutputNotWritableError, SettingsError
 
     config = config_from_args(args)
@@ -115,10 +115,8 @@ def _audit(args: argparse.Namespace) -> int:
                                          "Choose a new file name.")
         if output and not Path(output).expanduser().resolve().parent.is_dir():
             raise OutputNotWritableError(f"The folder of {output} does not exist.")
-    refused = [what for what, asked in ((QUEUE_REFUSED, args.queue is not None),
-                                         (COPY_REFUSED, args.write_corrected)) if asked]
-    for what in refused:  # before the slow part: a multi-label run's audit is a report
-        check_single_label(config.categories, what)
+    if args.write_corrected:  # before the slow part
+        check_single_label(config.categories, COPY_REFUSED)
     views = _views(args.views)
     corrections = _corrections(args) if args.write_corrected else None
     quiet()

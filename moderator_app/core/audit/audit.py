@@ -10,8 +10,8 @@ written). Nothing is written here; `AuditReport.to_dict()` is what `audit --json
 
 A multi-label configuration (`categories`) is audited category by category (`category_audit`): each category
 is a yes/no label on the rows that know it, unknown rows neither flagged nor used as evidence for it. Its
-suspects' Review queue and corrected copy are refused in one line (`check_single_label`): both give one label
-per row, and a multi-label run takes the moderators' decisions as a source instead."""
+suspects' queue has one item per suspect row (`review.py`); its corrected copy is refused in one line
+(`check_single_label`): a multi-label run's rows have no one label column to write back."""
 
 from __future__ import annotations
 
@@ -171,20 +171,18 @@ class AuditReport:
 
 
 # ------------------------------------------------------------------------------------------------
-QUEUE_REFUSED = ("The suspects' Review queue", "queue")
 COPY_REFUSED = ("A corrected copy", "write_corrected")
 
 
 def check_single_label(categories, refused: tuple[str, str]) -> None:
-    """Refuse what `refused` names (QUEUE_REFUSED, COPY_REFUSED: (what, its setting); each gives one label per
-    row) for a multi-label run's `categories`."""
+    """Refuse what `refused` names (COPY_REFUSED: (what, its setting); it writes one label per row) for a
+    multi-label run's `categories`."""
     what, setting = refused
     if categories:
-        raise SettingsError(f"{what} gives one label per row; this audit is of a multi-label run (categories: "
+        raise SettingsError(f"{what} writes one label per row; this audit is of a multi-label run (categories: "
                             f"{', '.join(categories)}), whose rows have a yes, no or unknown per category.",
-                            "Leave out {" + setting + "}: the per-category findings are in the report; a "
-                            "multi-label run learns from the moderators' decisions as a source instead.",
-                            setting=setting)
+                            "Leave out {" + setting + "} and train with the corrections as an override "
+                            "({corrections_queue}) instead.", setting=setting)
 
 
 def audit_rows(config) -> AuditRows:

@@ -2,8 +2,8 @@
 the data the form names, found by core/audit in the background (one ReportingWorker, with a progress
 bar and Cancel), shown as tables; "Review suspects" hands the result to the Review tab as a queue. A multi-label
 run's audit (categories) is per category: a Category column in the suspects table, the categories a duplicate
-group conflicts on, yes / no / unknown per category and source; its suspects are not a queue (one label per
-row), so Review suspects stays off and says why."""
+group conflicts on, yes / no / unknown per category and source; its suspects open as a queue of one item per
+suspect row, decided as the set of categories that apply with a multi-label model loaded."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 REVIEW_TIP = ("Open the likely label errors, most suspicious first, as a queue in the Review tab, with the given "
               "and the suggested label beside each; keep or correct each. The next run takes the corrections "
               "(Corrections field).")
-NO_REVIEW_TIP = ("A multi-label run's suspects are a yes or no per category, which a queue's one label per row "
-                 "cannot correct: the per-category findings are in the tables.")
+CATEGORY_REVIEW_TIP = ("Open the rows with a likely wrong yes or no, most suspicious first, as a queue in the Review "
+                       "tab, with the categories each is suspect for and its given and suggested values; with a "
+                       "multi-label model loaded, decide the set of categories that apply. The next run takes them "
+                       "as the rows' yes / no per category (Corrections field).")
 CATEGORY_COLUMN = 3  # of the suspects table
 SHOWN_ROWS = 5000  # rows per table; the JSON of `moderator-app audit` holds everything
 TEXT_CHARS = 160
@@ -151,8 +153,8 @@ class AuditPanel(QWidget):
             + f"; <b>{counts['leaking_groups']:,}</b> "
             f"leaks between training and validation ({counts['leaking_validation_rows']:,} validation rows); "
             f"{counts['split_votes']:,} rows with split crowd votes. Took {sum(result.seconds.values()):.0f} s.")
-        self.review_button.setEnabled(bool(result.suspects) and not rows.categories)
-        self.review_button.setToolTip(NO_REVIEW_TIP if rows.categories else REVIEW_TIP)
+        self.review_button.setEnabled(bool(result.suspects))
+        self.review_button.setToolTip(CATEGORY_REVIEW_TIP if rows.categories else REVIEW_TIP)
         self.suspects.setColumnHidden(CATEGORY_COLUMN, not rows.categories)
         self.sources.setHorizontalHeaderItem(2, QTableWidgetItem(
             "Per category: yes / no / unknown, flagged" if rows.categories else "Label shares"))
