@@ -8,8 +8,10 @@ The data is read as `train` would read it (the same flags and --config: sources,
 validation split and seed), audited by core/audit, and summarised: counts, the top suspects, duplicate
 groups with three examples each, and the leaks between training and validation. --json writes
 everything; --queue puts the suspects in a new Review queue; --write-corrected writes a copy of the
-training file with the moderator's corrections from the decision store. Every output is written
-atomically to a new file. Bad input exits 2 with one line."""
+training file with the moderator's corrections from the decision store. A multi-label configuration
+(`categories`) is audited per category on the rows that know it (core/audit/category_audit); its corrected
+copy is refused before the slow part. Every output is written atomically to a new file. Bad input exits 2
+with one line."""
 
 from __future__ import annotations
 
