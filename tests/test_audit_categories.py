@@ -251,3 +251,18 @@ def test_the_core_refuses_a_corrected_copy_of_a_multi_label_audit(tmp_path, cate
     with pytest.raises(SettingsError) as refused:
         write_corrected_copy(result, {}, tmp_path / "copy.csv")
     assert refused.value.setting == "write_corrected" and not (tmp_path / "copy.csv").exists()
+
+
+def test_davidson_vote_splits_are_counted_in_a_multi_label_run(tmp_path):
+    rng = random.Random(4)
+    rows = []
+    for index in range(60):
+        votes = (3, 0, 0) if index % 3 else (1, 2, 0)  # every third row's crowd split
+        rows.append((index, 3, *votes, 0 if votes[0] >= 2 else 1, text_with(rng, index, votes[0] >= 2, True)))
+    path = write_csv(tmp_path / "votes.csv", rows,
+                     header=("", "count", "hate_speech", "offensive_language", "neither", "class", "tweet"))
+    result = audit([{"path": str(path), "text_column": "tweet",
+                     "categories": {"hate": {"votes": "hate_speech", "total": "count", "rule": "majority"},
+                                    "offensive": {"column": "class", "yes": ["0", "1"], "no": ["2"]}}}])
+    assert result.votes[0]["split"] == 20 and result.votes[0]["rows"] == 60
+    assert any("Crowd votes in votes.csv: 20 of 60 rows not unanimous" in line for line in summary_lines(result))
