@@ -30,6 +30,7 @@
     python benchmarks/audit.py [--repeats 3] [--timing-repeats 3] [--rows 20000] [--skip-timing]
                                [--skip-duplicates] [--precision-only] [--methods I …] [--seed-base S]
     python benchmarks/audit.py --categories benchmarks/categories.json [--category hate] [--repeats 3]
+                               [--max-rows N] [--skip-unflipped]
 
 The machine is shared by several jobs: the seconds are an upper bound of a quiet machine's.
 """
@@ -126,8 +127,10 @@ def label_error_precision(repeats: int, seed_base: int = 1000, methods: list[str
                 precision={name: dict(runs=values, median=statistics.median(values)) for name, values in results.items()})
 
 
-def category_precision(config_path: str, category: str, repeats: int, seed_base: int = 1000) -> dict:
-    """Precision at N of planted flips of `category` on the known rows of the multi-label run `config_path`."""
+def category_precision(config_path: str, category: str, repeats: int, seed_base: int = 1000,
+                       max_rows: int | None = None, unflipped: bool = True) -> dict:
+    """Precision at N of planted flips of `category` on the known rows of the multi-label run `config_path`
+    (each source capped at `max_rows` training rows, a seeded sample as training takes it, when given)."""
     from moderator_app.core.audit.audit import audit_rows
     from moderator_app.core.audit.category_audit import find_category_issues, known_rows
     from moderator_app.core.audit.embeddings import encoder_embedder
@@ -138,6 +141,8 @@ def category_precision(config_path: str, category: str, repeats: int, seed_base:
         for key in ("path", "validation_path"):
             if source.get(key) and not Path(source[key]).is_absolute():
                 source[key] = str((ROOT / source[key]).resolve())
+        if max_rows:
+            source["max_rows"] = max_rows
     config = TrainingConfig(**{**settings, "model_name_or_path": minilm()})
     rows = audit_rows(config)
     index = rows.categories.index(category)
@@ -153,12 +158,15 @@ def category_precision(config_path: str, category: str, repeats: int, seed_base:
                                     embed.neighbour_columns, ("embeddings", "tfidf", "neighbours"),
                                     lambda stage, done, total: None, lambda: False)
 
-    unflipped = audit(rows.category_values, rows.categories)
-    found = {name: dict(known=int(len(known_rows(rows.category_values, position))),
-                        suspects=int(len(unflipped[name].flagged)))
-             for position, name in enumerate(rows.categories)}
+    found = {}
+    if unflipped:  # the data as it is: how many suspects each category gets
+        issues = audit(rows.category_values, rows.categories)
+        found = {name: dict(known=int(len(known_rows(rows.category_values, position))),
+                            suspects=int(len(issues[name].flagged)))
+                 for position, name in enumerate(rows.categories)}
     print("  unflipped: " + "; ".join(f"{name}: {figure['suspects']:,} suspects of {figure['known']:,} known rows"
-                                      for name, figure in found.items()), flush=True)
+                                      for name, figure in found.items()) if found else "  (unflipped pass skipped)",
+          flush=True)
     results: dict[str, list[float]] = {"default (three views, per category on its known rows)": [],
                                        "random ranking of the known rows": []}
     flagged_counts = []
@@ -175,7 +183,7 @@ def category_precision(config_path: str, category: str, repeats: int, seed_base:
         results["random ranking of the known rows"].append(precision_at_n(generator.permutation(len(known)), flipped))
         print(f"  seed {seed_base + repeat}: " + "; ".join(f"{name} {runs[-1]:.3f}" for name, runs in
                                                           results.items()), flush=True)
-    return dict(config=config_path, category=category, rows=len(rows.texts), known=int(len(known)),
+    return dict(config=config_path, category=category, max_rows=max_rows, rows=len(rows.texts), known=int(len(known)),
                 flipped=round(FLIP_SHARE * len(known)), seeds=[seed_base + repeat for repeat in range(repeats)],
                 flagged=flagged_counts, unflipped=found,
                 precision={name: dict(runs=values, median=statistics.median(values)) for name, values in results.items()})
@@ -284,6 +292,10 @@ def main() -> int:
     parser.add_argument("--categories", metavar="CONFIG",
                         help="only the precision at N of planted flips of one category of this multi-label config")
     parser.add_argument("--category", default="hate", help="the category flipped with --categories (default: hate)")
+    parser.add_argument("--skip-unflipped", action="store_true",
+                        help="with --categories: skip the audit of the data as it is (suspects per category)")
+    parser.add_argument("--max-rows", type=int, metavar="N",
+                        help="with --categories: cap each source's training rows at N (a seeded sample)")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"no shared data at {DATA}; set SHARED_DATA")
@@ -295,7 +307,8 @@ def main() -> int:
     if args.categories:
         args.skip_duplicates = args.skip_timing = args.skip_precision = True
         print(f"Precision at N, {FLIP_SHARE:.0%} of '{args.category}''s known values flipped in {args.categories}:")
-        figures["categories"] = category_precision(args.categories, args.category, args.repeats, args.seed_base)
+        figures["categories"] = category_precision(args.categories, args.category, args.repeats, args.seed_base,
+                                                   args.max_rows, not args.skip_unflipped)
         for name, value in figures["categories"]["precision"].items():
             print(f"  {name}: median {value['median']:.3f}")
     if not args.skip_duplicates:
