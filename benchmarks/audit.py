@@ -25,7 +25,8 @@
    category's N most suspicious rows is set against a random ranking of its known rows. The embeddings are
    computed once for every row, as the app does for all categories. Also: the unflipped data's suspects and
    conflicting duplicate groups per category, and what the flips do to the other category (nothing: its
-   values are unchanged). Only this runs with --categories.
+   values are unchanged), and the configuration's duplicate groups conflicting per category (unless
+   --skip-duplicates / --skip-precision). Only these run with --categories.
 
     python benchmarks/audit.py [--repeats 3] [--timing-repeats 3] [--rows 20000] [--skip-timing]
                                [--skip-duplicates] [--precision-only] [--methods I …] [--seed-base S]
@@ -127,6 +128,49 @@ def label_error_precision(repeats: int, seed_base: int = 1000, methods: list[str
                 precision={name: dict(runs=values, median=statistics.median(values)) for name, values in results.items()})
 
 
+def category_settings(config_path: str, max_rows: int | None = None) -> dict:
+    """The multi-label configuration's settings, its sources' paths made absolute (they are relative to the
+    repository, as in its README), each source capped at `max_rows` training rows when given."""
+    settings = json.loads(Path(config_path).read_text())
+    for source in settings.get("sources", []):
+        for key in ("path", "validation_path"):
+            if source.get(key) and not Path(source[key]).is_absolute():
+                source[key] = str((ROOT / source[key]).resolve())
+        if max_rows:
+            source["max_rows"] = max_rows
+    return settings
+
+
+def category_duplicates(config_path: str) -> dict:
+    """Duplicate groups of a multi-label configuration as the audit flags them: conflicting per category (a
+    yes and a no among the rows that know it), leaking, across sources."""
+    from moderator_app.core.audit.audit import audit_rows
+    from moderator_app.core.audit.category_audit import mark_conflicts
+    from moderator_app.core.audit.duplicates import describe_groups, exact_groups, near_groups, normalise
+    from moderator_app.core.config import TrainingConfig
+
+    rows = audit_rows(TrainingConfig(**category_settings(config_path)))
+    keys = [normalise(text) for text in rows.texts]
+    labels = rows.labels
+    groups = [*describe_groups([("exact", group, 1.0) for group in exact_groups(keys)], labels, rows.splits,
+                               rows.sources),
+              *describe_groups([("near", group, similarity) for group, similarity in near_groups(keys)], labels,
+                               rows.splits, rows.sources)]
+    mark_conflicts(groups, rows.category_values, rows.categories)
+    conflicting = {name: sum(name in group.conflict_categories for group in groups) for name in rows.categories}
+    examples = {name: [[dict(text=rows.texts[row][:100], values=rows.label_text(row), where=rows.where(row))
+                        for row in group.rows[:3]] for group in groups if name in group.conflict_categories][:2]
+                for name in rows.categories}
+    found = dict(rows=len(rows.texts), groups=len(groups), rows_in_groups=sum(len(group.rows) for group in groups),
+                 conflicting_per_category=conflicting, conflicting=sum(group.conflict for group in groups),
+                 leaking=sum(group.leak for group in groups),
+                 cross_source=sum(group.cross_source for group in groups), conflict_examples=examples)
+    print(f"  {found['rows']:,} rows; {found['groups']:,} duplicate groups ({found['rows_in_groups']:,} rows); "
+          f"conflicting {found['conflicting']} (" + ", ".join(f"{name} {count}" for name, count in conflicting.items())
+          + f"); leaking {found['leaking']}; across sources {found['cross_source']}", flush=True)
+    return found
+
+
 def category_precision(config_path: str, category: str, repeats: int, seed_base: int = 1000,
                        max_rows: int | None = None, unflipped: bool = True) -> dict:
     """Precision at N of planted flips of `category` on the known rows of the multi-label run `config_path`
@@ -136,14 +180,7 @@ def category_precision(config_path: str, category: str, repeats: int, seed_base:
     from moderator_app.core.audit.embeddings import encoder_embedder
     from moderator_app.core.config import TrainingConfig
 
-    settings = json.loads(Path(config_path).read_text())
-    for source in settings.get("sources", []):  # the paths are relative to the repository (as in its README)
-        for key in ("path", "validation_path"):
-            if source.get(key) and not Path(source[key]).is_absolute():
-                source[key] = str((ROOT / source[key]).resolve())
-        if max_rows:
-            source["max_rows"] = max_rows
-    config = TrainingConfig(**{**settings, "model_name_or_path": minilm()})
+    config = TrainingConfig(**{**category_settings(config_path, max_rows), "model_name_or_path": minilm()})
     rows = audit_rows(config)
     index = rows.categories.index(category)
     known = known_rows(rows.category_values, index)
@@ -305,12 +342,16 @@ def main() -> int:
     if args.precision_only:
         args.skip_duplicates = args.skip_timing = True
     if args.categories:
+        if not args.skip_duplicates:
+            print(f"Duplicates per category in {args.categories}:")
+            figures["category_duplicates"] = category_duplicates(args.categories)
+        if not args.skip_precision:
+            print(f"Precision at N, {FLIP_SHARE:.0%} of '{args.category}''s known values flipped in {args.categories}:")
+            figures["categories"] = category_precision(args.categories, args.category, args.repeats, args.seed_base,
+                                                       args.max_rows, not args.skip_unflipped)
+            for name, value in figures["categories"]["precision"].items():
+                print(f"  {name}: median {value['median']:.3f}")
         args.skip_duplicates = args.skip_timing = args.skip_precision = True
-        print(f"Precision at N, {FLIP_SHARE:.0%} of '{args.category}''s known values flipped in {args.categories}:")
-        figures["categories"] = category_precision(args.categories, args.category, args.repeats, args.seed_base,
-                                                   args.max_rows, not args.skip_unflipped)
-        for name, value in figures["categories"]["precision"].items():
-            print(f"  {name}: median {value['median']:.3f}")
     if not args.skip_duplicates:
         print("Duplicates and leaks in the shared files:")
         figures["duplicates"] = duplicates_in_shared_files()
