@@ -85,7 +85,7 @@ def test_a_run_from_the_form_runs_its_suites_and_shows_them_on_the_run_page(qtbo
     from test_gui_training import fill_form, quick_settings
     from tiny_models import synthetic_rows, write_csv
 
-    from moderator_app.gui.common.fields import FileListField
+    from moderator_app.gui.common.file_fields import FileListField
 
     tab = window.training_tab
     field = tab.form.fields["test_suites"]
@@ -138,3 +138,36 @@ def test_the_form_refuses_a_suite_whose_cases_are_training_rows(qtbot, window, t
     tab.form.set_values({"train_file": str(clean)})
     qtbot.waitUntil(lambda: tab.form.report_state == "ok", timeout=30_000)
     assert tab.start_button.isEnabled()
+
+
+def test_a_multi_label_models_tests_follow_its_category_thresholds(qtbot, tiny_multi_label_dir, tmp_path):
+    """The per-category evaluation's Tests section (issue 27): expected sets of categories, a row per
+    category and side, and a category threshold moved in the Review tab decides the cases again."""
+    from test_gui_review import classify, open_window
+    from test_multi_label_suites import category_suite
+
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_multi_label_dir))
+    classify(qtbot, tab, ["the weather is lovely", "football game was great"])
+    dialog = tab.open_evaluation()
+    tests = dialog.tests
+    tests.suite_edit.setText(str(category_suite(tmp_path)))
+    tests.run()
+    qtbot.waitUntil(lambda: tests.worker is None, timeout=TIMEOUT_MS)
+    rows = table_rows(tests.functionalities)
+    assert rows[:5] == [["hate alone", "2", "2", "100.0%"], ["offensive alone", "1", "1", "100.0%"],
+                        ["both", "1", "1", "100.0%"], ["neither", "2", "3", "66.7%"], ["all", "6", "7", "85.7%"]]
+    assert rows[5:] == [["hate: expected yes", "3", "4", "75.0%"], ["hate: expected no", "3", "3", "100.0%"],
+                        ["offensive: expected yes", "2", "2", "100.0%"], ["offensive: expected no", "5", "5", "100.0%"]]
+    [failing] = tests.shown_cases()
+    assert failing[:4] == ["neither", "reading book garden", "hate", "none"]
+    assert failing[4].startswith("hate 0.") and "each category at its threshold" in tests.status.text()
+    # the Review tab's hate threshold at 0: every case flags hate, and the cases are decided again
+    tab.results.category_threshold.choose("hate")
+    with qtbot.waitSignal(tab.results.threshold_changed, timeout=TIMEOUT_MS):
+        tab.results.category_threshold.set_value(0.0)
+    assert tab.results.session.category_thresholds["hate"] == 0.0
+    assert table_rows(tests.functionalities)[4] == ["all", "4", "7", "57.1%"]
+    assert "hate 0.00" in tests.status.text()
+    dialog.close()

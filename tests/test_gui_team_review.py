@@ -145,3 +145,20 @@ def test_assign_and_double_review_dialogs_set_the_queue(qtbot, tiny_classifier_d
     choose_view(qtbot, tab, team.MINE)  # the test's moderator is neither ann nor bob
     assert tab.queues.list.count() == 0
     close_window(qtbot, window)
+
+
+def test_the_queue_view_chosen_is_the_one_the_next_window_opens_with(qtbot, tiny_classifier_dir):
+    window, tab = open_window(qtbot)
+    with qtbot.waitSignal(tab.model_loaded, timeout=TIMEOUT_MS):
+        tab.load_model(str(tiny_classifier_dir))
+    classify(qtbot, tab, TEXTS)
+    qtbot.waitUntil(lambda: tab.queue is not None and tab.queues.list.count() == 1, timeout=TIMEOUT_MS)
+    choose_view(qtbot, tab, team.MINE)
+    close_window(qtbot, window)
+    window, tab = open_window(qtbot)
+    assert tab.queues.view.currentData() == team.MINE
+    choose_view(qtbot, tab, team.SECOND_LOOK)
+    close_window(qtbot, window)
+    window, tab = open_window(qtbot)
+    assert tab.queues.view.currentData() == team.SECOND_LOOK
+    close_window(qtbot, window)

@@ -176,3 +176,27 @@ def test_spark_refuses_a_column_that_is_not_text(tmp_path, spark, tiny_classifie
                    "--output", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert status == 2 and err.count("\n") == 1 and "'text' holds bigint values, not text" in err
+
+
+def test_spark_executors_read_texts_with_the_normalisation_asked_for(tmp_path, spark, tiny_multi_label_dir, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # Zero-width characters inside the category words: --no-normalise gives the model other tokens than the
+    # default. Parquet in and out, so that the numbers are compared unrounded.
+    texts = ["you are an id\u200biot and a mor\u200bon", "those n\u200bazis and b\u200bigots again",
+             "st\u200bupid cl\u200bown", "the weather is nice"]
+    pq.write_table(pa.table({"text": texts}), tmp_path / "in.parquet")
+    for name, extra in (("default", []), ("raw", ["--no-normalise"])):
+        assert main(["label", str(tmp_path / "in.parquet"), *label_args(tiny_multi_label_dir, *extra), "-o",
+                     str(tmp_path / f"{name}.parquet")]) == 0
+    status = main(["label", "--engine", "spark", str(tmp_path / "in.parquet"),
+                   *label_args(tiny_multi_label_dir, "--no-normalise"), "--output", str(tmp_path / "out")])
+    assert status == 0, capsys.readouterr().err
+    default, raw = (pq.read_table(tmp_path / f"{name}.parquet").to_pylist() for name in ("default", "raw"))
+    labelled = read_folder(tmp_path / "out")
+    probabilities = ("p_hate", "p_offensive")
+    assert max(abs(a[name] - b[name]) for a, b in zip(default, raw) for name in probabilities) > 1e-4  # it matters
+    for spark_row, local_row in zip(labelled, raw):
+        for name in probabilities:
+            assert abs(spark_row[name] - local_row[name]) < 1e-6, (name, local_row["text"])

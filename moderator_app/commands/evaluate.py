@@ -17,8 +17,8 @@ from pathlib import Path
 
 from moderator_app.commands import evaluate_suites
 from moderator_app.commands.errors import EXIT_INTERRUPTED, EXIT_OK, report_failure
-from moderator_app.commands.label import (DEVICE_CHOICES, add_normalise_argument, positive_int, probability,
-                                          quiet_transformers)
+from moderator_app.commands.label import (DEVICE_CHOICES, ThresholdOption, add_normalise_argument, positive_int,
+                                          probability, quiet_transformers)
 from moderator_app.core.messages import data_error, model_error, output_error, settings_error
 
 COMMAND = "evaluate"
@@ -47,9 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "rule is unknown for every row. Default: a column named like a category holds its yes/no")
     parser.add_argument("--by", metavar="COLUMN", default="",
                         help="also report every metric per value of this column (a source, a target group, …)")
-    parser.add_argument("--threshold", type=probability, metavar="T",
+    parser.add_argument("--threshold", action=ThresholdOption, metavar="T|CATEGORY=T",
                         help="binary models: the positive label when its probability is at least T (default: the "
-                             "model's saved operating point, else the most probable label)")
+                             "model's saved operating point, else the most probable label); multi-label models: "
+                             "CATEGORY=T flags CATEGORY at T instead of its saved threshold (repeat it for several "
+                             "categories)")
+    parser.set_defaults(category_thresholds=None)
     parser.add_argument("--robustness", action="store_true",
                         help="also classify obfuscated copies of the rows (letters swapped or dropped, spaces inserted "
                              "or removed, leetspeak, look-alike letters, zero-width characters; seeded, labels kept) "
@@ -106,10 +109,13 @@ def _evaluate(args: argparse.Namespace) -> int:
                                                      normalise=args.normalise,
                                                      normalise_evasion=args.normalise_evasion))
     if classifier.multi_label:
-        return _evaluate_categories(args, classifier, output)
+        return _evaluate_categories(args, classifier, suites, output)
     if args.categories:
         raise settings_error(f"--categories is for a multi-label model; {classifier.name_or_path} gives one label "
                              f"per text ({', '.join(classifier.labels)}).", "Use --label-column and --label-map.")
+    if args.category_thresholds:
+        raise settings_error(f"--threshold CATEGORY=T is for a multi-label model; {classifier.name_or_path} gives one "
+                             f"label per text ({', '.join(classifier.labels)}).", "Give one threshold: --threshold T.")
     evaluation = robustness = None
     if args.data:
         with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
@@ -149,27 +155,47 @@ def _evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _evaluate_categories(args: argparse.Namespace, classifier, output: Path | None) -> int:
-    """A multi-label model: each category on the rows whose label for it is known, at its threshold."""
+def _evaluate_categories(args: argparse.Namespace, classifier, suites: list, output: Path | None) -> int:
+    """A multi-label model: each category on the rows whose label for it is known, and each case of the
+    test suites, at its threshold (--threshold CATEGORY=T in place of the saved one)."""
     from tqdm import tqdm
 
     from moderator_app.core.evaluation.category_evaluation import evaluate_category_file, parse_category_rules
+    from moderator_app.core.evaluation.suite_results import category_decision
+    from moderator_app.core.inference.classifier import Classifier
 
     for flag, given in (("--threshold", args.threshold is not None), ("--robustness", args.robustness),
-                        ("--tests", bool(args.tests)), ("--label-map", bool(args.label_map))):
+                        ("--label-map", bool(args.label_map))):
         if given:
             raise settings_error(f"{flag} is for single-label models; {classifier.name_or_path} is a multi-label "
-                                 f"model (categories {', '.join(classifier.labels)}).")
-    rules = parse_category_rules(args.categories, list(classifier.labels))
-    with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
-        evaluation = evaluate_category_file(classifier, args.data, rules=rules, text_column=args.text_column,
-                                            group_column=args.by, batch_size=args.batch_size, on_batch=bar.update)
+                                 f"model (categories {', '.join(classifier.labels)}).",
+                                 "Set a category's threshold with --threshold CATEGORY=T." if flag == "--threshold"
+                                 else None)
+    category_decision(classifier, args.category_thresholds)  # a category the model lacks: said before any work
+    evaluation = None
+    if args.data:
+        rules = parse_category_rules(args.categories, list(classifier.labels))
+        with tqdm(unit=" rows", unit_scale=True, dynamic_ncols=True, disable=None, file=sys.stderr) as bar:
+            evaluation = evaluate_category_file(classifier, args.data, rules=rules, text_column=args.text_column,
+                                                group_column=args.by, batch_size=args.batch_size, on_batch=bar.update,
+                                                thresholds=args.category_thresholds)
+    other = (Classifier.load(args.compare, device=args.device, allow_pickle=args.allow_pickle,
+                             normalise=args.normalise, normalise_evasion=args.normalise_evasion)
+             if args.compare else None)
+    runs = evaluate_suites.run_suites(classifier, suites, other, args.category_thresholds, args.batch_size)
     if output is not None:
-        write_json_atomically(output, evaluation.to_dict(), args.overwrite)
-    print(format_category_report(evaluation))
+        data = evaluation.to_dict() if evaluation is not None else {"model": classifier.name_or_path}
+        if runs:
+            data["tests"] = evaluate_suites.runs_to_json(runs)
+        write_json_atomically(output, data, args.overwrite)
+    reports = ([format_category_report(evaluation)] if evaluation is not None else
+               [f"Model: {classifier.name_or_path} (categories {', '.join(classifier.labels)})"])
+    if runs:
+        reports.append(evaluate_suites.format_runs(runs, args.failures))
+    print("\n\n".join(reports))
     if output is not None:
         print(f"Wrote {output}")
-    if evaluation.warning:
+    if evaluation is not None and evaluation.warning:
         print(f"moderator-app {COMMAND}: warning: {evaluation.warning}", file=sys.stderr)
     return EXIT_OK
 

@@ -16,7 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also run a functional test suite (CSV, TSV, JSON Lines or Parquet with the columns "
                              "text, label or expected, functionality; templates such as 'I hate {group}.' are "
                              "expanded over SUITE-name.lists.csv beside it) and print the pass rate per "
-                             "functionality; repeat for several suites. DATA may then be left out")
+                             "functionality; repeat for several suites. DATA may then be left out. A multi-label "
+                             "model's suite gives each case's expected categories in the label column, separated "
+                             "by ';' (none or an empty cell: no category), or a yes/no column per category")
     parser.add_argument("--compare", metavar="OTHER_MODEL",
                         help="with --tests: run the suites on this model too (at its own operating point) and "
                              "show both pass rates per functionality and the cases that newly fail or pass")
@@ -25,17 +27,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_suites(paths: list[str]) -> list:
-    """Every suite read and expanded before a model loads: a mistake in one is said at once."""
+    """Every suite read and expanded before a model loads: a mistake in one is said at once (whether
+    its expected values are labels or sets of categories is read once the model is known)."""
     from moderator_app.core.evaluation.suites import read_suite
 
-    return [read_suite(path) for path in paths]
+    return [read_suite(path, multi_label=None) for path in paths]
 
 
-def run_suites(classifier, suites: list, other, threshold: float | None, batch_size: int | None) -> list[dict]:
-    """Each suite's result at `threshold` (None: the model's operating point), and with `other` that
-    model's at its own operating point and the comparison."""
-    from moderator_app.core.evaluation.suite_results import compare_results, run_suite
+def run_suites(classifier, suites: list, other, threshold: float | dict[str, float] | None,
+               batch_size: int | None) -> list[dict]:
+    """Each suite's result at `threshold` (None: the model's operating point; a multi-label model:
+    category → threshold for those given), and with `other` that model's at its own operating point
+    and the comparison."""
+    from moderator_app.core.evaluation.suite_results import check_comparable, compare_results, run_suite
 
+    if other is not None:
+        check_comparable(classifier, other)
     runs = []
     for suite in suites:
         result, _ = run_suite(classifier, suite, threshold, batch_size)
@@ -65,9 +72,9 @@ def format_runs(runs: list[dict], failures: int = FAILURES_SHOWN) -> str:
 def format_run(run: dict, failures: int = FAILURES_SHOWN) -> str:
     result, comparison = run["result"], run.get("comparison")
     other = run.get("other")
-    lines = [f"Tests: {result.suite.describe()}", f"Decision: {_decision(result)}"]
+    lines = [f"Tests: {result.suite.describe()}", f"Decision: {result.decision()}"]
     if other is not None:
-        lines.append(f"Compared with: {other.model} ({_decision(other)})")
+        lines.append(f"Compared with: {other.model} ({other.decision()})")
     header = ["passed", "cases", "pass rate"] + (["other", "change"] if other is not None else [])
     lines += ["", _row("functionality", header)]
     changes = {row.name: row for row in comparison.rows} if comparison else {}
@@ -80,8 +87,19 @@ def format_run(run: dict, failures: int = FAILURES_SHOWN) -> str:
     if other is not None:
         total += [f"{other.overall.rate:.1%}", f"{(result.overall.rate - other.overall.rate) * 100:+.1f}"]
     lines.append(_row("all", total))
-    lines.append("By expected label: " + ", ".join(f"{label} {count.describe()}"
-                                                   for label, count in result.by_label.items()))
+    if result.multi_label:
+        lines += ["", "Per category: the cases that expect it (yes) and how many flag it, the cases that do not "
+                      "(no) and how many leave it unflagged:",
+                  _row("category", ["yes cases", "flagged", "no cases", "unflagged"])]
+        for name, sides in result.by_category.items():
+            cells = []
+            for side in ("yes", "no"):
+                count = sides.get(side)
+                cells += ["0", "–"] if count is None else [str(count.total), f"{count.passed} ({count.rate:.0%})"]
+            lines.append(_row(name, cells))
+    else:
+        lines.append("By expected label: " + ", ".join(f"{label} {count.describe()}"
+                                                       for label, count in result.by_label.items()))
     failing = result.failures
     if failing:
         shown = f"; the first {failures}" if len(failing) > failures else ""
@@ -99,13 +117,9 @@ def format_run(run: dict, failures: int = FAILURES_SHOWN) -> str:
     return "\n".join(lines)
 
 
-def _decision(result) -> str:
-    if result.threshold is None:
-        return "the most probable label"
-    return f"P({result.positive_label}) ≥ {result.threshold:.3f} ({result.threshold_source})"
-
-
 def _score(result, item) -> str:
+    if item.probabilities is not None:  # a multi-label case: every category's probability
+        return ", ".join(f"P({name})={value:.3f}" for name, value in item.probabilities.items())
     label = result.positive_label or item.predicted
     return f"P({label})={item.score:.3f}"
 

@@ -45,8 +45,6 @@ def check_engine_arguments(args: argparse.Namespace) -> str | None:
             return "--engine spark needs --output DIR, the folder to write the part files into"
         if args.excel_safe:
             return "--excel-safe applies to the local engine's CSV output, not to --engine spark"
-        if getattr(args, "category_thresholds", None):
-            return "--threshold CATEGORY=T applies to the local engine; --engine spark flags at the saved thresholds"
         return None
     given = [name for name in SPARK_ONLY if getattr(args, name) not in (None, False)]
     if given:
@@ -77,6 +75,7 @@ def run_spark(args: argparse.Namespace) -> int:
 
 def label_on_spark(args: argparse.Namespace):
     from moderator_app.commands.label import decision_threshold, load_classifier
+    from moderator_app.core.inference.labelling import check_category_thresholds
     from moderator_app.core.inference.spark_labelling import (check_model_folder, label_with_spark,
                                                               plan_spark_labelling, spark_session)
 
@@ -90,12 +89,13 @@ def label_on_spark(args: argparse.Namespace):
         # The driver loads the model as every executor will (the same refusals: pickle weights, remote code,
         # no trained head …) for its labels and saved threshold; in fp32 on the CPU, as only executors predict.
         classifier = load_classifier(argparse.Namespace(**{**vars(args), "device": "cpu", "precision": "fp32"}))
+        check_category_thresholds(classifier, args.category_thresholds)  # an unknown category: one line, no job
         print(f"Model {classifier.describe()}; executors: device {args.device}, precision {args.precision}",
               file=sys.stderr)
         summary = label_with_spark(
             session, plan, classifier, model_path=args.model, threshold=decision_threshold(args, classifier),
             batch_size=args.batch_size, device=args.device, precision=args.precision, allow_pickle=args.allow_pickle,
-            ship_model=args.ship_model, overwrite=args.overwrite)
+            ship_model=args.ship_model, overwrite=args.overwrite, category_thresholds=args.category_thresholds)
     except BaseException:
         if created:
             session.stop()

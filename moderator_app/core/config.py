@@ -134,7 +134,8 @@ class TrainingConfig:
     test_suites: list = setting(
         None, "Test suites", "Functional test suites run on the final model at the end of training: files of "
         "the team's own cases (text, expected label, functionality; templates such as 'I hate {group}.' expanded "
-        "over a <suite>.lists.csv beside it). Their pass rates per functionality go to the Run page, metrics.jsonl "
+        "over a <suite>.lists.csv beside it; a multi-label run: each case's expected categories separated by ';', "
+        "none for no category). Their pass rates per functionality go to the Run page, metrics.jsonl "
         "and the model card. A run whose training rows repeat a suite's cases is refused.", section="output",
         default_factory=list)
     overwrite: bool = setting(
@@ -255,8 +256,6 @@ class TrainingConfig:
             problem = categories_problem(self.categories, training_sources(self))
             if problem:
                 found.setdefault(*problem)
-        if self.categories and "test_suites" not in found and self.test_suites:
-            found["test_suites"] = "test suites check one label per text; a multi-label run (categories) takes none"
         if "threshold_rule" not in found:
             try:
                 parse_threshold_rule(self.threshold_rule)

@@ -2,8 +2,10 @@
 overall and per expected label, the failing cases, and the comparison of two models on one suite.
 
 A case passes when the model's label, at its decision (the operating threshold, or a given one), is
-the expected label. `score_suite` works from probabilities already computed, so the evaluation view
-re-decides at another threshold without running the model again."""
+the expected label; for a multi-label model, when the set of categories it flags (each at its threshold)
+is the expected set, and each category's rates are the recall of its expected-yes and expected-no cases.
+`score_suite` and `score_category_suite` work from probabilities already computed, so the evaluation
+view re-decides at another threshold without running the model again."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from moderator_app.core.evaluation.file_evaluation import decision_threshold
-from moderator_app.core.evaluation.suites import Suite, SuiteCase
-from moderator_app.core.labels import decide_labels
+from moderator_app.core.evaluation.suites import Suite, SuiteCase, category_set_text
+from moderator_app.core.labels import decide_labels, flagged_categories
+from moderator_app.core.messages import settings_error
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,18 @@ class PassCount:
 class CaseOutcome:
     case: SuiteCase
     predicted: str
-    score: float  # binary models: the flagged label's probability; others: the predicted label's
+    score: float  # binary models: the flagged label's probability; multi-label: the highest category's; others: the predicted label's
     passed: bool
+    # a multi-label model: the flagged set and every category's probability
+    predicted_categories: tuple[str, ...] | None = None
+    probabilities: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.case.to_dict(), "predicted": self.predicted, "score": self.score, "passed": self.passed}
+        data = {**self.case.to_dict(), "predicted": self.predicted, "score": self.score, "passed": self.passed}
+        if self.predicted_categories is not None:
+            data["predicted_categories"] = list(self.predicted_categories)
+            data["probabilities"] = dict(self.probabilities or {})
+        return data
 
 
 @dataclass
@@ -55,6 +65,22 @@ class SuiteResult:
     functionalities: dict[str, PassCount]
     by_label: dict[str, PassCount]  # per expected label: its recall on the suite
     positive_label: str | None = None  # the label the threshold is on (binary models)
+    category_thresholds: dict[str, float] | None = None  # a multi-label model: each category's threshold
+    # a multi-label model, per category: the recall of its expected-yes ("yes") and expected-no ("no") cases
+    by_category: dict[str, dict[str, PassCount]] = field(default_factory=dict)
+
+    @property
+    def multi_label(self) -> bool:
+        return self.category_thresholds is not None
+
+    def decision(self) -> str:
+        """How the cases were decided, in words."""
+        if self.category_thresholds is not None:
+            return ("each category at its threshold (" + ", ".join(
+                f"{name} {value:.3f}" for name, value in self.category_thresholds.items()) + f"; {self.threshold_source})")
+        if self.threshold is None:
+            return "the most probable label"
+        return f"P({self.positive_label}) ≥ {self.threshold:.3f} ({self.threshold_source})"
 
     @property
     def failures(self) -> list[CaseOutcome]:
@@ -76,6 +102,9 @@ class SuiteResult:
                 **self.overall.to_dict(),
                 "functionalities": {name: count.to_dict() for name, count in self.functionalities.items()},
                 "by_label": {name: count.to_dict() for name, count in self.by_label.items()},
+                **({"category_thresholds": dict(self.category_thresholds),
+                    "by_category": {name: {side: count.to_dict() for side, count in sides.items()}
+                                    for name, sides in self.by_category.items()}} if self.multi_label else {}),
                 "failures_total": len(failing),
                 "failures": [outcome.to_dict() for outcome in failing[:failures]]}
 
@@ -105,16 +134,95 @@ def score_suite(suite: Suite, probabilities: np.ndarray, labels: Sequence[str], 
                        labels[positive_index] if positive_index is not None else None)
 
 
-def run_suite(classifier, suite: Suite, threshold: float | None = None, batch_size: int | None = None,
+def score_category_suite(suite: Suite, probabilities: np.ndarray, categories: Sequence[str],
+                         thresholds: dict[str, float], model: str = "", threshold_source: str = "") -> SuiteResult:
+    """Pass rates of a multi-label `suite` (Suite.with_categories) from a model's sigmoid
+    `probabilities` (cases × categories), each category flagged at its threshold in `thresholds`: a
+    case passes when the flagged set is its expected set. Per category, the recall of the cases that
+    expect it (yes) and of those that do not (no), as scikit-learn counts them; the per-label rates
+    (`by_label`) are the expected-yes ones."""
+    from sklearn.metrics import confusion_matrix
+
+    categories = [str(name) for name in categories]
+    flagged = flagged_categories(probabilities, categories, [thresholds[name] for name in categories])
+    expected = [case.expected_categories or () for case in suite.cases]
+    passed = np.asarray([set(got) == set(wanted) for got, wanted in zip(flagged, expected)], dtype=bool)
+    highest = np.nan_to_num(np.asarray(probabilities, dtype=np.float64), nan=0.0).max(axis=1)
+    outcomes = [CaseOutcome(case, category_set_text(got), float(top), bool(ok), tuple(got),
+                            dict(zip(categories, map(float, row))))
+                for case, got, top, ok, row in zip(suite.cases, flagged, highest, passed, probabilities)]
+    overall = PassCount(int(passed.sum()), len(passed))
+    names = np.asarray([case.functionality for case in suite.cases], dtype=object)
+    functionalities = {name: PassCount(int(passed[names == name].sum()), int((names == name).sum()))
+                       for name in suite.functionalities}
+    by_category: dict[str, dict[str, PassCount]] = {}
+    for name in categories:
+        truth = [name in wanted for wanted in expected]
+        decided = [name in got for got in flagged]
+        # rows: expected yes, expected no; the diagonal is each side's recall
+        matrix = confusion_matrix(truth, decided, labels=[True, False])
+        by_category[name] = {side: PassCount(int(matrix[row, row]), int(matrix[row].sum()))
+                             for row, side in enumerate(("yes", "no")) if matrix[row].sum()}
+    by_label = {name: sides["yes"] for name, sides in by_category.items() if "yes" in sides}
+    return SuiteResult(suite, model, None, threshold_source, outcomes, overall, functionalities, by_label, None,
+                       {name: float(thresholds[name]) for name in categories}, by_category)
+
+
+THRESHOLDS_SAVED = "the model's thresholds"
+
+
+def category_decision(classifier, overrides: dict[str, float] | None) -> tuple[dict[str, float], str]:
+    """A multi-label model's thresholds (its saved ones, `overrides` in place of those they name) and
+    where they came from; a category the model lacks is a settings error naming it."""
+    try:
+        chosen = classifier.category_thresholds_with(overrides)
+    except ValueError as error:
+        raise settings_error(f"--threshold: {error}.", "Name one of the model's categories: CATEGORY=T.",
+                             setting="threshold") from None
+    given = ", ".join(overrides or {})
+    return chosen, THRESHOLDS_SAVED + (f"; given for {given}" if given else "")
+
+
+def run_suite(classifier, suite: Suite, threshold: float | dict[str, float] | None = None,
+              batch_size: int | None = None,
               on_batch: Callable[[int], None] | None = None) -> tuple[SuiteResult, np.ndarray]:
-    """Run `suite` on a loaded Classifier at its operating threshold (or `threshold`); the result and
-    the probabilities (kept by callers that re-decide at another threshold)."""
+    """Run `suite` on a loaded Classifier at its operating threshold (or `threshold`; a multi-label
+    model: each category at its threshold, a dict `threshold` in place of those it names); the result
+    and the probabilities (kept by callers that re-decide at another threshold)."""
+    if getattr(classifier, "multi_label", False):
+        if threshold is not None and not isinstance(threshold, dict):
+            raise settings_error(f"A single threshold is for a binary model; {classifier.name_or_path} is a "
+                                 f"multi-label model (categories {', '.join(classifier.labels)}).",
+                                 "Give one per category: CATEGORY=T.", setting="threshold")
+        thresholds, source = category_decision(classifier, threshold)
+        suite = suite.with_categories(classifier.labels)
+        probabilities = classifier.predict_probabilities([case.text for case in suite.cases], batch_size, on_batch)
+        return score_category_suite(suite, probabilities, classifier.labels, thresholds, classifier.name_or_path,
+                                    source), probabilities
+    if isinstance(threshold, dict):
+        raise settings_error(f"Thresholds per category are for a multi-label model; {classifier.name_or_path} gives "
+                             f"one label per text ({', '.join(classifier.labels)}).", "Give one threshold T.",
+                             setting="threshold")
     threshold, source = decision_threshold(classifier, threshold)
     suite = suite.with_labels(classifier.labels)
     probabilities = classifier.predict_probabilities([case.text for case in suite.cases], batch_size, on_batch)
     result = score_suite(suite, probabilities, classifier.labels, classifier.positive_index, threshold,
                          classifier.name_or_path, source)
     return result, probabilities
+
+
+def check_comparable(model, other) -> None:
+    """Two models whose suite results can be compared case by case: of one kind, and two multi-label
+    models with the same categories."""
+    kinds = [bool(getattr(item, "multi_label", False)) for item in (model, other)]
+    if kinds[0] != kinds[1]:
+        multi, single = (model, other) if kinds[0] else (other, model)
+        raise settings_error(f"{multi.name_or_path} is a multi-label model and {single.name_or_path} gives one label "
+                             "per text: their test cases are not decided alike.", "Compare two models of one kind.")
+    if kinds[0] and set(model.labels) != set(other.labels):
+        raise settings_error(f"{other.name_or_path} has the categories {', '.join(other.labels)}, {model.name_or_path} "
+                             f"{', '.join(model.labels)}: a suite's expected sets mean different things for them.",
+                             "Compare two multi-label models with the same categories.")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -181,13 +289,15 @@ def card_lines(results: Sequence[SuiteResult], failures: int = 10) -> list[str]:
              "The team's own test cases, run on the final model at its operating point (a suite is never "
              "training data)."]
     for result in results:
-        decision = ("the most probable label" if result.threshold is None
-                    else f"P({result.positive_label}) ≥ {result.threshold:.3f} ({result.threshold_source})")
-        lines += ["", f"### {result.suite.name}", "", f"{result.suite.describe()}; decision: {decision}.", "",
+        lines += ["", f"### {result.suite.name}", "", f"{result.suite.describe()}; decision: {result.decision()}.", "",
                   "| Functionality | Passed | Cases | Pass rate |", "|:--|--:|--:|--:|"]
         for name, count in result.functionalities.items():
             lines.append(f"| {_cell(name)} | {count.passed} | {count.total} | {count.rate:.1%} |")
         lines.append(f"| **all** | {result.overall.passed} | {result.overall.total} | {result.overall.rate:.1%} |")
+        if result.multi_label:
+            lines += ["", "| Category | Expected yes: flagged | Expected no: not flagged |", "|:--|--:|--:|"]
+            lines += [f"| {_cell(name)} | {_rate(sides.get('yes'))} | {_rate(sides.get('no'))} |"
+                      for name, sides in result.by_category.items()]
         failing = result.failures
         if failing:
             lines += ["", f"Failing cases ({len(failing)}{', the first ' + str(failures) if len(failing) > failures else ''}):",
@@ -195,6 +305,10 @@ def card_lines(results: Sequence[SuiteResult], failures: int = 10) -> list[str]:
             lines += [f"| {_cell(item.case.functionality)} | {_cell(item.case.text)} | {_cell(item.case.expected)} | "
                       f"{_cell(item.predicted)} |" for item in failing[:failures]]
     return lines
+
+
+def _rate(count: PassCount | None) -> str:
+    return "–" if count is None else f"{count.passed}/{count.total} ({count.rate:.1%})"
 
 
 def _cell(text: str) -> str:

@@ -248,14 +248,21 @@ class Classifier:
         if not self.multi_label:
             raise ValueError(f"categories are decided by a multi-label model; this one has one label per text "
                              f"({', '.join(self.labels)})")
+        chosen = self.category_thresholds_with(thresholds)
+        return flagged_categories(probabilities, self.labels, [chosen[label] for label in self.labels])
+
+    def category_thresholds_with(self, overrides: dict[str, float] | None = None) -> dict[str, float]:
+        """The thresholds a multi-label model decides at: its saved ones, with `overrides` (category →
+        threshold: `--threshold CATEGORY=T`, the Review tab's) in place of those it names. What
+        decide_categories applies, labelling's record keeps and the Spark engine hands its executors."""
         chosen = dict(self.category_thresholds)
-        for label, threshold in (thresholds or {}).items():
+        for label, threshold in (overrides or {}).items():
             if label not in chosen:
                 raise ValueError(f"{label!r} is not one of the model's categories ({', '.join(self.labels)})")
             if not 0.0 <= float(threshold) <= 1.0:
                 raise ValueError(f"the threshold of {label!r} must be between 0 and 1, got {threshold}")
             chosen[label] = float(threshold)
-        return flagged_categories(probabilities, self.labels, [chosen[label] for label in self.labels])
+        return chosen
 
     def default_batch_size(self) -> int:
         return DEFAULT_BATCH_SIZE.get(self.device.split(":")[0], 64)

@@ -61,7 +61,7 @@ def labelling_record(summary, classifier, threshold: float | None, source: str, 
         "flagged_label": classifier.positive_label,
         "threshold": threshold,
         "threshold_source": source,
-        **({"category_thresholds": {**classifier.category_thresholds, **(category_thresholds or {})}}
+        **({"category_thresholds": classifier.category_thresholds_with(category_thresholds)}
            if getattr(classifier, "multi_label", False) else {}),
         "precision": precision.describe() if hasattr(precision, "describe") else str(precision or ""),
         "text_normalisation": getattr(classifier, "normalisation", ""),

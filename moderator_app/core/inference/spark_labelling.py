@@ -34,8 +34,9 @@ from moderator_app.core.files.atomic import process_is_alive
 from moderator_app.core.files.columns import resolve_text_column
 from moderator_app.core.files.formats import FORMATS, detect_format
 from moderator_app.core.inference.classifier import PREDICT_GROUP_SIZE, Classifier
-from moderator_app.core.inference.labelling import (LABEL_COLUMN, LabellingError, LabelSummary, OutputPathError,
-                                                    added_column_names, check_threshold, label_texts)
+from moderator_app.core.inference.labelling import (LABEL_COLUMN, YES, LabellingError, LabelSummary, OutputPathError,
+                                                    added_column_names, check_category_thresholds, check_threshold,
+                                                    label_texts, text_column_names)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -289,6 +290,25 @@ class ModelSpec:
     precision: str = "auto"
     allow_pickle: bool = False
     shipped: bool = False
+    # A multi-label model (issue 27): its columns are label's per-category ones, decided at the saved
+    # thresholds with these (category, threshold) pairs in place of those they name. `label_with_spark` gives
+    # every category's, as the driver resolved them (saved, then --threshold CATEGORY=T), so that every
+    # executor decides as the driver planned and recorded.
+    multi_label: bool = False
+    category_thresholds: tuple[tuple[str, float], ...] = ()
+    # core.text.normalise before the model reads a text, and its evasion spellings; None: as the model was
+    # trained. `label_with_spark` gives the driver's (--normalise / --no-normalise … resolved), so that
+    # executors read texts as `label` would.
+    normalise: bool | None = None
+    normalise_evasion: bool | None = None
+
+    @property
+    def added_columns(self) -> list[str]:
+        return added_column_names(list(self.labels), self.multi_label)
+
+    @property
+    def text_columns(self) -> list[str]:
+        return text_column_names(list(self.labels), self.multi_label)
 
 
 def make_predictor(model: ModelSpec, threshold: float | None, batch_size: int | None):
@@ -304,16 +324,24 @@ def make_predictor(model: ModelSpec, threshold: float | None, batch_size: int | 
     if context is not None:  # one task per core (spark.task.cpus): its torch threads, not all the machine's
         torch.set_num_threads(max(1, int(context.cpus())))
     path = SparkFiles.get(model.path) if model.shipped else model.path
-    classifier = Classifier.load(path, device=model.device, allow_pickle=model.allow_pickle, precision=model.precision)
+    classifier = Classifier.load(path, device=model.device, allow_pickle=model.allow_pickle,
+                                 precision=model.precision, normalise=model.normalise,
+                                 normalise_evasion=model.normalise_evasion)
     if tuple(classifier.labels) != model.labels:
         raise LabellingError(f"{path}: the model on this executor has labels {', '.join(classifier.labels)}, "
                              f"not {', '.join(model.labels)} as on the driver.", "Ship the same model to every executor.")
+    if classifier.multi_label != model.multi_label:
+        raise LabellingError(f"{path}: the model on this executor is {'' if classifier.multi_label else 'not '}"
+                             f"multi-label, unlike the ModelSpec's (multi_label={model.multi_label}).",
+                             "Ship the same model to every executor.")
+    thresholds = dict(model.category_thresholds) or None
+    text_columns = set(model.text_columns)
 
     def predict(texts: np.ndarray) -> dict[str, np.ndarray]:
         # Spark hands a null text over as NaN: empty, as label_file treats a missing cell.
         values = [text if isinstance(text, str) else None for text in texts]
-        added = label_texts(classifier, values, threshold, batch_size)
-        return {name: np.asarray(value, dtype=object if name == LABEL_COLUMN else np.float64)
+        added = label_texts(classifier, values, threshold, batch_size, category_thresholds=thresholds)
+        return {name: np.asarray(value, dtype=object if name in text_columns else np.float64)
                 for name, value in added.items()}
 
     return predict
@@ -322,15 +350,17 @@ def make_predictor(model: ModelSpec, threshold: float | None, batch_size: int | 
 def label_dataframe(frame: "DataFrame", text_column: str, model: ModelSpec, threshold: float | None = None,
                     batch_size: int | None = None) -> "DataFrame":
     """`frame` with label_file's added columns after its own: predicted_label ("" for an empty text), score
-    and probability_<label> (null for an empty text). Lazy, as Spark is: nothing runs until it is written."""
+    and probability_<label> (null for an empty text); for a multi-label model (`model.multi_label`) p_<category>
+    (null for an empty text), <category> (yes/no, "" for an empty text) and predicted_labels. Lazy, as Spark
+    is: nothing runs until it is written."""
     from functools import partial
 
     from pyspark.ml.functions import predict_batch_udf
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    names = added_column_names(list(model.labels))
-    result_type = T.StructType([T.StructField(name, T.StringType() if name == LABEL_COLUMN else T.DoubleType())
+    names, text_columns = model.added_columns, set(model.text_columns)
+    result_type = T.StructType([T.StructField(name, T.StringType() if name in text_columns else T.DoubleType())
                                 for name in names])
     predictor = predict_batch_udf(partial(make_predictor, model, threshold, batch_size), return_type=result_type,
                                   batch_size=SPARK_BATCH_ROWS)
@@ -339,7 +369,7 @@ def label_dataframe(frame: "DataFrame", text_column: str, model: ModelSpec, thre
 
     def added(name: str):
         value = F.col(result)[name]
-        return (value if name == LABEL_COLUMN else F.when(~F.isnan(value), value)).alias(name)  # NaN -> null
+        return (value if name in text_columns else F.when(~F.isnan(value), value)).alias(name)  # NaN -> null
 
     return labelled.select(*[column(name) for name in frame.columns], *[added(name) for name in names])
 
@@ -449,6 +479,21 @@ def read_back(spark: "SparkSession", path: str, output_format: str) -> "DataFram
     return spark.read.format(output_format).load(path)
 
 
+def labelled_counts(frame: "DataFrame", labels: list[str], multi_label: bool) -> tuple[int, int, dict[str, int]]:
+    """(rows, empty texts, counts) of a written output as read back, counted as label_file's LabelSummary
+    counts them: rows per predicted label, or for a multi-label model the rows flagged for each category."""
+    from pyspark.sql import functions as F
+
+    if not multi_label:
+        counts = {row[0]: row[1] for row in frame.groupBy(LABEL_COLUMN).count().collect()}
+        return (int(sum(counts.values())), int(sum(count for label, count in counts.items() if not label)),
+                {label: int(counts.get(label, 0)) for label in labels})
+    first = column(labels[0])  # "" (null once read back from CSV) for an empty text, in every category's column
+    totals = frame.agg(F.count(F.lit(1)), F.count(F.when(first.isNull() | (first == ""), 1)),
+                       *[F.count(F.when(column(label) == YES, 1)) for label in labels]).first()
+    return int(totals[0]), int(totals[1]), {label: int(value) for label, value in zip(labels, totals[2:])}
+
+
 def explain_spark_failure(error: BaseException, what: str) -> Exception:
     """A failed Spark job as one sentence: the user error an executor raised when there is one (a model
     that gives NaN, a model an executor cannot load …), else Spark's own first line."""
@@ -500,17 +545,19 @@ def plan_spark_labelling(spark: "SparkSession", inputs: list[str], output: str, 
 def label_with_spark(spark: "SparkSession", plan: SparkLabellingPlan, classifier, *, model_path: str,
                      threshold: float | None = None, batch_size: int | None = None, device: str = "auto",
                      precision: str = "auto", allow_pickle: bool = False, ship_model: bool = False,
-                     overwrite: bool = False) -> LabelSummary:
+                     overwrite: bool = False, category_thresholds: dict[str, float] | None = None) -> LabelSummary:
     """Label what `plan` reads into its output folder. `classifier`: the model as loaded on the driver (its
-    labels and refusals checked before the job); executors load `model_path` themselves."""
+    labels and refusals checked before the job); executors load `model_path` themselves. A multi-label model
+    flags each category at its saved threshold, or at `category_thresholds`' for those it names, as label_file."""
     started = time.perf_counter()
     check_threshold(classifier, threshold)
-    if getattr(classifier, "multi_label", False):  # its columns (issue 27) are written by `label` alone so far
-        raise LabellingError(f"{classifier.name_or_path} is a multi-label model; the Spark engine writes one label "
-                             "per row.", "Choose the local {engine}.", setting="engine")
+    check_category_thresholds(classifier, category_thresholds)
+    multi_label = classifier.multi_label
+    thresholds_used = classifier.category_thresholds_with(category_thresholds) if multi_label else {}
     source, folder, text, output_format, note = (plan.source, plan.folder, plan.text_column, plan.output_format,
                                                  plan.note)
-    for name in added_column_names(classifier.labels):
+    added_names = added_column_names(classifier.labels, multi_label)
+    for name in added_names:
         if name in data_columns(plan.frame):
             raise LabellingError(f"{source}: already has a column {name!r}, which labelling adds "
                                  "(was it labelled already?).", "Rename that column first.")
@@ -526,7 +573,8 @@ def label_with_spark(spark: "SparkSession", plan: SparkLabellingPlan, classifier
     if ship_model:
         spark.sparkContext.addFile(spec_path, recursive=True)
         spec_path = model_folder.resolve().name
-    model = ModelSpec(spec_path, tuple(classifier.labels), device, precision, allow_pickle, ship_model)
+    model = ModelSpec(spec_path, tuple(classifier.labels), device, precision, allow_pickle, ship_model,
+                      multi_label, tuple(thresholds_used.items()), classifier.normalise, classifier.normalise_evasion)
     labelled = label_dataframe(frame, text, model, threshold, batch_size)
     labelled = labelled.select(*[column(name) for name in labelled.columns if name != ROW_ID_COLUMN],
                                ROW_ID_COLUMN)  # the input's columns, the added ones, then the row id
@@ -536,21 +584,20 @@ def label_with_spark(spark: "SparkSession", plan: SparkLabellingPlan, classifier
     try:
         try:
             write_frame(labelled, temporary, output_format)
-            counts = {row[0]: row[1] for row in
-                      read_back(spark, temporary, output_format).groupBy(LABEL_COLUMN).count().collect()}
+            rows, empty_texts, counts = labelled_counts(read_back(spark, temporary, output_format),
+                                                        list(classifier.labels), multi_label)
         except Exception as error:
             raise explain_spark_failure(error, source) from None
-        summary = LabelSummary(source, folder.target.toString(), text, list(classifier.labels),
-                               label_counts={label: int(counts.get(label, 0)) for label in classifier.labels})
-        summary.rows = int(sum(counts.values()))
-        summary.empty_texts = int(sum(count for label, count in counts.items() if not label))
-        summary.notes = [note] if note else []
+        summary = LabelSummary(source, folder.target.toString(), text, list(classifier.labels), rows=rows,
+                               empty_texts=empty_texts, label_counts=counts, multi_label=multi_label,
+                               notes=[note] if note else [])
         folder.write_manifest({
             "written_by": "moderator-app label --engine spark", "inputs": plan.inputs, "format": output_format,
             "text_column": text, "model": str(model_folder.resolve()), "threshold": threshold,
+            **({"category_thresholds": thresholds_used} if multi_label else {}),
             "labels": list(classifier.labels), "rows": summary.rows, "label_counts": summary.label_counts,
             "empty_texts": summary.empty_texts, "unreadable_rows_left_out": note,
-            "row_id_column": ROW_ID_COLUMN, "columns_added": added_column_names(classifier.labels)})
+            "row_id_column": ROW_ID_COLUMN, "columns_added": added_names})
         folder.claim(overwrite)
     except BaseException:  # failed, cancelled, Ctrl-C or SIGTERM: nothing under the final name, no temporary left
         try:

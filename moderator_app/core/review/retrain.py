@@ -141,19 +141,24 @@ def compare_models(old_folder: str | Path, new_folder: str | Path, validation_fi
     """Accuracy and macro F1 of the old and the new model on the original validation file and on the
     held-out decisions (each when there is one), and the pass rates of the run's functional test suites
     (overall and per functionality; `test_suites` None: those the new model's run named), at each model's
-    own operating point."""
+    own operating point. Multi-label models: per category on the held-out decisions, and the suites' pass
+    rates (their cases' expected sets) when both have the same categories."""
     old = Classifier.load(old_folder, device=device)
     new = Classifier.load(new_folder, device=device)
     if old.multi_label or new.multi_label:
-        return compare_categories(old, new, held_out_file)
-    results = []
-    for name, path in (("the original validation data", validation_file), ("the held-out decisions", held_out_file)):
-        if not path or not Path(path).is_file():
-            continue
-        before, after = evaluate_file(old, path), evaluate_file(new, path)
-        results.append(Comparison(f"{name} ({Path(path).name})", before.result.n,
-                                  {"accuracy": before.result.accuracy, "macro F1": before.result.macro_f1},
-                                  {"accuracy": after.result.accuracy, "macro F1": after.result.macro_f1}))
+        results = compare_categories(old, new, held_out_file)
+        if old.multi_label != new.multi_label or set(old.labels) != set(new.labels):
+            return results  # a suite's expected sets mean one thing only for one set of categories
+    else:
+        results = []
+        for name, path in (("the original validation data", validation_file),
+                           ("the held-out decisions", held_out_file)):
+            if not path or not Path(path).is_file():
+                continue
+            before, after = evaluate_file(old, path), evaluate_file(new, path)
+            results.append(Comparison(f"{name} ({Path(path).name})", before.result.n,
+                                      {"accuracy": before.result.accuracy, "macro F1": before.result.macro_f1},
+                                      {"accuracy": after.result.accuracy, "macro F1": after.result.macro_f1}))
     if test_suites is None:
         test_suites = _run_suites(Path(new_folder))
     for path in test_suites:
@@ -173,7 +178,7 @@ def _run_suites(folder: Path) -> list[str]:
 
 
 def _compare_on_suite(old, new, path: str) -> Comparison:
-    suite = read_suite(path)
+    suite = read_suite(path, multi_label=new.multi_label)
     comparison = compare_results(run_suite(old, suite)[0], run_suite(new, suite)[0])
     before, after = comparison.old, comparison.new
     metrics_old = {"pass rate": before.overall.rate, **{f"pass rate: {row.name}": row.old.rate for row in comparison.rows}}

@@ -186,9 +186,10 @@ class _Run:
         data = load_training_data(config)
         labels = data.label_names
         # a suite tests the model and is never its training data: checked before anything is written
-        suites = read_run_suites(config.test_suites, labels, (data.train["text"], data.validation["text"]))
-        self.status(f"Loading the base model {_short(name)}…")
         multi_label = bool(config.categories)  # core/training/multi_label: masked BCE per category
+        suites = read_run_suites(config.test_suites, labels, (data.train["text"], data.validation["text"]),
+                                 multi_label)
+        self.status(f"Loading the base model {_short(name)}…")
         model = base_model.load_model(name, labels, config.allow_pickle, local_only, multi_label)
         model.to(device)
         self.status(f"Tokenizing {len(data.train):,} training and {len(data.validation):,} validation rows…")

@@ -19,13 +19,16 @@ from moderator_app.core.training.run_folder import CARD_FILE, TEST_RESULTS_FILE
 FAILURES_RECORDED = 20  # failing cases per suite in metrics.jsonl and the card (test_results.json has all)
 
 
-def read_run_suites(paths: Sequence[str], labels: Sequence[str], training_texts: Sequence[Sequence[str]]) -> list[Suite]:
-    """The run's suites, expanded, their labels the run's, none repeating a training or validation row
-    (case and whitespace aside): the run is refused, naming how many and the suite."""
+def read_run_suites(paths: Sequence[str], labels: Sequence[str], training_texts: Sequence[Sequence[str]],
+                    multi_label: bool = False) -> list[Suite]:
+    """The run's suites, expanded, their labels the run's (a multi-label run: each case's expected set of
+    its categories), none repeating a training or validation row (case and whitespace aside): the run is
+    refused, naming how many and the suite."""
     suites = []
     for path in paths:
         try:
-            suite = read_suite(path).with_labels(labels)
+            suite = read_suite(path, multi_label=multi_label)
+            suite = suite.with_categories(labels) if multi_label else suite.with_labels(labels)
         except UserError as error:  # the form marks the field it came from
             error.setting = "test_suites"
             raise

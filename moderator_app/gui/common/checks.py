@@ -103,10 +103,11 @@ def data_report(config: TrainingConfig) -> DataSummary:
     data = load_training_data(config)
     text = data.report.summary()
     suites = [path for path in config.test_suites if Path(path).expanduser().is_file()]  # a missing one: its field
-    if suites:  # checked as the run will: the run's labels, and none of their cases a training row
+    if suites:  # checked as the run will: the run's labels (or categories), and none of their cases a training row
         from moderator_app.core.training.suites_at_end import read_run_suites
 
-        found = read_run_suites(suites, data.label_names, (data.train["text"], data.validation["text"]))
+        found = read_run_suites(suites, data.label_names, (data.train["text"], data.validation["text"]),
+                                bool(config.categories))
         text += "".join(f"\nTest suite {suite.describe()}; no case is a training or validation row."
                         for suite in found)
     return DataSummary(text=text)

@@ -111,11 +111,11 @@ class CategoryChoice(QWidget):
         flagged = session.flagged_categories(items[0]) if items else ()
         self.show_set(flagged if decided is None else decided, model_set=decided is None)
 
-    def open_evaluation(self, session, handle=None):
-        """The per-category view of `session`'s decisions, and of `handle`'s model on a labelled file
-        (category_evaluation.py)."""
+    def open_evaluation(self, session, handle=None, thresholds_moved=None):
+        """The per-category view of `session`'s decisions, and of `handle`'s model on a labelled file and
+        on test suites (category_evaluation.py; `thresholds_moved`: the Review tab's category thresholds moved)."""
         from moderator_app.gui.review.category_evaluation import CategoryEvaluationDialog
 
-        self.evaluation = CategoryEvaluationDialog(session, handle, self.window())
+        self.evaluation = CategoryEvaluationDialog(session, handle, self.window(), thresholds_moved)
         self.evaluation.show()
         return self.evaluation

@@ -6,7 +6,9 @@ prevalence baseline). Measured on a background thread from a copy of the table's
 measures again after more decisions. *On a labelled file…* measures the model on a file instead
 (core.evaluation.category_evaluation: each category on the rows whose label for it is known, its yes/no
 column named like the category, as `label` writes and the decisions export), sharing the model with the
-moderator's classifications as batch labelling does."""
+moderator's classifications as batch labelling does. Its Tests section (test_suite_view.py) runs a
+functional test suite of expected sets of categories at the Review tab's category thresholds, and decides
+the cases again when one of them moves (`thresholds_moved`)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from moderator_app.core.review.category_figures import CategoryFigures, category
 from moderator_app.gui.common.errors import describe
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.review.input_panel import IMPORT_FILTER
+from moderator_app.gui.review.test_suite_view import TestSuiteView
 
 COLUMNS = ("Category", "Decided", "Moderators: yes", "Model flagged", "Confirmed", "Precision", "Recall", "F1",
            "F1 of flagging all")
@@ -57,12 +60,14 @@ def file_cells(category: str, entry: dict) -> list[str]:
 
 class CategoryEvaluationDialog(QDialog):
     """Per-category figures of `session` (the Review tab's ReviewSession of a multi-label model), and
-    of `handle`'s model (a ModelHandle) on a labelled file."""
+    of `handle`'s model (a ModelHandle) on a labelled file and on test suites. `thresholds_moved`: the
+    Review tab's signal that a category threshold moved (the suite's cases are decided again)."""
 
-    def __init__(self, session, handle=None, parent: QWidget | None = None):
+    def __init__(self, session, handle=None, parent: QWidget | None = None, thresholds_moved=None):
         super().__init__(parent)
         self.setWindowTitle("The model against the moderators, per category")
         self.session, self.handle = session, handle
+        self.thresholds_moved = thresholds_moved
         self.file_evaluation = None
         self.tasks = BackgroundTasks(self, max_threads=1)
         self.figures: list[CategoryFigures] | None = None
@@ -99,9 +104,30 @@ class CategoryEvaluationDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(self.file_status)
         layout.addWidget(self.file_table)
+        self.tests = None
+        if handle is not None and handle.classifier.multi_label:
+            self.tests = TestSuiteView(handle, self.category_thresholds)
+            layout.addWidget(self.tests, 1)
+            if thresholds_moved is not None:
+                thresholds_moved.connect(self.tests.remeasure)
         layout.addWidget(buttons)
-        self.resize(820, 320)
+        self.resize(820, 320 if self.tests is None else 640)
         self.refresh()
+
+    def category_thresholds(self) -> dict[str, float]:
+        """The table's thresholds for the model's categories (the model's own for those it has none of)."""
+        own = self.handle.classifier.labels
+        return {name: value for name, value in (self.session.category_thresholds or {}).items() if name in own}
+
+    def done(self, result: int) -> None:
+        if self.tests is not None:
+            self.tests.cancel()
+            if self.thresholds_moved is not None:
+                try:
+                    self.thresholds_moved.disconnect(self.tests.remeasure)
+                except (RuntimeError, TypeError):  # already disconnected
+                    pass
+        super().done(result)
 
     def refresh(self) -> None:
         """Measure the table's decisions as they are now (a copy goes to the background thread)."""

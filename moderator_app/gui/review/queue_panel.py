@@ -15,10 +15,12 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QInputDialog, 
 from moderator_app.core.review import team
 from moderator_app.core.review.double_review import double_review
 from moderator_app.core.review.queues import Queue
-from moderator_app.gui.common import dialogs
+from moderator_app.gui.common import dialogs, settings
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.review.adjudication_dialog import AdjudicationDialog
 from moderator_app.gui.review.team_dialogs import AssignDialog, DoubleReviewDialog
+
+VIEW_KEY = "review/queue_view"  # Mine / All / Needs a second look, as the moderator last chose it
 
 
 class QueuePanel(QGroupBox):
@@ -39,10 +41,11 @@ class QueuePanel(QGroupBox):
         self.view = QComboBox()
         for key, title in team.VIEWS.items():
             self.view.addItem(title, key)
-        self.view.setCurrentIndex(list(team.VIEWS).index(team.ALL))
+        remembered = settings.load_value(VIEW_KEY, team.ALL)
+        self.view.setCurrentIndex(list(team.VIEWS).index(remembered if remembered in team.VIEWS else team.ALL))
         self.view.setToolTip("Mine: the queues assigned to you · All: every queue · Needs a second look: items of a "
                              "double review waiting for your blind decision, and disagreements not settled yet")
-        self.view.currentIndexChanged.connect(lambda _index: self.refresh())
+        self.view.currentIndexChanged.connect(lambda _index: self._view_chosen())
         self.list = QListWidget()
         self.list.setToolTip("Double-click a queue (or press Open) to review it")
         self.list.setMaximumHeight(130)
@@ -88,6 +91,10 @@ class QueuePanel(QGroupBox):
         view, moderator = self.view.currentData(), self.moderator()
         self.tasks.submit(lambda: team.queue_view(self.store.store(), view, moderator), key="queues",
                           on_done=self._show, on_error=self.failed.emit)
+
+    def _view_chosen(self) -> None:
+        settings.save_value(VIEW_KEY, self.view.currentData())
+        self.refresh()
 
     def _show(self, listed: list[tuple[Queue, str]]) -> None:
         self.queues = [queue for queue, _line in listed]

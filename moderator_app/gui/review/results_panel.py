@@ -88,7 +88,7 @@ class ResultsPanel(QWidget):
         self.accept_button = self.relabel.accept_button
         self.category_choice = CategoryChoice()  # a multi-label model's decision
         self.category_choice.evaluate_requested.connect(
-            lambda: self.category_choice.open_evaluation(self.session, self.results_handle))
+            lambda: self.category_choice.open_evaluation(self.session, self.results_handle, self.threshold_changed))
         self.table.selectionModel().selectionChanged.connect(
             lambda *_: self.category_choice.show_selected(self.session, self.selected_items()))
         self.decision_hint = QLabel()

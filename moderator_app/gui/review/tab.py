@@ -187,7 +187,8 @@ class ReviewTab(QWidget):
         from moderator_app.gui.review.evaluation_view import EvaluationView  # its metrics code only when asked
 
         if self.handle is None or self.handle.classifier.multi_label:  # multi-label: the per-category view
-            return self.handle and self.results.category_choice.open_evaluation(self.results.session, self.handle)
+            return self.handle and self.results.category_choice.open_evaluation(self.results.session, self.handle,
+                                                                                self.results.threshold_changed)
         if self.evaluation_view is not None:
             self.evaluation_view.close()
         self.evaluation_view = EvaluationView(self.handle, self.results, self.tasks,

@@ -3,7 +3,11 @@ model, optionally beside another model folder, in the background; show the pass 
 with counts, the failing cases and, with another model, the cases that newly fail or newly pass.
 
 The suite runs through the one worker idiom (gui/common/tasks.py) with the shared, batch-gated model;
-its probabilities are kept, so a move of the Review tab's threshold re-decides the cases at once."""
+its probabilities are kept, so a move of the Review tab's threshold re-decides the cases at once. A
+multi-label model (in the per-category evaluation, category_evaluation.py) is measured at the Review
+tab's category thresholds: a case passes when the flagged set is its expected set, the table adds each
+category's rates on the cases expecting it (yes) and not (no), and moving a category's threshold
+re-decides the cases likewise."""
 
 from __future__ import annotations
 
@@ -29,11 +33,13 @@ WORSE, BETTER = QColor(253, 225, 222), QColor(220, 242, 220)
 
 
 class TestSuiteView(QGroupBox):
-    """`threshold()` is the decision the loaded model is measured at (the Review tab's slider)."""
+    """`threshold()` is the decision the loaded model is measured at (the Review tab's slider; a
+    multi-label model: its thresholds per category, those not named at the model's own)."""
 
     __test__ = False  # not a pytest class, whatever imports it
 
-    def __init__(self, handle: ModelHandle, threshold: Callable[[], float | None], parent: QWidget | None = None):
+    def __init__(self, handle: ModelHandle, threshold: Callable[[], float | dict[str, float] | None],
+                 parent: QWidget | None = None):
         super().__init__("Tests", parent)
         self.handle, self.threshold = handle, threshold
         self.tasks = BackgroundTasks(self, max_threads=1)
@@ -157,7 +163,8 @@ class TestSuiteView(QGroupBox):
 
     def remeasure(self) -> None:
         """The Review tab's threshold moved: decide the cases again from the kept probabilities."""
-        if self.run_result is not None and self.handle.classifier.is_binary:
+        classifier = self.handle.classifier
+        if self.run_result is not None and (classifier.is_binary or classifier.multi_label):
             self.show_run(rescore(self.run_result, self.handle, self.threshold()))
 
     # ------------------------------------------------------------------------------ showing
@@ -166,6 +173,9 @@ class TestSuiteView(QGroupBox):
         result, comparison = run.result, run.comparison
         decision = ("the most probable label" if result.threshold is None
                     else f"P({result.positive_label}) ≥ {result.threshold:.2f}")
+        if result.multi_label:
+            decision = "each category at its threshold (" + ", ".join(
+                f"{name} {value:.2f}" for name, value in result.category_thresholds.items()) + ")"
         text = f"{result.suite.describe()}. Passed {result.overall.describe()} at {decision}."
         if run.other is not None:
             text += (f" {Path(run.other.model).name} (at its own operating point): {run.other.overall.describe()}; "
@@ -176,8 +186,9 @@ class TestSuiteView(QGroupBox):
             headers += [f"{Path(run.other.model).name or 'other'}", "Change"]
         self.functionalities.setColumnCount(len(headers))
         self.functionalities.setHorizontalHeaderLabels(headers)
-        rows = list(result.functionalities.items()) + [("all", result.overall)]
-        other = dict(run.other.functionalities, all=run.other.overall) if run.other is not None else {}
+        rows = list(result.functionalities.items()) + [("all", result.overall)] + category_rows(result)
+        other = (dict(run.other.functionalities, all=run.other.overall, **dict(category_rows(run.other)))
+                 if run.other is not None else {})
         self.functionalities.setRowCount(len(rows))
         for row, (name, count) in enumerate(rows):
             cells = [name, str(count.passed), str(count.total), f"{count.rate:.1%}"]
@@ -214,11 +225,14 @@ class TestSuiteView(QGroupBox):
             pairs = run.comparison.newly_failing if choice == NEWLY_FAILING else run.comparison.newly_passing
             outcomes = [new for _old, new in pairs]
         label = run.result.positive_label
-        self.cases.setHorizontalHeaderLabels([*CASE_COLUMNS[:-1], f"P({label})" if label else "Score"])
+        self.cases.setHorizontalHeaderLabels([*CASE_COLUMNS[:-1], f"P({label})" if label else
+                                              "Probabilities" if run.result.multi_label else "Score"])
         self.cases.setRowCount(len(outcomes))
         for row, outcome in enumerate(outcomes):
             case = outcome.case
-            values = [case.functionality, case.text, case.expected, outcome.predicted, f"{outcome.score:.3f}"]
+            score = (", ".join(f"{name} {value:.3f}" for name, value in outcome.probabilities.items())
+                     if outcome.probabilities is not None else f"{outcome.score:.3f}")
+            values = [case.functionality, case.text, case.expected, outcome.predicted, score]
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 if column == 1 and case.template:
@@ -228,6 +242,14 @@ class TestSuiteView(QGroupBox):
     def shown_cases(self) -> list[list[str]]:
         return [[self.cases.item(row, column).text() for column in range(self.cases.columnCount())]
                 for row in range(self.cases.rowCount())]
+
+
+def category_rows(result) -> list[tuple[str, object]]:
+    """A multi-label result's per-category rates as rows of the functionality table: 'hate: expected
+    yes' (the cases expecting hate that flag it) and 'hate: expected no' (those expecting no hate that
+    do not flag it)."""
+    return [(f"{name}: expected {side}", count) for name, sides in result.by_category.items()
+            for side, count in sides.items()]
 
 
 def _table(headers: list[str]) -> QTableWidget:

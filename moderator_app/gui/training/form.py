@@ -19,7 +19,8 @@ from moderator_app.core.training.run_folder import FolderState, RunFolder
 from moderator_app.gui.common import checks
 from moderator_app.gui.common.disclosure import disclosure
 from moderator_app.gui.common.errors import setting_label_for_gui
-from moderator_app.gui.common.fields import FieldEditor, connect_all, editor_for
+from moderator_app.gui.common.fields import FieldEditor
+from moderator_app.gui.common.form_fields import connect_all, editor_for
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.data_checks import DataChecks, single_shot
 from moderator_app.gui.training.device_checks import DeviceChecks

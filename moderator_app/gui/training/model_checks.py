@@ -11,7 +11,8 @@ from PySide6.QtCore import QObject, Signal
 from moderator_app.core.config import TrainingConfig
 from moderator_app.gui.common import checks
 from moderator_app.gui.common.errors import setting_label_for_gui
-from moderator_app.gui.common.fields import FieldEditor, ModelField
+from moderator_app.gui.common.fields import FieldEditor
+from moderator_app.gui.common.file_fields import ModelField
 from moderator_app.gui.common.tasks import BackgroundTasks
 from moderator_app.gui.training.data_checks import single_shot
 
