@@ -18,9 +18,20 @@
    with a 10 % split each. Peak resident memory from wait4's ru_maxrss. Median of --timing-repeats;
    the figure is set against the 5-minute target.
 3. Duplicates and leaks in the real shared files (exact and near), counts and three examples each.
+4. With --categories CONFIG (a multi-label configuration, e.g. benchmarks/categories.json): precision at N of
+   planted flips of one category (--category, default hate) as the app audits such a run: 5 % of the rows that
+   know the category get the other yes/no (seeded, one seed per repeat), the audit runs per category on the
+   known rows (core/audit/category_audit, the default three views), and the share of flipped rows among the
+   category's N most suspicious rows is set against a random ranking of its known rows. The embeddings are
+   computed once for every row, as the app does for all categories. Also: the unflipped data's suspects and
+   conflicting duplicate groups per category, and what the flips do to the other category (nothing: its
+   values are unchanged), and the configuration's duplicate groups conflicting per category (unless
+   --skip-duplicates / --skip-precision). Only these run with --categories.
 
     python benchmarks/audit.py [--repeats 3] [--timing-repeats 3] [--rows 20000] [--skip-timing]
                                [--skip-duplicates] [--precision-only] [--methods I …] [--seed-base S]
+    python benchmarks/audit.py --categories benchmarks/categories.json [--category hate] [--repeats 3]
+                               [--max-rows N] [--skip-unflipped]
 
 The machine is shared by several jobs: the seconds are an upper bound of a quiet machine's.
 """
@@ -114,6 +125,104 @@ def label_error_precision(repeats: int, seed_base: int = 1000, methods: list[str
               flush=True)
     return dict(rows=len(rows.texts), flipped=round(FLIP_SHARE * len(rows.texts)), embed_seconds=embed_seconds,
                 seeds=[seed_base + repeat for repeat in range(repeats)], flagged=flagged_counts,
+                precision={name: dict(runs=values, median=statistics.median(values)) for name, values in results.items()})
+
+
+def category_settings(config_path: str, max_rows: int | None = None) -> dict:
+    """The multi-label configuration's settings, its sources' paths made absolute (they are relative to the
+    repository, as in its README), each source capped at `max_rows` training rows when given."""
+    settings = json.loads(Path(config_path).read_text())
+    for source in settings.get("sources", []):
+        for key in ("path", "validation_path"):
+            if source.get(key) and not Path(source[key]).is_absolute():
+                source[key] = str((ROOT / source[key]).resolve())
+        if max_rows:
+            source["max_rows"] = max_rows
+    return settings
+
+
+def category_duplicates(config_path: str) -> dict:
+    """Duplicate groups of a multi-label configuration as the audit flags them: conflicting per category (a
+    yes and a no among the rows that know it), leaking, across sources."""
+    from moderator_app.core.audit.audit import audit_rows
+    from moderator_app.core.audit.category_audit import mark_conflicts
+    from moderator_app.core.audit.duplicates import describe_groups, exact_groups, near_groups, normalise
+    from moderator_app.core.config import TrainingConfig
+
+    rows = audit_rows(TrainingConfig(**category_settings(config_path)))
+    keys = [normalise(text) for text in rows.texts]
+    labels = rows.labels
+    groups = [*describe_groups([("exact", group, 1.0) for group in exact_groups(keys)], labels, rows.splits,
+                               rows.sources),
+              *describe_groups([("near", group, similarity) for group, similarity in near_groups(keys)], labels,
+                               rows.splits, rows.sources)]
+    mark_conflicts(groups, rows.category_values, rows.categories)
+    conflicting = {name: sum(name in group.conflict_categories for group in groups) for name in rows.categories}
+    examples = {name: [[dict(text=rows.texts[row][:100], values=rows.label_text(row), where=rows.where(row))
+                        for row in group.rows[:3]] for group in groups if name in group.conflict_categories][:2]
+                for name in rows.categories}
+    found = dict(rows=len(rows.texts), groups=len(groups), rows_in_groups=sum(len(group.rows) for group in groups),
+                 conflicting_per_category=conflicting, conflicting=sum(group.conflict for group in groups),
+                 leaking=sum(group.leak for group in groups),
+                 cross_source=sum(group.cross_source for group in groups), conflict_examples=examples)
+    print(f"  {found['rows']:,} rows; {found['groups']:,} duplicate groups ({found['rows_in_groups']:,} rows); "
+          f"conflicting {found['conflicting']} (" + ", ".join(f"{name} {count}" for name, count in conflicting.items())
+          + f"); leaking {found['leaking']}; across sources {found['cross_source']}", flush=True)
+    return found
+
+
+def category_precision(config_path: str, category: str, repeats: int, seed_base: int = 1000,
+                       max_rows: int | None = None, unflipped: bool = True) -> dict:
+    """Precision at N of planted flips of `category` on the known rows of the multi-label run `config_path`
+    (each source capped at `max_rows` training rows, a seeded sample as training takes it, when given)."""
+    from moderator_app.core.audit.audit import audit_rows
+    from moderator_app.core.audit.category_audit import find_category_issues, known_rows
+    from moderator_app.core.audit.embeddings import encoder_embedder
+    from moderator_app.core.config import TrainingConfig
+
+    config = TrainingConfig(**{**category_settings(config_path, max_rows), "model_name_or_path": minilm()})
+    rows = audit_rows(config)
+    index = rows.categories.index(category)
+    known = known_rows(rows.category_values, index)
+    print(f"  {len(rows.texts):,} rows; '{category}' known on {len(known):,} "
+          f"(yes {int((rows.category_values[known, index] == 1).sum()):,}); embedding…", flush=True)
+    embed = encoder_embedder(config.model_name_or_path, config.max_length)
+    embeddings = embed(rows.texts)
+
+    def audit(values, categories):
+        columns = [rows.categories.index(name) for name in categories]
+        return find_category_issues(embeddings, values[:, columns], categories, rows.texts, config.seed,
+                                    embed.neighbour_columns, ("embeddings", "tfidf", "neighbours"),
+                                    lambda stage, done, total: None, lambda: False)
+
+    found = {}
+    if unflipped:  # the data as it is: how many suspects each category gets
+        issues = audit(rows.category_values, rows.categories)
+        found = {name: dict(known=int(len(known_rows(rows.category_values, position))),
+                            suspects=int(len(issues[name].flagged)))
+                 for position, name in enumerate(rows.categories)}
+    print("  unflipped: " + "; ".join(f"{name}: {figure['suspects']:,} suspects of {figure['known']:,} known rows"
+                                      for name, figure in found.items()) if found else "  (unflipped pass skipped)",
+          flush=True)
+    results: dict[str, list[float]] = {"default (three views, per category on its known rows)": [],
+                                       "random ranking of the known rows": []}
+    flagged_counts = []
+    for repeat in range(repeats):
+        generator = np.random.default_rng(seed_base + repeat)
+        count = round(FLIP_SHARE * len(known))
+        chosen = generator.choice(len(known), size=count, replace=False)  # positions among the known rows
+        values = rows.category_values.copy()
+        values[known[chosen], index] = 1 - values[known[chosen], index]
+        issues = audit(values, [category])[category]
+        flagged_counts.append(int(len(issues.flagged)))
+        flipped = set(chosen.tolist())
+        results["default (three views, per category on its known rows)"].append(precision_at_n(issues.ranking(), flipped))
+        results["random ranking of the known rows"].append(precision_at_n(generator.permutation(len(known)), flipped))
+        print(f"  seed {seed_base + repeat}: " + "; ".join(f"{name} {runs[-1]:.3f}" for name, runs in
+                                                          results.items()), flush=True)
+    return dict(config=config_path, category=category, max_rows=max_rows, rows=len(rows.texts), known=int(len(known)),
+                flipped=round(FLIP_SHARE * len(known)), seeds=[seed_base + repeat for repeat in range(repeats)],
+                flagged=flagged_counts, unflipped=found,
                 precision={name: dict(runs=values, median=statistics.median(values)) for name, values in results.items()})
 
 
@@ -217,6 +326,13 @@ def main() -> int:
     parser.add_argument("--seed-base", type=int, default=1000,
                         help="the flips' first seed (default 1000: the published figures)")
     parser.add_argument("--json", metavar="OUT", help="also write the figures here")
+    parser.add_argument("--categories", metavar="CONFIG",
+                        help="only the precision at N of planted flips of one category of this multi-label config")
+    parser.add_argument("--category", default="hate", help="the category flipped with --categories (default: hate)")
+    parser.add_argument("--skip-unflipped", action="store_true",
+                        help="with --categories: skip the audit of the data as it is (suspects per category)")
+    parser.add_argument("--max-rows", type=int, metavar="N",
+                        help="with --categories: cap each source's training rows at N (a seeded sample)")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"no shared data at {DATA}; set SHARED_DATA")
@@ -225,6 +341,17 @@ def main() -> int:
     figures: dict = {}
     if args.precision_only:
         args.skip_duplicates = args.skip_timing = True
+    if args.categories:
+        if not args.skip_duplicates:
+            print(f"Duplicates per category in {args.categories}:")
+            figures["category_duplicates"] = category_duplicates(args.categories)
+        if not args.skip_precision:
+            print(f"Precision at N, {FLIP_SHARE:.0%} of '{args.category}''s known values flipped in {args.categories}:")
+            figures["categories"] = category_precision(args.categories, args.category, args.repeats, args.seed_base,
+                                                       args.max_rows, not args.skip_unflipped)
+            for name, value in figures["categories"]["precision"].items():
+                print(f"  {name}: median {value['median']:.3f}")
+        args.skip_duplicates = args.skip_timing = args.skip_precision = True
     if not args.skip_duplicates:
         print("Duplicates and leaks in the shared files:")
         figures["duplicates"] = duplicates_in_shared_files()

@@ -388,28 +388,3 @@ def test_cli_corrections_queue_audits_the_corrected_labels_and_says_so(tmp_path,
     assert run_cli(path, "--model", tiny_model_dir, "--corrections-queue", "nope") == 2
     err = capsys.readouterr().err
     assert "no queue called 'nope'" in err and err.count("\n") == 1 and "Traceback" not in err
-
-
-
-def test_a_multi_label_configuration_is_refused_in_one_line_naming_categories(tmp_path, capsys):
-    """Every finding of the audit is about one label per row; a multi-label run's rows have a yes / no /
-    unknown per category, so its configuration is refused before any data is read, not audited wrongly."""
-    import json
-
-    from moderator_app.core.audit.audit import audit_rows
-    from moderator_app.core.errors import SettingsError
-    from tiny_models import one_category_sources
-
-    settings = {"categories": ["hate", "offensive"], "sources": one_category_sources(tmp_path, 40)}
-    config_file = tmp_path / "categories.json"
-    config_file.write_text(json.dumps(settings))
-    assert run_cli("--config", config_file, "--json", tmp_path / "audit.json") == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "Traceback" not in err
-    assert "this is a multi-label run (categories: hate, offensive)" in err and "--label-column" in err
-    assert not (tmp_path / "audit.json").exists()
-    with pytest.raises(SettingsError) as refused:  # the GUI's audit page calls the same core
-        run_audit(TrainingConfig(**settings), embed=bag_of_words)
-    assert refused.value.setting == "categories"
-    with pytest.raises(SettingsError):
-        audit_rows(TrainingConfig(**settings))

@@ -13,7 +13,7 @@ from test_audit import flipped_file  # noqa: E402,F401 (fixture)
 from test_gui_review import TIMEOUT_MS, close_window, private_places, tab, window  # noqa: E402,F401
 from test_inference import tiny_classifier_dir  # noqa: E402,F401 (fixture)
 
-from moderator_app.core.audit.review import AUDIT_COLUMNS  # noqa: E402
+from moderator_app.core.audit.review import AUDIT_COLUMNS, CATEGORY_AUDIT_COLUMNS  # noqa: E402
 
 
 def fill_form(window, path, model) -> None:
@@ -70,3 +70,38 @@ def test_a_form_without_data_says_so_instead_of_auditing(qtbot, window, monkeypa
     monkeypatch.setattr("moderator_app.gui.training.tab.show_failure", lambda parent, error, title: shown.append(title))
     window.training_tab.audit()
     assert shown == ["Cannot audit the data: fix this setting first"] and not window.training_tab.audit_panel.running
+
+
+def test_a_multi_label_audit_shows_its_categories_and_opens_its_suspects_as_a_queue(qtbot, window, tiny_model_dir,
+                                                                                  tmp_path):
+    import test_audit_categories
+
+    sources, _flipped, _unlabelled, _shared = test_audit_categories.category_sources.__wrapped__(tmp_path)
+    training = window.training_tab
+    training.form.set_values({"train_file": "", "categories": ["hate", "offensive"], "sources": sources,
+                              "model_name_or_path": str(tiny_model_dir)})
+    panel = training.audit_panel
+    with qtbot.waitSignal(panel.finished, timeout=TIMEOUT_MS) as outcome:
+        training.audit()
+    assert outcome.args == ["finished"], panel.status.text()
+    result = panel.result
+    assert result.rows.categories == ["hate", "offensive"] and result.suspects
+    assert not panel.suspects.isColumnHidden(3)
+    assert panel.suspects.horizontalHeaderItem(3).text() == "Category"
+    assert [panel.suspects.item(row, 3).text() for row in range(panel.suspects.rowCount())] == \
+        [item.category for item in result.suspects]
+    assert panel.suspects.item(0, 1).text() in ("yes", "no")
+    assert "(hate " in panel.status.text() and "on offensive 0" in panel.status.text()
+    groups = [panel.groups.item(row, 3).text() for row in range(panel.groups.rowCount())]
+    assert "hate" in groups  # the conflicting category named
+    assert panel.sources.horizontalHeaderItem(2).text().startswith("Per category")
+    shares = panel.sources.item(1, 2).text()
+    assert "offensive yes 0 / no 0 / unknown 101" in shares and shares.startswith("hate yes")
+    assert panel.review_button.isEnabled() and "multi-label model" in panel.review_button.toolTip()
+    with qtbot.waitSignal(window.review_tab.queue_opened, timeout=TIMEOUT_MS) as opened:
+        panel.review_button.click()
+    queue = opened.args[0]
+    assert queue.columns[:len(CATEGORY_AUDIT_COLUMNS)] == list(CATEGORY_AUDIT_COLUMNS)
+    assert queue.items == len({item.row for item in result.suspects})
+    assert training.form.fields["corrections_queue"].value() == queue.name
+    close_window(qtbot, window)

@@ -8,8 +8,10 @@ The data is read as `train` would read it (the same flags and --config: sources,
 validation split and seed), audited by core/audit, and summarised: counts, the top suspects, duplicate
 groups with three examples each, and the leaks between training and validation. --json writes
 everything; --queue puts the suspects in a new Review queue; --write-corrected writes a copy of the
-training file with the moderator's corrections from the decision store. Every output is written
-atomically to a new file. Bad input exits 2 with one line."""
+training file with the moderator's corrections from the decision store. A multi-label configuration
+(`categories`) is audited per category on the rows that know it (core/audit/category_audit); its corrected
+copy is refused before the slow part. Every output is written atomically to a new file. Bad input exits 2
+with one line."""
 
 from __future__ import annotations
 
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from moderator_app.core.audit.audit import run_audit, summary_lines
+    from moderator_app.core.audit.audit import COPY_REFUSED, check_single_label, run_audit, summary_lines
     from moderator_app.core.errors import OutputNotWritableError, SettingsError
 
     config = config_from_args(args)
@@ -115,6 +117,8 @@ def _audit(args: argparse.Namespace) -> int:
                                          "Choose a new file name.")
         if output and not Path(output).expanduser().resolve().parent.is_dir():
             raise OutputNotWritableError(f"The folder of {output} does not exist.")
+    if args.write_corrected:  # before the slow part
+        check_single_label(config.categories, COPY_REFUSED)
     views = _views(args.views)
     corrections = _corrections(args) if args.write_corrected else None
     quiet()

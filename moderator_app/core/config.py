@@ -103,8 +103,9 @@ class TrainingConfig:
         "their rows are dropped and reported.", section="data")
     corrections_queue: str = setting(
         "", "Corrections", "A Review queue whose decisions correct labels (e.g. the audit's suspects): each row "
-        "whose text a moderator decided there takes the moderator's label; counted in the data report. Empty: the "
-        "files' labels as they are.", section="data")
+        "whose text a moderator decided there takes the moderator's label (a multi-label run: yes / no per category "
+        "from a multi-label model's decisions); counted in the data report. Empty: the files' labels as they are.",
+        section="data")
     # Model and output
     model_name_or_path: str = setting(
         "distilroberta-base", "Base model", "Base model: a Hugging Face hub id (needs internet the first time) "
@@ -255,9 +256,6 @@ class TrainingConfig:
             problem = categories_problem(self.categories, training_sources(self))
             if problem:
                 found.setdefault(*problem)
-        if self.categories and self.corrections_queue.strip():
-            found.setdefault("corrections_queue", "corrections give one label per text; a multi-label run "
-                                                  "(categories) reads the moderators' decisions as a source instead")
         if "threshold_rule" not in found:
             try:
                 parse_threshold_rule(self.threshold_rule)

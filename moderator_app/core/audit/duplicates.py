@@ -47,7 +47,8 @@ class DuplicateGroup:
     leak: bool = False  # rows in training and in validation
     cross_source: bool = False
     similarity: float = 1.0  # the lowest estimated Jaccard similarity of a pair that joined it (near)
-    labels: dict[str, int] = field(default_factory=dict)  # label -> rows
+    labels: dict[str, int] = field(default_factory=dict)  # label -> rows ("hate yes" -> rows with categories)
+    conflict_categories: list[str] = field(default_factory=list)  # a multi-label run's: those yes in one row, no in another
 
 
 def exact_groups(keys: Sequence[str]) -> list[list[int]]:

@@ -11,7 +11,10 @@ Unknowns are kept (masked out of the loss and of that category's metrics by the 
 "no". Rows with an empty text, or with every category unknown, are left out and counted. Each source is
 split for validation on its own (stratified by its rows' yes/no/unknown pattern where it can be), or
 validated on its `validation_path`; `max_rows` and `weight` act as for single-label sources. The data
-report counts yes/no/unknown per category and source, and the values each label map left unknown."""
+report counts yes/no/unknown per category and source, and the values each label map left unknown. With
+`corrections_queue`, the moderators' multi-label decisions in that Review queue override the values of the rows
+with their texts before the split (`core/training/corrections.apply_category_corrections`), and the report
+counts what they changed."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from moderator_app.core.evaluation.category_rules import read_rule, rule_columns
 from moderator_app.core.files.columns import resolve_text_column
 from moderator_app.core.files.tables import DataError, read_table
 from moderator_app.core.sources import Source, repeated_source, training_sources
+from moderator_app.core.training.corrections import apply_category_corrections, finished, load_config_corrections
 from moderator_app.core.training.data_report import DROP_EMPTY_TEXT, DataReport, LoadedData
 
 DROP_ALL_UNKNOWN = "no category known (every rule of the source gave unknown)"
@@ -50,10 +54,14 @@ def load_category_data(config: TrainingConfig) -> LoadedData:
     val_rows: dict[str, list] = {"text": [], "label": [], "source": [], "origin": []}
     origin_files: list[str] = []
     per_source, dropped, examples = [], Counter(), {}
+    corrections, corrected = load_config_corrections(config), {}
     for index, source in enumerate(sources):
         part = read_category_source(source, categories, config.seed)
+        corrected = apply_category_corrections(part["texts"], part["targets"], categories, corrections, corrected)
         if source.validation_path:
             given = read_category_source(source, categories, config.seed, source.validation_path)
+            corrected = apply_category_corrections(given["texts"], given["targets"], categories, corrections,
+                                                   corrected)
             origin_files += [source.path, source.validation_path]
             splits = ((train_rows, part, range(len(part["texts"])), len(origin_files) - 2),
                       (val_rows, given, range(len(given["texts"])), len(origin_files) - 1))
@@ -103,7 +111,7 @@ def load_category_data(config: TrainingConfig) -> LoadedData:
         rows_read=sum(source["rows_read"] for source in per_source), dropped=dict(dropped), dropped_examples=examples,
         label_counts={name: totals[name]["yes"] for name in categories}, train_rows=len(train),
         validation_rows=len(validation), warnings=_warnings(per_source, categories, totals), sources=per_source,
-        categories=totals)
+        categories=totals, corrections=finished(corrected))
     return LoadedData(train, validation, categories, report, train_sources=train_rows["source"],
                       validation_sources=val_rows["source"], source_names=[source.name for source in sources],
                       source_weights=[source.weight for source in sources], origin_files=origin_files,

@@ -1,6 +1,9 @@
 """The Audit page of the Training tab: likely label errors, duplicates, leaks and per-source figures of
 the data the form names, found by core/audit in the background (one ReportingWorker, with a progress
-bar and Cancel), shown as tables; "Review suspects" hands the result to the Review tab as a queue."""
+bar and Cancel), shown as tables; "Review suspects" hands the result to the Review tab as a queue. A multi-label
+run's audit (categories) is per category: a Category column in the suspects table, the categories a duplicate
+group conflicts on, yes / no / unknown per category and source; its suspects open as a queue of one item per
+suspect row, decided as the set of categories that apply with a multi-label model loaded."""
 
 from __future__ import annotations
 
@@ -9,14 +12,23 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from moderator_app.core.audit.audit import AuditReport, run_audit
+from moderator_app.core.audit.category_audit import describe_source_categories
 from moderator_app.core.audit.embeddings import AuditCancelled
 from moderator_app.gui.common.errors import describe
 from moderator_app.gui.common.tasks import BackgroundTasks, ReportingWorker
 
+REVIEW_TIP = ("Open the likely label errors, most suspicious first, as a queue in the Review tab, with the given "
+              "and the suggested label beside each; keep or correct each. The next run takes the corrections "
+              "(Corrections field).")
+CATEGORY_REVIEW_TIP = ("Open the rows with a likely wrong yes or no, most suspicious first, as a queue in the Review "
+                       "tab, with the categories each is suspect for and its given and suggested values; with a "
+                       "multi-label model loaded, decide the set of categories that apply. The next run takes them "
+                       "as the rows' yes / no per category (Corrections field).")
+CATEGORY_COLUMN = 3  # of the suspects table
 SHOWN_ROWS = 5000  # rows per table; the JSON of `moderator-app audit` holds everything
 TEXT_CHARS = 160
 # the settings an audit reads (a missing output folder does not stop it)
-AUDIT_SETTINGS = ("train_file", "sources", "validation_file", "text_column", "label_column", "validation_split",
+AUDIT_SETTINGS = ("train_file", "sources", "categories", "validation_file", "text_column", "label_column", "validation_split",
                   "treat_na_labels_as_missing", "model_name_or_path", "max_length", "allow_pickle", "seed",
                   "corrections_queue")
 
@@ -45,9 +57,7 @@ class AuditPanel(QWidget):
         self.cancel_button.hide()
         self.cancel_button.clicked.connect(self.cancel)
         self.review_button = QPushButton("Review suspects…")
-        self.review_button.setToolTip("Open the likely label errors, most suspicious first, as a queue in the "
-                                      "Review tab, with the given and the suggested label beside each; keep or "
-                                      "correct each. The next run takes the corrections (Corrections field).")
+        self.review_button.setToolTip(REVIEW_TIP)
         self.review_button.setEnabled(False)
         self.review_button.clicked.connect(lambda: self.result is not None and self.review_requested.emit(self.result))
         top = QHBoxLayout()
@@ -56,7 +66,8 @@ class AuditPanel(QWidget):
         top.addStretch(0)
         top.addWidget(self.review_button)
         self.tables = QTabWidget()
-        self.suspects = _table(["Score", "Given", "Suggested", "Source", "Split", "Where", "Text"])
+        self.suspects = _table(["Score", "Given", "Suggested", "Category", "Source", "Split", "Where", "Text"])
+        self.suspects.setColumnHidden(CATEGORY_COLUMN, True)  # shown for a multi-label run's audit
         self.groups = _table(["Kind", "Rows", "Labels", "Conflict", "Leak", "Across sources", "Examples"])
         self.leaks = _table(["Kind", "Validation rows", "Training rows", "Labels", "Examples"])
         self.sources = _table(["Source", "Rows", "Label shares", "Median length", "Flagged",
@@ -127,27 +138,40 @@ class AuditPanel(QWidget):
     def _show(self, result: AuditReport) -> None:
         self.result = result
         rows, counts = result.rows, result.counts()
-        note = f" ({result.issues.note})" if result.issues is not None and result.issues.note else ""
+        note = f" ({result.notes})" if result.notes else ""
+        per_category = counts.get("suspects_per_category", {})
+        if per_category:
+            conflicts = counts["conflicting_groups_per_category"]
+            note = (" (" + ", ".join(f"{name} {count:,}" for name, count in per_category.items()) + ")" + note)
         self.status.setText(
             f"{len(rows.texts):,} rows ({rows.splits.count('training'):,} training, "
             f"{rows.splits.count('validation'):,} validation): <b>{counts['suspects']:,}</b> likely label errors"
             f"{note}; <b>{counts['exact_groups']:,}</b> exact and <b>{counts['near_groups']:,}</b> near-duplicate "
-            f"groups, {counts['conflicting_groups']:,} with conflicting labels; <b>{counts['leaking_groups']:,}</b> "
+            f"groups, {counts['conflicting_groups']:,} with conflicting labels"
+            + ("" if not per_category else
+               " (" + ", ".join(f"on {name} {count:,}" for name, count in conflicts.items()) + ")")
+            + f"; <b>{counts['leaking_groups']:,}</b> "
             f"leaks between training and validation ({counts['leaking_validation_rows']:,} validation rows); "
             f"{counts['split_votes']:,} rows with split crowd votes. Took {sum(result.seconds.values()):.0f} s.")
         self.review_button.setEnabled(bool(result.suspects))
-        _fill(self.suspects, [(f"{item.score:.3f}", item.given, item.suggested, rows.source_names[rows.sources[item.row]],
-                               rows.splits[item.row], rows.where(item.row), _short(rows.texts[item.row]))
-                              for item in result.suspects])
+        self.review_button.setToolTip(CATEGORY_REVIEW_TIP if rows.categories else REVIEW_TIP)
+        self.suspects.setColumnHidden(CATEGORY_COLUMN, not rows.categories)
+        self.sources.setHorizontalHeaderItem(2, QTableWidgetItem(
+            "Per category: yes / no / unknown, flagged" if rows.categories else "Label shares"))
+        _fill(self.suspects, [(f"{item.score:.3f}", item.given, item.suggested, item.category,
+                               rows.source_names[rows.sources[item.row]], rows.splits[item.row], rows.where(item.row),
+                               _short(rows.texts[item.row])) for item in result.suspects])
         groups = sorted([*result.exact, *result.near], key=lambda group: (not group.conflict, not group.leak,
                                                                           -len(group.rows)))
-        _fill(self.groups, [(group.kind, str(len(group.rows)), _labels(group), _yes(group.conflict), _yes(group.leak),
+        _fill(self.groups, [(group.kind, str(len(group.rows)), _labels(group),
+                             ", ".join(group.conflict_categories) or _yes(group.conflict), _yes(group.leak),
                              _yes(group.cross_source), _examples(result, group)) for group in groups])
         _fill(self.leaks, [(group.kind, str(sum(rows.splits[row] == "validation" for row in group.rows)),
                             str(sum(rows.splits[row] == "training" for row in group.rows)), _labels(group),
                             _examples(result, group)) for group in result.leaks])
         votes = {figure["file"]: figure for figure in result.votes}
         _fill(self.sources, [(figure["source"], f"{figure['rows']:,}",
+                              describe_source_categories(figure) if rows.categories else
                               ", ".join(f"{label} {share:.0%}" for label, share in figure["label_shares"].items()),
                               f"{figure['median_length']:g}", f"{figure['flagged']:,} ({figure['flagged_share']:.1%})",
                               f"{figure['rows_shared_with_other_sources']:,}",
@@ -194,7 +218,7 @@ def _labels(group) -> str:
 
 def _examples(result: AuditReport, group) -> str:
     rows = result.rows
-    return " | ".join(f"[{rows.labels[row]}, {rows.splits[row]}, {rows.where(row)}] {_short(rows.texts[row])[:80]}"
+    return " | ".join(f"[{rows.label_text(row)}, {rows.splits[row]}, {rows.where(row)}] {_short(rows.texts[row])[:80]}"
                       for row in group.rows[:3])
 
 
