@@ -128,22 +128,25 @@ def run_configs(davidson: Path, args) -> dict[str, dict]:
 
 
 # ------------------------------------------------------------------------------------------------ scores
-def score(folders: dict[str, Path], tests: dict[str, tuple[Path, dict]], args) -> dict[str, dict]:
-    """F1 of each category on each test set: {model: {test set: {category: f1}}}."""
+def score(folders: dict[str, Path], tests: dict[str, tuple[Path, dict]], args) -> tuple[dict[str, dict], dict[str, dict]]:
+    """F1 of each category on each test set at the model's calibrated threshold, and its average precision
+    (threshold-free: how well the model ranks the test rows): two {model: {test set: {category: value}}}."""
     from moderator_app.core.evaluation.category_evaluation import evaluate_category_file
     from moderator_app.core.evaluation.file_evaluation import evaluate_file
     from moderator_app.core.evaluation.label_map import parse_label_map
     from moderator_app.core.inference.classifier import Classifier
 
     results: dict[str, dict] = {}
+    precision: dict[str, dict] = {}
     for name, folder in folders.items():
         classifier = Classifier.load(folder, device=args.device, precision="fp32")
-        results[name] = {}
+        results[name], precision[name] = {}, {}
         for test, (path, rules) in tests.items():
             if classifier.multi_label:
                 evaluation = evaluate_category_file(classifier, path, rules=rules, text_column=_text(test))
-                results[name][test] = {category: evaluation.categories[category]["f1"]
-                                       for category in CATEGORIES if evaluation.categories[category]["known_rows"]}
+                known = [category for category in CATEGORIES if evaluation.categories[category]["known_rows"]]
+                results[name][test] = {category: evaluation.categories[category]["f1"] for category in known}
+                precision[name][test] = {category: evaluation.categories[category]["ap"] for category in known}
                 continue
             category = "hate" if "hate" in classifier.labels else "offensive"
             rule = rules.get(category)
@@ -154,7 +157,8 @@ def score(folders: dict[str, Path], tests: dict[str, tuple[Path, dict]], args) -
             evaluation = evaluate_file(classifier, path, text_column=_text(test), label_column=rule["column"],
                                        label_map=parse_label_map(mapping))
             results[name][test] = {category: evaluation.result.per_class[category].f1}
-    return results
+            precision[name][test] = {category: evaluation.result.average_precision}
+    return results, precision
 
 
 def _text(test: str) -> str:
@@ -213,18 +217,20 @@ def main() -> None:
                                           {"offensive": OFFENSIVE_RULE}),
              "Davidson held out": (_capped_heldout(davidson_heldout, out, args), {"hate": {"column": "hate"},
                                                                                    "offensive": {"column": "offensive"}})}
-    results = score(folders, tests, args)
+    results, precision = score(folders, tests, args)
     texts = []
     for test, (path, _) in tests.items():
         with open(path, newline="", encoding="utf-8") as handle:
             texts += [row[_text(test)] for row in csv.DictReader(handle)]
     timed = {"multi", "hate", "offensive"} <= set(folders)
     seconds = inference_seconds(folders, texts, args) if args.timing_repeats > 0 and timed else {}
-    report = {"settings": {key: value for key, value in vars(args).items()}, "f1": results,
+    report = {"settings": {key: value for key, value in vars(args).items()}, "f1": results, "ap": precision,
               "inference_seconds": seconds, "inference_texts": len(texts),
               "one_over_two": seconds["multi"] / (seconds["hate"] + seconds["offensive"]) if seconds else None}
     (out / "categories.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     print(markdown(results, seconds, len(texts)))
+    print("\nAverage precision on the test sets (threshold-free):\n")
+    print(markdown(precision, {}, len(texts)))
     print(f"\nEvery number: {out / 'categories.json'}")
 
 
