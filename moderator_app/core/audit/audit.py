@@ -25,7 +25,8 @@ from typing import Any, Callable
 import numpy as np
 
 from moderator_app.core.audit import category_audit
-from moderator_app.core.audit.duplicates import DuplicateGroup, describe_groups, exact_groups, near_groups, normalise
+from moderator_app.core.audit.duplicates import (DuplicateGroup, cross_source_disagreements, describe_groups, exact_groups,
+                                                 near_groups, normalise)
 from moderator_app.core.audit.embeddings import AuditCancelled, encoder_embedder
 from moderator_app.core.audit.label_issues import VIEWS, LabelIssues, find_issues, method_text
 from moderator_app.core.errors import SettingsError
@@ -293,16 +294,8 @@ def _audit_categories(config, rows: AuditRows, features, neighbour_columns, view
 def per_source_figures(result: AuditReport) -> list[dict[str, Any]]:
     rows = result.rows
     flagged = Counter(rows.sources[item.row] for item in result.suspects)
-    # per source: rows in a duplicate group with another source's rows, and those whose label another source's differs from
-    shared, disagree = Counter(), Counter()
-    for group in [*result.exact, *result.near]:
-        if not group.cross_source:
-            continue
-        for row in group.rows:
-            others = [other for other in group.rows if rows.sources[other] != rows.sources[row]]
-            shared[rows.sources[row]] += 1
-            if any(rows.label_ids[other] != rows.label_ids[row] for other in others):
-                disagree[rows.sources[row]] += 1
+    shared, disagree = cross_source_disagreements([*result.exact, *result.near], rows.sources,
+                                                  lambda row, other: rows.label_ids[row] != rows.label_ids[other])
     figures = []
     for index, name in enumerate(rows.source_names):
         members = [row for row, source in enumerate(rows.sources) if source == index]

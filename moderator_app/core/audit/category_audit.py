@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from moderator_app.core.audit.duplicates import cross_source_disagreements
 from moderator_app.core.audit.embeddings import AuditCancelled
 from moderator_app.core.audit.label_issues import FOLDS, LabelIssues, find_issues
 from moderator_app.core.evaluation.categories import UNKNOWN
@@ -122,17 +123,10 @@ def category_source_figures(result) -> list[dict[str, Any]]:
     values, categories = rows.category_values, rows.categories
     flagged = Counter((rows.sources[item.row], item.category) for item in result.suspects)
     flagged_rows = Counter(rows.sources[row] for row in {item.row for item in result.suspects})
-    shared, disagree = Counter(), Counter()
-    for group in [*result.exact, *result.near]:
-        if not group.cross_source:
-            continue
-        for row in group.rows:
-            others = [other for other in group.rows if rows.sources[other] != rows.sources[row]]
-            shared[rows.sources[row]] += 1
-            if any(values[row, index] != UNKNOWN and values[other, index] != UNKNOWN
-                   and values[row, index] != values[other, index]
-                   for other in others for index in range(len(categories))):
-                disagree[rows.sources[row]] += 1
+    known_and_different = (lambda row, other: any(
+        values[row, index] != UNKNOWN and values[other, index] != UNKNOWN and values[row, index] != values[other, index]
+        for index in range(len(categories))))
+    shared, disagree = cross_source_disagreements([*result.exact, *result.near], rows.sources, known_and_different)
     figures = []
     for source, name in enumerate(rows.source_names):
         members = [row for row, index in enumerate(rows.sources) if index == source]

@@ -15,6 +15,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from collections import Counter
 from typing import Callable, Sequence
 
 import numpy as np
@@ -122,3 +123,19 @@ def describe_groups(groups: list[tuple[str, list[int], float]], labels: Sequence
             kind, rows, conflict=len(counts) > 1, leak=len({splits[row] for row in rows}) > 1,
             cross_source=len({sources[row] for row in rows}) > 1, similarity=similarity, labels=counts))
     return described
+
+
+def cross_source_disagreements(groups: Sequence[DuplicateGroup], sources: Sequence[int],
+                               differ: Callable[[int, int], bool]) -> tuple[Counter, Counter]:
+    """Per source: its rows in a duplicate group with another source's rows, and those of them that
+    `differ(row, other)` from a row of another source in the group (a label, or a known category value)."""
+    shared, disagree = Counter(), Counter()
+    for group in groups:
+        if not group.cross_source:
+            continue
+        for row in group.rows:
+            others = [other for other in group.rows if sources[other] != sources[row]]
+            shared[sources[row]] += 1
+            if any(differ(row, other) for other in others):
+                disagree[sources[row]] += 1
+    return shared, disagree
